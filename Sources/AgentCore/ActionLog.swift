@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+
+/// One row of the agent's action log, shaped like the seed's activity-log rows.
+public struct ActionLogEntry: Sendable, Equatable {
+    public enum Level: String, Codable, Sendable {
+        case info, warning, error
+    }
+
+    public var id: Int64?
+    /// What kind of object the action concerned: `serverPower`, `agents`, `snmp_switch`, `servers` ...
+    public var rootType: String
+    public var rootId: String
+    public var description: String
+    public var loglevel: Level
+    /// The seed's `{"href": ..., "text": ...}` plus anything the module wants to keep (always redacted).
+    public var meta: JSONValue
+    public var createdAt: Date
+
+    public init(rootType: String, rootId: String, description: String, loglevel: Level = .info, meta: JSONValue = [:], createdAt: Date = Date()) {
+        self.rootType = rootType
+        self.rootId = rootId
+        self.description = description
+        self.loglevel = loglevel
+        self.meta = meta
+        self.createdAt = createdAt
+    }
+}
+
+extension ActionLogEntry: Codable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "actionLog"
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// The seed's activity-log JSON form of an entry.
+public struct ActionLogRow: Encodable, Sendable {
+    let entry: ActionLogEntry
+
+    public init(_ entry: ActionLogEntry) {
+        self.entry = entry
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, userId, rootId, rootType, description, loglevel, created_at, updated_at, meta, visibleFor, userIp
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entry.id, forKey: .id)
+        try container.encode("system", forKey: .userId)
+        try container.encode(entry.rootId, forKey: .rootId)
+        try container.encode(entry.rootType, forKey: .rootType)
+        try container.encode(entry.description, forKey: .description)
+        try container.encode(entry.loglevel, forKey: .loglevel)
+        let timestamp = ActionLogRow.timestampFormat(entry.createdAt)
+        try container.encode(timestamp, forKey: .created_at)
+        try container.encode(timestamp, forKey: .updated_at)
+        try container.encode("admin", forKey: .visibleFor)
+        try container.encode("-", forKey: .userIp)
+        var meta = entry.meta
+        if case .object(var members) = meta {
+            members["href"] = members["href"] ?? ""
+            members["text"] = members["text"] ?? ""
+            meta = .object(members)
+        }
+        try container.encode(meta, forKey: .meta)
+    }
+
+    /// `2022-10-21T16:56:19.000000Z`, the seed's timestamp form.
+    static func timestampFormat(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        let whole = Date(timeIntervalSince1970: seconds.rounded(.down))
+        let micro = Int(((seconds - seconds.rounded(.down)) * 1_000_000).rounded(.down))
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let base = formatter.string(from: whole).dropLast()
+        return base + "." + String(format: "%06d", micro) + "Z"
+    }
+}
+
+/// Appends to and reads the action log.
+public struct ActionLog: Sendable {
+    let database: AgentDatabase
+    let redactor: Redactor
+
+    public init(database: AgentDatabase, redactor: Redactor = Redactor()) {
+        self.database = database
+        self.redactor = redactor
+    }
+
+    /// Appends inside the caller's transaction so the row commits with the change it describes.
+    public func append(_ entry: ActionLogEntry, in db: Database) throws {
+        var row = entry
+        row.description = redactor.redact(entry.description)
+        if case .object = entry.meta, let redacted = try? JSONCoding.decoder.decode(
+            JSONValue.self, from: Data(redactor.redact(entry.meta.jsonText).utf8))
+        {
+            row.meta = redacted
+        }
+        try row.insert(db)
+    }
+
+    public func append(_ entry: ActionLogEntry) async throws {
+        try await database.writer.write { db in try self.append(entry, in: db) }
+    }
+
+    /// Newest first.
+    public func recent(limit: Int, rootType: String? = nil, rootId: String? = nil) async throws -> [ActionLogEntry] {
+        try await database.writer.read { db in
+            var request = ActionLogEntry.all()
+            if let rootType { request = request.filter(Column("rootType") == rootType) }
+            if let rootId { request = request.filter(Column("rootId") == rootId) }
+            return try request.order(Column("id").desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Deletes rows older than `date`.
+    public func prune(olderThan date: Date) async throws -> Int {
+        try await database.writer.write { db in
+            try ActionLogEntry.filter(Column("createdAt") < date).deleteAll(db)
+        }
+    }
+}

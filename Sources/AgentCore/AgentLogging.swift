@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Log output in the two formats the agent offers: human lines on a terminal, JSON lines otherwise.
+/// Metadata whose key names a secret is masked before it is written.
+public enum AgentLogging {
+    private static let bootstrapped = Mutex(false)
+
+    /// Installs the agent's log handler for the whole process (once; later calls are ignored).
+    public static func bootstrap(format: LogFormat, level: LogLevelName) {
+        let resolved: LogFormat = format == .auto ? (isatty(STDERR_FILENO) == 1 ? .human : .json) : format
+        let first = bootstrapped.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        let logLevel = Logger.Level(rawValue: level.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = AgentLogHandler(label: label, format: resolved == .json ? .json : .human)
+            handler.logLevel = logLevel
+            return handler
+        }
+    }
+}
+
+/// Writes one line per message to standard error.
+public struct AgentLogHandler: LogHandler {
+    public enum Format: Sendable { case human, json }
+
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let label: String
+    let format: Format
+    private static let output = Mutex(())
+
+    public init(label: String, format: Format) {
+        self.label = label
+        self.format = format
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let line = render(level: event.level, message: event.message, metadata: event.metadata, time: Date())
+        Self.output.withLock { _ in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    func render(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, time: Date) -> String {
+        var merged = metadata
+        if let extra { merged.merge(extra) { _, new in new } }
+        let redactor = Redactor()
+        var fields: [(String, String)] = merged.sorted { $0.key < $1.key }.map { key, value in
+            (key, Self.isSecretKey(key) ? Secret.mask : redactor.redact("\(value)"))
+        }
+        let text = redactor.redact(message.description)
+        let timestamp = Self.timestamp(time)
+        switch format {
+        case .human:
+            let rendered = fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+            return "\(timestamp) \(level.rawValue.uppercased()) \(label): \(text)\(rendered.isEmpty ? "" : " " + rendered)"
+        case .json:
+            fields.insert(contentsOf: [("time", timestamp), ("level", level.rawValue), ("label", label), ("message", text)], at: 0)
+            var object: [String: JSONValue] = [:]
+            for (key, value) in fields where object[key] == nil { object[key] = .string(value) }
+            return JSONValue.object(object).jsonText
+        }
+    }
+
+    static func isSecretKey(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return ["password", "token", "community", "secret", "apikey"].contains { lowered.contains($0) }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,339 @@
+import Foundation
+
+/// The agent's whole configuration: YAML file (`/etc/rackagent/agent.yaml`), then `RACKAGENT_*` environment
+/// variables, then command-line flags. Every property has a default, so an empty or missing file is valid
+/// (the embedded default). The YAML keys are the property names below; the environment variable for a key
+/// is its path in upper snake case (`controller.caFile` → `RACKAGENT_CONTROLLER_CA_FILE`).
+public struct AgentConfiguration: Codable, Sendable, Equatable {
+    /// SQLite database, token, certificates, DHCP and TFTP files. Created 0700.
+    public var stateDirectory: String = "/var/lib/rackagent"
+    public var logFormat: LogFormat = .auto
+    public var logLevel: LogLevelName = .info
+    public var api = APIConfiguration()
+    public var boot = BootConfiguration()
+    public var controller = ControllerConfiguration()
+    public var jobs = JobsConfiguration()
+    public var ipmi = IPMIConfiguration()
+    public var snmp = SNMPConfiguration()
+    public var ssh = SSHConfiguration()
+    public var dhcp = DHCPConfiguration()
+    public var provisioning = ProvisioningConfiguration()
+    public var providers = ProvidersConfiguration()
+
+    public init() {}
+}
+
+public enum LogFormat: String, Codable, Sendable, CaseIterable {
+    /// Human lines on a terminal, JSON lines otherwise.
+    case auto
+    case human
+    case json
+}
+
+public enum LogLevelName: String, Codable, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// The controller-facing HTTPS listener.
+public struct APIConfiguration: Codable, Sendable, Equatable {
+    /// `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all addresses).
+    public var listen = "127.0.0.1:8443"
+    /// PEM certificate chain; when absent a self-signed certificate is generated in `<stateDirectory>/tls/`.
+    public var tlsCertificateFile: String?
+    /// PEM private key for `tlsCertificateFile`.
+    public var tlsKeyFile: String?
+    /// PEM CA bundle; when set, clients must present a certificate signed by it (mutual TLS).
+    public var clientCAFile: String?
+    /// Source networks allowed to call the API (CIDR); empty allows every source.
+    public var allowedSources: [String] = []
+    /// File holding the bearer token; default `<stateDirectory>/token`, generated on first start.
+    public var tokenFile: String?
+    /// Request bodies above this size are refused with 413.
+    public var maxBodyBytes = 1_048_576
+
+    public init() {}
+}
+
+/// The plain-HTTP listener booting servers and installers talk to.
+public struct BootConfiguration: Codable, Sendable, Equatable {
+    public var listen = "0.0.0.0:8080"
+    /// The base URL booting servers reach this listener at, e.g. `http://10.0.0.1:8080`. Default: derived from
+    /// `dhcp.serverAddress` and the listen port, or the listen address itself.
+    public var advertisedURL: String?
+
+    public init() {}
+}
+
+/// Where events are delivered (the outbox's destination).
+public struct ControllerConfiguration: Codable, Sendable, Equatable {
+    /// Full URL events are POSTed to; no delivery when absent (events wait in the outbox).
+    public var url: String?
+    public var token: Secret?
+    /// Alternative to `token`: a file holding it.
+    public var tokenFile: String?
+    /// PEM CA bundle to verify the controller's certificate; system roots otherwise.
+    public var caFile: String?
+    public var batchSize = 100
+    /// Outbox bound; when reached the oldest events are dropped, counted and logged.
+    public var maxOutboxEvents = 100_000
+    public var maxBackoffSeconds = 300.0
+    public var requestTimeoutSeconds = 10.0
+
+    public init() {}
+}
+
+public struct JobsConfiguration: Codable, Sendable, Equatable {
+    /// Finished jobs older than this are deleted.
+    public var retentionDays = 14
+    /// Action-log rows older than this are deleted.
+    public var actionLogRetentionDays = 90
+
+    public init() {}
+}
+
+public struct IPMIConfiguration: Codable, Sendable, Equatable {
+    public var ipmitoolPath = "ipmitool"
+    /// Minimum pause between two commands to the same BMC.
+    public var minimumGapSeconds = 1.0
+    /// Global bound on concurrently running ipmitool processes.
+    public var maxConcurrentCommands = 64
+    /// Default per-call timeout; a connection's `timeoutSeconds` overrides it.
+    public var commandTimeoutSeconds = 20.0
+    /// Default ipmitool retries (`-R`); a connection's `retries` overrides it.
+    public var retries = 1
+    /// How long read-back verification polls for the requested power state.
+    public var verifyDeadlineSeconds = 30.0
+    /// Allows `raw` in executeCustomCommand.
+    public var allowRawCommands = false
+
+    public init() {}
+}
+
+public struct SNMPConfiguration: Codable, Sendable, Equatable {
+    public var pollIntervalSeconds = 60.0
+    public var maxConcurrentDevices = 256
+    public var timeoutSeconds = 2.0
+    public var retries = 1
+    /// GETBULK max-repetitions unless a device's meta overrides it.
+    public var maxRepetitions = 32
+    /// testConnectivity results are reused for this long unless `useCache` is false.
+    public var statusCacheSeconds = 900.0
+    /// 5-minute rollups are kept this long.
+    public var rollupRetentionDays = 400
+    /// Per-poll raw deltas are kept this long (rollups carry the history).
+    public var rawSampleRetentionDays = 3
+
+    public init() {}
+}
+
+public enum HostKeyPolicy: String, Codable, Sendable, CaseIterable {
+    /// Record the first key seen per device; refuse a different one later.
+    case trustOnFirstUse
+    /// Require the device's `meta.hostKeySha256` and refuse anything else.
+    case pinned
+}
+
+public struct SSHConfiguration: Codable, Sendable, Equatable {
+    public var hostKeyPolicy = HostKeyPolicy.trustOnFirstUse
+    public var connectTimeoutSeconds = 10.0
+    public var commandTimeoutSeconds = 30.0
+    /// An idle session to a switch is closed after this long.
+    public var idleCloseSeconds = 30.0
+    public var keepaliveSeconds = 15
+    public var maxConcurrentSessions = 32
+
+    public init() {}
+}
+
+public enum DHCPBackendKind: String, Codable, Sendable, CaseIterable {
+    case dnsmasq, kea, isc, none
+}
+
+public enum UnknownMACBootAction: String, Codable, Sendable, CaseIterable {
+    /// Answer with a script that boots the local disk.
+    case localBoot
+    /// Answer 404: the client's firmware moves on to its next boot device.
+    case refuse
+}
+
+public struct DHCPSubnetConfiguration: Codable, Sendable, Equatable {
+    /// `10.10.10.0/24`
+    public var subnet: String
+    /// Optional dynamic range `first-last`; reservations-only when absent.
+    public var range: String?
+    public var routers: [String]?
+    public var dns: [String]?
+    public var leaseSeconds: Int?
+    public var domainName: String?
+
+    public init(subnet: String, range: String? = nil, routers: [String]? = nil, dns: [String]? = nil) {
+        self.subnet = subnet
+        self.range = range
+        self.routers = routers
+        self.dns = dns
+    }
+}
+
+public struct DHCPConfiguration: Codable, Sendable, Equatable {
+    public var backend = DHCPBackendKind.dnsmasq
+    /// Boot-network interface. With the dnsmasq backend the agent starts and supervises dnsmasq on it; without
+    /// it configs are rendered and validated but no daemon runs.
+    public var interface: String?
+    /// The agent's IPv4 address on the boot network: next-server and the host of the iPXE script URL.
+    public var serverAddress: String?
+    public var subnets: [DHCPSubnetConfiguration] = []
+    public var leaseSeconds = 3600
+    /// Default `<stateDirectory>/dhcp`.
+    public var configDirectory: String?
+    /// Default `<stateDirectory>/tftp`.
+    public var tftpRoot: String?
+    /// Where Debian's `ipxe` package puts undionly.kpxe, ipxe.efi and snponly.efi.
+    public var ipxeDirectory = "/usr/lib/ipxe"
+    public var biosBootFile = "undionly.kpxe"
+    /// `ipxe.efi` or `snponly.efi`.
+    public var efiBootFile = "ipxe.efi"
+    /// Served to arm64 UEFI clients (arch 11) when set; a file in the TFTP root.
+    public var arm64BootFile: String?
+    public var unknownMACAction = UnknownMACBootAction.localBoot
+    public var dnsmasqPath = "dnsmasq"
+    public var keaPath = "kea-dhcp4"
+    public var dhcpdPath = "dhcpd"
+    /// Kea's unix control socket; the agent sends `config-reload` through it after writing the config.
+    public var keaControlSocket: String?
+    /// Command (argv) run after dhcpd.conf changed, e.g. `[systemctl, restart, isc-dhcp-server]`.
+    public var iscRestartCommand: [String]?
+    /// Where the live config is written for Kea and ISC; default `<configDirectory>/kea-dhcp4.conf` / `dhcpd.conf`.
+    public var liveConfigFile: String?
+    /// How often expired temporary entries are looked for.
+    public var expiryCheckSeconds = 30.0
+
+    public init() {}
+}
+
+public struct ProvisioningConfiguration: Codable, Sendable, Equatable {
+    /// Stock templates; default: `pxe-templates` next to the binary's package, then /usr/share/rackagent/pxe-templates.
+    public var templatesDirectory: String?
+    /// Default `<stateDirectory>/os-cache`.
+    public var osCacheDirectory: String?
+    public var downloadTimeoutSeconds = 600.0
+    /// How long an installation may run before it is marked failed.
+    public var installationTimeoutMinutes = 240
+
+    public init() {}
+}
+
+public struct ProvidersConfiguration: Codable, Sendable, Equatable {
+    public var requestTimeoutSeconds = 30.0
+    /// How often a provider job or state is polled while an agent job waits for it.
+    public var pollIntervalSeconds = 5.0
+    /// How long an agent job waits for a provider to reach a state.
+    public var waitTimeoutSeconds = 1800.0
+    /// Requests per second per IONOS account when the API sends no rate-limit headers.
+    public var ionosRequestsPerSecond = 5.0
+
+    public init() {}
+}
+
+extension AgentConfiguration {
+    /// Cross-field checks that decoding alone cannot do. Throws ``ConfigurationError/invalidValue``.
+    public func validate() throws {
+        _ = try ListenAddress(parsing: api.listen, key: "api.listen")
+        _ = try ListenAddress(parsing: boot.listen, key: "boot.listen")
+        for (index, source) in api.allowedSources.enumerated() {
+            guard IPNetwork(source) != nil else {
+                throw ConfigurationError.invalidValue(key: "api.allowedSources[\(index)]", reason: "not a CIDR network: \(source)")
+            }
+        }
+        if (api.tlsCertificateFile == nil) != (api.tlsKeyFile == nil) {
+            throw ConfigurationError.invalidValue(key: "api.tlsKeyFile", reason: "tlsCertificateFile and tlsKeyFile go together")
+        }
+        guard api.maxBodyBytes > 0 else { throw ConfigurationError.invalidValue(key: "api.maxBodyBytes", reason: "must be positive") }
+        if let url = controller.url {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ConfigurationError.invalidValue(key: "controller.url", reason: "not an http(s) URL: \(url)")
+            }
+        }
+        guard controller.batchSize > 0 else { throw ConfigurationError.invalidValue(key: "controller.batchSize", reason: "must be positive") }
+        guard controller.maxOutboxEvents > 0 else {
+            throw ConfigurationError.invalidValue(key: "controller.maxOutboxEvents", reason: "must be positive")
+        }
+        guard ipmi.maxConcurrentCommands > 0 else {
+            throw ConfigurationError.invalidValue(key: "ipmi.maxConcurrentCommands", reason: "must be positive")
+        }
+        guard ipmi.minimumGapSeconds >= 0 else { throw ConfigurationError.invalidValue(key: "ipmi.minimumGapSeconds", reason: "must not be negative") }
+        guard snmp.pollIntervalSeconds >= 1 else { throw ConfigurationError.invalidValue(key: "snmp.pollIntervalSeconds", reason: "must be at least 1") }
+        guard snmp.maxConcurrentDevices > 0 else { throw ConfigurationError.invalidValue(key: "snmp.maxConcurrentDevices", reason: "must be positive") }
+        for (index, subnet) in dhcp.subnets.enumerated() where IPNetwork(subnet.subnet) == nil {
+            throw ConfigurationError.invalidValue(key: "dhcp.subnets[\(index)].subnet", reason: "not a CIDR network: \(subnet.subnet)")
+        }
+        if let address = dhcp.serverAddress, IPAddress(address) == nil {
+            throw ConfigurationError.invalidValue(key: "dhcp.serverAddress", reason: "not an IP address: \(address)")
+        }
+    }
+
+    public var tokenFilePath: String { api.tokenFile ?? "\(stateDirectory)/token" }
+    public var tlsDirectory: String { "\(stateDirectory)/tls" }
+    public var databasePath: String { "\(stateDirectory)/rackagent.sqlite" }
+    public var dhcpConfigDirectory: String { dhcp.configDirectory ?? "\(stateDirectory)/dhcp" }
+    public var tftpRoot: String { dhcp.tftpRoot ?? "\(stateDirectory)/tftp" }
+    public var osCacheDirectory: String { provisioning.osCacheDirectory ?? "\(stateDirectory)/os-cache" }
+
+    /// The URL booting servers use to reach the boot listener.
+    public var bootBaseURL: String {
+        if let advertised = boot.advertisedURL { return advertised.hasSuffix("/") ? String(advertised.dropLast()) : advertised }
+        let listen = (try? ListenAddress(parsing: boot.listen, key: "boot.listen")) ?? ListenAddress(host: "127.0.0.1", port: 8080)
+        let host = dhcp.serverAddress ?? (listen.isWildcard ? "127.0.0.1" : listen.host)
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(listen.port)"
+    }
+}
+
+/// A `HOST:PORT` listen address.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`, `[IPv6]:PORT` or `:PORT`.
+    public init(parsing text: String, key: String) throws {
+        func fail() -> ConfigurationError {
+            .invalidValue(key: key, reason: "expected HOST:PORT, [IPv6]:PORT or :PORT, got \(text)")
+        }
+        let host: String
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { throw fail() }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else { throw fail() }
+            host = String(text[..<colon])
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { throw fail() }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+
+    public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+    case unknownKey(String)
+    case invalidValue(key: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "configuration file \(path) cannot be read: \(reason)"
+        case .malformed(let path, let reason): return "configuration file \(path) is not valid YAML: \(reason)"
+        case .unknownKey(let key): return "unknown configuration key \(key)"
+        case .invalidValue(let key, let reason): return "bad value for configuration key \(key): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import AgentCore
+import Foundation
+import Logging
+import SNMP
+import SwitchSSH
+
+/// Everything the daemon's routes and background services share, built once from the configuration.
+public final class AgentRuntime: Sendable {
+    public let configuration: AgentConfiguration
+    public let logger: Logger
+    public let database: AgentDatabase
+    public let outbox: Outbox
+    public let actionLog: ActionLog
+    public let jobs: JobStore
+    public let runner: any CommandRunner
+    public let startedAt: Date
+    let toolCache: ToolCache
+
+    /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
+    /// previous run left unfinished.
+    public init(configuration: AgentConfiguration, logger: Logger, runner: any CommandRunner = ProcessRunner()) async throws {
+        try StateDirectory.prepare(configuration.stateDirectory)
+        self.configuration = configuration
+        self.logger = logger
+        self.runner = runner
+        database = try AgentDatabase(path: configuration.databasePath, migrations: AgentRuntime.migrations)
+        outbox = Outbox(database: database, maximumEvents: configuration.controller.maxOutboxEvents, logger: logger)
+        actionLog = ActionLog(database: database)
+        jobs = JobStore(database: database, outbox: outbox, actionLog: actionLog, logger: logger)
+        startedAt = Date()
+        toolCache = ToolCache(inventory: ToolInventory(runner: runner))
+        try await jobs.failInterruptedJobs()
+    }
+
+    /// The schema of every module, in the order they were introduced.
+    static var migrations: [SchemaMigration] { [] }
+
+    /// The versions of the C libraries linked into this binary.
+    public static var linkedLibraries: [String: String] {
+        ["netsnmp": NetSNMPLibrary.version, "libssh2": LibSSH2Library.version]
+    }
+
+    /// What this agent can do; the controller enables features by it.
+    public var capabilities: [String] {
+        ["jobs", "outbox", "actionLog", "metrics"]
+    }
+
+    /// Tools found on PATH with their versions (probed once, then cached; `refresh` probes again).
+    public func tools(refresh: Bool = false) async -> [ToolDescription] {
+        await toolCache.tools(refresh: refresh)
+    }
+
+    /// Stops running jobs (recorded as cancelled) during graceful shutdown.
+    public func shutdown() async {
+        await jobs.cancelAll()
+    }
+}
+
+/// Probes tools once and keeps the answer.
+actor ToolCache {
+    let inventory: ToolInventory
+    private var cached: [ToolDescription]?
+
+    init(inventory: ToolInventory) {
+        self.inventory = inventory
+    }
+
+    func tools(refresh: Bool) async -> [ToolDescription] {
+        if let cached, !refresh { return cached }
+        let fresh = await inventory.discover()
+        cached = fresh
+        return fresh
+    }
+}

@@ -1,0 +1,141 @@
+import AgentCore
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// Assembles the two listeners and the background services of `rackagent serve`.
+public enum AgentServer {
+    /// The controller API's router: metrics, error envelope, authentication, then the routes.
+    public static func controllerRouter(runtime: AgentRuntime, tokenFile: String) throws -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        let limit = runtime.configuration.api.maxBodyBytes
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ErrorEnvelopeMiddleware(bodyLimit: limit))
+        router.add(
+            middleware: AuthenticationMiddleware(
+                token: try BearerTokenFile(path: tokenFile),
+                allowedSources: runtime.configuration.api.allowedSources.compactMap(IPNetwork.init)))
+        AgentRoutes(runtime: runtime).register(on: router)
+        return router
+    }
+
+    /// The boot listener's router (plain HTTP, no token: iPXE and installers authenticate by per-installation URL).
+    public static func bootRouter(runtime: AgentRuntime) -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        router.add(middleware: ErrorEnvelopeMiddleware(bodyLimit: runtime.configuration.api.maxBodyBytes))
+        router.get("/healthz") { _, _ in Envelope.text("ok\n") }
+        return router
+    }
+
+    /// TLS settings for the controller listener; with `clientCAFile` a client certificate signed by it is required.
+    public static func tlsConfiguration(certificatePath: String, keyPath: String, clientCAFile: String?) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12
+        if let clientCAFile {
+            tls.trustRoots = .file(clientCAFile)
+            tls.certificateVerification = .noHostnameVerification
+        }
+        return tls
+    }
+
+    /// The HTTPS controller listener.
+    public static func controllerApplication(
+        runtime: AgentRuntime, router: Router<AgentRequestContext>, tls: TLSConfiguration,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let address = try ListenAddress(parsing: runtime.configuration.api.listen, key: "api.listen")
+        return Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },
+            logger: runtime.logger.with(["listener": "api"]))
+    }
+
+    /// The plain-HTTP boot listener.
+    public static func bootApplication(
+        runtime: AgentRuntime, router: Router<AgentRequestContext>, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let address = try ListenAddress(parsing: runtime.configuration.boot.listen, key: "boot.listen")
+        return Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },
+            logger: runtime.logger.with(["listener": "boot"]))
+    }
+
+    /// Background services: outbox delivery when a controller is configured.
+    public static func backgroundServices(runtime: AgentRuntime) throws -> [any Service] {
+        var services: [any Service] = [MaintenanceService(runtime: runtime)]
+        let controller = runtime.configuration.controller
+        if let url = controller.url {
+            let token = try controller.token ?? controller.tokenFile.map { path in
+                Secret(try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            let transport = try HTTPEventTransport(url: url, token: token, caFile: controller.caFile, timeoutSeconds: controller.requestTimeoutSeconds)
+            services.append(
+                OutboxDeliveryService(
+                    outbox: runtime.outbox, transport: transport, batchSize: controller.batchSize,
+                    maximumBackoffSeconds: controller.maxBackoffSeconds, logger: runtime.logger.with(["service": "outbox"])))
+        } else {
+            runtime.logger.notice("no controller.url configured: events are kept in the outbox until one is")
+        }
+        return services
+    }
+}
+
+/// Runs a listener and names its address when it cannot bind (a port in use fails start-up clearly).
+public struct ListenerService<Wrapped: Service>: Service {
+    let name: String
+    let address: String
+    let wrapped: Wrapped
+
+    public init(name: String, address: String, wrapped: Wrapped) {
+        self.name = name
+        self.address = address
+        self.wrapped = wrapped
+    }
+
+    public func run() async throws {
+        do {
+            try await wrapped.run()
+        } catch let error as IOError {
+            throw ListenerError(name: name, address: address, reason: error.description)
+        } catch let error as SocketAddressError {
+            throw ListenerError(name: name, address: address, reason: "\(error)")
+        }
+    }
+}
+
+public struct ListenerError: Error, CustomStringConvertible {
+    public let name: String
+    public let address: String
+    public let reason: String
+
+    public var description: String { "cannot listen on \(address) (\(name) listener): \(reason)" }
+}
+
+/// Periodic housekeeping: prunes old jobs and action-log rows.
+struct MaintenanceService: Service {
+    let runtime: AgentRuntime
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let jobs = runtime.configuration.jobs
+                let now = Date()
+                do {
+                    _ = try await runtime.jobs.prune(finishedBefore: now.addingTimeInterval(-Double(jobs.retentionDays) * 86_400))
+                    _ = try await runtime.actionLog.prune(olderThan: now.addingTimeInterval(-Double(jobs.actionLogRetentionDays) * 86_400))
+                } catch {
+                    runtime.logger.warning("housekeeping failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+}

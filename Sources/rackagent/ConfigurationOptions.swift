@@ -1,0 +1,46 @@
+import AgentCore
+import ArgumentParser
+import Foundation
+
+/// Where the configuration comes from; shared by every subcommand that needs it.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file; a missing file at the default path means built-in defaults.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("State directory (database, token, certificates); overrides stateDirectory.", valueName: "dir"))
+    var stateDirectory: String?
+
+    @Option(name: .customLong("log-format"), help: "Log format: auto, human or json.")
+    var logFormat: LogFormat?
+
+    /// File, then RACKAGENT_* environment, then these flags.
+    func load() throws -> AgentConfiguration {
+        var configuration = try ConfigurationLoader().load(path: config ?? ConfigurationLoader.defaultPath, required: config != nil)
+        if let stateDirectory { configuration.stateDirectory = stateDirectory }
+        if let logFormat { configuration.logFormat = logFormat }
+        try configuration.validate()
+        return configuration
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}
+
+/// Human text or JSON on stdout.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of human-readable text.")
+    var json = false
+}
+
+/// Fails the command with a message on stderr and the given exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+extension ParsableCommand {
+    /// Prints `value` as pretty JSON.
+    static func printJSON(_ value: some Encodable) throws {
+        let data = try JSONCoding.prettyEncoder.encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,78 @@
+import AgentCore
+import ArgumentParser
+import ControllerAPI
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the agent daemon: controller API (HTTPS), boot API (HTTP) and background services.",
+        discussion: """
+            On first start without a configured certificate the agent creates a self-signed certificate in \
+            <state-dir>/tls/ and a random bearer token in <state-dir>/token, and prints the token and the \
+            certificate's SHA-256 fingerprint once. SIGTERM or SIGINT stop it gracefully.
+            """
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(name: .customLong("api-listen"), help: ArgumentHelp("Controller API address (HTTPS).", valueName: "host:port"))
+    var apiListen: String?
+
+    @Option(name: .customLong("boot-listen"), help: ArgumentHelp("Boot API address (plain HTTP).", valueName: "host:port"))
+    var bootListen: String?
+
+    func run() async throws {
+        var configuration = try options.load()
+        if let apiListen { configuration.api.listen = apiListen }
+        if let bootListen { configuration.boot.listen = bootListen }
+        try configuration.validate()
+        let apiAddress = configuration.api.listen
+        let bootAddress = configuration.boot.listen
+        AgentLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        AgentMetrics.bootstrap()
+        let logger = Logger(label: "rackagent")
+
+        try StateDirectory.prepare(configuration.stateDirectory)
+        let token = try AgentIdentity.ensureToken(at: configuration.tokenFilePath)
+        let certificate = try AgentIdentity.ensureCertificate(configuration: configuration)
+        if token.created {
+            print("API bearer token (stored in \(configuration.tokenFilePath)): \(token.token)")
+        }
+        if certificate.created {
+            print("API certificate \(certificate.certificatePath) SHA-256 fingerprint: \(certificate.fingerprint)")
+        }
+        fflush(stdout)
+
+        let runtime = try await AgentRuntime(configuration: configuration, logger: logger)
+        let tls = try AgentServer.tlsConfiguration(
+            certificatePath: certificate.certificatePath, keyPath: certificate.keyPath, clientCAFile: configuration.api.clientCAFile)
+        let api = try AgentServer.controllerApplication(
+            runtime: runtime, router: try AgentServer.controllerRouter(runtime: runtime, tokenFile: configuration.tokenFilePath), tls: tls
+        ) { port in
+            logger.info("controller API listening", metadata: ["address": "\(apiAddress)", "port": "\(port)"])
+        }
+        let boot = try AgentServer.bootApplication(runtime: runtime, router: AgentServer.bootRouter(runtime: runtime)) { port in
+            logger.info("boot API listening", metadata: ["address": "\(bootAddress)", "port": "\(port)"])
+        }
+        var services: [any Service] = [
+            ListenerService(name: "api", address: configuration.api.listen, wrapped: api),
+            ListenerService(name: "boot", address: configuration.boot.listen, wrapped: boot),
+        ]
+        services += try AgentServer.backgroundServices(runtime: runtime)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { logger.info("stopped") }
+        do {
+            try await group.run()
+        } catch {
+            await runtime.shutdown()
+            throw CommandFailure(message: "\(error)")
+        }
+        await runtime.shutdown()
+    }
+}
