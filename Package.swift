@@ -64,11 +64,16 @@ let package = Package(
             "ControllerAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "PeerHarness", dependencies: ["AgentCore"], path: "Tests/PeerHarness"),
+        .target(name: "PeerHarness", dependencies: [
+            "AgentCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Tests/PeerHarness"),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
             "ControllerAPI", "PeerHarness",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
     ]
 )

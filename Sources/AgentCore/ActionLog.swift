@@ -27,8 +27,30 @@ public struct ActionLogEntry: Sendable, Equatable {
     }
 }
 
-extension ActionLogEntry: Codable, FetchableRecord, MutablePersistableRecord {
+extension ActionLogEntry: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "actionLog"
+
+    /// `meta` is stored as JSON text.
+    public init(row: Row) throws {
+        id = row["id"]
+        rootType = row["rootType"]
+        rootId = row["rootId"]
+        description = row["description"]
+        loglevel = Level(rawValue: row["loglevel"]) ?? .info
+        let metaText: String = row["meta"]
+        meta = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(metaText.utf8))) ?? [:]
+        createdAt = row["createdAt"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["rootType"] = rootType
+        container["rootId"] = rootId
+        container["description"] = description
+        container["loglevel"] = loglevel.rawValue
+        container["meta"] = meta.jsonText
+        container["createdAt"] = createdAt
+    }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID

@@ -98,7 +98,7 @@ extension AgentError {
         case is CancellationError:
             return AgentError(status: .serviceUnavailable, code: "cancelled", message: "the operation was cancelled")
         default:
-            return .internalError(String(describing: type(of: error)))
+            return .internalError("internal error; the agent log has the details")
         }
     }
 

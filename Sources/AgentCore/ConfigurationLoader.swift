@@ -89,10 +89,13 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError.invalidValue(key: variable, reason: "not a YAML flow value: \(error)")
             }
         }
-        return Node.scalar(.init(value, .implicit, .doubleQuoted))
+        return Node.scalar(.init(value, .implicit, .plain))
     }
 
     private func merge(_ base: Node, _ override: Node) -> Node {
+        if base.mapping != nil, case .scalar(let scalar) = override, scalar.tag == Tag(.null) || scalar.string.isEmpty || scalar.string == "~" {
+            return base
+        }
         guard let baseMapping = base.mapping, let overrideMapping = override.mapping else { return override }
         var result = baseMapping
         for (key, value) in overrideMapping {

@@ -26,7 +26,7 @@ public struct JobError: Codable, Sendable, Equatable {
 }
 
 /// A unit of long or mutating work, persisted from submission to its end.
-public struct Job: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Job: Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "job"
 
     public var jobId: String
@@ -46,9 +46,58 @@ public struct Job: Codable, Sendable, Equatable, FetchableRecord, PersistableRec
     public var idempotencyKey: String?
     public var requestFingerprint: String?
 
-    /// The API form omits the idempotency bookkeeping.
-    enum APIKeys: String, CodingKey {
-        case jobId, kind, target, state, progress, message, result, error, createdAt, startedAt, finishedAt
+    public init(
+        jobId: String, kind: String, target: String, state: JobState, progress: Double, message: String?, result: JSONValue?,
+        error: JobError?, createdAt: Date, startedAt: Date?, finishedAt: Date?, idempotencyKey: String?, requestFingerprint: String?
+    ) {
+        self.jobId = jobId
+        self.kind = kind
+        self.target = target
+        self.state = state
+        self.progress = progress
+        self.message = message
+        self.result = result
+        self.error = error
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.idempotencyKey = idempotencyKey
+        self.requestFingerprint = requestFingerprint
+    }
+
+    /// Result and error are stored as JSON text.
+    public init(row: Row) throws {
+        jobId = row["jobId"]
+        kind = row["kind"]
+        target = row["target"]
+        state = JobState(rawValue: row["state"]) ?? .failed
+        progress = row["progress"]
+        message = row["message"]
+        let resultText: String? = row["result"]
+        result = try resultText.map { try JSONCoding.decoder.decode(JSONValue.self, from: Data($0.utf8)) }
+        let errorText: String? = row["error"]
+        error = try errorText.map { try JSONCoding.decoder.decode(JobError.self, from: Data($0.utf8)) }
+        createdAt = row["createdAt"]
+        startedAt = row["startedAt"]
+        finishedAt = row["finishedAt"]
+        idempotencyKey = row["idempotencyKey"]
+        requestFingerprint = row["requestFingerprint"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["jobId"] = jobId
+        container["kind"] = kind
+        container["target"] = target
+        container["state"] = state.rawValue
+        container["progress"] = progress
+        container["message"] = message
+        container["result"] = result?.jsonText
+        container["error"] = try error.map { String(decoding: try JSONCoding.encoder.encode($0), as: UTF8.self) }
+        container["createdAt"] = createdAt
+        container["startedAt"] = startedAt
+        container["finishedAt"] = finishedAt
+        container["idempotencyKey"] = idempotencyKey
+        container["requestFingerprint"] = requestFingerprint
     }
 
     /// The JSON the API and the `job.finished` event show.

@@ -19,20 +19,30 @@ public struct OutboxEvent: Codable, Sendable, Equatable {
     }
 }
 
-/// A stored event with its position in the queue.
+/// A stored event with its position in the queue; `data` is kept as JSON text.
 struct QueuedEvent: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "outboxEvent"
     var sequence: Int64?
     var id: String
     var type: String
     var time: Date
-    var data: JSONValue
+    var data: String
+
+    init(_ event: OutboxEvent) {
+        id = event.id
+        type = event.type
+        time = event.time
+        data = event.data.jsonText
+    }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
         sequence = inserted.rowID
     }
 
-    var event: OutboxEvent { OutboxEvent(id: id, type: type, time: time, data: data) }
+    var event: OutboxEvent {
+        let payload = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(data.utf8))) ?? .null
+        return OutboxEvent(id: id, type: type, time: time, data: payload)
+    }
 }
 
 /// The durable queue of events for the controller.
@@ -73,7 +83,7 @@ public final class Outbox: Sendable {
                 "outbox full: dropped the oldest events; is the controller reachable?",
                 metadata: ["dropped": "\(dropped)", "limit": "\(maximumEvents)"])
         }
-        var row = QueuedEvent(id: event.id, type: event.type, time: event.time, data: event.data)
+        var row = QueuedEvent(event)
         try row.insert(db)
         appendedCounter.increment()
         let doorbell = self.doorbell

@@ -9,6 +9,8 @@ import ServiceLifecycle
 /// Sends a batch of events to the controller; throws unless the controller accepted all of them.
 public protocol EventTransport: Sendable {
     func deliver(_ events: [OutboxEvent]) async throws
+    /// Releases connections; called once when the delivery loop ends.
+    func shutdown() async
 }
 
 public enum EventDeliveryError: Error, CustomStringConvertible {
@@ -21,19 +23,27 @@ public enum EventDeliveryError: Error, CustomStringConvertible {
     }
 }
 
-/// POSTs `{"events": [...]}` with the bearer token to the controller's URL.
+/// POSTs `{"events": [...]}` with the bearer token to the controller's URL. With a CA file it uses a client
+/// of its own that trusts that CA; otherwise the process-wide shared client with the system roots.
 public final class HTTPEventTransport: EventTransport {
     let url: String
     let token: Secret?
     let timeout: TimeAmount
     let client: HTTPClient
+    let ownsClient: Bool
 
     public init(url: String, token: Secret?, caFile: String?, timeoutSeconds: Double) throws {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile { tls.trustRoots = .file(caFile) }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(5), read: .milliseconds(Int64(timeoutSeconds * 1000)))
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        if let caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+            configuration.timeout = .init(connect: .seconds(5), read: .milliseconds(Int64(timeoutSeconds * 1000)))
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            ownsClient = true
+        } else {
+            client = HTTPClient.shared
+            ownsClient = false
+        }
         self.url = url
         self.token = token
         self.timeout = .milliseconds(Int64(timeoutSeconds * 1000))
@@ -54,7 +64,7 @@ public final class HTTPEventTransport: EventTransport {
     }
 
     public func shutdown() async {
-        try? await client.shutdown()
+        if ownsClient { try? await client.shutdown() }
     }
 }
 
@@ -87,11 +97,12 @@ public struct OutboxDeliveryService: Service {
         await cancelWhenGracefulShutdown {
             await self.deliverUntilCancelled()
         }
+        await transport.shutdown()
     }
 
     /// Backoff before retry number `failures` (1-based): 1 s doubling up to the maximum, with "equal jitter"
     /// (half fixed, half random) so many agents do not retry in lockstep.
-    static func backoff(failures: Int, maximum: Duration) -> Duration {
+    public static func backoff(failures: Int, maximum: Duration) -> Duration {
         let exponent = min(failures - 1, 30)
         let base = min(Duration.seconds(1) * (1 << exponent), maximum)
         let half = base / 2

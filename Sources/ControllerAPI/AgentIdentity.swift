@@ -62,7 +62,8 @@ public enum AgentIdentity {
             notValidAfter: certificate.notValidAfter, created: true)
     }
 
-    /// A self-signed server certificate valid for five years.
+    /// A self-signed server certificate valid for five years. It is its own trust anchor (CA:TRUE, path length 0)
+    /// so that clients can trust it as a root (`curl --cacert`, BoringSSL-based clients) as well as pin its fingerprint.
     public static func selfSignedCertificate(key: P256.Signing.PrivateKey, hostNames: [String], addresses: [String]) throws -> Certificate {
         let name = try DistinguishedName {
             OrganizationName("RackAgent")
@@ -76,8 +77,8 @@ public enum AgentIdentity {
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(5 * 365 * 86_400),
             issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(digitalSignature: true, keyCertSign: true))
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames(alternativeNames)
             },

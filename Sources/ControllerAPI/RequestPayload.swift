@@ -62,7 +62,7 @@ extension Request {
 
 extension AgentRequestContext {
     /// A path parameter that the route guarantees.
-    func pathParameter(_ name: String) throws -> String {
+    public func pathParameter(_ name: String) throws -> String {
         guard let value = parameters.get(name) else { throw AgentError.missingField(name) }
         return value
     }

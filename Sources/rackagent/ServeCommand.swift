@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         if certificate.created {
             print("API certificate \(certificate.certificatePath) SHA-256 fingerprint: \(certificate.fingerprint)")
         }
-        fflush(stdout)
+        fflush(nil)
 
         let runtime = try await AgentRuntime(configuration: configuration, logger: logger)
         let tls = try AgentServer.tlsConfiguration(

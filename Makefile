@@ -1,0 +1,65 @@
+# RackAgent: two commands on a fresh Debian 12 machine with the Swift toolchain:
+#   make run    installs system packages, builds, runs the agent on embedded defaults in ./.rackagent
+#   make test   installs the test peers too, runs swift test
+SHELL := /bin/bash
+SWIFT ?= swift
+PREFIX ?= /usr/local
+STATE_DIR ?= $(CURDIR)/.rackagent
+PEERS_VENV ?= $(CURDIR)/.peers-venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export DEBIAN_FRONTEND := noninteractive
+
+# What the agent needs to build and run.
+RUN_PACKAGES := pkg-config libsnmp-dev libssh2-1-dev libsqlite3-dev ipmitool snmp dnsmasq ipxe
+# The real peers the tests talk to (test-peers.md).
+TEST_PACKAGES := openipmi snmpd openssh-server isc-dhcp-server kea-dhcp4-server tftp-hpa \
+	udhcpc isc-dhcp-client dhcping qemu-system-x86 ipxe-qemu iproute2 python3 python3-venv
+# PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator).
+PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart
+
+.PHONY: run test build release install-system install-test-peers install clean doctor
+
+run: install-system release
+	.build/release/rackagent serve --state-dir $(STATE_DIR)
+
+test: install-system install-test-peers
+	RACKAGENT_PEERS_VENV=$(PEERS_VENV) $(SWIFT) test
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product rackagent
+
+doctor: release
+	.build/release/rackagent doctor --state-dir $(STATE_DIR)
+
+# apt-get only when something is missing, so a second run costs nothing.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef
+
+install-system:
+	$(call apt_install,$(RUN_PACKAGES))
+
+install-test-peers: install-system
+	$(call apt_install,$(TEST_PACKAGES))
+	@if [ ! -x $(PEERS_VENV)/bin/snmpsim-command-responder ] || [ ! -x $(PEERS_VENV)/bin/ksvalidator ] || [ ! -x $(PEERS_VENV)/bin/fakenos ]; then \
+		python3 -m venv $(PEERS_VENV) && $(PEERS_VENV)/bin/pip install -q $(PIP_PEERS); \
+	fi
+
+install: release
+	id rackagent >/dev/null 2>&1 || $(SUDO) useradd --system --home-dir /var/lib/rackagent --shell /usr/sbin/nologin rackagent
+	$(SUDO) install -D -m 0755 .build/release/rackagent $(DESTDIR)$(PREFIX)/bin/rackagent
+	$(SUDO) install -D -m 0644 systemd/rackagent.service $(DESTDIR)/etc/systemd/system/rackagent.service
+	$(SUDO) install -D -m 0640 -g rackagent agent.example.yaml $(DESTDIR)/etc/rackagent/agent.yaml.example
+	$(SUDO) mkdir -p $(DESTDIR)/usr/share/rackagent
+	$(SUDO) cp -r pxe-templates $(DESTDIR)/usr/share/rackagent/
+	$(SUDO) install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/rackagent/README.md
+
+clean:
+	rm -rf .build $(PEERS_VENV)

@@ -1,0 +1,153 @@
+import AgentCore
+import Foundation
+import PeerHarness
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func missingFileAtTheDefaultPathMeansDefaults() throws {
+        let configuration = try ConfigurationLoader(environment: [:]).load(path: "/nonexistent/agent.yaml", required: false)
+        #expect(configuration == AgentConfiguration())
+        #expect(configuration.api.listen == "127.0.0.1:8443")
+        #expect(configuration.boot.listen == "0.0.0.0:8080")
+    }
+
+    @Test func explicitMissingFileIsAnError() {
+        #expect(throws: ConfigurationError.unreadable(path: "/nonexistent/agent.yaml", reason: "no such file")) {
+            try ConfigurationLoader(environment: [:]).load(path: "/nonexistent/agent.yaml", required: true)
+        }
+    }
+
+    @Test func unreadableFileIsAnError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // A directory where the file should be: unreadable as a file even for root.
+        try FileManager.default.createDirectory(atPath: directory.file("agent.yaml"), withIntermediateDirectories: true)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: [:]).load(path: directory.file("agent.yaml"), required: false)
+        }
+    }
+
+    @Test func yamlOverridesDefaultsSectionBySection() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write(
+            "agent.yaml",
+            """
+            stateDirectory: /srv/rackagent
+            api:
+              listen: "[::1]:9443"
+              allowedSources: [10.0.0.0/8, 192.168.1.0/24]
+            controller:
+              url: https://panel.example/api/agent/events
+              token: s3cret
+            ipmi:
+              minimumGapSeconds: 0.5
+            dhcp:
+              backend: kea
+              subnets:
+                - subnet: 10.10.10.0/24
+                  range: 10.10.10.100-10.10.10.150
+            """)
+        let configuration = try ConfigurationLoader(environment: [:]).load(path: path, required: true)
+        #expect(configuration.stateDirectory == "/srv/rackagent")
+        #expect(configuration.api.listen == "[::1]:9443")
+        #expect(configuration.api.maxBodyBytes == 1_048_576)
+        #expect(configuration.api.allowedSources == ["10.0.0.0/8", "192.168.1.0/24"])
+        #expect(configuration.controller.token?.revealed == "s3cret")
+        #expect(configuration.controller.batchSize == 100)
+        #expect(configuration.ipmi.minimumGapSeconds == 0.5)
+        #expect(configuration.ipmi.maxConcurrentCommands == 64)
+        #expect(configuration.dhcp.backend == .kea)
+        #expect(configuration.dhcp.subnets.first?.range == "10.10.10.100-10.10.10.150")
+    }
+
+    @Test func emptySectionKeepsDefaults() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("agent.yaml", "api:\nipmi: {}\n")
+        let configuration = try ConfigurationLoader(environment: [:]).load(path: path, required: true)
+        #expect(configuration.api == APIConfiguration())
+    }
+
+    @Test func unknownKeyFailsNamingIt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("agent.yaml", "api:\n  lisen: 127.0.0.1:1\n")
+        #expect(throws: ConfigurationError.unknownKey("api.lisen")) {
+            try ConfigurationLoader(environment: [:]).load(path: path, required: true)
+        }
+        let topLevel = try directory.write("top.yaml", "stateDir: /x\n")
+        #expect(throws: ConfigurationError.unknownKey("stateDir")) {
+            try ConfigurationLoader(environment: [:]).load(path: topLevel, required: true)
+        }
+    }
+
+    @Test func badValuesFailNamingTheKey() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let cases: [(String, String)] = [
+            ("ipmi:\n  maxConcurrentCommands: lots\n", "ipmi.maxConcurrentCommands"),
+            ("dhcp:\n  backend: bind\n", "dhcp.backend"),
+            ("api:\n  listen: nonsense\n", "api.listen"),
+            ("api:\n  allowedSources: [10.0.0.0/33]\n", "api.allowedSources[0]"),
+            ("controller:\n  url: ftp://x\n", "controller.url"),
+        ]
+        for (index, (yaml, key)) in cases.enumerated() {
+            let path = try directory.write("bad\(index).yaml", yaml)
+            do {
+                _ = try ConfigurationLoader(environment: [:]).load(path: path, required: true)
+                Issue.record("\(yaml) was accepted")
+            } catch let ConfigurationError.invalidValue(failedKey, _) {
+                #expect(failedKey == key)
+            }
+        }
+    }
+
+    @Test func environmentOverridesFileAndDefaults() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("agent.yaml", "api:\n  listen: 127.0.0.1:1111\n")
+        let environment = [
+            "RACKAGENT_API_LISTEN": "127.0.0.1:2222",
+            "RACKAGENT_CONTROLLER_CA_FILE": "/etc/ca.pem",
+            "RACKAGENT_API_ALLOWED_SOURCES": "[127.0.0.0/8]",
+            "RACKAGENT_IPMI_MINIMUM_GAP_SECONDS": "0",
+            "RACKAGENT_IPMI_ALLOW_RAW_COMMANDS": "true",
+            "RACKAGENT_STATE_DIRECTORY": "/tmp/x",
+            "RACKAGENT_CONTROLLER_TOKEN": "12345",
+        ]
+        let configuration = try ConfigurationLoader(environment: environment).load(path: path, required: true)
+        #expect(configuration.api.listen == "127.0.0.1:2222")
+        #expect(configuration.controller.caFile == "/etc/ca.pem")
+        #expect(configuration.api.allowedSources == ["127.0.0.0/8"])
+        #expect(configuration.ipmi.minimumGapSeconds == 0)
+        #expect(configuration.ipmi.allowRawCommands)
+        #expect(configuration.stateDirectory == "/tmp/x")
+        #expect(configuration.controller.token?.revealed == "12345")
+    }
+
+    @Test func environmentVariableNames() {
+        #expect(ConfigurationLoader.upperSnake("caFile") == "CA_FILE")
+        #expect(ConfigurationLoader.upperSnake("allowedSources") == "ALLOWED_SOURCES")
+        #expect(ConfigurationLoader.upperSnake("unknownMACAction") == "UNKNOWN_MACACTION")
+        #expect(ConfigurationLoader.upperSnake("ipmi") == "IPMI")
+    }
+
+    @Test func listenAddressForms() throws {
+        #expect(try ListenAddress(parsing: "127.0.0.1:8443", key: "k") == ListenAddress(host: "127.0.0.1", port: 8443))
+        #expect(try ListenAddress(parsing: "[::1]:8443", key: "k") == ListenAddress(host: "::1", port: 8443))
+        #expect(try ListenAddress(parsing: ":8080", key: "k") == ListenAddress(host: "0.0.0.0", port: 8080))
+        #expect(throws: ConfigurationError.self) { try ListenAddress(parsing: "::1:8443", key: "k") }
+        #expect(throws: ConfigurationError.self) { try ListenAddress(parsing: "host:99999", key: "k") }
+    }
+}
+
+@Suite struct ExampleConfigurationTests {
+    /// agent.example.yaml documents every key with its default, so it must load and equal the defaults.
+    @Test func exampleFileLoadsAndShowsTheDefaults() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("agent.example.yaml").path
+        let configuration = try ConfigurationLoader(environment: [:]).load(path: path, required: true)
+        #expect(configuration == AgentConfiguration())
+    }
+}

@@ -1,0 +1,41 @@
+import AgentCore
+import ControllerAPI
+import Foundation
+import Hummingbird
+import Testing
+import Yams
+
+/// openapi.yaml must describe exactly the routes the two routers serve.
+@Suite struct OpenAPISpecTests {
+    static var specPath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("openapi.yaml").path
+    }
+
+    static func specRoutes() throws -> Set<String> {
+        let text = try String(contentsOfFile: specPath, encoding: .utf8)
+        guard let document = try Yams.load(yaml: text) as? [String: Any], let paths = document["paths"] as? [String: Any] else {
+            throw AgentError.internalError("openapi.yaml has no paths")
+        }
+        var routes: Set<String> = []
+        let methods: Set<String> = ["get", "put", "post", "delete", "patch", "head"]
+        for (path, item) in paths {
+            guard let operations = item as? [String: Any] else { continue }
+            for method in operations.keys where methods.contains(method) {
+                routes.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        return routes
+    }
+
+    @Test func specMatchesTheRouters() async throws {
+        let agent = try await TestAgent()
+        defer { agent.remove() }
+        let controller = try agent.controllerRouter().routes.map { "\($0.method) \($0.path)" }
+        let boot = AgentServer.bootRouter(runtime: agent.runtime).routes.map { "\($0.method) \($0.path)" }
+        let served = Set(controller + boot)
+        let documented = try Self.specRoutes()
+        #expect(served.subtracting(documented).sorted() == [], "routes missing from openapi.yaml")
+        #expect(documented.subtracting(served).sorted() == [], "openapi.yaml documents routes nobody serves")
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Ports the kernel hands out as free on 127.0.0.1 right now (bind to port 0, read it back, close).
+public enum FreePort {
+    public static func tcp() -> Int { allocate(type: Int32(SOCK_STREAM.rawValue)) }
+    public static func udp() -> Int { allocate(type: Int32(SOCK_DGRAM.rawValue)) }
+
+    private static func allocate(type: Int32) -> Int {
+        let descriptor = socket(AF_INET, type, 0)
+        precondition(descriptor >= 0, "socket() failed")
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        precondition(bound == 0, "bind() failed")
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Waits (bounded) until something accepts TCP connections on 127.0.0.1:`port`.
+    public static func waitForTCP(_ port: Int, timeout: Duration = .seconds(15)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if canConnect(port) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError.timeout("nothing listens on 127.0.0.1:\(port)")
+    }
+
+    static func canConnect(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
+public enum HarnessError: Error, CustomStringConvertible {
+    case timeout(String)
+    case peerFailed(String)
+
+    public var description: String {
+        switch self {
+        case .timeout(let message): return "timeout: \(message)"
+        case .peerFailed(let message): return "peer failed: \(message)"
+        }
+    }
+}
