@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "rackagent", dependencies: [
-            "ControllerAPI",
+            "ControllerAPI", "IPMI", "Power",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "PeerHarness", dependencies: [
@@ -69,6 +69,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Tests/PeerHarness"),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "PeerHarness"]),
+        .testTarget(name: "IPMITests", dependencies: ["IPMI", "Power", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
             "ControllerAPI", "PeerHarness",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,6 +1,8 @@
 import AgentCore
 import Foundation
+import IPMI
 import Logging
+import Power
 import SNMP
 import SwitchSSH
 
@@ -15,6 +17,9 @@ public final class AgentRuntime: Sendable {
     public let runner: any CommandRunner
     public let startedAt: Date
     let toolCache: ToolCache
+    public let ipmi: IPMIService
+    public let bmcUsers: BMCUserManager
+    public let power: PowerRouter
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -29,6 +34,10 @@ public final class AgentRuntime: Sendable {
         jobs = JobStore(database: database, outbox: outbox, actionLog: actionLog, logger: logger)
         startedAt = Date()
         toolCache = ToolCache(inventory: ToolInventory(runner: runner))
+        let ipmiExecutor = IPMIExecutor(runner: runner, settings: configuration.ipmi, logger: logger.with(["module": "ipmi"]))
+        ipmi = IPMIService(executor: ipmiExecutor, settings: configuration.ipmi)
+        bmcUsers = BMCUserManager(executor: ipmiExecutor)
+        power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi)])
         try await jobs.failInterruptedJobs()
     }
 
@@ -42,7 +51,9 @@ public final class AgentRuntime: Sendable {
 
     /// What this agent can do; the controller enables features by it.
     public var capabilities: [String] {
-        ["jobs", "outbox", "actionLog", "metrics"]
+        ["jobs", "outbox", "actionLog", "metrics", "ipmi.power", "ipmi.bootDevice", "ipmi.bmcReset", "ipmi.customCommand",
+         "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan"]
+            + power.connectionTypes.map { "power.\($0)" }
     }
 
     /// Tools found on PATH with their versions (probed once, then cached; `refresh` probes again).

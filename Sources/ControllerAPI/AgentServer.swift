@@ -20,6 +20,8 @@ public enum AgentServer {
                 token: try BearerTokenFile(path: tokenFile),
                 allowedSources: runtime.configuration.api.allowedSources.compactMap(IPNetwork.init)))
         AgentRoutes(runtime: runtime).register(on: router)
+        PowerRoutes(runtime: runtime).register(on: router)
+        BMCRoutes(runtime: runtime).register(on: router)
         return router
     }
 

@@ -35,10 +35,10 @@ public final class PeerProcess: @unchecked Sendable {
     /// The peer's log so far (for assertion messages).
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// SIGTERM, then SIGKILL after `grace`; waits (bounded) for the exit.
+    /// SIGTERM, then SIGKILL after `grace` (at once with `.zero`); waits (bounded) for the exit.
     public func stop(grace: Duration = .seconds(3)) {
         guard process.isRunning else { return }
-        kill(pid, SIGTERM)
+        kill(pid, grace == .zero ? SIGKILL : SIGTERM)
         let deadline = ContinuousClock.now + grace
         while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
         if process.isRunning {

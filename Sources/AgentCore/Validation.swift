@@ -1,0 +1,93 @@
+import Foundation
+
+/// Checks for values that end up in config files, command lines and CLI sessions. Each returns the
+/// normalised value or throws a 400 naming the field.
+public enum Validation {
+    /// RFC 1123 host name: labels of letters, digits and inner hyphens, 1-63 characters each, 253 in total.
+    public static func isHostName(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+        let trimmed = text.hasSuffix(".") ? String(text.dropLast()) : text
+        let labels = trimmed.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.allSatisfy { label in
+            guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-" else { return false }
+            return label.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == 0x2d
+            }
+        }
+    }
+
+    /// A host name or an IP address.
+    public static func host(_ text: String, field: String) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let address = IPAddress(trimmed) { return address.description }
+        guard isHostName(trimmed) else { throw AgentError.invalidField(field, "not an IP address or host name") }
+        return trimmed.lowercased()
+    }
+
+    /// `host`, `host:port`, `IPv4:port`, `IPv6` or `[IPv6]:port`.
+    public static func hostAndPort(_ text: String, defaultPort: Int, field: String) throws -> (host: String, port: Int) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("[") {
+            guard let close = trimmed.firstIndex(of: "]") else { throw AgentError.invalidField(field, "unterminated [IPv6] address") }
+            let address = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
+            guard let parsed = IPAddress(address), !parsed.isIPv4 else { throw AgentError.invalidField(field, "not an IPv6 address") }
+            let rest = trimmed[trimmed.index(after: close)...]
+            if rest.isEmpty { return (parsed.description, defaultPort) }
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else {
+                throw AgentError.invalidField(field, "bad port after [IPv6]")
+            }
+            return (parsed.description, port)
+        }
+        if let address = IPAddress(trimmed), !address.isIPv4 { return (address.description, defaultPort) }
+        let parts = trimmed.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            guard let port = Int(parts[1]), (1...65535).contains(port) else { throw AgentError.invalidField(field, "bad port \(parts[1])") }
+            return (try host(String(parts[0]), field: field), port)
+        }
+        guard parts.count == 1 else { throw AgentError.invalidField(field, "not a host, host:port or [IPv6]:port") }
+        return (try host(trimmed, field: field), defaultPort)
+    }
+
+    /// Rejects control characters (newline, carriage return, NUL ...) anywhere in the text.
+    public static func noControlCharacters(_ text: String, field: String) throws {
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw AgentError.invalidField(field, "must not contain control characters such as newlines")
+        }
+    }
+
+    public static func port(_ value: Int, field: String) throws -> Int {
+        guard (1...65535).contains(value) else { throw AgentError.invalidField(field, "must be a port number from 1 to 65535") }
+        return value
+    }
+}
+
+extension JSONValue {
+    /// Decodes a nested object of a request (for example a connection's `meta`) so that errors name the field by
+    /// its full path: `connection.meta.ip`, not just `ip`.
+    public func decode<T: Decodable>(as type: T.Type, at path: String) throws -> T {
+        do {
+            return try decode(as: type)
+        } catch let error as DecodingError {
+            let converted = AgentError.from(error)
+            guard converted.details["field"] != nil else { throw AgentError.invalidField(path, converted.message) }
+            throw converted.prefixingField(path)
+        } catch let error as AgentError {
+            guard error.details["field"] != nil else { throw error }
+            throw error.prefixingField(path)
+        }
+    }
+}
+
+extension AgentError {
+    /// The same error with `prefix.` in front of the field it names.
+    public func prefixingField(_ prefix: String) -> AgentError {
+        guard case .string(let field) = details["field"] else { return self }
+        var copy = self
+        let full = field.isEmpty ? prefix : "\(prefix).\(field)"
+        copy.details["field"] = .string(full)
+        if message.hasPrefix("\(field):") {
+            copy.message = full + message.dropFirst(field.count)
+        }
+        return copy
+    }
+}

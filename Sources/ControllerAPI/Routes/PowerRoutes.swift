@@ -1,0 +1,66 @@
+import AgentCore
+import Foundation
+import Hummingbird
+import Power
+
+/// `POST /v1/power/{serverPowerMethod}` and the connection checks.
+struct PowerRoutes {
+    let runtime: AgentRuntime
+
+    /// `{"connection": {...}, "params": ..., "fallback": {...}, "noFailover": false, "serverId": 61}`
+    struct PowerRequest: Decodable {
+        let connection: ConnectionDescriptor
+        let params: JSONValue?
+        let fallback: ConnectionDescriptor?
+        let noFailover: Bool
+        let serverId: String?
+
+        enum CodingKeys: String, CodingKey { case connection, params, fallback, noFailover, serverId }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            connection = try container.decode(ConnectionDescriptor.self, forKey: .connection)
+            params = try container.decodeIfPresent(JSONValue.self, forKey: .params)
+            fallback = try container.decodeIfPresent(ConnectionDescriptor.self, forKey: .fallback)
+            noFailover = try container.decodeTolerantBoolIfPresent(forKey: .noFailover) ?? false
+            serverId = try container.decodeTolerantStringIfPresent(forKey: .serverId)
+        }
+    }
+
+    struct ConnectionRequest: Decodable {
+        let connection: ConnectionDescriptor
+    }
+
+    func register(on router: Router<AgentRequestContext>) {
+        let limit = runtime.configuration.api.maxBodyBytes
+        router.post("/v1/power/{serverPowerMethod}") { request, context in
+            let method = try PowerMethod(path: try context.pathParameter("serverPowerMethod"))
+            let payload = try await RequestPayload.read(request, limit: limit)
+            let body = try payload.decode(PowerRequest.self)
+            let parameters = try PowerParameters(body.params)
+            let target = try runtime.power.prepare(method, parameters: parameters, connection: body.connection, fallback: body.fallback)
+            let power = runtime.power
+            guard method.isMutating else {
+                let result = try await power.perform(
+                    method, parameters: parameters, connection: body.connection, fallback: body.fallback, noFailover: body.noFailover)
+                return Envelope.success(result)
+            }
+            return try await JobSubmission(runtime: runtime).respond(
+                to: request, payload: payload, kind: "power.\(method.rawValue)", target: target,
+                description: "Executed Power Action \(method.rawValue)", rootType: "serverPower", rootId: body.serverId ?? target
+            ) { _ in
+                try await power.perform(
+                    method, parameters: parameters, connection: body.connection, fallback: body.fallback, noFailover: body.noFailover)
+            }
+        }
+        router.post("/v1/connections/test") { request, _ in
+            let body = try (try await RequestPayload.read(request, limit: limit)).decode(ConnectionRequest.self)
+            return Envelope.success(.string(try await runtime.power.testConnection(body.connection)))
+        }
+        router.post("/v1/connections/supported-actions") { request, _ in
+            let body = try (try await RequestPayload.read(request, limit: limit)).decode(ConnectionRequest.self)
+            let actions = try runtime.power.supportedActions(body.connection)
+            return Envelope.success(["powerActions": .array(actions.map(JSONValue.string))])
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import AgentCore
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+/// Runs ipmitool against BMCs, gently:
+/// - one command at a time per BMC address (bursts crash BMCs), with a minimum gap between two commands;
+/// - at most `maxConcurrentCommands` ipmitool processes in total;
+/// - every call bounded by a timeout that kills the whole process group;
+/// - the password only in the child's environment, never in argv or logs.
+public final class IPMIExecutor: Sendable {
+    let runner: any CommandRunner
+    let settings: IPMIConfiguration
+    let logger: Logger
+    private let globalLimit: AsyncSemaphore
+    private let gates = Mutex<[String: BMCGate]>([:])
+    private let durationTimer = Timer(label: "rackagent_ipmi_command_duration_seconds")
+
+    public init(runner: any CommandRunner, settings: IPMIConfiguration, logger: Logger) {
+        self.runner = runner
+        self.settings = settings
+        self.logger = logger
+        globalLimit = AsyncSemaphore(permits: settings.maxConcurrentCommands)
+    }
+
+    /// Runs `command` (ipmitool arguments after the connection options) and returns stdout.
+    /// Failures are classified into ``IPMIError``.
+    public func run(_ command: [String], on connection: IPMIConnection) async throws -> String {
+        try await serialised(on: connection) {
+            try await self.execute(command, on: connection)
+        }
+    }
+
+    /// Runs several commands through an ipmitool `exec` file (0600, removed afterwards) so that the secrets
+    /// in them (a new user password) stay off the command line.
+    public func runSecretBearing(_ lines: [[String]], on connection: IPMIConnection) async throws -> String {
+        let text = try lines.map(ExecFileLine.render).joined(separator: "\n") + "\n"
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-ipmi-\(UUID().uuidString).cmd").path
+        try AtomicFile.write(Data(text.utf8), to: path)
+        defer { unlink(path) }
+        return try await serialised(on: connection) {
+            try await self.execute(["exec", path], on: connection, redacting: lines.flatMap { $0 })
+        }
+    }
+
+    /// Holds the BMC's gate (waiting out the minimum gap) and a global permit around `body`.
+    func serialised<Value: Sendable>(on connection: IPMIConnection, _ body: () async throws -> Value) async throws -> Value {
+        let gate = gates.withLock { gates in
+            if let existing = gates[connection.address] { return existing }
+            let created = BMCGate()
+            gates[connection.address] = created
+            return created
+        }
+        try await gate.lock.acquire()
+        defer {
+            gate.finished()
+            gate.lock.release()
+        }
+        if let last = gate.lastFinished {
+            let ready = last + .seconds(settings.minimumGapSeconds)
+            if ready > ContinuousClock.now { try await Task.sleep(until: ready, clock: .continuous) }
+        }
+        return try await globalLimit.withPermit(body)
+    }
+
+    private func execute(_ command: [String], on connection: IPMIConnection, redacting extra: [String] = []) async throws -> String {
+        let line = IPMICommandLine(connection: connection, defaults: settings)
+        let timeout = Duration.seconds(line.timeoutSeconds)
+        let started = ContinuousClock.now
+        let result = try await runner.run(
+            ProcessCommand(settings.ipmitoolPath, line.arguments(command), environment: line.environment, timeout: timeout))
+        durationTimer.recordSeconds((ContinuousClock.now - started).inSeconds)
+        let redactor = Redactor(secrets: [connection.password]).adding(extra.count > 0 ? secretsIn(extra) : [])
+        if result.timedOut {
+            logger.warning("ipmitool timed out", metadata: ["bmc": "\(connection.address)", "command": "\(command.first ?? "")"])
+            throw IPMIError.timeout(bmc: connection.address, seconds: line.timeoutSeconds)
+        }
+        let output = result.standardOutput
+        guard result.exitCode == 0 else {
+            let errorText = redactor.redact(result.standardError + "\n" + output)
+            if IPMIErrorClassifier.isSessionFailure(errorText) {
+                throw await diagnoseSessionFailure(connection: connection, line: line, fallback: errorText)
+            }
+            throw IPMIErrorClassifier.classify(errorText, bmc: connection.address)
+        }
+        return output
+    }
+
+    /// "Unable to establish a session" hides whether the password or the network is at fault; one verbose
+    /// probe (same gate, same credentials) tells them apart.
+    private func diagnoseSessionFailure(connection: IPMIConnection, line: IPMICommandLine, fallback: String) async -> IPMIError {
+        let probe = try? await runner.run(
+            ProcessCommand(
+                settings.ipmitoolPath, line.arguments(["chassis", "power", "status"], verbose: true), environment: line.environment,
+                timeout: .seconds(line.timeoutSeconds)))
+        let text = Redactor(secrets: [connection.password]).redact((probe?.standardError ?? "") + "\n" + fallback)
+        if probe?.timedOut == true { return .unreachable(bmc: connection.address, detail: "no answer within \(line.timeoutSeconds) s") }
+        return IPMIErrorClassifier.classify(text, bmc: connection.address)
+    }
+
+    /// The secret among exec-file tokens: what follows `password <slot>`.
+    private func secretsIn(_ tokens: [String]) -> [Secret] {
+        var secrets: [Secret] = []
+        for (index, token) in tokens.enumerated() where token == "password" && index + 2 < tokens.count {
+            secrets.append(Secret(tokens[index + 2]))
+        }
+        return secrets
+    }
+}
+
+/// One BMC's serialisation point.
+final class BMCGate: Sendable {
+    let lock = AsyncSemaphore(permits: 1)
+    private let finishedAt = Mutex<ContinuousClock.Instant?>(nil)
+
+    var lastFinished: ContinuousClock.Instant? { finishedAt.withLock { $0 } }
+
+    func finished() {
+        finishedAt.withLock { $0 = .now }
+    }
+}

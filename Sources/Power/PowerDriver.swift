@@ -1,0 +1,88 @@
+import AgentCore
+
+/// One way of switching a server: a BMC, a PDU outlet, a provider API. Each driver decodes its own
+/// connection meta and says which methods it supports.
+public protocol PowerDriver: Sendable {
+    /// The connection `type` it serves (`ipmi`, `pdu`, `ionos` ...).
+    var connectionType: String { get }
+    var supportedMethods: [PowerMethod] { get }
+    /// What the job and the action log name as the target, e.g. `ipmi:10.0.0.5:623`. Validates the meta;
+    /// errors name fields under `path` (`connection.meta`, `fallback.meta`).
+    func target(meta: JSONValue, path: String) throws -> String
+    /// Checks the method's parameters before any job exists (a bad request is a 400, not a failed job).
+    func validate(_ method: PowerMethod, parameters: PowerParameters) throws
+    /// Performs the method; the result is what the API returns (`"online"`, a verified report, command output).
+    func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> JSONValue
+    /// "online" when the connection works.
+    func testConnection(meta: JSONValue) async throws -> String
+}
+
+extension PowerDriver {
+    public func validate(_ method: PowerMethod, parameters: PowerParameters) throws {}
+}
+
+/// Routes power calls to the driver for the connection type, with failover to a fallback connection.
+public struct PowerRouter: Sendable {
+    let drivers: [String: any PowerDriver]
+
+    public init(drivers: [any PowerDriver]) {
+        self.drivers = Dictionary(drivers.map { ($0.connectionType, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public var connectionTypes: [String] { drivers.keys.sorted() }
+
+    public func driver(for connection: ConnectionDescriptor, field: String = "connection.type") throws -> any PowerDriver {
+        guard let driver = drivers[connection.type] else {
+            throw AgentError.invalidField(field, "unknown connection type \(connection.type) (one of \(connectionTypes.joined(separator: ", ")))")
+        }
+        return driver
+    }
+
+    /// Validates the connection and method up front, so a bad request fails before any job exists.
+    public func prepare(
+        _ method: PowerMethod, parameters: PowerParameters, connection: ConnectionDescriptor, fallback: ConnectionDescriptor?
+    ) throws -> String {
+        let driver = try driver(for: connection)
+        guard driver.supportedMethods.contains(method) else {
+            throw AgentError.unsupported("\(method.rawValue) is not supported by \(connection.type) connections", details: ["method": .string(method.rawValue)])
+        }
+        let target = try driver.target(meta: connection.meta, path: "connection.meta")
+        try driver.validate(method, parameters: parameters)
+        if let fallback {
+            let fallbackDriver = try self.driver(for: fallback, field: "fallback.type")
+            _ = try fallbackDriver.target(meta: fallback.meta, path: "fallback.meta")
+        }
+        return target
+    }
+
+    /// Runs the method; when it fails and a fallback can do it (and `noFailover` is false), runs it there.
+    public func perform(
+        _ method: PowerMethod, parameters: PowerParameters, connection: ConnectionDescriptor, fallback: ConnectionDescriptor?,
+        noFailover: Bool
+    ) async throws -> JSONValue {
+        let driver = try driver(for: connection)
+        do {
+            return try await driver.perform(method, parameters: parameters, meta: connection.meta)
+        } catch {
+            guard let fallback, !noFailover, method.canFailOver, !(error is CancellationError) else { throw error }
+            let fallbackDriver = try self.driver(for: fallback, field: "fallback.type")
+            guard fallbackDriver.supportedMethods.contains(method) else { throw error }
+            let primaryError = AgentError.from(error)
+            let result = try await fallbackDriver.perform(method, parameters: parameters, meta: fallback.meta)
+            return [
+                "result": result, "via": .string(fallback.type),
+                "primaryError": ["code": .string(primaryError.code), "message": .string(primaryError.message)],
+            ]
+        }
+    }
+
+    public func testConnection(_ connection: ConnectionDescriptor) async throws -> String {
+        let driver = try driver(for: connection)
+        _ = try driver.target(meta: connection.meta, path: "connection.meta")
+        return try await driver.testConnection(meta: connection.meta)
+    }
+
+    public func supportedActions(_ connection: ConnectionDescriptor) throws -> [String] {
+        try driver(for: connection).supportedMethods.map(\.rawValue)
+    }
+}

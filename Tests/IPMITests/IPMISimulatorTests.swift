@@ -1,0 +1,327 @@
+import AgentCore
+import Foundation
+import IPMI
+import Logging
+import PeerHarness
+import Synchronization
+import Testing
+
+/// Runs commands through the real ProcessRunner and records how many ran at once, per BMC and in total.
+final class ConcurrencyProbe: CommandRunner {
+    private let inner = ProcessRunner()
+    private let state = Mutex<(current: [String: Int], maximum: [String: Int], total: Int, maximumTotal: Int, starts: [String: [ContinuousClock.Instant]])>(
+        ([:], [:], 0, 0, [:]))
+
+    func run(_ command: ProcessCommand) async throws -> ProcessResult {
+        let port = command.arguments.firstIndex(of: "-p").map { command.arguments[$0 + 1] } ?? "?"
+        state.withLock { state in
+            state.current[port, default: 0] += 1
+            state.maximum[port] = max(state.maximum[port, default: 0], state.current[port]!)
+            state.total += 1
+            state.maximumTotal = max(state.maximumTotal, state.total)
+            state.starts[port, default: []].append(.now)
+        }
+        defer {
+            state.withLock { state in
+                state.current[port, default: 1] -= 1
+                state.total -= 1
+            }
+        }
+        return try await inner.run(command)
+    }
+
+    func maximumInFlight(port: Int) -> Int { state.withLock { $0.maximum[String(port)] ?? 0 } }
+    var maximumInFlightTotal: Int { state.withLock { $0.maximumTotal } }
+    func starts(port: Int) -> [ContinuousClock.Instant] { state.withLock { $0.starts[String(port)] ?? [] } }
+}
+
+func ipmiSettings(gap: Double = 0.02, deadline: Double = 10) -> IPMIConfiguration {
+    var settings = IPMIConfiguration()
+    settings.minimumGapSeconds = gap
+    settings.verifyDeadlineSeconds = deadline
+    settings.commandTimeoutSeconds = 10
+    return settings
+}
+
+func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulator.adminPassword, timeout: Double? = nil) -> IPMIConnection {
+    IPMIConnection(host: "127.0.0.1", username: IPMISimulator.adminUser, password: Secret(password), port: simulator.port, timeoutSeconds: timeout)
+}
+
+@Suite(.serialized) struct IPMISimulatorTests {
+    let logger = Logger(label: "test")
+
+    func service(_ runner: any CommandRunner = ProcessRunner(), settings: IPMIConfiguration = ipmiSettings()) -> (IPMIService, BMCUserManager) {
+        let executor = IPMIExecutor(runner: runner, settings: settings, logger: logger)
+        return (IPMIService(executor: executor, settings: settings), BMCUserManager(executor: executor))
+    }
+
+    @Test func everyPowerMethodIsVerifiedByReadBack() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let (ipmi, _) = service()
+        let connection = adminConnection(simulator)
+        #expect(try await ipmi.powerStatus(connection) == .off)
+        let on = try await ipmi.setPower(.on, connection)
+        #expect(on.verified && on.powerState == "online")
+        #expect(simulator.powerState == "1")
+        let off = try await ipmi.setPower(.off, connection)
+        #expect(off.powerState == "offline")
+        #expect(simulator.powerState == "0")
+        _ = try await ipmi.setPower(.on, connection)
+        let soft = try await ipmi.setPower(.soft, connection)
+        #expect(soft.powerState == "offline")
+        _ = try await ipmi.setPower(.on, connection)
+        let reset = try await ipmi.setPower(.reset, connection)
+        #expect(reset.powerState == "online")
+        let cycle = try await ipmi.setPower(.cycle, connection)
+        #expect(cycle.powerState == "online")
+        #expect(simulator.chassisLog.contains("set power 0"))
+        #expect(simulator.chassisLog.contains("set power 1"))
+        #expect(try await ipmi.testConnection(connection) == "online")
+    }
+
+    @Test func readBackCatchesAStateThatDidNotChange() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        // A chassis that ignores "power on": the script is replaced by one that never changes state.
+        try simulator.directory.write("chassis.sh", "#!/bin/sh\ncase \"$2\" in get) echo power:0;; esac\nexit 0\n", mode: 0o755)
+        let (ipmi, _) = service(settings: ipmiSettings(deadline: 1.5))
+        await #expect(throws: IPMIError.verificationFailed(bmc: adminConnection(simulator).address, expected: "online", actual: "offline")) {
+            _ = try await ipmi.setPower(.on, adminConnection(simulator))
+        }
+    }
+
+    @Test func bootDeviceIsStoredAndVerified() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let (ipmi, _) = service()
+        let connection = adminConnection(simulator)
+        let report = try await ipmi.setBootDevice(.pxe, efi: false, persistent: false, connection)
+        #expect(report.stored.device == .pxe)
+        #expect(simulator.bootState == "pxe")
+        let disk = try await ipmi.setBootDevice(.disk, efi: false, persistent: false, connection)
+        #expect(disk.stored.deviceSelector == "Force Boot from default Hard-Drive")
+        // ipmi_sim keeps only the device selector and drops the EFI/persistent flags: the read-back must notice.
+        do {
+            _ = try await ipmi.setBootDevice(.pxe, efi: true, persistent: false, connection)
+            Issue.record("EFI flag was not verified")
+        } catch let error as IPMIError {
+            #expect(error.agentError.code == "verify_failed")
+        }
+    }
+
+    @Test func bmcResetCustomCommandsAndInventory() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let (ipmi, _) = service()
+        let connection = adminConnection(simulator)
+        let reset = try await ipmi.resetBMC(warm: false, connection)
+        #expect(reset["verified"] == true)
+        let status = try await ipmi.customCommand("chassis status", connection)
+        #expect(status.contains("System Power"))
+        let mc = try await ipmi.customCommand("mc info", connection)
+        #expect(mc.contains("MontaVista"))
+        await #expect(throws: IPMIError.self) { _ = try await ipmi.customCommand("raw 0x06 0x01", connection) }
+        let lan = try await ipmi.lanConfiguration(channel: 1, connection)
+        #expect(lan.contains { $0.key == "IP Address Source" })
+        #expect(try await ipmi.selEntries(connection).isEmpty)
+        #expect(try await ipmi.clearSEL(connection).contains("Clearing SEL"))
+        #expect(try await ipmi.fru(connection).isEmpty)
+        #expect(try await ipmi.sensors(connection).isEmpty)
+    }
+
+    @Test func userLifecycleEndToEnd() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let (_, users) = service()
+        let connection = adminConnection(simulator)
+        let created = try await users.createUserWithPasswordAndPrivilege(
+            username: "ops", password: Secret("opspass123"), privilege: 3, access: nil, dontFailIfUserExists: false,
+            dontFailIfPasswordChangeFailed: false, dontChangePasswordIfUserExists: false, channel: 1, connection)
+        let slot = try #require(created["slot"].flatMap { if case .integer(let value) = $0 { Int(value) } else { nil } })
+        #expect(slot == 3)
+        #expect(created["created"] == true)
+        // The new user can log in (at its OPERATOR privilege).
+        #expect(await simulator.canLogIn(user: "ops", password: "opspass123", privilege: "OPERATOR"))
+        let listed = try await users.listUsers(channel: 1, connection)
+        #expect(listed.map(\.name) == ["admin", "ops"])
+        #expect(listed.last?.privilegeId == 3)
+        #expect(listed.last?.privilegeName == "OPERATOR")
+
+        // A second create of the same name fails unless asked to reuse it.
+        await #expect(throws: AgentError.self) {
+            _ = try await users.createUser(username: "ops", access: nil, dontFailIfUserExists: false, channel: 1, connection)
+        }
+        let reused = try await users.createUserWithPasswordAndPrivilege(
+            username: "ops", password: Secret("ignored-password"), privilege: 4, access: nil, dontFailIfUserExists: true,
+            dontFailIfPasswordChangeFailed: false, dontChangePasswordIfUserExists: true, channel: 1, connection)
+        #expect(reused["created"] == false)
+        #expect(reused["passwordChanged"] == false)
+        #expect(await simulator.canLogIn(user: "ops", password: "opspass123", privilege: "OPERATOR"))
+
+        // A new password: the old one stops working, the new one works.
+        let newPassword = "n3w-pass-16bytes"
+        let changed = try await users.setPassword(Secret(newPassword), BMCUserReference(slot: nil, username: "ops"), withoutSlotCheck: false, channel: 1, connection)
+        #expect(changed["passwordBytes"] == 16)
+        #expect(!(await simulator.canLogIn(user: "ops", password: "opspass123", privilege: "OPERATOR")))
+        #expect(await simulator.canLogIn(user: "ops", password: newPassword, privilege: "OPERATOR"))
+        // 17-20 bytes go in IPMI 2.0's 20-byte form; ipmi_sim stores it but cannot authenticate with it, so only
+        // the BMC's acceptance is checked here, then the 16-byte password is restored.
+        let twenty = try await users.setPassword(Secret("twenty-bytes-long-20"), BMCUserReference(slot: slot, username: nil), withoutSlotCheck: false, channel: 1, connection)
+        #expect(twenty["passwordBytes"] == 20)
+        _ = try await users.setPassword(Secret(newPassword), BMCUserReference(slot: slot, username: nil), withoutSlotCheck: false, channel: 1, connection)
+        let longPassword = newPassword
+
+        _ = try await users.setPrivilege(4, BMCUserReference(slot: slot, username: nil), withoutSlotCheck: false, channel: 1, connection)
+        #expect(try await users.listUsers(channel: 1, connection).last?.privilegeName == "ADMINISTRATOR")
+        let access = try ChannelAccessSettings(parsing: "ipmi=on callin=off link=off privilege=4", field: "accessSettings")
+        _ = try await users.channelSetAccess(access, BMCUserReference(slot: slot, username: nil), withoutSlotCheck: true, channel: 1, connection)
+
+        // Disabled: the login fails; enabled again: it works.
+        _ = try await users.setEnabled(false, BMCUserReference(slot: slot, username: nil), withoutSlotCheck: false, channel: 1, connection)
+        #expect(!(await simulator.canLogIn(user: "ops", password: longPassword)))
+        _ = try await users.setEnabled(true, BMCUserReference(slot: slot, username: nil), withoutSlotCheck: false, channel: 1, connection)
+        #expect(await simulator.canLogIn(user: "ops", password: longPassword))
+
+        // Deleted: no name, no login.
+        _ = try await users.deleteUser(BMCUserReference(slot: nil, username: "ops"), channel: 1, connection)
+        #expect(try await users.listUsers(channel: 1, connection).map(\.name) == ["admin"])
+        #expect(!(await simulator.canLogIn(user: "ops", password: longPassword)))
+        await #expect(throws: AgentError.self) {
+            _ = try await users.setEnabled(true, BMCUserReference(slot: nil, username: "ops"), withoutSlotCheck: false, channel: 1, connection)
+        }
+    }
+
+    @Test func wrongPasswordIsAuthFailed() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let (ipmi, _) = service()
+        do {
+            _ = try await ipmi.powerStatus(adminConnection(simulator, password: "wrong"))
+            Issue.record("wrong password accepted")
+        } catch let error as IPMIError {
+            #expect(error.agentError.code == "auth_failed")
+            #expect(error.agentError.message.contains("127.0.0.1:\(simulator.port)"))
+            #expect(!error.agentError.message.contains("wrong"))
+        }
+    }
+
+    @Test func deadPortIsUnreachableWithinTheTimeout() async throws {
+        let (ipmi, _) = service()
+        let deadPort = FreePort.udp()
+        let connection = IPMIConnection(host: "127.0.0.1", username: "admin", password: Secret("secret"), port: deadPort, timeoutSeconds: 4, retries: 1)
+        let started = ContinuousClock.now
+        do {
+            _ = try await ipmi.powerStatus(connection)
+            Issue.record("dead port answered")
+        } catch let error as IPMIError {
+            #expect(["bmc_unreachable", "timeout"].contains(error.agentError.code), "\(error)")
+            #expect(error.agentError.status == .gatewayTimeout)
+        }
+        // The failed call plus its one diagnostic probe, each bounded by the 4 s timeout.
+        #expect(ContinuousClock.now - started < .seconds(9))
+    }
+
+    @Test func hungBMCIsKilledAtTheTimeout() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        simulator.process.suspend()
+        defer { simulator.process.resume() }
+        let (ipmi, _) = service()
+        let started = ContinuousClock.now
+        await #expect(throws: IPMIError.self) { _ = try await ipmi.powerStatus(adminConnection(simulator, timeout: 2)) }
+        #expect(ContinuousClock.now - started < .seconds(6))
+    }
+
+    @Test func passwordNeverAppearsInAnIpmitoolCommandLine() async throws {
+        let (ipmi, _) = service()
+        let password = "canary-\(UUID().uuidString.prefix(6))"
+        let deadPort = FreePort.udp()
+        let connection = IPMIConnection(host: "127.0.0.1", username: "admin", password: Secret(password), port: deadPort, timeoutSeconds: 3, retries: 2)
+        let call = Task { try? await ipmi.powerStatus(connection) }
+        var seen: [(cmdline: String, environ: String)] = []
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline, seen.isEmpty {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int32(entry) != nil {
+                let cmdline = Self.readProcFile("/proc/\(entry)/cmdline")
+                guard cmdline.contains("ipmitool"), cmdline.contains(String(deadPort)) else { continue }
+                seen.append((cmdline, Self.readProcFile("/proc/\(entry)/environ")))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        _ = await call.value
+        #expect(!seen.isEmpty, "no running ipmitool was observed")
+        for process in seen {
+            #expect(!process.cmdline.contains(password))
+            #expect(process.environ.contains("IPMI_PASSWORD=\(password)"))
+        }
+    }
+
+    /// /proc files report size 0, so read them until EOF; NUL separators become spaces.
+    static func readProcFile(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+    }
+
+    @Test func fiftyParallelCallsToOneBMCAreSerialised() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let probe = ConcurrencyProbe()
+        let (ipmi, _) = service(probe, settings: ipmiSettings(gap: 0.01))
+        let connection = adminConnection(simulator)
+        let results = try await withThrowingTaskGroup(of: ChassisPower.self) { group in
+            for _ in 0..<50 { group.addTask { try await ipmi.powerStatus(connection) } }
+            var states: [ChassisPower] = []
+            for try await state in group { states.append(state) }
+            return states
+        }
+        #expect(results.count == 50)
+        #expect(results.allSatisfy { $0 == .off })
+        #expect(probe.maximumInFlight(port: simulator.port) == 1)
+    }
+
+    @Test func minimumGapBetweenCommandsToOneBMC() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let probe = ConcurrencyProbe()
+        let (ipmi, _) = service(probe, settings: ipmiSettings(gap: 0.3))
+        let connection = adminConnection(simulator)
+        async let first = ipmi.powerStatus(connection)
+        async let second = ipmi.powerStatus(connection)
+        async let third = ipmi.powerStatus(connection)
+        _ = try await (first, second, third)
+        let starts = probe.starts(port: simulator.port)
+        #expect(starts.count == 3)
+        for (earlier, later) in zip(starts, starts.dropFirst()) {
+            #expect(later - earlier >= .milliseconds(300))
+        }
+    }
+
+    @Test func eightBMCsRunInParallel() async throws {
+        var simulators: [IPMISimulator] = []
+        for _ in 0..<8 { simulators.append(try await IPMISimulator()) }
+        defer { simulators.forEach { $0.stop() } }
+        let probe = ConcurrencyProbe()
+        let (ipmi, _) = service(probe, settings: ipmiSettings(gap: 0))
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for simulator in simulators {
+                for _ in 0..<5 { group.addTask { _ = try await ipmi.powerStatus(adminConnection(simulator)) } }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(probe.maximumInFlightTotal > 1)
+        for simulator in simulators { #expect(probe.maximumInFlight(port: simulator.port) == 1) }
+        #expect(elapsed < .seconds(20))
+    }
+}

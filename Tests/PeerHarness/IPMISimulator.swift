@@ -1,0 +1,154 @@
+import AgentCore
+import Foundation
+
+/// OpenIPMI's `ipmi_sim` as a BMC on 127.0.0.1 (a free UDP port), with a chassis_control script that keeps
+/// power and boot device in files the test can read and write (recipe: shared/test-peers.md).
+/// Users: `admin`/`secret` (ADMINISTRATOR, slot 2) and the anonymous slot 1. The script also plays the host
+/// OS: an ACPI soft shutdown request powers the chassis off half a second later.
+public final class IPMISimulator: Sendable {
+    public let directory: TemporaryDirectory
+    public let port: Int
+    public let process: PeerProcess
+    public static let adminUser = "admin"
+    public static let adminPassword = "secret"
+
+    public init() async throws {
+        guard let simulator = locateProgram("ipmi_sim") else { throw HarnessError.peerFailed("ipmi_sim is not installed (openipmi)") }
+        directory = try TemporaryDirectory(prefix: "ipmi-sim")
+        port = FreePort.udp()
+        let path = directory.path
+        try directory.write(
+            "lan.conf",
+            """
+            name "bmc\(port)"
+            set_working_mc 0x20
+              startlan 1
+                addr 127.0.0.1 \(port)
+                priv_limit admin
+                allowed_auths_callback none md2 md5 straight
+                allowed_auths_user none md2 md5 straight
+                allowed_auths_operator none md2 md5 straight
+                allowed_auths_admin none md2 md5 straight
+                guid a123456789abcdefa123456789abcdef
+              endlan
+              chassis_control "\(path)/chassis.sh 0x20"
+              user 1 true  ""      "test"   user   10 none md2 md5 straight
+              user 2 true  "admin" "secret" admin  10 none md2 md5 straight
+
+            """)
+        try directory.write(
+            "bmc.emu",
+            """
+            mc_setbmc 0x20
+            mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
+            sel_enable 0x20 1000 0x0a
+            sensor_add 0x20 0 0 35 0x6f event-only
+            sensor_set_event_support 0x20 0 0 enable scanning per-state 000000000001111 000000000000000 000000000001111 000000000000000
+            mc_enable 0x20
+
+            """)
+        try directory.write(
+            "chassis.sh",
+            """
+            #!/bin/sh
+            echo "$(date +%T) $*" >> \(path)/chassis.log
+            st=\(path)/power.state; [ -f $st ] || echo 0 > $st
+            mc=$1; op=$2; shift 2
+            case "$op" in
+              check) exit 0;;
+              get) for p in "$@"; do case $p in
+                      power) echo "power:$(cat $st)";;
+                      boot) echo "boot:$(cat \(path)/boot.state 2>/dev/null || echo default)";;
+                   esac; done;;
+              set) while [ $# -gt 1 ]; do case $1 in
+                      power) echo $2 > $st;;
+                      boot) echo $2 > \(path)/boot.state;;
+                      shutdown) [ "$2" = 1 ] && (sleep 0.5; echo 0 > $st) >/dev/null 2>&1 &;;
+                   esac; shift 2; done;;
+            esac
+            exit 0
+
+            """, mode: 0o755)
+        try FileManager.default.createDirectory(atPath: directory.file("state"), withIntermediateDirectories: true)
+        process = try PeerProcess(
+            name: "ipmi_sim", executable: simulator,
+            arguments: ["-c", directory.file("lan.conf"), "-f", directory.file("bmc.emu"), "-s", directory.file("state"), "-n"],
+            workingDirectory: path, logPath: directory.file("ipmi_sim.log"))
+        try await waitUntilAnswering()
+    }
+
+    /// Polls (bounded) with ipmitool until the simulator answers.
+    private func waitUntilAnswering() async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(30))
+            if let output = try? runIpmitool(["chassis", "power", "status"], retries: 0), output.contains("Chassis Power") { return }
+        }
+        throw HarnessError.timeout("ipmi_sim on port \(port) did not answer: \(process.log)")
+    }
+
+    /// Runs ipmitool directly as admin (test assertions that bypass the agent).
+    public func runIpmitool(
+        _ arguments: [String], user: String = adminUser, password: String = adminPassword, privilege: String = "ADMINISTRATOR", retries: Int = 1
+    ) throws -> String {
+        let task = Process()
+        task.executableURL = URL(fileURLWithPath: locateProgram("ipmitool") ?? "/usr/bin/ipmitool")
+        task.arguments = [
+            "-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(port), "-U", user, "-E", "-L", privilege, "-N", "1", "-R", String(retries),
+        ] + arguments
+        task.environment = ["IPMI_PASSWORD": password, "PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        task.standardOutput = pipe
+        task.standardError = pipe
+        try task.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        task.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard task.terminationStatus == 0 else { throw HarnessError.peerFailed("ipmitool \(arguments.joined(separator: " ")): \(text)") }
+        return text
+    }
+
+    /// Whether `user` can open a session. ipmi_sim frees a user's session slot lazily, so a login right after
+    /// another one by the same user may be refused; up to three attempts, 300 ms apart.
+    public func canLogIn(user: String, password: String, privilege: String = "ADMINISTRATOR") async -> Bool {
+        for attempt in 0..<3 {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(300)) }
+            if (try? runIpmitool(["chassis", "power", "status"], user: user, password: password, privilege: privilege, retries: 0)) != nil {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The "hardware" power state as the chassis script stored it: "1" on, "0" off.
+    public var powerState: String {
+        ((try? String(contentsOfFile: directory.file("power.state"), encoding: .utf8)) ?? "0").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func setPowerState(on: Bool) throws {
+        try (on ? "1\n" : "0\n").write(toFile: directory.file("power.state"), atomically: true, encoding: .utf8)
+    }
+
+    /// The boot device the chassis script last stored (pxe, default ...).
+    public var bootState: String {
+        ((try? String(contentsOfFile: directory.file("boot.state"), encoding: .utf8)) ?? "default").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// What the chassis script was asked to do, one line per call.
+    public var chassisLog: String { (try? String(contentsOfFile: directory.file("chassis.log"), encoding: .utf8)) ?? "" }
+
+    /// The seed's ipmi connection object for this simulator: `{"type": "ipmi", "meta": {...}}`.
+    public func connection(username: String = adminUser, password: String = adminPassword, extra: [String: JSONValue] = [:]) -> JSONValue {
+        var meta: [String: JSONValue] = [
+            "ip": "127.0.0.1", "username": .string(username), "password": .string(password), "bmcPort": .string(String(port)),
+        ]
+        for (key, value) in extra { meta[key] = value }
+        return ["type": "ipmi", "meta": .object(meta)]
+    }
+
+    /// ipmi_sim ignores SIGTERM when started with -n, so it is killed outright.
+    public func stop() {
+        process.stop(grace: .zero)
+        directory.remove()
+    }
+}
