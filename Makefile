@@ -15,7 +15,7 @@ RUN_PACKAGES := pkg-config libsnmp-dev libssh2-1-dev libsqlite3-dev ipmitool snm
 TEST_PACKAGES := openipmi snmpd openssh-server isc-dhcp-server kea-dhcp4-server tftp-hpa \
 	udhcpc isc-dhcp-client dhcping qemu-system-x86 ipxe-qemu iproute2 python3 python3-venv
 # PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator).
-PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart
+PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator
 
 .PHONY: run test build release install-system install-test-peers install clean doctor
 
@@ -48,7 +48,7 @@ install-system:
 
 install-test-peers: install-system
 	$(call apt_install,$(TEST_PACKAGES))
-	@if [ ! -x $(PEERS_VENV)/bin/snmpsim-command-responder ] || [ ! -x $(PEERS_VENV)/bin/ksvalidator ] || [ ! -x $(PEERS_VENV)/bin/fakenos ]; then \
+	@if [ ! -x $(PEERS_VENV)/bin/snmpsim-command-responder ] || [ ! -x $(PEERS_VENV)/bin/ksvalidator ] || [ ! -x $(PEERS_VENV)/bin/fakenos ] || [ ! -x $(PEERS_VENV)/bin/openapi-spec-validator ]; then \
 		python3 -m venv $(PEERS_VENV) && $(PEERS_VENV)/bin/pip install -q $(PIP_PEERS); \
 	fi
 

@@ -2,6 +2,7 @@ import AgentCore
 import ControllerAPI
 import Foundation
 import Hummingbird
+import PeerHarness
 import Testing
 import Yams
 
@@ -37,5 +38,14 @@ import Yams
         let documented = try Self.specRoutes()
         #expect(served.subtracting(documented).sorted() == [], "routes missing from openapi.yaml")
         #expect(documented.subtracting(served).sorted() == [], "openapi.yaml documents routes nobody serves")
+    }
+}
+
+@Suite struct OpenAPIDocumentTests {
+    /// The spec itself is valid OpenAPI 3 (openapi-spec-validator from PyPI).
+    @Test func specIsValidOpenAPI() throws {
+        let validator = try PeerTools.venvProgram("openapi-spec-validator")
+        let (status, output) = try PeerTools.run(validator, [OpenAPISpecTests.specPath])
+        #expect(status == 0, "\(output)")
     }
 }
