@@ -62,7 +62,10 @@ let package = Package(
         ]),
         .executableTarget(name: "rackagent", dependencies: [
             "ControllerAPI", "IPMI", "Power",
+            // Benchmarks start the same real peers the tests use.
+            "PeerHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "PeerHarness", dependencies: [
             "AgentCore",

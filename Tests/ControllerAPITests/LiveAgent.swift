@@ -13,36 +13,17 @@ import X509
 /// The controller and boot listeners of a ``TestAgent`` running for real on 127.0.0.1 (ephemeral ports).
 final class LiveAgent: Sendable {
     let agent: TestAgent
-    let apiPort: Int
-    let bootPort: Int
-    let certificate: AgentIdentity.CertificateFiles
-    private let task: Task<Void, any Error>
+    let embedded: EmbeddedAgent
 
     init(agent: TestAgent) async throws {
         self.agent = agent
-        let runtime = agent.runtime
-        let configuration = runtime.configuration
-        certificate = try AgentIdentity.ensureCertificate(configuration: configuration)
-        let tls = try AgentServer.tlsConfiguration(
-            certificatePath: certificate.certificatePath, keyPath: certificate.keyPath, clientCAFile: configuration.api.clientCAFile)
-        let ports = PortPromise()
-        let api = try AgentServer.controllerApplication(runtime: runtime, router: try agent.controllerRouter(), tls: tls) { port in
-            ports.set(api: port)
-        }
-        let boot = try AgentServer.bootApplication(runtime: runtime, router: AgentServer.bootRouter(runtime: runtime)) { port in
-            ports.set(boot: port)
-        }
-        task = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await api.run() }
-                group.addTask { try await boot.run() }
-                try await group.waitForAll()
-            }
-        }
-        (apiPort, bootPort) = try await ports.wait()
+        embedded = try await EmbeddedAgent.start(runtime: agent.runtime)
     }
 
-    var baseURL: String { "https://127.0.0.1:\(apiPort)" }
+    var apiPort: Int { embedded.apiPort }
+    var bootPort: Int { embedded.bootPort }
+    var certificate: AgentIdentity.CertificateFiles { embedded.certificate }
+    var baseURL: String { embedded.apiBaseURL }
 
     /// Runs `body` with an HTTPS client that trusts the agent's certificate (optionally presenting a client
     /// certificate) and shuts the client down afterwards, also when `body` throws.
@@ -72,25 +53,7 @@ final class LiveAgent: Sendable {
     }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
-    }
-}
-
-/// Collects the two listener ports reported by `onServerRunning`.
-final class PortPromise: Sendable {
-    private let ports = Mutex<(api: Int?, boot: Int?)>((nil, nil))
-
-    func set(api: Int) { ports.withLock { $0.api = api } }
-    func set(boot: Int) { ports.withLock { $0.boot = boot } }
-
-    func wait() async throws -> (Int, Int) {
-        let deadline = ContinuousClock.now + .seconds(15)
-        while ContinuousClock.now < deadline {
-            if case let (api?, boot?) = ports.withLock({ $0 }) { return (api, boot) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw HarnessError.timeout("listeners did not start")
+        await embedded.stop()
     }
 }
 

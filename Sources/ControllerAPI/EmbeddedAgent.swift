@@ -1,0 +1,72 @@
+import AgentCore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Both listeners of a runtime running in this process (ports 0 pick free ones): what benchmarks and
+/// tests use to talk to a real agent over real sockets.
+public final class EmbeddedAgent: Sendable {
+    public let runtime: AgentRuntime
+    public let apiPort: Int
+    public let bootPort: Int
+    public let certificate: AgentIdentity.CertificateFiles
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    public static func start(runtime: AgentRuntime) async throws -> EmbeddedAgent {
+        try await EmbeddedAgent(runtime: runtime)
+    }
+
+    private init(runtime: AgentRuntime) async throws {
+        self.runtime = runtime
+        let configuration = runtime.configuration
+        try StateDirectory.prepare(configuration.stateDirectory)
+        _ = try AgentIdentity.ensureToken(at: configuration.tokenFilePath)
+        certificate = try AgentIdentity.ensureCertificate(configuration: configuration)
+        let tls = try AgentServer.tlsConfiguration(
+            certificatePath: certificate.certificatePath, keyPath: certificate.keyPath, clientCAFile: configuration.api.clientCAFile)
+        let ports = Mutex<(api: Int?, boot: Int?)>((nil, nil))
+        let router = try AgentServer.controllerRouter(runtime: runtime, tokenFile: configuration.tokenFilePath)
+        let api = try AgentServer.controllerApplication(runtime: runtime, router: router, tls: tls) { port in
+            ports.withLock { $0.api = port }
+        }
+        let boot = try AgentServer.bootApplication(runtime: runtime, router: AgentServer.bootRouter(runtime: runtime)) { port in
+            ports.withLock { $0.boot = port }
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: api), .init(service: boot)], gracefulShutdownSignals: [], logger: runtime.logger))
+        self.group = group
+        task = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(15)
+        var started: (Int, Int)?
+        while ContinuousClock.now < deadline {
+            if case let (api?, boot?) = ports.withLock({ $0 }) {
+                started = (api, boot)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        guard let started else {
+            task.cancel()
+            throw AgentError.internalError("the embedded agent's listeners did not start")
+        }
+        (apiPort, bootPort) = started
+    }
+
+    /// The bearer token clients must send.
+    public var token: String {
+        (try? String(contentsOfFile: runtime.configuration.tokenFilePath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    public var apiBaseURL: String { "https://127.0.0.1:\(apiPort)" }
+    public var bootBaseURL: String { "http://127.0.0.1:\(bootPort)" }
+
+    /// Graceful shutdown of both listeners.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+    }
+}

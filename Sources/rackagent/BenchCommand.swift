@@ -1,0 +1,91 @@
+import AgentCore
+import ArgumentParser
+import AsyncHTTPClient
+import ControllerAPI
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks: measure the agent against the reference tool in the same run and print both and their ratio.",
+        discussion: "Benchmarks start their own peers on 127.0.0.1 (ipmi_sim, snmpd ...) and remove them afterwards. They are not tests.",
+        subcommands: [IPMIBench.self]
+    )
+}
+
+/// One measured line of a benchmark report.
+struct BenchFigure: Encodable {
+    let name: String
+    let value: Double
+    let unit: String
+}
+
+/// Prints figures as an aligned table or JSON.
+struct BenchReport: Encodable {
+    let benchmark: String
+    let parameters: [String: String]
+    var figures: [BenchFigure] = []
+
+    mutating func add(_ name: String, _ value: Double, _ unit: String) {
+        figures.append(BenchFigure(name: name, value: value, unit: unit))
+    }
+
+    func print(json: Bool) throws {
+        if json {
+            try RackAgentCommand.printJSON(self)
+            return
+        }
+        Swift.print("\(benchmark) (\(parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))")
+        let width = figures.map(\.name.count).max() ?? 10
+        for figure in figures {
+            let value = figure.value >= 100 ? String(format: "%.0f", figure.value) : String(format: "%.3f", figure.value)
+            Swift.print("  \(figure.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value) \(figure.unit)")
+        }
+    }
+}
+
+/// An HTTPS client trusting an embedded agent's certificate, shut down after `body`.
+func withAgentClient<Value>(_ agent: EmbeddedAgent, connections: Int, _ body: (HTTPClient) async throws -> Value) async throws -> Value {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    tls.trustRoots = .file(agent.certificate.certificatePath)
+    var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    do {
+        let value = try await body(client)
+        try await client.shutdown()
+        return value
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+}
+
+/// POSTs JSON to the embedded agent and returns the status and body.
+func postJSON(_ client: HTTPClient, _ agent: EmbeddedAgent, path: String, body: JSONValue) async throws -> (Int, JSONValue) {
+    var request = HTTPClientRequest(url: agent.apiBaseURL + path)
+    request.method = .POST
+    request.headers.add(name: "Authorization", value: "Bearer \(agent.token)")
+    request.headers.add(name: "Content-Type", value: "application/json")
+    request.body = .bytes(ByteBuffer(string: body.jsonText))
+    let response = try await client.execute(request, timeout: .seconds(60))
+    let data = try await response.body.collect(upTo: 16 << 20)
+    let decoded = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(data.readableBytesView))) ?? .null
+    return (Int(response.status.code), decoded)
+}
+
+/// A runtime in a temporary state directory for a benchmark.
+func benchRuntime(configure: (inout AgentConfiguration) -> Void) async throws -> (AgentRuntime, String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-bench-\(UUID().uuidString.prefix(8))").path
+    var configuration = AgentConfiguration()
+    configuration.stateDirectory = directory
+    configuration.api.listen = "127.0.0.1:0"
+    configuration.boot.listen = "127.0.0.1:0"
+    configure(&configuration)
+    var logger = Logger(label: "rackagent.bench")
+    logger.logLevel = .error
+    return (try await AgentRuntime(configuration: configuration, logger: logger), directory)
+}
