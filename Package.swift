@@ -43,7 +43,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "IPMI", dependencies: ["AgentCore"]),
-        .target(name: "SNMP", dependencies: ["AgentCore", "CNetSNMP"]),
+        .target(name: "SNMP", dependencies: [
+            "AgentCore", "CNetSNMP",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "PDU", dependencies: ["SNMP"]),
         .target(name: "SwitchSSH", dependencies: ["AgentCore", "CLibSSH2"]),
         .target(name: "Provisioning", dependencies: [
@@ -61,7 +66,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "rackagent", dependencies: [
-            "ControllerAPI", "IPMI", "Power",
+            "ControllerAPI", "IPMI", "Power", "SNMP",
             // Benchmarks start the same real peers the tests use.
             "PeerHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

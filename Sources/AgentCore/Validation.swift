@@ -69,7 +69,7 @@ extension JSONValue {
             return try decode(as: type)
         } catch let error as DecodingError {
             let converted = AgentError.from(error)
-            guard converted.details["field"] != nil else { throw AgentError.invalidField(path, converted.message) }
+            guard converted.details["field"] != nil || path.isEmpty else { throw AgentError.invalidField(path, converted.message) }
             throw converted.prefixingField(path)
         } catch let error as AgentError {
             guard error.details["field"] != nil else { throw error }
@@ -81,7 +81,7 @@ extension JSONValue {
 extension AgentError {
     /// The same error with `prefix.` in front of the field it names.
     public func prefixingField(_ prefix: String) -> AgentError {
-        guard case .string(let field) = details["field"] else { return self }
+        guard !prefix.isEmpty, case .string(let field) = details["field"] else { return self }
         var copy = self
         let full = field.isEmpty ? prefix : "\(prefix).\(field)"
         copy.details["field"] = .string(full)

@@ -20,6 +20,8 @@ public final class AgentRuntime: Sendable {
     public let ipmi: IPMIService
     public let bmcUsers: BMCUserManager
     public let power: PowerRouter
+    public let snmp: SNMPClient
+    public let networkDevices: NetworkDeviceService
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -38,11 +40,15 @@ public final class AgentRuntime: Sendable {
         ipmi = IPMIService(executor: ipmiExecutor, settings: configuration.ipmi)
         bmcUsers = BMCUserManager(executor: ipmiExecutor)
         power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi)])
+        snmp = SNMPClient(threads: max(4, min(configuration.snmp.maxConcurrentDevices, 64)))
+        networkDevices = NetworkDeviceService(
+            client: snmp, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox),
+            settings: configuration.snmp, logger: logger.with(["module": "snmp"]))
         try await jobs.failInterruptedJobs()
     }
 
     /// The schema of every module, in the order they were introduced.
-    static var migrations: [SchemaMigration] { [] }
+    static var migrations: [SchemaMigration] { SNMPSchema.migrations }
 
     /// The versions of the C libraries linked into this binary.
     public static var linkedLibraries: [String: String] {
@@ -52,7 +58,8 @@ public final class AgentRuntime: Sendable {
     /// What this agent can do; the controller enables features by it.
     public var capabilities: [String] {
         ["jobs", "outbox", "actionLog", "metrics", "ipmi.power", "ipmi.bootDevice", "ipmi.bmcReset", "ipmi.customCommand",
-         "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan"]
+         "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "snmp.devices", "snmp.ports", "snmp.bandwidth",
+         "snmp.statistics", "snmp.portAdmin"]
             + power.connectionTypes.map { "power.\($0)" }
     }
 
@@ -64,6 +71,7 @@ public final class AgentRuntime: Sendable {
     /// Stops running jobs (recorded as cancelled) during graceful shutdown.
     public func shutdown() async {
         await jobs.cancelAll()
+        await snmp.shutdown()
     }
 }
 

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import SNMP
 import ServiceLifecycle
 
 /// Assembles the two listeners and the background services of `rackagent serve`.
@@ -22,6 +23,7 @@ public enum AgentServer {
         AgentRoutes(runtime: runtime).register(on: router)
         PowerRoutes(runtime: runtime).register(on: router)
         BMCRoutes(runtime: runtime).register(on: router)
+        NetworkDeviceRoutes(runtime: runtime).register(on: router)
         return router
     }
 
@@ -72,7 +74,12 @@ public enum AgentServer {
 
     /// Background services: outbox delivery when a controller is configured.
     public static func backgroundServices(runtime: AgentRuntime) throws -> [any Service] {
-        var services: [any Service] = [MaintenanceService(runtime: runtime)]
+        var services: [any Service] = [
+            MaintenanceService(runtime: runtime),
+            BandwidthCollector(
+                service: runtime.networkDevices, outbox: runtime.outbox, settings: runtime.configuration.snmp,
+                logger: runtime.logger.with(["service": "bandwidth"])),
+        ]
         let controller = runtime.configuration.controller
         if let url = controller.url {
             let token = try controller.token ?? controller.tokenFile.map { path in

@@ -1,10 +1,22 @@
 import CNetSNMP
+import Synchronization
 
-/// Facts about the net-snmp library this binary is linked against.
+/// Facts about, and the one-time set-up of, the net-snmp library this binary is linked against.
 public enum NetSNMPLibrary {
+    private static let initialized = Mutex(false)
+
     /// The version the linked libnetsnmp reports (`netsnmp_get_version()`), e.g. `5.9.3`.
     public static var version: String {
         guard let text = netsnmp_get_version() else { return "" }
         return String(cString: text)
+    }
+
+    /// Initialises the library once per process: no MIB or config files, no persistent state, numeric OIDs.
+    static func initialize() {
+        initialized.withLock { done in
+            guard !done else { return }
+            ra_snmp_initialize()
+            done = true
+        }
     }
 }

@@ -1,0 +1,203 @@
+import AgentCore
+import Foundation
+import Hummingbird
+import SNMP
+
+/// Network devices the controller registers, their ports, statistics and actions.
+struct NetworkDeviceRoutes {
+    let runtime: AgentRuntime
+
+    /// The seed's networkDeviceAction names plus the agent's read-only getInterface and getVlans.
+    enum Action: String, CaseIterable {
+        case clearCache, getFeatures, getStatistics, setPortEnabled, setPortDisabled, setInterfaceDescription
+        case deleteVlanFromInterface, updateInterface, updateVlan, createVlan, getActionLogs, getInterface, getVlans
+    }
+
+    struct TestRequest: Decodable {
+        let useCache: Bool
+        enum CodingKeys: String, CodingKey { case useCache }
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            useCache = try container.decodeTolerantBoolIfPresent(forKey: .useCache) ?? true
+        }
+    }
+
+    struct PortRequest: Decodable {
+        let portId: String
+        enum CodingKeys: String, CodingKey { case portId }
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            portId = try container.decodeTolerantString(forKey: .portId)
+            guard !portId.isEmpty, portId.count <= 64 else { throw container.invalid(.portId, "must be 1 to 64 characters") }
+            try Validation.noControlCharacters(portId, field: "portId")
+        }
+    }
+
+    func register(on router: Router<AgentRequestContext>) {
+        let limit = runtime.configuration.api.maxBodyBytes
+        let devices = runtime.networkDevices
+        router.put("/v1/network-devices/{id}") { request, context in
+            let id = try Self.deviceId(context)
+            var document = try (try await RequestPayload.read(request, limit: limit)).decode(JSONValue.self)
+            guard case .object(var members) = document else { throw AgentError.malformedJSON("expected an object") }
+            members["id"] = .string(id)
+            document = .object(members)
+            let device = try document.decode(as: NetworkDevice.self, at: "")
+            let (stored, created) = try await devices.store.put(device)
+            try await runtime.actionLog.append(
+                ActionLogEntry(rootType: stored.deviceType, rootId: id, description: created ? "Network device registered" : "Network device updated",
+                               meta: ["text": .string(stored.name)]))
+            return Envelope.success(.object(stored.apiRepresentation), status: created ? .created : .ok)
+        }
+        router.get("/v1/network-devices/{id}") { _, context in
+            let stored = try await devices.stored(try Self.deviceId(context))
+            return Envelope.success(.object(Self.representation(stored)))
+        }
+        router.get("/v1/network-devices") { _, _ in
+            Envelope.success(.array(try await devices.store.all().map { .object(Self.representation($0)) }))
+        }
+        router.delete("/v1/network-devices/{id}") { _, context in
+            let id = try Self.deviceId(context)
+            guard try await devices.store.delete(id) else { throw AgentError.notFound("network device", id) }
+            try await runtime.actionLog.append(ActionLogEntry(rootType: "networkDevice", rootId: id, description: "Network device removed"))
+            return Envelope.success(.null)
+        }
+        router.post("/v1/network-devices/{id}/test") { request, context in
+            let body = try (try await RequestPayload.read(request, limit: limit)).decode(TestRequest.self)
+            return Envelope.success(try await devices.testConnectivity(try Self.deviceId(context), useCache: body.useCache))
+        }
+        router.get("/v1/network-devices/{id}/ports") { request, context in
+            let id = try Self.deviceId(context)
+            let ports = try await devices.ports(id, refresh: request.stringQuery("refresh") == "1")
+            let stored = try await devices.stored(id)
+            return Envelope.success([
+                "ports": try JSONValue(encoding: ports), "advancedManagementAvailable": .integer(stored.device.enableAdvancedManagement ? 1 : 0),
+            ])
+        }
+        router.post("/v1/network-devices/{id}/actions/{action}") { request, context in
+            let id = try Self.deviceId(context)
+            let name = try context.pathParameter("action")
+            guard let action = Action(rawValue: name) else {
+                throw AgentError.invalidField("networkDeviceAction", "unknown action \(name) (one of \(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let payload = try await RequestPayload.read(request, limit: limit)
+            return try await perform(action, deviceId: id, request: request, payload: payload)
+        }
+    }
+
+    private func perform(_ action: Action, deviceId: String, request: Request, payload: RequestPayload) async throws -> Response {
+        let devices = runtime.networkDevices
+        let stored = try await devices.stored(deviceId)
+        let device = stored.device
+        switch action {
+        case .clearCache:
+            try await devices.store.clearCaches(deviceId)
+            return Envelope.success("cache cleared")
+        case .getFeatures:
+            return Envelope.success(features(stored))
+        case .getStatistics:
+            let body = try payload.decode(StatisticsRequest.self)
+            return Envelope.success(try await statistics(stored, body))
+        case .getActionLogs:
+            let rows = try await runtime.actionLog.recent(limit: 200, rootType: nil, rootId: deviceId)
+            return try Envelope.success(encoding: rows.map(ActionLogRow.init))
+        case .setPortEnabled, .setPortDisabled:
+            let body = try payload.decode(PortRequest.self)
+            let enable = action == .setPortEnabled
+            guard !device.enableAdvancedManagement else { throw Self.needsSwitchSSH(action) }
+            guard NetworkDevice.snmpDeviceTypes.contains(device.deviceType) else {
+                throw AgentError.unsupported("\(action.rawValue) needs an SNMP device")
+            }
+            return try await JobSubmission(runtime: runtime).respond(
+                to: request, payload: payload, kind: "switch.\(action.rawValue)", target: "network-device:\(deviceId)",
+                description: "Executed \(action.rawValue) on port \(body.portId)", rootType: device.deviceType, rootId: deviceId
+            ) { _ in try await devices.setPortAdminStatus(deviceId, portId: body.portId, enabled: enable) }
+        case .setInterfaceDescription, .deleteVlanFromInterface, .updateInterface, .updateVlan, .createVlan, .getInterface, .getVlans:
+            throw Self.needsSwitchSSH(action)
+        }
+    }
+
+    static func needsSwitchSSH(_ action: Action) -> AgentError {
+        AgentError.unsupported("\(action.rawValue) needs SSH advanced management, which this agent does not offer for this device")
+    }
+
+    func features(_ stored: StoredNetworkDevice) -> JSONValue {
+        let device = stored.device
+        var actions: [String] = [Action.clearCache, .getFeatures, .getActionLogs].map(\.rawValue)
+        if NetworkDevice.snmpDeviceTypes.contains(device.deviceType) {
+            actions += [Action.getStatistics, .setPortEnabled, .setPortDisabled].map(\.rawValue)
+        }
+        return [
+            "features": .array(device.features.map(JSONValue.string)), "actions": .array(actions.map(JSONValue.string)),
+            "bandwidthCollection": .bool(device.collectsBandwidth), "counterWidth": stored.counterWidth.map { .integer(Int64($0.rawValue)) } ?? .null,
+            "advancedManagement": .bool(device.enableAdvancedManagement), "managementVendor": device.managementVendor.map(JSONValue.string) ?? .null,
+        ]
+    }
+
+    /// getStatistics: graph points (bits/s) or text volumes (bytes) per port, each with the seed's
+    /// trafficStatistics summary and lastBwrate.
+    func statistics(_ stored: StoredNetworkDevice, _ request: StatisticsRequest) async throws -> JSONValue {
+        let devices = runtime.networkDevices
+        let id = stored.device.id
+        var known = stored.portsCache ?? []
+        if known.isEmpty, !request.portIds.allSatisfy({ Int($0) != nil }) { known = try await devices.ports(id) }
+        var portNumbers: [Int] = []
+        for portId in request.portIds {
+            if let number = Int(portId) {
+                portNumbers.append(number)
+            } else {
+                portNumbers.append(try InterfacePort.resolve(portId, in: known, field: "portIds").id)
+            }
+        }
+        let now = Date()
+        let to = request.to ?? now
+        let from = request.from ?? to.addingTimeInterval(request.mode == .graph ? -86_400 : -30 * 86_400)
+        let rollups = try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: from, to: to)
+        let window = try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: now.addingTimeInterval(-30 * 86_400), to: now)
+        let last = try await devices.bandwidth.lastSamples(deviceId: id)
+        let ports = Set(portNumbers.isEmpty ? rollups.map(\.ifIndex) + Array(last.keys) : portNumbers).sorted()
+        let rows: [JSONValue] = ports.map { port in
+            let own = rollups.filter { $0.ifIndex == port }
+            var row: [String: JSONValue] = [
+                "portId": .integer(Int64(port)), "name": .string(known.first { $0.id == port }?.name ?? ""),
+                "trafficStatistics": BandwidthStatistics.trafficStatistics(window.filter { $0.ifIndex == port }, now: now),
+                "lastBwrate": BandwidthStatistics.lastRate(last[port]),
+            ]
+            if request.mode == .graph {
+                row["points"] = .array(BandwidthStatistics.graph(own, grouping: request.groupBy))
+            } else {
+                row["periods"] = .array(BandwidthStatistics.text(own, grouping: request.groupBy))
+            }
+            return .object(row)
+        }
+        return [
+            "mode": .string(request.mode.rawValue), "groupBy": .string(request.groupBy.rawValue),
+            "from": .string(BandwidthStatistics.timestamp(Int64(from.timeIntervalSince1970))),
+            "to": .string(BandwidthStatistics.timestamp(Int64(to.timeIntervalSince1970))),
+            "units": ["points": "bit/s", "periods": "bytes", "trafficStatistics": "GB (10^9 bytes, in+out); 95th in Mbit/s", "lastBwrate": "Mbit/s"],
+            "ports": .array(rows),
+        ]
+    }
+
+    static func representation(_ stored: StoredNetworkDevice) -> [String: JSONValue] {
+        var object = stored.device.apiRepresentation
+        object["statusCache"] = stored.statusCache ?? .array([])
+        if let ports = stored.portsCache, let encoded = try? JSONValue(encoding: ports) {
+            object["extendedDetails"] = ["ports": encoded, "advancedManagementAvailable": .integer(stored.device.enableAdvancedManagement ? 1 : 0)]
+            if case .array(let items) = encoded {
+                object["ports"] = .array(items.map { ["id": $0["id"] ?? .null, "name": $0["name"] ?? .null, "assignments": .array([])] })
+            }
+        }
+        object["counterWidth"] = stored.counterWidth.map { .integer(Int64($0.rawValue)) } ?? .null
+        object["reachable"] = stored.reachable.map(JSONValue.bool) ?? .null
+        return object
+    }
+
+    static func deviceId(_ context: AgentRequestContext) throws -> String {
+        let id = try context.pathParameter("id")
+        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw AgentError.invalidField("id", "device ids are letters, digits, - and _ (at most 64)")
+        }
+        return id
+    }
+}

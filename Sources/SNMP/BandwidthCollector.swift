@@ -1,0 +1,101 @@
+import AgentCore
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The background loop that polls every device with the `bw_collection` feature each interval, many at once
+/// (bounded), and records the deltas. An unreachable device is logged and reported once; the others go on.
+public struct BandwidthCollector: Service {
+    let service: NetworkDeviceService
+    let outbox: Outbox
+    let settings: SNMPConfiguration
+    let logger: Logger
+    private let pollDuration = Timer(label: "rackagent_snmp_poll_round_seconds")
+    private let failures = Counter(label: "rackagent_snmp_poll_failures_total")
+    private let samples = Counter(label: "rackagent_bandwidth_samples_total")
+    private let drops = Counter(label: "rackagent_bandwidth_drops_total")
+
+    public init(service: NetworkDeviceService, outbox: Outbox, settings: SNMPConfiguration, logger: Logger) {
+        self.service = service
+        self.outbox = outbox
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var next = ContinuousClock.now
+            var lastPrune = ContinuousClock.now - .seconds(3600)
+            while !Task.isCancelled {
+                await pollAll()
+                if ContinuousClock.now - lastPrune >= .seconds(3600) {
+                    await prune()
+                    lastPrune = .now
+                }
+                next += .seconds(settings.pollIntervalSeconds)
+                if next < .now { next = .now }
+                try? await Task.sleep(until: next, clock: .continuous)
+            }
+        }
+    }
+
+    /// One round over every collecting device, at most `maxConcurrentDevices` at a time.
+    public func pollAll() async {
+        let started = ContinuousClock.now
+        let devices: [StoredNetworkDevice]
+        do {
+            devices = try await service.store.all().filter { $0.device.collectsBandwidth }
+        } catch {
+            logger.error("cannot list devices to poll", metadata: ["error": "\(error)"])
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for device in devices {
+                if running >= settings.maxConcurrentDevices {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.pollOne(device) }
+                running += 1
+            }
+        }
+        pollDuration.recordSeconds((ContinuousClock.now - started).inSeconds)
+    }
+
+    func pollOne(_ stored: StoredNetworkDevice) async {
+        let id = stored.device.id
+        do {
+            let outcome = try await service.poll(stored)
+            samples.increment(by: outcome.samples.count)
+            drops.increment(by: outcome.drops.count)
+            for drop in outcome.drops {
+                logger.notice("bandwidth sample dropped", metadata: ["device": "\(id)", "port": "\(drop.portId)", "reason": "\(drop.reason)"])
+            }
+            if stored.reachable == false {
+                logger.notice("device reachable again", metadata: ["device": "\(id)"])
+                try? await outbox.append(OutboxEvent(type: "device.status", data: ["deviceId": .string(id), "reachable": true]))
+            }
+        } catch {
+            failures.increment()
+            let agentError = AgentError.from(error)
+            logger.warning("poll failed", metadata: ["device": "\(id)", "error": "\(agentError.message)"])
+            if (try? await service.bandwidth.markUnreachable(id)) == true {
+                try? await outbox.append(
+                    OutboxEvent(type: "device.status", data: ["deviceId": .string(id), "reachable": false, "error": .string(agentError.code)]))
+            }
+        }
+    }
+
+    private func prune() async {
+        let now = Date()
+        do {
+            try await service.bandwidth.prune(
+                samplesBefore: now.addingTimeInterval(-Double(settings.rawSampleRetentionDays) * 86_400),
+                rollupsBefore: now.addingTimeInterval(-Double(settings.rollupRetentionDays) * 86_400))
+        } catch {
+            logger.warning("bandwidth pruning failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import AgentCore
+import Foundation
+
+/// The seed's getStatistics request body: `portIds`, `mode` ("graph" or "text"), `groupBy` ("1d", "1mo" ...),
+/// `from` / `to` as "YYYY-MM-DD HH:MM:SS" (UTC).
+public struct StatisticsRequest: Sendable, Decodable {
+    public enum Mode: String, Sendable { case graph, text }
+    public enum Grouping: String, Sendable, CaseIterable {
+        case fiveMinutes = "5m", hour = "1h", day = "1d", month = "1mo"
+    }
+
+    public var portIds: [String]
+    public var mode: Mode
+    public var groupBy: Grouping
+    public var from: Date?
+    public var to: Date?
+
+    enum CodingKeys: String, CodingKey { case portIds, mode, groupBy, from, to }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let values = try container.decodeIfPresent([JSONValue].self, forKey: .portIds) {
+            portIds = try values.map { value in
+                switch value {
+                case .string(let text): return text
+                case .integer(let number): return String(number)
+                default: throw container.invalid(.portIds, "port ids are strings or integers")
+                }
+            }
+        } else {
+            portIds = []
+        }
+        let modeText = try container.decodeTolerantStringIfPresent(forKey: .mode) ?? "graph"
+        guard let mode = Mode(rawValue: modeText.lowercased()) else { throw container.invalid(.mode, "must be graph or text") }
+        self.mode = mode
+        let groupText = try container.decodeTolerantStringIfPresent(forKey: .groupBy) ?? (mode == .text ? "1d" : "5m")
+        guard let grouping = Grouping(rawValue: groupText) else {
+            throw container.invalid(.groupBy, "must be one of \(Grouping.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        groupBy = grouping
+        for key in [CodingKeys.from, .to] {
+            guard let text = try container.decodeTolerantStringIfPresent(forKey: key), !text.isEmpty else { continue }
+            guard let date = BandwidthStatistics.parseTimestamp(text) else { throw container.invalid(key, "expected YYYY-MM-DD HH:MM:SS") }
+            if key == .from { from = date } else { to = date }
+        }
+        if let from, let to, from >= to { throw container.invalid(.to, "must be after from") }
+    }
+}
+
+/// Turns rollups into the seed's statistics. Pure.
+public enum BandwidthStatistics {
+    /// The seed's per-server summary: volumes in GB (10^9 bytes, in + out) with two decimals, 95th
+    /// percentiles of the 5-minute rates over 30 days in Mbit/s.
+    public static func trafficStatistics(_ rollups: [BandwidthStore.Rollup], now: Date) -> JSONValue {
+        let nowSeconds = Int64(now.timeIntervalSince1970)
+        func volume(days: Int64) -> String {
+            let since = nowSeconds - days * 86_400
+            let bytes = rollups.filter { $0.bucket >= since }.reduce(0.0) { $0 + Double($1.inOctets) + Double($1.outOctets) }
+            return String(format: "%.2f", bytes / 1e9)
+        }
+        let window = rollups.filter { $0.bucket >= nowSeconds - 30 * 86_400 }
+        let seconds = Double(BandwidthStore.bucketSeconds)
+        let inRates = window.map { Double($0.inOctets) * 8 / seconds / 1e6 }
+        let outRates = window.map { Double($0.outOctets) * 8 / seconds / 1e6 }
+        let totalRates = window.map { Double($0.inOctets + $0.outOctets) * 8 / seconds / 1e6 }
+        return [
+            "1d": .string(volume(days: 1)), "7d": .string(volume(days: 7)), "14d": .string(volume(days: 14)), "30d": .string(volume(days: 30)),
+            "95th_in_30d": .string(String(format: "%.2f", Percentile.ninetyFifth(inRates))),
+            "95th_out_30d": .string(String(format: "%.2f", Percentile.ninetyFifth(outRates))),
+            "95th_total_30d": .string(String(format: "%.2f", Percentile.ninetyFifth(totalRates))),
+        ]
+    }
+
+    /// The seed's lastBwrate: the last sample's rates in Mbit/s, two decimals.
+    public static func lastRate(_ sample: PollOutcome.Sample?) -> JSONValue {
+        guard let sample else { return ["in": "0.00", "out": "0.00"] }
+        let seconds = max(1e-9, sample.endedAt.timeIntervalSince(sample.startedAt))
+        return [
+            "in": .string(String(format: "%.2f", Double(sample.inOctets) * 8 / seconds / 1e6)),
+            "out": .string(String(format: "%.2f", Double(sample.outOctets) * 8 / seconds / 1e6)),
+        ]
+    }
+
+    /// Graph points: one per 5-minute bucket (or coarser grouping), rates in bits per second.
+    public static func graph(_ rollups: [BandwidthStore.Rollup], grouping: StatisticsRequest.Grouping) -> [JSONValue] {
+        group(rollups, grouping).map { period in
+            let seconds = Double(period.seconds)
+            return [
+                "time": .string(timestamp(period.start)), "in": .double(Double(period.inOctets) * 8 / seconds),
+                "out": .double(Double(period.outOctets) * 8 / seconds),
+            ]
+        }
+    }
+
+    /// Text rows: volumes per period in bytes (and GB with two decimals).
+    public static func text(_ rollups: [BandwidthStore.Rollup], grouping: StatisticsRequest.Grouping) -> [JSONValue] {
+        group(rollups, grouping).map { period in
+            let total = period.inOctets + period.outOctets
+            return [
+                "period": .string(label(period.start, grouping)), "in": .integer(Int64(clamping: period.inOctets)),
+                "out": .integer(Int64(clamping: period.outOctets)), "total": .integer(Int64(clamping: total)),
+                "totalGB": .string(String(format: "%.2f", Double(total) / 1e9)),
+            ]
+        }
+    }
+
+    struct Period {
+        var start: Int64
+        var seconds: Int64
+        var inOctets: UInt64
+        var outOctets: UInt64
+    }
+
+    static func group(_ rollups: [BandwidthStore.Rollup], _ grouping: StatisticsRequest.Grouping) -> [Period] {
+        var periods: [Int64: Period] = [:]
+        for rollup in rollups {
+            let (start, seconds) = periodStart(rollup.bucket, grouping)
+            periods[start, default: Period(start: start, seconds: seconds, inOctets: 0, outOctets: 0)].inOctets += rollup.inOctets
+            periods[start]!.outOctets += rollup.outOctets
+        }
+        return periods.values.sorted { $0.start < $1.start }
+    }
+
+    static func periodStart(_ bucket: Int64, _ grouping: StatisticsRequest.Grouping) -> (Int64, Int64) {
+        switch grouping {
+        case .fiveMinutes: return (bucket, 300)
+        case .hour: return (bucket - bucket % 3600, 3600)
+        case .day: return (bucket - bucket % 86_400, 86_400)
+        case .month:
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let date = Date(timeIntervalSince1970: TimeInterval(bucket))
+            let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
+            let next = calendar.date(byAdding: .month, value: 1, to: start)!
+            return (Int64(start.timeIntervalSince1970), Int64(next.timeIntervalSince(start)))
+        }
+    }
+
+    static func label(_ start: Int64, _ grouping: StatisticsRequest.Grouping) -> String {
+        let text = timestamp(start)
+        switch grouping {
+        case .day: return String(text.prefix(10))
+        case .month: return String(text.prefix(7))
+        case .hour, .fiveMinutes: return text
+        }
+    }
+
+    /// "YYYY-MM-DD HH:MM:SS" in UTC, the seed's format.
+    public static func timestamp(_ seconds: Int64) -> String {
+        formatter("yyyy-MM-dd HH:mm:ss").string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
+    /// Parses "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" (UTC).
+    public static func parseTimestamp(_ text: String) -> Date? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        return formatter("yyyy-MM-dd HH:mm:ss").date(from: trimmed) ?? formatter("yyyy-MM-dd").date(from: trimmed)
+    }
+
+    /// A fresh formatter per use: formatters are not safe to share between threads.
+    static func formatter(_ format: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = format
+        return formatter
+    }
+}

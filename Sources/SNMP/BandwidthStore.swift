@@ -1,0 +1,221 @@
+import AgentCore
+import Foundation
+import GRDB
+
+/// One device's poll: per-port counters (already in the server's point of view when flip_in_out is set).
+public struct DevicePoll: Sendable {
+    public var deviceId: String
+    public var time: Date
+    public var sysUpTime: UInt32
+    public var width: CounterWidth
+    public var ports: [PortCounters]
+
+    public init(deviceId: String, time: Date, sysUpTime: UInt32, width: CounterWidth, ports: [PortCounters]) {
+        self.deviceId = deviceId
+        self.time = time
+        self.sysUpTime = sysUpTime
+        self.width = width
+        self.ports = ports
+    }
+}
+
+/// What a poll produced, port by port.
+public struct PollOutcome: Sendable, Equatable {
+    public struct Sample: Sendable, Equatable, Codable {
+        public var portId: Int
+        public var inOctets: UInt64
+        public var outOctets: UInt64
+        public var startedAt: Date
+        public var endedAt: Date
+    }
+
+    public struct Drop: Sendable, Equatable, Codable {
+        public var portId: Int
+        public var reason: String
+    }
+
+    public var samples: [Sample] = []
+    public var drops: [Drop] = []
+    public var baselines: [Int] = []
+}
+
+/// Stores per-poll deltas, 5-minute rollups and daily totals, and answers the statistics queries.
+public struct BandwidthStore: Sendable {
+    public static let bucketSeconds: Int64 = 300
+    let database: AgentDatabase
+    let outbox: Outbox
+
+    public init(database: AgentDatabase, outbox: Outbox) {
+        self.database = database
+        self.outbox = outbox
+    }
+
+    /// Decides each port against its baseline and records everything in one transaction: new baselines,
+    /// samples, rollups, daily totals, drop reasons and the `bandwidth.samples` event. Ports missing from this
+    /// poll are marked absent so their return is not counted as traffic.
+    @discardableResult
+    public func record(_ poll: DevicePoll) async throws -> PollOutcome {
+        try await database.writer.write { db in
+            var outcome = PollOutcome()
+            var previous: [Int: PortBaseline] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT ifIndex, document FROM portBaseline WHERE deviceId = ?", arguments: [poll.deviceId]) {
+                let text: String = row["document"]
+                if let baseline = try? JSONCoding.decoder.decode(PortBaseline.self, from: Data(text.utf8)) { previous[row["ifIndex"]] = baseline }
+            }
+            var seen: Set<Int> = []
+            for counters in poll.ports {
+                seen.insert(counters.ifIndex)
+                let stored = previous[counters.ifIndex]
+                switch CounterMath.decide(previous: stored, current: counters, time: poll.time, sysUpTime: poll.sysUpTime) {
+                case .baseline:
+                    outcome.baselines.append(counters.ifIndex)
+                case .dropped(let reason):
+                    outcome.drops.append(.init(portId: counters.ifIndex, reason: reason))
+                    try db.execute(
+                        sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)",
+                        arguments: [poll.deviceId, counters.ifIndex, poll.time, reason])
+                case .delta(let inOctets, let outOctets, _):
+                    let startedAt = stored!.time
+                    outcome.samples.append(.init(portId: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, startedAt: startedAt, endedAt: poll.time))
+                    try insertSample(db, deviceId: poll.deviceId, ifIndex: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, from: startedAt, to: poll.time)
+                }
+                let baseline = PortBaseline(counters: counters, time: poll.time, sysUpTime: poll.sysUpTime)
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO portBaseline (deviceId, ifIndex, document) VALUES (?, ?, ?)",
+                    arguments: [poll.deviceId, counters.ifIndex, String(decoding: try JSONCoding.encoder.encode(baseline), as: UTF8.self)])
+            }
+            for (ifIndex, var baseline) in previous where !seen.contains(ifIndex) && baseline.present {
+                baseline.present = false
+                try db.execute(
+                    sql: "UPDATE portBaseline SET document = ? WHERE deviceId = ? AND ifIndex = ?",
+                    arguments: [String(decoding: try JSONCoding.encoder.encode(baseline), as: UTF8.self), poll.deviceId, ifIndex])
+                outcome.drops.append(.init(portId: ifIndex, reason: "port missing from this poll"))
+            }
+            try db.execute(sql: "UPDATE networkDevice SET counterWidth = ?, reachable = 1 WHERE id = ?", arguments: [poll.width.rawValue, poll.deviceId])
+            if !outcome.samples.isEmpty || !outcome.drops.isEmpty {
+                let data: JSONValue = [
+                    "deviceId": .string(poll.deviceId), "polledAt": .string(Self.timestamp(poll.time)), "counterWidth": .integer(Int64(poll.width.rawValue)),
+                    "ports": .array(outcome.samples.map { sample in
+                        [
+                            "portId": .integer(Int64(sample.portId)), "inOctets": .integer(Int64(clamping: sample.inOctets)),
+                            "outOctets": .integer(Int64(clamping: sample.outOctets)), "startedAt": .string(Self.timestamp(sample.startedAt)),
+                            "endedAt": .string(Self.timestamp(sample.endedAt)),
+                        ]
+                    }),
+                    "dropped": .array(outcome.drops.map { ["portId": .integer(Int64($0.portId)), "reason": .string($0.reason)] }),
+                ]
+                try outbox.append(OutboxEvent(type: "bandwidth.samples", time: poll.time, data: data), in: db)
+            }
+            return outcome
+        }
+    }
+
+    private func insertSample(_ db: Database, deviceId: String, ifIndex: Int, inOctets: UInt64, outOctets: UInt64, from start: Date, to end: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO bandwidthSample (deviceId, ifIndex, startedAt, endedAt, inOctets, outOctets) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [deviceId, ifIndex, start, end, Int64(clamping: inOctets), Int64(clamping: outOctets)])
+        let inParts = CounterMath.apportion(inOctets, from: start, to: end, bucketSeconds: Self.bucketSeconds)
+        let outParts = Dictionary(uniqueKeysWithValues: CounterMath.apportion(outOctets, from: start, to: end, bucketSeconds: Self.bucketSeconds).map { ($0.bucket, $0.octets) })
+        for (bucket, inShare) in inParts {
+            let outShare = outParts[bucket] ?? 0
+            try db.execute(
+                sql: """
+                    INSERT INTO bandwidthRollup (deviceId, ifIndex, bucket, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(deviceId, ifIndex, bucket) DO UPDATE SET inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets
+                    """,
+                arguments: [deviceId, ifIndex, bucket, Int64(clamping: inShare), Int64(clamping: outShare)])
+            try db.execute(
+                sql: """
+                    INSERT INTO bandwidthDaily (deviceId, ifIndex, day, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(deviceId, ifIndex, day) DO UPDATE SET inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets
+                    """,
+                arguments: [deviceId, ifIndex, Self.day(bucket), Int64(clamping: inShare), Int64(clamping: outShare)])
+        }
+    }
+
+    /// Marks a device unreachable (the poller calls this on a failed poll).
+    public func markUnreachable(_ deviceId: String) async throws -> Bool {
+        try await database.writer.write { db in
+            let was: Bool? = try Bool.fetchOne(db, sql: "SELECT reachable FROM networkDevice WHERE id = ?", arguments: [deviceId])
+            try db.execute(sql: "UPDATE networkDevice SET reachable = 0 WHERE id = ?", arguments: [deviceId])
+            return was != false
+        }
+    }
+
+    /// Deletes raw samples and rollups past their retention.
+    public func prune(samplesBefore: Date, rollupsBefore: Date) async throws {
+        try await database.writer.write { db in
+            try db.execute(sql: "DELETE FROM bandwidthSample WHERE endedAt < ?", arguments: [samplesBefore])
+            try db.execute(sql: "DELETE FROM bandwidthDrop WHERE at < ?", arguments: [samplesBefore])
+            try db.execute(sql: "DELETE FROM bandwidthRollup WHERE bucket < ?", arguments: [Int64(rollupsBefore.timeIntervalSince1970)])
+            try db.execute(sql: "DELETE FROM bandwidthDaily WHERE day < ?", arguments: [Self.day(Int64(rollupsBefore.timeIntervalSince1970))])
+        }
+    }
+
+    // MARK: Queries
+
+    public struct Rollup: Sendable, Equatable {
+        public var ifIndex: Int
+        public var bucket: Int64
+        public var inOctets: UInt64
+        public var outOctets: UInt64
+    }
+
+    /// 5-minute rollups of `ports` in [from, to).
+    public func rollups(deviceId: String, ports: [Int], from: Date, to: Date) async throws -> [Rollup] {
+        try await database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ? AND bucket >= ? AND bucket < ? ORDER BY ifIndex, bucket",
+                arguments: [deviceId, Int64(from.timeIntervalSince1970), Int64(to.timeIntervalSince1970)]
+            ).compactMap { row in
+                let ifIndex: Int = row["ifIndex"]
+                guard ports.isEmpty || ports.contains(ifIndex) else { return nil }
+                let inOctets: Int64 = row["inOctets"]
+                let outOctets: Int64 = row["outOctets"]
+                return Rollup(ifIndex: ifIndex, bucket: row["bucket"], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
+            }
+        }
+    }
+
+    /// The newest sample per port: the last measured rate.
+    public func lastSamples(deviceId: String) async throws -> [Int: PollOutcome.Sample] {
+        try await database.writer.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.ifIndex, s.startedAt, s.endedAt, s.inOctets, s.outOctets FROM bandwidthSample s
+                    JOIN (SELECT ifIndex, MAX(endedAt) AS lastEnd FROM bandwidthSample WHERE deviceId = ? GROUP BY ifIndex) latest
+                    ON s.ifIndex = latest.ifIndex AND s.endedAt = latest.lastEnd WHERE s.deviceId = ?
+                    """,
+                arguments: [deviceId, deviceId])
+            var result: [Int: PollOutcome.Sample] = [:]
+            for row in rows {
+                let inOctets: Int64 = row["inOctets"]
+                let outOctets: Int64 = row["outOctets"]
+                result[row["ifIndex"]] = .init(
+                    portId: row["ifIndex"], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)),
+                    startedAt: row["startedAt"], endedAt: row["endedAt"])
+            }
+            return result
+        }
+    }
+
+    /// Why samples were dropped, newest first.
+    public func drops(deviceId: String, limit: Int) async throws -> [(ifIndex: Int, at: Date, reason: String)] {
+        try await database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT ifIndex, at, reason FROM bandwidthDrop WHERE deviceId = ? ORDER BY id DESC LIMIT ?", arguments: [deviceId, limit])
+                .map { ($0["ifIndex"], $0["at"], $0["reason"]) }
+        }
+    }
+
+    static func day(_ bucket: Int64) -> String {
+        BandwidthStatistics.formatter("yyyy-MM-dd").string(from: Date(timeIntervalSince1970: TimeInterval(bucket)))
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

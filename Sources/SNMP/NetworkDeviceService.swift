@@ -1,0 +1,108 @@
+import AgentCore
+import Foundation
+import Logging
+
+/// SNMP work on registered devices: connectivity test, port discovery, counter polls, port admin status.
+public struct NetworkDeviceService: Sendable {
+    public let client: SNMPClient
+    public let store: NetworkDeviceStore
+    public let bandwidth: BandwidthStore
+    let settings: SNMPConfiguration
+    let logger: Logger
+
+    public init(client: SNMPClient, store: NetworkDeviceStore, bandwidth: BandwidthStore, settings: SNMPConfiguration, logger: Logger) {
+        self.client = client
+        self.store = store
+        self.bandwidth = bandwidth
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func stored(_ id: String) async throws -> StoredNetworkDevice {
+        guard let stored = try await store.get(id) else { throw AgentError.notFound("network device", id) }
+        return stored
+    }
+
+    /// sysDescr, sysName and sysUpTime; a success is cached (the seed's statusCache) for `statusCacheSeconds`
+    /// and served from the cache when `useCache` is true. Failures are never served from the cache.
+    public func testConnectivity(_ id: String, useCache: Bool) async throws -> JSONValue {
+        let stored = try await stored(id)
+        if useCache, let cached = stored.statusCache, case .integer(let time) = cached["time"],
+            Date().timeIntervalSince1970 - Double(time) < settings.statusCacheSeconds, cached["content"]?["success"] == 1
+        {
+            return cached
+        }
+        let target = try stored.device.snmpTarget(settings: settings)
+        let bindings = try await client.get(target, [InterfaceMIB.sysDescr, InterfaceMIB.sysName, InterfaceMIB.sysUpTime])
+        let values = Dictionary(bindings.map { ($0.oid, $0.value) }, uniquingKeysWith: { first, _ in first })
+        let description = values[InterfaceMIB.sysDescr]?.text ?? ""
+        let status: JSONValue = [
+            "content": ["success": 1, "result": .string(description)], "time": .integer(Int64(Date().timeIntervalSince1970)),
+            "sysName": .string(values[InterfaceMIB.sysName]?.text ?? ""),
+            "sysUpTime": .integer(Int64(values[InterfaceMIB.sysUpTime]?.unsigned ?? 0)),
+        ]
+        try await store.setStatusCache(id, status)
+        return status
+    }
+
+    /// The interfaces, from the cache when the device has meta.cachePorts and a cache exists.
+    public func ports(_ id: String, refresh: Bool = false) async throws -> [InterfacePort] {
+        let stored = try await stored(id)
+        if !refresh, stored.device.cachesPorts, let cached = stored.portsCache { return cached }
+        let target = try stored.device.snmpTarget(settings: settings)
+        let columns = try await client.withSession(target) { try $0.walkColumns(InterfaceMIB.portColumns) }
+        let ports = InterfacePort.ports(from: columns)
+        if stored.device.cachesPorts { try await store.setPortsCache(id, ports) }
+        return ports
+    }
+
+    /// Reads sysUpTime and the octet counters: ifXTable's 64-bit counters, or ifTable's 32-bit ones on a device
+    /// without ifXTable (remembered per device). Pure reading; nothing is stored.
+    public func readCounters(_ stored: StoredNetworkDevice) async throws -> DevicePoll {
+        let device = stored.device
+        let target = try device.snmpTarget(settings: settings)
+        let tryHighCapacity = stored.counterWidth != .bits32
+        let flip = device.flipsInOut
+        return try await client.withSession(target) { session in
+            let uptime = try session.get([InterfaceMIB.sysUpTime]).first?.value.unsigned ?? 0
+            let time = Date()
+            if tryHighCapacity {
+                let ports = CounterTable.counters(try session.walkColumns(CounterTable.columns(.bits64)), width: .bits64, flip: flip)
+                if !ports.isEmpty {
+                    return DevicePoll(deviceId: device.id, time: time, sysUpTime: UInt32(truncatingIfNeeded: uptime), width: .bits64, ports: ports)
+                }
+            }
+            let ports = CounterTable.counters(try session.walkColumns(CounterTable.columns(.bits32)), width: .bits32, flip: flip)
+            return DevicePoll(deviceId: device.id, time: time, sysUpTime: UInt32(truncatingIfNeeded: uptime), width: .bits32, ports: ports)
+        }
+    }
+
+    /// Polls one device and records the result (see ``BandwidthStore/record(_:)``).
+    public func poll(_ stored: StoredNetworkDevice) async throws -> PollOutcome {
+        try await bandwidth.record(try await readCounters(stored))
+    }
+
+    /// setPortEnabled / setPortDisabled over SNMP: SET ifAdminStatus (1 up, 2 down) with the write community,
+    /// then read it back. A port already in that state is left alone and reported unchanged.
+    public func setPortAdminStatus(_ id: String, portId: String, enabled: Bool) async throws -> JSONValue {
+        let stored = try await stored(id)
+        let port = try InterfacePort.resolve(portId, in: try await ports(id, refresh: true))
+        let wanted: Int64 = enabled ? 1 : 2
+        let oid = InterfaceMIB.ifAdminStatus.appending(UInt(port.id))
+        let readTarget = try stored.device.snmpTarget(settings: settings)
+        let current = try await client.get(readTarget, [oid]).first?.value
+        if current == .integer(wanted) {
+            return ["portId": .integer(Int64(port.id)), "name": .string(port.name), "portAdminStatus": .string(String(wanted)), "changed": false]
+        }
+        _ = try await client.set(try stored.device.snmpTarget(settings: settings, write: true), [VariableBinding(oid: oid, value: .integer(wanted))])
+        let readBack = try await client.get(readTarget, [oid]).first?.value
+        guard readBack == .integer(wanted) else {
+            throw AgentError(
+                status: .badGateway, code: "verify_failed",
+                message: "device \(stored.device.snmpHost) reports ifAdminStatus \(readBack?.text ?? "?") for port \(port.name), expected \(wanted)",
+                details: ["portId": .integer(Int64(port.id)), "expected": .integer(wanted)])
+        }
+        try await store.setPortsCache(id, nil)
+        return ["portId": .integer(Int64(port.id)), "name": .string(port.name), "portAdminStatus": .string(String(wanted)), "changed": true]
+    }
+}
