@@ -75,11 +75,13 @@ let package = Package(
         .target(name: "PeerHarness", dependencies: [
             "AgentCore",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
         ], path: "Tests/PeerHarness"),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "PeerHarness"]),
         .testTarget(name: "IPMITests", dependencies: ["IPMI", "Power", "PeerHarness"]),
+        .testTarget(name: "SNMPTests", dependencies: ["SNMP", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
-            "ControllerAPI", "PeerHarness",
+            "ControllerAPI", "PeerHarness", "SNMP",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -11,6 +11,7 @@
 /* net-snmp-config.h must precede every other net-snmp header. */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/library/snmpusm.h>
 
 /* PDU commands, ASN.1 types and statuses are composite macros Swift does not import. */
 static const int RA_MSG_GET = SNMP_MSG_GET;
@@ -138,6 +139,17 @@ static inline char *ra_session_error(void *handle) {
     char *message = NULL;
     snmp_sess_error(handle, &library_error, &system_error, &message);
     return message;
+}
+
+/* Forgets every SNMPv3 user net-snmp learned from sessions. libnetsnmp keeps USM users (and their keys)
+   in a process-global list keyed by user name and engine ID and reuses them for later sessions, so a changed
+   or wrong passphrase would otherwise be ignored until restart. */
+static inline void ra_forget_usm_users(void) {
+    struct usmUser *user;
+    while ((user = usm_get_userList()) != NULL) {
+        if (usm_remove_user(user) == NULL) break;
+        usm_free_user(user);
+    }
 }
 
 static inline void ra_pdu_set_bulk(netsnmp_pdu *pdu, long non_repeaters, long max_repetitions) {

@@ -27,11 +27,24 @@ public struct PollOutcome: Sendable, Equatable {
         public var outOctets: UInt64
         public var startedAt: Date
         public var endedAt: Date
+
+        public init(portId: Int, inOctets: UInt64, outOctets: UInt64, startedAt: Date, endedAt: Date) {
+            self.portId = portId
+            self.inOctets = inOctets
+            self.outOctets = outOctets
+            self.startedAt = startedAt
+            self.endedAt = endedAt
+        }
     }
 
     public struct Drop: Sendable, Equatable, Codable {
         public var portId: Int
         public var reason: String
+
+        public init(portId: Int, reason: String) {
+            self.portId = portId
+            self.reason = reason
+        }
     }
 
     public var samples: [Sample] = []
@@ -90,6 +103,9 @@ public struct BandwidthStore: Sendable {
                     sql: "UPDATE portBaseline SET document = ? WHERE deviceId = ? AND ifIndex = ?",
                     arguments: [String(decoding: try JSONCoding.encoder.encode(baseline), as: UTF8.self), poll.deviceId, ifIndex])
                 outcome.drops.append(.init(portId: ifIndex, reason: "port missing from this poll"))
+                try db.execute(
+                    sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)",
+                    arguments: [poll.deviceId, ifIndex, poll.time, "port missing from this poll"])
             }
             try db.execute(sql: "UPDATE networkDevice SET counterWidth = ?, reachable = 1 WHERE id = ?", arguments: [poll.width.rawValue, poll.deviceId])
             if !outcome.samples.isEmpty || !outcome.drops.isEmpty {
@@ -159,6 +175,13 @@ public struct BandwidthStore: Sendable {
         public var bucket: Int64
         public var inOctets: UInt64
         public var outOctets: UInt64
+
+        public init(ifIndex: Int, bucket: Int64, inOctets: UInt64, outOctets: UInt64) {
+            self.ifIndex = ifIndex
+            self.bucket = bucket
+            self.inOctets = inOctets
+            self.outOctets = outOctets
+        }
     }
 
     /// 5-minute rollups of `ports` in [from, to).

@@ -11,6 +11,12 @@ public enum NetSNMPLibrary {
         return String(cString: text)
     }
 
+    /// Drops the SNMPv3 users (and keys) net-snmp cached from earlier sessions. Called after every v3 operation
+    /// (those run one at a time), so each one authenticates with the passphrases it was given.
+    static func forgetUserSecurity() {
+        ra_forget_usm_users()
+    }
+
     /// Initialises the library once per process: no MIB or config files, no persistent state, numeric OIDs.
     static func initialize() {
         initialized.withLock { done in

@@ -6,7 +6,7 @@ import NIOPosix
 ///
 /// v1/v2c sessions run in parallel, one thread each. SNMPv3 keeps USM engine-time and user state in
 /// process-global lists that this libnetsnmp (built without NETSNMP_REENTRANT) does not lock, so v3
-/// operations run one at a time.
+/// operations run one at a time, and the cached users are forgotten after each (so new passphrases apply).
 public final class SNMPClient: Sendable {
     private let pool: NIOThreadPool
     private let userSecurityGate = AsyncSemaphore(permits: 1)
@@ -28,8 +28,12 @@ public final class SNMPClient: Sendable {
 
     private func run<Value: Sendable>(_ target: SNMPTarget, _ body: @escaping @Sendable (SNMPSession) throws -> Value) async throws -> Value {
         try await pool.runIfActive {
-            let session = try SNMPSession(target: target)
-            return try body(session)
+            defer { if target.version == .v3 { NetSNMPLibrary.forgetUserSecurity() } }
+            // The session closes when this closure returns, before the USM users are forgotten.
+            return try { () throws -> Value in
+                let session = try SNMPSession(target: target)
+                return try body(session)
+            }()
         }
     }
 

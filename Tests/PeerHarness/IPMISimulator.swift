@@ -70,7 +70,7 @@ public final class IPMISimulator: Sendable {
 
             """, mode: 0o755)
         try FileManager.default.createDirectory(atPath: directory.file("state"), withIntermediateDirectories: true)
-        process = try PeerProcess(
+        process = try await PeerProcess(
             name: "ipmi_sim", executable: simulator,
             arguments: ["-c", directory.file("lan.conf"), "-f", directory.file("bmc.emu"), "-s", directory.file("state"), "-n"],
             workingDirectory: path, logPath: directory.file("ipmi_sim.log"))
@@ -91,20 +91,11 @@ public final class IPMISimulator: Sendable {
     public func runIpmitool(
         _ arguments: [String], user: String = adminUser, password: String = adminPassword, privilege: String = "ADMINISTRATOR", retries: Int = 1
     ) throws -> String {
-        let task = Process()
-        task.executableURL = URL(fileURLWithPath: locateProgram("ipmitool") ?? "/usr/bin/ipmitool")
-        task.arguments = [
-            "-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(port), "-U", user, "-E", "-L", privilege, "-N", "1", "-R", String(retries),
-        ] + arguments
-        task.environment = ["IPMI_PASSWORD": password, "PATH": "/usr/bin:/bin"]
-        let pipe = Pipe()
-        task.standardOutput = pipe
-        task.standardError = pipe
-        try task.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        task.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard task.terminationStatus == 0 else { throw HarnessError.peerFailed("ipmitool \(arguments.joined(separator: " ")): \(text)") }
+        let (status, text) = try PeerTools.run(
+            locateProgram("ipmitool") ?? "/usr/bin/ipmitool",
+            ["-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(port), "-U", user, "-E", "-L", privilege, "-N", "1", "-R", String(retries)] + arguments,
+            environment: ["IPMI_PASSWORD": password], timeout: .seconds(20))
+        guard status == 0 else { throw HarnessError.peerFailed("ipmitool \(arguments.joined(separator: " ")): \(text)") }
         return text
     }
 

@@ -1,50 +1,76 @@
 import Foundation
+import Subprocess
+import Synchronization
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 
 /// A real protocol peer (ipmi_sim, snmpd, sshd, dnsmasq ...) started in the foreground by a test and
-/// stopped by its PID.
-public final class PeerProcess: @unchecked Sendable {
+/// stopped by its PID. Spawned through swift-subprocess, which closes inherited descriptors in the child,
+/// so a long-lived peer never holds another process's pipe open.
+public final class PeerProcess: Sendable {
     public let name: String
-    private let process: Process
     public let logPath: String
+    public let pid: Int32
+    private let exited = ExitFlag()
+    private let task: Task<Void, Never>
 
-    /// Starts `executable` with `arguments`; its stdout and stderr go to `logPath`.
+    /// Starts `executable` with `arguments`; stdout and stderr go to `logPath`.
     public init(
         name: String, executable: String, arguments: [String], environment: [String: String] = [:],
         workingDirectory: String? = nil, logPath: String
-    ) throws {
+    ) async throws {
         self.name = name
         self.logPath = logPath
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let log = try FileDescriptor.open(
+            FilePath(logPath), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        var overrides: [Environment.Key: String?] = [:]
+        for (key, value) in environment {
+            if let name = Environment.Key(rawValue: key) { overrides[name] = value }
+        }
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        options.teardownSequence = [.send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(200))]
+        let exited = self.exited
+        let started = StartSignal()
+        let environmentValue = Environment.inherit.updating(overrides)
+        let directory = workingDirectory.map { FilePath($0) }
+        let options_ = options
+        task = Task {
+            do {
+                _ = try await Subprocess.run(
+                    .path(FilePath(executable)), arguments: Arguments(arguments), environment: environmentValue, workingDirectory: directory,
+                    platformOptions: options_, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: true),
+                    error: .combinedWithOutput
+                ) { execution in
+                    started.resolve(.success(execution.processIdentifier.value))
+                }
+            } catch {
+                started.resolve(.failure(error))
+            }
+            exited.set()
+        }
+        pid = try await started.value()
     }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { !exited.isSet }
 
     /// The peer's log so far (for assertion messages).
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// SIGTERM, then SIGKILL after `grace` (at once with `.zero`); waits (bounded) for the exit.
     public func stop(grace: Duration = .seconds(3)) {
-        guard process.isRunning else { return }
+        guard isRunning else { return }
         kill(pid, grace == .zero ? SIGKILL : SIGTERM)
         let deadline = ContinuousClock.now + grace
-        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-        if process.isRunning {
+        while isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        if isRunning {
             kill(pid, SIGKILL)
-            let hardDeadline = ContinuousClock.now + .seconds(2)
-            while process.isRunning, ContinuousClock.now < hardDeadline { usleep(20_000) }
+            let hardDeadline = ContinuousClock.now + .seconds(3)
+            while isRunning, ContinuousClock.now < hardDeadline { usleep(10_000) }
         }
     }
 
@@ -57,14 +83,48 @@ public final class PeerProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if predicate(log) { return }
-            if !process.isRunning { throw HarnessError.peerFailed("\(name) exited: \(log.suffix(2000))") }
+            if !isRunning { throw HarnessError.peerFailed("\(name) exited: \(log.suffix(2000))") }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw HarnessError.timeout("\(name) did not become ready: \(log.suffix(2000))")
     }
 
     deinit {
-        stop(grace: .milliseconds(500))
+        if isRunning { kill(pid, SIGKILL) }
+    }
+}
+
+/// Set once when the peer has exited (and been reaped).
+final class ExitFlag: Sendable {
+    private let state = Mutex(false)
+    func set() { state.withLock { $0 = true } }
+    var isSet: Bool { state.withLock { $0 } }
+}
+
+/// Hands the spawned PID (or the launch error) from the spawning task to the initialiser, once.
+final class StartSignal: Sendable {
+    private let state = Mutex<(result: Result<Int32, any Error>?, waiter: CheckedContinuation<Int32, any Error>?)>((nil, nil))
+
+    func resolve(_ result: Result<Int32, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Int32, any Error>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            let waiting = state.waiter
+            state.waiter = nil
+            return waiting
+        }
+        waiter?.resume(with: result)
+    }
+
+    func value() async throws -> Int32 {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<Int32, any Error>? in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
     }
 }
 

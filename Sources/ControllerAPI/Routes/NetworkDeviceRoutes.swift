@@ -74,9 +74,9 @@ struct NetworkDeviceRoutes {
                 "ports": try JSONValue(encoding: ports), "advancedManagementAvailable": .integer(stored.device.enableAdvancedManagement ? 1 : 0),
             ])
         }
-        router.post("/v1/network-devices/{id}/actions/{action}") { request, context in
+        router.post("/v1/network-devices/{id}/actions/{networkDeviceAction}") { request, context in
             let id = try Self.deviceId(context)
-            let name = try context.pathParameter("action")
+            let name = try context.pathParameter("networkDeviceAction")
             guard let action = Action(rawValue: name) else {
                 throw AgentError.invalidField("networkDeviceAction", "unknown action \(name) (one of \(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
             }

@@ -1,0 +1,161 @@
+import Foundation
+
+/// net-snmp's own `snmpd` in the foreground on a free UDP port (or an address inside a test namespace), with
+/// v2c communities `public` (read) / `private` (write) and one SNMPv3 authPriv user per algorithm pair.
+public final class SNMPDaemon: Sendable {
+    public let directory: TemporaryDirectory
+    public let host: String
+    public let port: Int
+    public let process: PeerProcess
+
+    /// v3 users: name, auth algorithm, priv algorithm (passphrases authpass123 / privpass123).
+    public static let users: [(name: String, authentication: String, privacy: String)] = [
+        ("usr-md5-des", "MD5", "DES"), ("usr-sha-aes", "SHA", "AES"), ("usr-sha224-aes", "SHA-224", "AES"),
+        ("usr-sha256-aes256", "SHA-256", "AES-256"), ("usr-sha384-aes192", "SHA-384", "AES-192"), ("usr-sha512-aes256", "SHA-512", "AES-256"),
+    ]
+    public static let authenticationPassphrase = "authpass123"
+    public static let privacyPassphrase = "privpass123"
+
+    /// - Parameter namespace: run inside this network namespace, listening on `host`.
+    public init(host: String = "127.0.0.1", namespace: String? = nil) async throws {
+        guard let snmpd = locateProgram("snmpd") else { throw HarnessError.peerFailed("snmpd is not installed") }
+        directory = try TemporaryDirectory(prefix: "snmpd")
+        self.host = host
+        port = FreePort.udp()
+        var config = "agentAddress udp:\(host):\(port)\nrocommunity public\nrwcommunity private\nsysLocation rackagent-test\n"
+        for user in Self.users {
+            config += "createUser \(user.name) \(user.authentication) \"\(Self.authenticationPassphrase)\" \(user.privacy) \"\(Self.privacyPassphrase)\"\n"
+            config += "rouser \(user.name) priv\n"
+        }
+        config += "createUser usr-auth-only SHA \"\(Self.authenticationPassphrase)\"\nrouser usr-auth-only auth\n"
+        try directory.write("snmpd.conf", config)
+        try FileManager.default.createDirectory(atPath: directory.file("persist"), withIntermediateDirectories: true)
+        let arguments = [
+            "-f", "-Lo", "-C", "-c", directory.file("snmpd.conf"), "-p", directory.file("snmpd.pid"), "--persistentDir=\(directory.file("persist"))",
+            "-I", "-smux",
+        ]
+        if let namespace {
+            process = try await PeerProcess(
+                name: "snmpd", executable: "/usr/sbin/ip", arguments: ["netns", "exec", namespace, snmpd] + arguments,
+                environment: ["MIBS": ""], logPath: directory.file("snmpd.log"))
+        } else {
+            process = try await PeerProcess(name: "snmpd", executable: snmpd, arguments: arguments, environment: ["MIBS": ""], logPath: directory.file("snmpd.log"))
+        }
+        try await process.waitForLog { $0.contains("NET-SNMP version") }
+    }
+
+    public func stop() {
+        process.stop()
+        directory.remove()
+    }
+}
+
+/// PyPI's `snmpsim`: canned devices from `.snmprec` files (community = file name), for what a real snmpd cannot
+/// show on demand (wrapping counters, 32-bit-only devices, reboots, vanishing ports, writable values).
+public final class SNMPSimulator: Sendable {
+    public let directory: TemporaryDirectory
+    public let port: Int
+    public let process: PeerProcess
+
+    /// - Parameter devices: file name (= community) → snmprec lines (`OID|type|value`).
+    public init(devices: [String: [String]]) async throws {
+        let responder = try PeerTools.venvProgram("snmpsim-command-responder")
+        directory = try TemporaryDirectory(prefix: "snmpsim")
+        port = FreePort.udp()
+        for (name, lines) in devices {
+            // snmpsim wants its records in OID order.
+            let sorted = lines.sorted { Self.oidKey($0).lexicographicallyPrecedes(Self.oidKey($1)) }
+            try directory.write("data/\(name).snmprec", sorted.joined(separator: "\n") + "\n")
+        }
+        try FileManager.default.createDirectory(atPath: directory.file("cache"), withIntermediateDirectories: true)
+        process = try await PeerProcess(
+            name: "snmpsim", executable: responder,
+            arguments: [
+                "--data-dir=\(directory.file("data"))", "--agent-udpv4-endpoint=127.0.0.1:\(port)", "--cache-dir=\(directory.file("cache"))",
+                "--v3-user=simv3", "--v3-auth-key=authpass123", "--v3-auth-proto=SHA", "--v3-priv-key=privpass123", "--v3-priv-proto=AES",
+                "--process-user=root", "--process-group=root", "--logging-method=stdout",
+            ],
+            logPath: directory.file("snmpsim.log"))
+        try await waitUntilAnswering(community: devices.keys.sorted().first ?? "public")
+    }
+
+    static func oidKey(_ line: String) -> [UInt] {
+        (line.split(separator: "|").first ?? "").split(separator: ".").compactMap { UInt($0) }
+    }
+
+    private func waitUntilAnswering(community: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        let snmpget = locateProgram("snmpget") ?? "/usr/bin/snmpget"
+        while ContinuousClock.now < deadline {
+            if let (status, _) = try? PeerTools.run(
+                snmpget, ["-v2c", "-c", community, "-t", "0.3", "-r", "0", "127.0.0.1:\(port)", "1.3.6.1.2.1.1.3.0"], environment: ["MIBS": ""], timeout: .seconds(5)),
+                status == 0
+            {
+                return
+            }
+            if !process.isRunning { throw HarnessError.peerFailed("snmpsim exited: \(process.log.suffix(2000))") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw HarnessError.timeout("snmpsim did not answer: \(process.log.suffix(2000))")
+    }
+
+    public func stop() {
+        process.stop()
+        directory.remove()
+    }
+}
+
+/// A network namespace with a veth link to the test's own namespace: `hostAddress` on our side, `peerAddress`
+/// inside. Removed (with its links) by `remove()`.
+public final class NetworkNamespace: Sendable {
+    public let name: String
+    public let hostInterface: String
+    public let peerInterface: String
+    public let hostAddress: String
+    public let peerAddress: String
+
+    /// - Parameter subnet: the third octet of 10.231.<subnet>.0/24 used for the link.
+    public init(prefix: String = "ra", subnet: Int) throws {
+        let suffix = String(UUID().uuidString.prefix(6)).lowercased()
+        name = "\(prefix)-\(suffix)"
+        hostInterface = "vh\(suffix)"
+        peerInterface = "vp\(suffix)"
+        hostAddress = "10.231.\(subnet).1"
+        peerAddress = "10.231.\(subnet).2"
+        try FileManager.default.createDirectory(atPath: "/etc/netns/\(name)", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "/etc/netns/\(name)/resolv.conf", contents: Data())
+        try Self.ip(["netns", "add", name])
+        try Self.ip(["link", "add", hostInterface, "type", "veth", "peer", "name", peerInterface])
+        try Self.ip(["link", "set", peerInterface, "netns", name])
+        try Self.ip(["addr", "add", "\(hostAddress)/24", "dev", hostInterface])
+        try Self.ip(["link", "set", hostInterface, "up"])
+        try Self.ip(["-n", name, "addr", "add", "\(peerAddress)/24", "dev", peerInterface])
+        try Self.ip(["-n", name, "link", "set", peerInterface, "up"])
+        try Self.ip(["-n", name, "link", "set", "lo", "up"])
+    }
+
+    /// Adds a veth pair inside the namespace: two IF-MIB rows with real counters. (This kernel has no
+    /// dummy driver; veth is always there.)
+    public func addInterfacePair(_ first: String, _ second: String) throws {
+        try Self.ip(["-n", name, "link", "add", first, "type", "veth", "peer", "name", second])
+        try Self.ip(["-n", name, "link", "set", first, "up"])
+        try Self.ip(["-n", name, "link", "set", second, "up"])
+    }
+
+    /// Runs a command inside the namespace.
+    @discardableResult
+    public func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) throws -> (Int32, String) {
+        try PeerTools.run("/usr/sbin/ip", ["netns", "exec", name, executable] + arguments, timeout: timeout)
+    }
+
+    public func remove() {
+        _ = try? Self.ip(["link", "del", hostInterface])
+        _ = try? Self.ip(["netns", "del", name])
+        try? FileManager.default.removeItem(atPath: "/etc/netns/\(name)")
+    }
+
+    static func ip(_ arguments: [String]) throws {
+        let (status, output) = try PeerTools.run("/usr/sbin/ip", arguments)
+        guard status == 0 else { throw HarnessError.peerFailed("ip \(arguments.joined(separator: " ")): \(output)") }
+    }
+}
