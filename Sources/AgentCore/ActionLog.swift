@@ -94,12 +94,9 @@ public struct ActionLogRow: Encodable, Sendable {
     /// `2022-10-21T16:56:19.000000Z`, the seed's timestamp form.
     static func timestampFormat(_ date: Date) -> String {
         let seconds = date.timeIntervalSince1970
-        let whole = Date(timeIntervalSince1970: seconds.rounded(.down))
+        let whole = Int64(seconds.rounded(.down))
         let micro = Int(((seconds - seconds.rounded(.down)) * 1_000_000).rounded(.down))
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        let base = formatter.string(from: whole).dropLast()
-        return base + "." + String(format: "%06d", micro) + "Z"
+        return UTCTime.seedTimestamp(whole).replacingOccurrences(of: " ", with: "T") + "." + String(format: "%06d", micro) + "Z"
     }
 }
 

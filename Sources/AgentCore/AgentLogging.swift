@@ -77,9 +77,5 @@ public struct AgentLogHandler: LogHandler {
         return ["password", "token", "community", "secret", "apikey"].contains { lowered.contains($0) }
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { UTCTime.iso8601(date) }
 }

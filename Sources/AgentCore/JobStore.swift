@@ -114,11 +114,7 @@ public struct Job: Sendable, Equatable, FetchableRecord, PersistableRecord {
         return .object(object)
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { UTCTime.iso8601(date) }
 }
 
 /// What the caller describes when submitting a job.

@@ -147,7 +147,7 @@ public enum BandwidthStatistics {
 
     /// "YYYY-MM-DD HH:MM:SS" in UTC, the seed's format.
     public static func timestamp(_ seconds: Int64) -> String {
-        formatter("yyyy-MM-dd HH:mm:ss").string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        UTCTime.seedTimestamp(seconds)
     }
 
     /// Parses "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" (UTC).

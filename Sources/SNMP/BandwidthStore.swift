@@ -71,10 +71,17 @@ public struct BandwidthStore: Sendable {
         try await database.writer.write { db in
             var outcome = PollOutcome()
             var previous: [Int: PortBaseline] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT ifIndex, document FROM portBaseline WHERE deviceId = ?", arguments: [poll.deviceId]) {
-                let text: String = row["document"]
-                if let baseline = try? JSONCoding.decoder.decode(PortBaseline.self, from: Data(text.utf8)) { previous[row["ifIndex"]] = baseline }
+            let baselines = try db.cachedStatement(
+                sql: "SELECT ifIndex, inOctets, outOctets, width, speedMbps, discontinuityTime, time, sysUpTime, present FROM portBaseline WHERE deviceId = ?")
+            for row in try Row.fetchAll(baselines, arguments: [poll.deviceId]) {
+                previous[row[0]] = Self.baseline(row)
             }
+            let saveBaseline = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO portBaseline (deviceId, ifIndex, inOctets, outOctets, width, speedMbps, discontinuityTime, time, sysUpTime, present)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let recordDrop = try db.cachedStatement(sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)")
             var seen: Set<Int> = []
             for counters in poll.ports {
                 seen.insert(counters.ifIndex)
@@ -84,68 +91,83 @@ public struct BandwidthStore: Sendable {
                     outcome.baselines.append(counters.ifIndex)
                 case .dropped(let reason):
                     outcome.drops.append(.init(portId: counters.ifIndex, reason: reason))
-                    try db.execute(
-                        sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)",
-                        arguments: [poll.deviceId, counters.ifIndex, poll.time, reason])
+                    try recordDrop.execute(arguments: [poll.deviceId, counters.ifIndex, poll.time, reason])
                 case .delta(let inOctets, let outOctets, _):
                     let startedAt = stored!.time
                     outcome.samples.append(.init(portId: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, startedAt: startedAt, endedAt: poll.time))
                     try insertSample(db, deviceId: poll.deviceId, ifIndex: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, from: startedAt, to: poll.time)
                 }
-                let baseline = PortBaseline(counters: counters, time: poll.time, sysUpTime: poll.sysUpTime)
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO portBaseline (deviceId, ifIndex, document) VALUES (?, ?, ?)",
-                    arguments: [poll.deviceId, counters.ifIndex, String(decoding: try JSONCoding.encoder.encode(baseline), as: UTF8.self)])
+                try saveBaseline.execute(arguments: Self.arguments(deviceId: poll.deviceId, PortBaseline(counters: counters, time: poll.time, sysUpTime: poll.sysUpTime)))
             }
             for (ifIndex, var baseline) in previous where !seen.contains(ifIndex) && baseline.present {
                 baseline.present = false
-                try db.execute(
-                    sql: "UPDATE portBaseline SET document = ? WHERE deviceId = ? AND ifIndex = ?",
-                    arguments: [String(decoding: try JSONCoding.encoder.encode(baseline), as: UTF8.self), poll.deviceId, ifIndex])
+                try saveBaseline.execute(arguments: Self.arguments(deviceId: poll.deviceId, baseline))
                 outcome.drops.append(.init(portId: ifIndex, reason: "port missing from this poll"))
-                try db.execute(
-                    sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)",
-                    arguments: [poll.deviceId, ifIndex, poll.time, "port missing from this poll"])
+                try recordDrop.execute(arguments: [poll.deviceId, ifIndex, poll.time, "port missing from this poll"])
             }
-            try db.execute(sql: "UPDATE networkDevice SET counterWidth = ?, reachable = 1 WHERE id = ?", arguments: [poll.width.rawValue, poll.deviceId])
+            try db.cachedStatement(sql: "UPDATE networkDevice SET counterWidth = ?, reachable = 1 WHERE id = ?")
+                .execute(arguments: [poll.width.rawValue, poll.deviceId])
             if !outcome.samples.isEmpty || !outcome.drops.isEmpty {
-                let data: JSONValue = [
-                    "deviceId": .string(poll.deviceId), "polledAt": .string(Self.timestamp(poll.time)), "counterWidth": .integer(Int64(poll.width.rawValue)),
-                    "ports": .array(outcome.samples.map { sample in
-                        [
-                            "portId": .integer(Int64(sample.portId)), "inOctets": .integer(Int64(clamping: sample.inOctets)),
-                            "outOctets": .integer(Int64(clamping: sample.outOctets)), "startedAt": .string(Self.timestamp(sample.startedAt)),
-                            "endedAt": .string(Self.timestamp(sample.endedAt)),
-                        ]
-                    }),
-                    "dropped": .array(outcome.drops.map { ["portId": .integer(Int64($0.portId)), "reason": .string($0.reason)] }),
-                ]
-                try outbox.append(OutboxEvent(type: "bandwidth.samples", time: poll.time, data: data), in: db)
+                try outbox.append(OutboxEvent(type: "bandwidth.samples", time: poll.time, data: Self.event(poll, outcome)), in: db)
             }
             return outcome
         }
     }
 
+    /// The `bandwidth.samples` event of one poll.
+    static func event(_ poll: DevicePoll, _ outcome: PollOutcome) -> JSONValue {
+        [
+            "deviceId": .string(poll.deviceId), "polledAt": .string(timestamp(poll.time)), "counterWidth": .integer(Int64(poll.width.rawValue)),
+            "ports": .array(outcome.samples.map { sample in
+                [
+                    "portId": .integer(Int64(sample.portId)), "inOctets": .integer(Int64(clamping: sample.inOctets)),
+                    "outOctets": .integer(Int64(clamping: sample.outOctets)), "startedAt": .string(timestamp(sample.startedAt)),
+                    "endedAt": .string(timestamp(sample.endedAt)),
+                ]
+            }),
+            "dropped": .array(outcome.drops.map { ["portId": .integer(Int64($0.portId)), "reason": .string($0.reason)] }),
+        ]
+    }
+
+    static func baseline(_ row: Row) -> PortBaseline {
+        let inOctets: Int64 = row[1]
+        let outOctets: Int64 = row[2]
+        let discontinuity: Int64? = row[5]
+        let counters = PortCounters(
+            ifIndex: row[0], inOctets: UInt64(bitPattern: inOctets), outOctets: UInt64(bitPattern: outOctets),
+            width: CounterWidth(rawValue: row[3]) ?? .bits64, speedMbps: UInt64(max(0, row[4] as Int64)),
+            discontinuityTime: discontinuity.map { UInt64(bitPattern: $0) })
+        return PortBaseline(counters: counters, time: Date(timeIntervalSince1970: row[6]), sysUpTime: UInt32(truncatingIfNeeded: row[7] as Int64), present: row[8])
+    }
+
+    static func arguments(deviceId: String, _ baseline: PortBaseline) -> StatementArguments {
+        let counters = baseline.counters
+        return [
+            deviceId, counters.ifIndex, Int64(bitPattern: counters.inOctets), Int64(bitPattern: counters.outOctets), counters.width.rawValue,
+            Int64(clamping: counters.speedMbps), counters.discontinuityTime.map { Int64(bitPattern: $0) }, baseline.time.timeIntervalSince1970,
+            Int64(baseline.sysUpTime), baseline.present,
+        ]
+    }
+
     private func insertSample(_ db: Database, deviceId: String, ifIndex: Int, inOctets: UInt64, outOctets: UInt64, from start: Date, to end: Date) throws {
-        try db.execute(
-            sql: "INSERT INTO bandwidthSample (deviceId, ifIndex, startedAt, endedAt, inOctets, outOctets) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [deviceId, ifIndex, start, end, Int64(clamping: inOctets), Int64(clamping: outOctets)])
+        try db.cachedStatement(sql: "INSERT INTO bandwidthSample (deviceId, ifIndex, startedAt, endedAt, inOctets, outOctets) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [deviceId, ifIndex, start, end, Int64(clamping: inOctets), Int64(clamping: outOctets)])
+        let rollup = try db.cachedStatement(
+            sql: """
+                INSERT INTO bandwidthRollup (deviceId, ifIndex, bucket, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(deviceId, ifIndex, bucket) DO UPDATE SET inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets
+                """)
+        let daily = try db.cachedStatement(
+            sql: """
+                INSERT INTO bandwidthDaily (deviceId, ifIndex, day, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(deviceId, ifIndex, day) DO UPDATE SET inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets
+                """)
         let inParts = CounterMath.apportion(inOctets, from: start, to: end, bucketSeconds: Self.bucketSeconds)
         let outParts = Dictionary(uniqueKeysWithValues: CounterMath.apportion(outOctets, from: start, to: end, bucketSeconds: Self.bucketSeconds).map { ($0.bucket, $0.octets) })
         for (bucket, inShare) in inParts {
             let outShare = outParts[bucket] ?? 0
-            try db.execute(
-                sql: """
-                    INSERT INTO bandwidthRollup (deviceId, ifIndex, bucket, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(deviceId, ifIndex, bucket) DO UPDATE SET inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets
-                    """,
-                arguments: [deviceId, ifIndex, bucket, Int64(clamping: inShare), Int64(clamping: outShare)])
-            try db.execute(
-                sql: """
-                    INSERT INTO bandwidthDaily (deviceId, ifIndex, day, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(deviceId, ifIndex, day) DO UPDATE SET inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets
-                    """,
-                arguments: [deviceId, ifIndex, Self.day(bucket), Int64(clamping: inShare), Int64(clamping: outShare)])
+            try rollup.execute(arguments: [deviceId, ifIndex, bucket, Int64(clamping: inShare), Int64(clamping: outShare)])
+            try daily.execute(arguments: [deviceId, ifIndex, Self.day(bucket), Int64(clamping: inShare), Int64(clamping: outShare)])
         }
     }
 
@@ -232,13 +254,7 @@ public struct BandwidthStore: Sendable {
         }
     }
 
-    static func day(_ bucket: Int64) -> String {
-        BandwidthStatistics.formatter("yyyy-MM-dd").string(from: Date(timeIntervalSince1970: TimeInterval(bucket)))
-    }
+    static func day(_ bucket: Int64) -> String { UTCTime.day(bucket) }
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { UTCTime.iso8601(date) }
 }

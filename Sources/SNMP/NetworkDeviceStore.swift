@@ -19,7 +19,15 @@ public enum SNMPSchema {
             try db.create(table: "portBaseline") { table in
                 table.column("deviceId", .text).notNull().references("networkDevice", onDelete: .cascade)
                 table.column("ifIndex", .integer).notNull()
-                table.column("document", .text).notNull()
+                // Counters are unsigned 64-bit; SQLite integers are signed, so the bit pattern is stored.
+                table.column("inOctets", .integer).notNull()
+                table.column("outOctets", .integer).notNull()
+                table.column("width", .integer).notNull()
+                table.column("speedMbps", .integer).notNull()
+                table.column("discontinuityTime", .integer)
+                table.column("time", .double).notNull()
+                table.column("sysUpTime", .integer).notNull()
+                table.column("present", .boolean).notNull()
                 table.primaryKey(["deviceId", "ifIndex"])
             }
             try db.create(table: "bandwidthSample") { table in

@@ -1,4 +1,5 @@
 import AgentCore
+import Foundation
 import Testing
 
 @Suite struct IPAddressTests {
@@ -22,5 +23,26 @@ import Testing
         #expect(!v6.contains(IPAddress("2001:db9::30")!))
         #expect(IPNetwork("0.0.0.0/0")!.contains(IPAddress("8.8.8.8")!))
         #expect(IPNetwork("10.0.0.0/33") == nil)
+    }
+}
+
+@Suite struct UTCTimeTests {
+    @Test func matchesTheCalendar() {
+        #expect(UTCTime.day(0) == "1970-01-01")
+        #expect(UTCTime.seedTimestamp(1_722_589_947) == "2024-08-02 09:12:27")
+        #expect(UTCTime.day(951_782_400) == "2000-02-29")
+        #expect(UTCTime.day(-86_400) == "1969-12-31")
+        #expect(UTCTime.iso8601(Date(timeIntervalSince1970: 1_722_589_947.25)) == "2024-08-02T09:12:27.250Z")
+        // Every day of 1999-2101 against Foundation's calendar.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        for day in stride(from: Int64(10_592), to: 48_000, by: 1) {
+            let components = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
+            let civil = UTCTime.civil(days: day)
+            if civil.year != Int64(components.year!) || civil.month != Int64(components.month!) || civil.day != Int64(components.day!) {
+                Issue.record("day \(day): \(civil) vs \(components)")
+                break
+            }
+        }
     }
 }
