@@ -54,6 +54,9 @@ let package = Package(
         .target(name: "Provisioning", dependencies: [
             "AgentCore",
             .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
         ]),
         .target(name: "Providers", dependencies: ["AgentCore"]),
         .target(name: "Power", dependencies: ["IPMI", "PDU", "Providers"]),
@@ -80,6 +83,7 @@ let package = Package(
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "PeerHarness"]),
         .testTarget(name: "IPMITests", dependencies: ["IPMI", "Power", "PeerHarness"]),
         .testTarget(name: "SNMPTests", dependencies: ["SNMP", "PeerHarness"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
             "ControllerAPI", "PeerHarness", "SNMP",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

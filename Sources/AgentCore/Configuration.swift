@@ -271,6 +271,13 @@ extension AgentConfiguration {
         }
     }
 
+    /// Makes the state directory absolute (rendered daemon configs need absolute paths).
+    public mutating func resolvePaths(relativeTo base: String = FileManager.default.currentDirectoryPath) {
+        if !stateDirectory.hasPrefix("/") {
+            stateDirectory = URL(fileURLWithPath: stateDirectory, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardizedFileURL.path
+        }
+    }
+
     public var tokenFilePath: String { api.tokenFile ?? "\(stateDirectory)/token" }
     public var tlsDirectory: String { "\(stateDirectory)/tls" }
     public var databasePath: String { "\(stateDirectory)/rackagent.sqlite" }

@@ -81,6 +81,13 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         candidate.isIPv4 == address.isIPv4 && IPNetwork.masked(candidate, prefixLength) == address
     }
 
+    /// The last address of an IPv4 network (its broadcast address); nil for IPv6.
+    public var broadcast: IPAddress? {
+        guard case .v4(let value) = address else { return nil }
+        let hostBits: UInt32 = prefixLength == 0 ? ~0 : (prefixLength == 32 ? 0 : ~(~UInt32(0) << (32 - UInt32(prefixLength))))
+        return .v4(value | hostBits)
+    }
+
     /// Dotted netmask for IPv4 networks (`255.255.255.0`).
     public var netmask: String? {
         guard address.isIPv4 else { return nil }

@@ -3,6 +3,7 @@ import Foundation
 import IPMI
 import Logging
 import Power
+import Provisioning
 import SNMP
 import SwitchSSH
 
@@ -22,6 +23,10 @@ public final class AgentRuntime: Sendable {
     public let power: PowerRouter
     public let snmp: SNMPClient
     public let networkDevices: NetworkDeviceService
+    public let dhcp: DHCPService
+    /// Runs dnsmasq when the backend is dnsmasq and a boot interface is configured.
+    public let dnsmasq: DnsmasqSupervisor?
+    public let pxeGate: PXEGate
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -44,11 +49,20 @@ public final class AgentRuntime: Sendable {
         networkDevices = NetworkDeviceService(
             client: snmp, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox),
             settings: configuration.snmp, logger: logger.with(["module": "snmp"]))
+        dnsmasq = configuration.dhcp.backend == .dnsmasq && configuration.dhcp.interface != nil
+            ? DnsmasqSupervisor(
+                executable: configuration.dhcp.dnsmasqPath, configurationDirectory: configuration.dhcpConfigDirectory,
+                logger: logger.with(["module": "dnsmasq"]))
+            : nil
+        dhcp = DHCPService(
+            configuration: configuration, database: database, outbox: outbox, actionLog: actionLog, runner: runner, supervisor: dnsmasq,
+            logger: logger.with(["module": "dhcp"]))
+        pxeGate = PXEGate(store: dhcp.store, provider: nil, unknownMACAction: configuration.dhcp.unknownMACAction)
         try await jobs.failInterruptedJobs()
     }
 
     /// The schema of every module, in the order they were introduced.
-    static var migrations: [SchemaMigration] { SNMPSchema.migrations }
+    static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations }
 
     /// The versions of the C libraries linked into this binary.
     public static var linkedLibraries: [String: String] {
@@ -59,7 +73,7 @@ public final class AgentRuntime: Sendable {
     public var capabilities: [String] {
         ["jobs", "outbox", "actionLog", "metrics", "ipmi.power", "ipmi.bootDevice", "ipmi.bmcReset", "ipmi.customCommand",
          "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "snmp.devices", "snmp.ports", "snmp.bandwidth",
-         "snmp.statistics", "snmp.portAdmin"]
+         "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe"]
             + power.connectionTypes.map { "power.\($0)" }
     }
 

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import Provisioning
 import SNMP
 import ServiceLifecycle
 
@@ -24,6 +25,7 @@ public enum AgentServer {
         PowerRoutes(runtime: runtime).register(on: router)
         BMCRoutes(runtime: runtime).register(on: router)
         NetworkDeviceRoutes(runtime: runtime).register(on: router)
+        DHCPRoutes(runtime: runtime).register(on: router)
         return router
     }
 
@@ -32,6 +34,7 @@ public enum AgentServer {
         let router = Router(context: AgentRequestContext.self)
         router.add(middleware: ErrorEnvelopeMiddleware(bodyLimit: runtime.configuration.api.maxBodyBytes))
         router.get("/healthz") { _, _ in Envelope.text("ok\n") }
+        BootRoutes(runtime: runtime).register(on: router)
         return router
     }
 
@@ -79,7 +82,9 @@ public enum AgentServer {
             BandwidthCollector(
                 service: runtime.networkDevices, outbox: runtime.outbox, settings: runtime.configuration.snmp,
                 logger: runtime.logger.with(["service": "bandwidth"])),
+            DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger.with(["service": "dhcp"])),
         ]
+        if let dnsmasq = runtime.dnsmasq { services.append(dnsmasq) }
         let controller = runtime.configuration.controller
         if let url = controller.url {
             let token = try controller.token ?? controller.tokenFile.map { path in

@@ -18,6 +18,7 @@ struct ConfigurationOptions: ParsableArguments {
         var configuration = try ConfigurationLoader().load(path: config ?? ConfigurationLoader.defaultPath, required: config != nil)
         if let stateDirectory { configuration.stateDirectory = stateDirectory }
         if let logFormat { configuration.logFormat = logFormat }
+        configuration.resolvePaths()
         try configuration.validate()
         return configuration
     }

@@ -114,8 +114,11 @@ public final class NetworkNamespace: Sendable {
     public let hostAddress: String
     public let peerAddress: String
 
-    /// - Parameter subnet: the third octet of 10.231.<subnet>.0/24 used for the link.
-    public init(prefix: String = "ra", subnet: Int) throws {
+    /// - Parameters:
+    ///   - subnet: the third octet of 10.231.<subnet>.0/24 used for the link.
+    ///   - peerMAC: the MAC of the interface inside (a DHCP client's identity).
+    ///   - addressPeer: false leaves the inside interface without an address (for DHCP clients).
+    public init(prefix: String = "ra", subnet: Int, peerMAC: String? = nil, addressPeer: Bool = true) throws {
         let suffix = String(UUID().uuidString.prefix(6)).lowercased()
         name = "\(prefix)-\(suffix)"
         hostInterface = "vh\(suffix)"
@@ -129,7 +132,8 @@ public final class NetworkNamespace: Sendable {
         try Self.ip(["link", "set", peerInterface, "netns", name])
         try Self.ip(["addr", "add", "\(hostAddress)/24", "dev", hostInterface])
         try Self.ip(["link", "set", hostInterface, "up"])
-        try Self.ip(["-n", name, "addr", "add", "\(peerAddress)/24", "dev", peerInterface])
+        if let peerMAC { try Self.ip(["-n", name, "link", "set", peerInterface, "address", peerMAC]) }
+        if addressPeer { try Self.ip(["-n", name, "addr", "add", "\(peerAddress)/24", "dev", peerInterface]) }
         try Self.ip(["-n", name, "link", "set", peerInterface, "up"])
         try Self.ip(["-n", name, "link", "set", "lo", "up"])
     }

@@ -1,0 +1,99 @@
+import AgentCore
+import Foundation
+
+/// A subnet the DHCP server serves: configured (with a dynamic range, routers, DNS) or derived from the
+/// entries themselves (reservations only), so reservations need no prior subnet configuration.
+public struct DHCPSubnetPlan: Sendable, Equatable {
+    public var network: IPNetwork
+    public var rangeStart: IPAddress?
+    public var rangeEnd: IPAddress?
+    public var routers: [String]
+    public var dns: [String]
+    public var leaseSeconds: Int
+
+    public var isIPv4: Bool { network.address.isIPv4 }
+
+    /// Configured subnets first, then one reservations-only subnet per entry network not yet covered.
+    public static func plan(entries: [DHCPEntry], configured: [DHCPSubnetConfiguration], defaultLeaseSeconds: Int) throws -> [DHCPSubnetPlan] {
+        var plans: [DHCPSubnetPlan] = []
+        for (index, subnet) in configured.enumerated() {
+            guard let network = IPNetwork(subnet.subnet) else {
+                throw AgentError.invalidField("dhcp.subnets[\(index)].subnet", "not a CIDR network")
+            }
+            var plan = DHCPSubnetPlan(
+                network: network, routers: subnet.routers ?? [], dns: subnet.dns ?? [], leaseSeconds: subnet.leaseSeconds ?? defaultLeaseSeconds)
+            if let range = subnet.range {
+                let parts = range.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let first = IPAddress(parts[0]), let last = IPAddress(parts[1]), network.contains(first), network.contains(last), first <= last else {
+                    throw AgentError.invalidField("dhcp.subnets[\(index)].range", "expected first-last inside \(network)")
+                }
+                plan.rangeStart = first
+                plan.rangeEnd = last
+            }
+            plans.append(plan)
+        }
+        for entry in entries {
+            for address in [entry.ipv4, entry.ipv6].compactMap({ $0 }) {
+                let ip = IPAddress(address.ip)!
+                if plans.contains(where: { $0.network.contains(ip) }) { continue }
+                plans.append(DHCPSubnetPlan(network: address.network, routers: [], dns: [], leaseSeconds: defaultLeaseSeconds))
+            }
+        }
+        return plans
+    }
+}
+
+/// Everything a renderer needs; the same for the three backends.
+public struct DHCPRenderContext: Sendable {
+    public var entries: [DHCPEntry]
+    public var subnets: [DHCPSubnetPlan]
+    /// The agent's address on the boot network (next-server, TFTP).
+    public var serverAddress: String
+    /// What an iPXE client is sent to: the per-MAC script on the boot listener.
+    public var scriptURL: String
+    public var biosBootFile: String
+    public var efiBootFile: String
+    public var arm64BootFile: String?
+    public var interface: String?
+    public var leaseSeconds: Int
+    public var configDirectory: String
+    public var tftpRoot: String
+    public var keaControlSocket: String?
+
+    public init(entries: [DHCPEntry], subnets: [DHCPSubnetPlan], configuration: AgentConfiguration) {
+        self.entries = entries.sorted { $0.mac < $1.mac }
+        self.subnets = subnets
+        let boot = configuration.bootBaseURL
+        serverAddress = configuration.dhcp.serverAddress ?? URL(string: boot)?.host ?? "127.0.0.1"
+        scriptURL = "\(boot)/boot/ipxe?mac=${net0/mac}&arch=${platform}"
+        biosBootFile = configuration.dhcp.biosBootFile
+        efiBootFile = configuration.dhcp.efiBootFile
+        arm64BootFile = configuration.dhcp.arm64BootFile
+        interface = configuration.dhcp.interface
+        leaseSeconds = configuration.dhcp.leaseSeconds
+        configDirectory = configuration.dhcpConfigDirectory
+        tftpRoot = configuration.tftpRoot
+        keaControlSocket = configuration.dhcp.keaControlSocket
+    }
+
+    /// Entries that may PXE boot now, split into those using the agent's boot files and those with their own.
+    var pxeEntries: [DHCPEntry] { entries.filter { $0.pxe && $0.bootFiles.isEmpty } }
+    var customBootEntries: [DHCPEntry] { entries.filter { $0.pxe && !$0.bootFiles.isEmpty } }
+}
+
+/// A backend's rendered configuration.
+public struct RenderedDHCPConfig: Sendable, Equatable {
+    /// The daemon's main configuration.
+    public var main: String
+    /// dnsmasq only: one dhcp-hostsdir file per MAC (host line) and one dhcp-optsdir file per MAC.
+    public var hostFiles: [String: String] = [:]
+    public var optionFiles: [String: String] = [:]
+    /// A single self-contained file the daemon's own checker can validate (main plus hosts and options inline).
+    public var validationConfig: String
+}
+
+/// Renders one backend's configuration. Pure.
+public protocol DHCPRenderer: Sendable {
+    var backend: DHCPBackendKind { get }
+    func render(_ context: DHCPRenderContext) -> RenderedDHCPConfig
+}
