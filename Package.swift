@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "rackagent", dependencies: [
-            "ControllerAPI", "IPMI", "Power", "SNMP",
+            "ControllerAPI", "IPMI", "Power", "SNMP", "Provisioning",
             // Benchmarks start the same real peers the tests use.
             "PeerHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,7 +85,8 @@ let package = Package(
         .testTarget(name: "SNMPTests", dependencies: ["SNMP", "PeerHarness"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
-            "ControllerAPI", "PeerHarness", "SNMP",
+            "ControllerAPI", "PeerHarness", "SNMP", "Provisioning",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

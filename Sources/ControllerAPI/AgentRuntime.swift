@@ -62,7 +62,7 @@ public final class AgentRuntime: Sendable {
     }
 
     /// The schema of every module, in the order they were introduced.
-    static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations }
+    public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations }
 
     /// The versions of the C libraries linked into this binary.
     public static var linkedLibraries: [String: String] {

@@ -139,9 +139,9 @@ public final class DHCPService: Sendable {
             let mainPath = "\(directory)/dnsmasq.conf"
             let mainChanged = (try? String(contentsOfFile: mainPath, encoding: .utf8)) != rendered.main
             if mainChanged { try AtomicFile.write(Data(rendered.main.utf8), to: mainPath, mode: 0o644) }
-            let removedHosts = try Self.sync(rendered.hostFiles, into: "\(directory)/hosts")
-            let removedOptions = try Self.sync(rendered.optionFiles, into: "\(directory)/options")
-            await supervisor?.configurationChanged(restart: mainChanged, reread: removedHosts || removedOptions)
+            let hostsReplaced = try Self.sync(rendered.hostFiles, into: "\(directory)/hosts")
+            let optionsReplaced = try Self.sync(rendered.optionFiles, into: "\(directory)/options")
+            await supervisor?.configurationChanged(restart: mainChanged, reread: hostsReplaced || optionsReplaced)
         case .kea:
             let path = configuration.dhcp.liveConfigFile ?? "\(directory)/kea-dhcp4.conf"
             try AtomicFile.write(Data(rendered.main.utf8), to: path, mode: 0o644)
@@ -166,18 +166,22 @@ public final class DHCPService: Sendable {
         }
     }
 
-    /// Makes `directory` hold exactly `files` (name → content), rewriting only what changed. True when files were removed.
+    /// Makes `directory` hold exactly `files` (name → content), rewriting only what changed. True when an existing
+    /// file was changed or removed: dnsmasq reads new files by itself but keeps what old ones said until SIGHUP.
     static func sync(_ files: [String: String], into directory: String) throws -> Bool {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        for (name, content) in files where (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)) != content {
+        var replaced = false
+        for (name, content) in files {
+            let existing = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)
+            guard existing != content else { continue }
+            if existing != nil { replaced = true }
             try AtomicFile.write(Data(content.utf8), to: "\(directory)/\(name)", mode: 0o644)
         }
-        var removed = false
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) where files[name] == nil {
             try FileManager.default.removeItem(atPath: "\(directory)/\(name)")
-            removed = true
+            replaced = true
         }
-        return removed
+        return replaced
     }
 
     /// One address, one MAC: a reserved address may not be handed to another machine.

@@ -12,8 +12,8 @@ import SystemPackage
 #endif
 
 /// Runs dnsmasq (DHCP + TFTP) as a child of the agent with the rendered configuration, restarts it when it dies
-/// (with backoff) or when the main configuration changed, and sends SIGHUP when hosts were removed (dnsmasq
-/// picks up new and changed host files by itself).
+/// (with backoff) or when the main configuration changed, and sends SIGHUP when host or option files changed or
+/// went away (dnsmasq reads new files by itself, but forgets old definitions only on SIGHUP).
 public final class DnsmasqSupervisor: Service, Sendable {
     let executable: String
     let configurationFile: String

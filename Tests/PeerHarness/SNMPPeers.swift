@@ -163,3 +163,32 @@ public final class NetworkNamespace: Sendable {
         guard status == 0 else { throw HarnessError.peerFailed("ip \(arguments.joined(separator: " ")): \(output)") }
     }
 }
+
+/// busybox udhcpc in a test namespace, always with a script of our own (never the default one, which would
+/// rewrite the machine's /etc/resolv.conf).
+public enum DHCPClient {
+    /// Asks for a lease; returns the variables udhcpc hands its script on "bound" (ip, siaddr, boot_file ...), or
+    /// nil when no server answered.
+    /// - Parameter options: extra udhcpc arguments, e.g. `["-x", "0x5d:0007"]` (client arch 7) or `["-x", "0xaf:01"]` (option 175).
+    public static func lease(namespace: NetworkNamespace, options: [String] = []) throws -> [String: String]? {
+        let directory = try TemporaryDirectory(prefix: "udhcpc")
+        defer { directory.remove() }
+        chmod(directory.path, 0o755)
+        let output = directory.file("bound.env")
+        let script = try directory.write(
+            "script.sh", "#!/bin/sh\nif [ \"$1\" = bound ]; then env > \(output); fi\nexit 0\n", mode: 0o755)
+        let udhcpc = locateProgram("udhcpc") ?? "/usr/bin/udhcpc"
+        let (status, log) = try namespace.run(
+            udhcpc, ["-i", namespace.peerInterface, "-n", "-q", "-f", "-t", "4", "-T", "1", "-A", "1", "-s", script] + options, timeout: .seconds(30))
+        guard status == 0, let text = try? String(contentsOfFile: output, encoding: .utf8) else {
+            _ = log
+            return nil
+        }
+        var variables: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            variables[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return variables
+    }
+}
