@@ -34,6 +34,13 @@ public struct DHCPEntryStore: Sendable {
         }
     }
 
+    /// Stores many entries in one transaction without regenerating (bulk loads; call DHCPService.regenerate after).
+    public func importEntries(_ entries: [DHCPEntry]) async throws {
+        try await database.writer.write { db in
+            for entry in entries { try Self.put(entry, in: db) }
+        }
+    }
+
     static func all(_ db: Database) throws -> [DHCPEntry] {
         try String.fetchAll(db, sql: "SELECT document FROM dhcpEntry ORDER BY mac").compactMap(decode)
     }
