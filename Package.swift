@@ -77,6 +77,7 @@ let package = Package(
             "PeerHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "PeerHarness", dependencies: [
             "AgentCore",

@@ -27,6 +27,7 @@ public final class AgentRuntime: Sendable {
     /// Runs dnsmasq when the backend is dnsmasq and a boot interface is configured.
     public let dnsmasq: DnsmasqSupervisor?
     public let pxeGate: PXEGate
+    public let installations: InstallationManager
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -57,12 +58,27 @@ public final class AgentRuntime: Sendable {
         dhcp = DHCPService(
             configuration: configuration, database: database, outbox: outbox, actionLog: actionLog, runner: runner, supervisor: dnsmasq,
             logger: logger.with(["module": "dhcp"]))
-        pxeGate = PXEGate(store: dhcp.store, provider: nil, unknownMACAction: configuration.dhcp.unknownMACAction)
+        let library: TemplateLibrary
+        do {
+            library = try TemplateLibrary.locate(configured: configuration.provisioning.templatesDirectory)
+        } catch {
+            logger.error("stock installation templates not found; only profiles with their own templates can be installed", metadata: ["error": "\(error)"])
+            library = TemplateLibrary(directory: configuration.provisioning.templatesDirectory ?? "/usr/share/rackagent/pxe-templates")
+        }
+        let cache = OSCache(
+            directory: configuration.osCacheDirectory, timeoutSeconds: configuration.provisioning.downloadTimeoutSeconds,
+            logger: logger.with(["module": "os-cache"]))
+        installations = InstallationManager(
+            database: database, outbox: outbox, actionLog: actionLog, dhcp: dhcp, cache: cache, renderer: InstallationRenderer(library: library),
+            power: RouterInstallationPower(router: power),
+            settings: InstallationSettings(bootBaseURL: configuration.bootBaseURL, timeoutMinutes: configuration.provisioning.installationTimeoutMinutes),
+            logger: logger.with(["module": "installations"]))
+        pxeGate = PXEGate(store: dhcp.store, provider: installations, unknownMACAction: configuration.dhcp.unknownMACAction)
         try await jobs.failInterruptedJobs()
     }
 
     /// The schema of every module, in the order they were introduced.
-    public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations }
+    public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations + InstallationStore.migrations }
 
     /// The versions of the C libraries linked into this binary.
     public static var linkedLibraries: [String: String] {
@@ -73,7 +89,9 @@ public final class AgentRuntime: Sendable {
     public var capabilities: [String] {
         ["jobs", "outbox", "actionLog", "metrics", "ipmi.power", "ipmi.bootDevice", "ipmi.bmcReset", "ipmi.customCommand",
          "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "snmp.devices", "snmp.ports", "snmp.bandwidth",
-         "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe"]
+         "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe",
+         "installations.install", "installations.rescue", "installations.diskWipe", "installations.passwordReset",
+         "installations.hardwareDetection", "osCache"]
             + power.connectionTypes.map { "power.\($0)" }
     }
 

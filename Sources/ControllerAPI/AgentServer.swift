@@ -26,6 +26,7 @@ public enum AgentServer {
         BMCRoutes(runtime: runtime).register(on: router)
         NetworkDeviceRoutes(runtime: runtime).register(on: router)
         DHCPRoutes(runtime: runtime).register(on: router)
+        InstallationRoutes(runtime: runtime).register(on: router)
         return router
     }
 
@@ -83,6 +84,7 @@ public enum AgentServer {
                 service: runtime.networkDevices, outbox: runtime.outbox, settings: runtime.configuration.snmp,
                 logger: runtime.logger.with(["service": "bandwidth"])),
             DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger.with(["service": "dhcp"])),
+            InstallationMaintenance(manager: runtime.installations, logger: runtime.logger.with(["service": "installations"])),
         ]
         if let dnsmasq = runtime.dnsmasq { services.append(dnsmasq) }
         let controller = runtime.configuration.controller

@@ -129,7 +129,7 @@ public struct TemplateContext: Sendable {
             "ipv6": address(ipv6), "hasIPv6": .bool(ipv6 != nil), "ipv6Addresses": addresses(v6Addresses),
             "dns": .array(dns.map(JSONValue.string)),
             "dnsServers": .array(dns.enumerated().map { ["index": .integer(Int64($0 + 1)), "address": .string($1)] }),
-            "dnsCommaSeparated": .string(dns.joined(separator: ",")), "dnsSpaceSeparated": .string(dns.joined(separator: " ")),
+            "hasDNS": .bool(!dns.isEmpty), "dnsCommaSeparated": .string(dns.joined(separator: ",")), "dnsSpaceSeparated": .string(dns.joined(separator: " ")),
             "dnsQuotedCommaSeparated": .string(dns.map { "\"\($0)\"" }.joined(separator: ", ")),
             "timezone": .string(profile?.timezone ?? "Etc/UTC"), "language": .string(profile?.language ?? "en_US"),
             "keyboard": .string(request.keyboard),

@@ -63,7 +63,8 @@ public struct TemplateEngine: Sendable {
     static func checkVariables(_ source: String, name: String, context: JSONValue) throws {
         var open = "{{"
         var close = "}}"
-        var scopes: [JSONValue] = [context]
+        // nil: inside a section over an empty list, whose element names cannot be known (and never render).
+        var scopes: [JSONValue?] = [context]
         var sections: [String] = []
         var index = source.startIndex
         while let start = source.range(of: open, range: index..<source.endIndex) {
@@ -108,9 +109,12 @@ public struct TemplateEngine: Sendable {
         if let unclosed = sections.last { throw TemplateError.syntax(template: name, detail: "section {{#\(unclosed)}} is never closed") }
     }
 
-    /// The scope a section opens: the first element of a list, an object itself, nothing new otherwise.
-    static func elementScope(_ value: JSONValue) -> JSONValue {
+    /// The scope a section opens: the union of a list's element objects, an object itself, nothing new otherwise;
+    /// nil for an empty list.
+    static func elementScope(_ value: JSONValue) -> JSONValue? {
         switch value {
+        case .array(let items) where items.isEmpty:
+            return nil
         case .array(let items):
             var keys: [String: JSONValue] = [:]
             for item in items { if case .object(let members) = item { keys.merge(members) { first, _ in first } } }
@@ -120,11 +124,11 @@ public struct TemplateEngine: Sendable {
         }
     }
 
-    static func resolve(_ path: String, scopes: [JSONValue], template: String, line: Int) throws -> JSONValue {
+    static func resolve(_ path: String, scopes: [JSONValue?], template: String, line: Int) throws -> JSONValue {
         if path == "." { return .null }
         let parts = path.split(separator: ".").map(String.init)
         guard let first = parts.first else { return .null }
-        for scope in scopes.reversed() {
+        for case let scope? in scopes.reversed() {
             guard var value = scope[first] else { continue }
             for part in parts.dropFirst() {
                 guard let next = value[part] else { throw TemplateError.unknownVariable(template: template, name: path, line: line) }
@@ -132,6 +136,7 @@ public struct TemplateEngine: Sendable {
             }
             return value
         }
+        if scopes.contains(where: { $0 == nil }) { return .null }
         throw TemplateError.unknownVariable(template: template, name: path, line: line)
     }
 }

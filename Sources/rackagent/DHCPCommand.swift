@@ -91,30 +91,3 @@ struct DHCPCommand: AsyncParsableCommand {
         }
     }
 }
-
-struct PXECommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "pxe",
-        abstract: "Network boot diagnostics: what a machine is told when it boots.",
-        subcommands: [Script.self]
-    )
-
-    struct Script: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the iPXE script the boot listener serves for a MAC.")
-        @Option(help: "The machine's MAC address.") var mac: String
-        @Option(help: "Firmware: bios (pcbios), efi or arm64.") var arch: String?
-        @OptionGroup var options: ConfigurationOptions
-
-        func run() async throws {
-            let state = try StateAccess(options)
-            let address = try MACAddress.parse(mac, field: "mac")
-            let gate = PXEGate(store: state.dhcp.store, provider: nil, unknownMACAction: state.configuration.dhcp.unknownMACAction)
-            switch try await gate.answer(mac: address, architecture: BootArchitecture(query: arch), clientAddress: nil) {
-            case .script(let script): print(script, terminator: "")
-            case .refused:
-                FileHandle.standardError.write(Data("\(address) is unknown and dhcp.unknownMACAction is refuse (404)\n".utf8))
-                throw ExitCode(1)
-            }
-        }
-    }
-}

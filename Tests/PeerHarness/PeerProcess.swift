@@ -62,16 +62,28 @@ public final class PeerProcess: Sendable {
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// SIGTERM, then SIGKILL after `grace` (at once with `.zero`); waits (bounded) for the exit.
+    ///
+    /// Exit is read from /proc (gone, or a zombie waiting to be reaped), not from the reaping task: `stop` blocks its
+    /// thread, and with every cooperative thread blocked in a `stop` the reaping tasks could not run.
     public func stop(grace: Duration = .seconds(3)) {
         guard isRunning else { return }
         kill(pid, grace == .zero ? SIGKILL : SIGTERM)
         let deadline = ContinuousClock.now + grace
-        while isRunning, ContinuousClock.now < deadline { usleep(10_000) }
-        if isRunning {
+        while !hasTerminated, ContinuousClock.now < deadline { usleep(10_000) }
+        if !hasTerminated {
             kill(pid, SIGKILL)
             let hardDeadline = ContinuousClock.now + .seconds(3)
-            while isRunning, ContinuousClock.now < hardDeadline { usleep(10_000) }
+            while !hasTerminated, ContinuousClock.now < hardDeadline { usleep(10_000) }
         }
+    }
+
+    /// True once the process is gone or a zombie.
+    var hasTerminated: Bool {
+        guard isRunning else { return true }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state == "Z" || state == "X"
     }
 
     /// Sends SIGSTOP/SIGCONT (a hung device).

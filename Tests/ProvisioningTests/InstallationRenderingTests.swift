@@ -263,9 +263,11 @@ import Testing
         #expect(request.profile?.cachingPolicy == "someFuturePolicy")
         #expect(request.configureAllIPv4)
         #expect(request.scripts.map(\.name) == ["Hello"])
-        let rendered = try F.render(F.body(profile: profile, overrides: ["rootpassword": nil]))
+        let rendered = try F.render(F.body(profile: profile, overrides: ["rootpassword": nil, "dns": [], "runScripts": [], "scripts": []]))
         let kickstart = try #require(rendered.files["kickstart"]?.content)
         #expect(kickstart.contains("rootpw --lock"))
+        #expect(!kickstart.contains("--nameserver"), "no empty option without name servers")
+        #expect(rendered.files["script/firstboot"]?.content.contains("running+script") == false, "no run scripts, no script steps")
         #expect(!kickstart.contains("sshkey"))
     }
 }

@@ -54,23 +54,3 @@ struct DHCPRoutes {
         }
     }
 }
-
-/// The boot listener: per-MAC iPXE scripts.
-struct BootRoutes {
-    let runtime: AgentRuntime
-
-    func register(on router: Router<AgentRequestContext>) {
-        let gate = runtime.pxeGate
-        router.get("/boot/ipxe") { request, context in
-            guard let text = request.stringQuery("mac") else { throw AgentError.missingField("mac") }
-            let mac = try MACAddress.parse(text, field: "mac")
-            let architecture = BootArchitecture(query: request.stringQuery("arch"))
-            switch try await gate.answer(mac: mac, architecture: architecture, clientAddress: context.peerAddress) {
-            case .script(let script):
-                return Envelope.text(script)
-            case .refused:
-                throw AgentError.notFound("boot script for", mac.description)
-            }
-        }
-    }
-}

@@ -1,0 +1,567 @@
+import AgentCore
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// What an installation needs from the power side; the controller API implements it with the power router
+/// (IPMI, PDU, providers), so this module stays free of drivers.
+public protocol InstallationPowerControl: Sendable {
+    /// Checks the connection before anything happens (a 400 naming the field).
+    func validate(connection: JSONValue) throws
+    /// `pxe` or `disk`, verified by reading back; returns what was done.
+    func setBootDevice(_ device: String, connection: JSONValue) async throws -> String
+    /// Power cycle (or hard reset when `hard`) a server that is on, power on one that is off.
+    func restart(connection: JSONValue, hard: Bool) async throws -> String
+    /// A hard reset (aborting an installation).
+    func reset(connection: JSONValue) async throws -> String
+}
+
+/// Settings the manager takes from the configuration.
+public struct InstallationSettings: Sendable {
+    public var bootBaseURL: String
+    public var timeoutMinutes: Int
+    /// How long after completion the first-boot script may still fetch run scripts and report.
+    public var completionGraceMinutes: Int
+
+    public init(bootBaseURL: String, timeoutMinutes: Int, completionGraceMinutes: Int = 180) {
+        self.bootBaseURL = bootBaseURL
+        self.timeoutMinutes = timeoutMinutes
+        self.completionGraceMinutes = completionGraceMinutes
+    }
+}
+
+/// Errors of the boot side; a wrong or expired token is a plain 404 (and a log line).
+public enum InstallationError: Error, Sendable, AgentErrorConvertible {
+    case running(serverId: String, kind: InstallationKind)
+    case macBusy(mac: String, serverId: String)
+    case unknownToken
+    case notRunning(String)
+
+    public var agentError: AgentError {
+        switch self {
+        case .running(let serverId, let kind):
+            return .conflict("installation_running", "server \(serverId) already has a running \(kind.rawValue)", details: ["serverId": .string(serverId)])
+        case .macBusy(let mac, let serverId):
+            return .conflict("installation_running", "\(mac) is being installed as server \(serverId)", details: ["mac": .string(mac), "serverId": .string(serverId)])
+        case .unknownToken:
+            return AgentError(status: .notFound, code: "not_found", message: "unknown or expired installation URL")
+        case .notRunning(let serverId):
+            return .conflict("installation_not_running", "server \(serverId) has no running installation", details: ["serverId": .string(serverId)])
+        }
+    }
+}
+
+/// The installation state machine: validate → render → cache → temporary DHCP entry with PXE → boot device PXE and
+/// power cycle → boot script → answer file → progress → completion → PXE off, boot device disk, DHCP restored.
+/// Every transition is one SQLite transaction together with its outbox event, so it survives a restart and the
+/// controller hears of it exactly as it happened.
+public actor InstallationManager: BootScriptProvider {
+    let database: AgentDatabase
+    public nonisolated let store: InstallationStore
+    let outbox: Outbox
+    let actionLog: ActionLog
+    let dhcp: DHCPService
+    public nonisolated let cache: OSCache
+    let renderer: InstallationRenderer
+    let power: (any InstallationPowerControl)?
+    public nonisolated let settings: InstallationSettings
+    let logger: Logger
+    private var drivers: [String: Task<Void, Never>] = [:]
+
+    public init(
+        database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, dhcp: DHCPService, cache: OSCache, renderer: InstallationRenderer,
+        power: (any InstallationPowerControl)?, settings: InstallationSettings, logger: Logger
+    ) {
+        self.database = database
+        store = InstallationStore(database: database)
+        self.outbox = outbox
+        self.actionLog = actionLog
+        self.dhcp = dhcp
+        self.cache = cache
+        self.renderer = renderer
+        self.power = power
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: - Controller side
+
+    /// Validates and renders synchronously (bad input is a 400 and leaves nothing behind), stores the installation
+    /// and drives the preparation steps in the background.
+    public func start(serverId: String, body: JSONValue, now: Date = Date()) async throws -> InstallationRecord {
+        var request = try InstallationRequest(serverId: serverId, body: body)
+        if request.diskCount == nil || request.hasHardwareRAID == nil, let (inventory, _) = try await store.inventory(serverId) {
+            request.diskCount = request.diskCount ?? inventory["facts"]?["disks"].flatMap { if case .integer(let n) = $0 { Int(n) } else { nil } }
+            request.hasHardwareRAID = request.hasHardwareRAID ?? (inventory["facts"]?["hardwareRaid"] == .bool(true))
+        }
+        if let connection = request.connection, request.powerAction != .noRestart {
+            guard let power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
+            try power.validate(connection: connection)
+        }
+        let token = Self.newToken()
+        let hash = request.rootPassword.map { SHA512Crypt.hash($0.revealed) } ?? ""
+        let rendered = try renderer.render(request, token: token, bootBaseURL: settings.bootBaseURL, rootPasswordHash: hash)
+        let plannedEntry = try request.mac.map { _ in try Self.dhcpEntry(for: request, now: now) } ?? nil
+        if let plannedEntry {
+            let others = try await dhcp.store.all().filter { $0.mac != plannedEntry.mac }
+            try DHCPService.checkConflicts(plannedEntry, among: others)
+        }
+        let livePXEless = request.kind == .hardwareDetection && request.powerAction == .noRestart && request.mac == nil
+        var record = InstallationRecord(
+            serverId: serverId, token: token, kind: request.kind, state: .running, step: .prepared, mac: request.mac,
+            allowedAddress: request.primaryIPv4?.address.description ?? (livePXEless ? nil : request.primaryIPv6?.address.description),
+            hostname: request.hostname, profileDocument: request.profile?.document, profileName: request.profile?.osName,
+            completionEvent: Self.completionEvent(request), powerAction: request.powerAction, permanentDHCP: request.permanentDHCP,
+            files: rendered.files, answerFiles: rendered.answerFiles.sorted(), dhcpEntry: try plannedEntry.map(DHCPEntryStore.document), previousDHCP: nil,
+            connection: request.connection, progress: [], error: nil, createdAt: now, updatedAt: now,
+            deadline: now.addingTimeInterval(Double(settings.timeoutMinutes) * 60), finishedAt: nil)
+        record.record(.prepared, "\(request.kind.rawValue) of \(request.hostname) with \(request.profile?.osName ?? "the live system"): \(rendered.files.count) files rendered")
+        if request.mac == nil || (request.kind == .hardwareDetection && request.powerAction == .noRestart) {
+            record.step = .waitingForBoot
+            record.record(.waitingForBoot, request.mac == nil ? "run the hwdetect command on the server" : "waiting for the boot or the hwdetect command")
+        }
+        let stored = record
+        try await database.writer.write { db in
+            if let existing = try InstallationStore.get(serverId, in: db), existing.isRunning {
+                throw InstallationError.running(serverId: serverId, kind: existing.kind)
+            }
+            if let mac = stored.mac, let other = try InstallationStore.running(mac: mac, in: db) {
+                throw InstallationError.macBusy(mac: mac.description, serverId: other.serverId)
+            }
+            try InstallationStore.put(stored, in: db)
+            try self.outbox.append(stored.event("installation.started", message: stored.progress.last?.message ?? ""), in: db)
+            try self.actionLog.append(
+                ActionLogEntry(rootType: "servers", rootId: serverId, description: "Installation started",
+                               meta: ["kind": .string(stored.kind.rawValue), "profile": stored.profileName.map(JSONValue.string) ?? .null]),
+                in: db)
+        }
+        logger.info("installation started", metadata: ["serverId": "\(serverId)", "kind": "\(record.kind.rawValue)", "mac": "\(record.mac?.description ?? "-")"])
+        if record.step < .waitingForBoot { launchDriver(serverId) }
+        return record
+    }
+
+    public func status(_ serverId: String) async throws -> InstallationRecord? {
+        try await store.get(serverId)
+    }
+
+    public func list() async throws -> [InstallationRecord] {
+        try await store.all()
+    }
+
+    /// Waits (bounded) until the installation left the preparation steps; for `PUT ?wait=`.
+    public func waitForPreparation(_ serverId: String, timeout: Duration) async throws -> InstallationRecord? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let record = try await store.get(serverId)
+            guard let record, record.isRunning, record.step < .waitingForBoot, ContinuousClock.now < deadline else { return record }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Aborts: boot device disk and a power reset (unless `withoutPowerReset`), DHCP restored.
+    public func abort(_ serverId: String, withoutPowerReset: Bool) async throws -> InstallationRecord {
+        guard let record = try await store.get(serverId) else { throw AgentError.notFound("installation for server", serverId) }
+        guard record.isRunning else { throw InstallationError.notRunning(serverId) }
+        return try await finish(serverId, state: .aborted, message: withoutPowerReset ? "aborted (without power reset)" : "aborted", resetPower: !withoutPowerReset)
+            ?? record
+    }
+
+    /// Carries on installations a previous run left in their preparation steps.
+    public func resume() async throws {
+        for record in try await store.all(state: .running) where record.step < .waitingForBoot {
+            logger.notice("resuming installation", metadata: ["serverId": "\(record.serverId)", "step": "\(record.step.name)"])
+            launchDriver(record.serverId)
+        }
+    }
+
+    /// Fails installations past their deadline; removes stale dailyCleanup cache directories.
+    public func maintenance(now: Date = Date()) async {
+        do {
+            for record in try await store.all(state: .running) where record.deadline <= now {
+                _ = try await finish(record.serverId, state: .failed, message: "timed out at step \(record.step.name) after \(settings.timeoutMinutes) minutes", resetPower: false)
+            }
+            let inUse = Set(try await store.all(state: .running).compactMap { $0.profileDocument?["cacheDirectory"]?.stringValue })
+            let removed = await cache.dailyCleanup(inUse: inUse, now: now)
+            if !removed.isEmpty { logger.info("daily cache cleanup", metadata: ["removed": "\(removed.joined(separator: ", "))"]) }
+        } catch {
+            logger.error("installation maintenance failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Cache directories a running installation uses (DELETE /v1/os-cache refuses them).
+    public func cacheDirectoriesInUse() async throws -> Set<String> {
+        Set(try await store.all(state: .running).compactMap { $0.profileDocument?["cacheDirectory"]?.stringValue })
+    }
+
+    // MARK: - Background preparation
+
+    private func launchDriver(_ serverId: String) {
+        drivers[serverId]?.cancel()
+        drivers[serverId] = Task { [weak self] in
+            await self?.drive(serverId)
+        }
+    }
+
+    private func driverFinished(_ serverId: String) {
+        drivers[serverId] = nil
+    }
+
+    func drive(_ serverId: String) async {
+        defer { driverFinished(serverId) }
+        do {
+            guard var record = try await store.get(serverId), record.isRunning else { return }
+            let profile = try record.profileDocument.map { try PXEProfile($0) }
+            if record.step < .caching {
+                if let profile, profile.mirrorUrl != nil, !profile.cacheFiles.isEmpty {
+                    try await transition(serverId, to: .caching, "fetching \(profile.cacheFiles.count) files into \(profile.cacheDirectory) (\(profile.cachingPolicy))")
+                    let result = try await cache.prepare(profile)
+                    try await transition(serverId, to: .caching,
+                        "cache ready: \(result.downloaded.count) downloaded, \(result.revalidated.count) revalidated, \(result.reused.count) reused")
+                } else {
+                    try await transition(serverId, to: .caching, "nothing to cache")
+                }
+            }
+            record = try await currentRunning(serverId)
+            if record.step < .dhcp {
+                try await putDHCPEntry(serverId)
+            }
+            record = try await currentRunning(serverId)
+            if record.step < .power {
+                if record.powerAction == .noRestart || record.connection == nil {
+                    try await transition(serverId, to: .power, "power left alone (installPowerAction noRestart): boot the server from the network")
+                } else if let power, let connection = record.connection {
+                    let boot = try await power.setBootDevice("pxe", connection: connection)
+                    try await transition(serverId, to: .power, "boot device: \(boot)")
+                    let restart = try await power.restart(connection: connection, hard: record.powerAction == .powerReset)
+                    try await transition(serverId, to: .power, "power: \(restart)")
+                }
+            }
+            _ = try await currentRunning(serverId)
+            try await transition(serverId, to: .waitingForBoot, "waiting for \(record.mac?.description ?? "the server") to fetch its boot script")
+        } catch is CancellationError {
+            return
+        } catch InstallationError.notRunning {
+            return
+        } catch {
+            let agentError = AgentError.from(error)
+            logger.error("installation failed", metadata: ["serverId": "\(serverId)", "error": "\(agentError.message)"])
+            _ = try? await finish(serverId, state: .failed, message: agentError.message, resetPower: false)
+        }
+    }
+
+    private func currentRunning(_ serverId: String) async throws -> InstallationRecord {
+        guard let record = try await store.get(serverId), record.isRunning else { throw InstallationError.notRunning(serverId) }
+        try Task.checkCancellation()
+        return record
+    }
+
+    /// The temporary entry: the primary addresses, PXE on, expiring after keep_dhcp_minutes (a permanent entry
+    /// the server already had stays permanent and is restored as it was afterwards).
+    static func dhcpEntry(for request: InstallationRequest, now: Date) throws -> DHCPEntry? {
+        guard let mac = request.mac else { return nil }
+        func address(_ assignment: IPAssignment?) -> DHCPEntry.Address? {
+            guard let assignment else { return nil }
+            let network = IPNetwork(address: assignment.address, prefixLength: assignment.prefixLength)
+            let gateway = assignment.gateway.flatMap(IPAddress.init).flatMap { network.contains($0) && $0 != assignment.address ? $0.description : nil }
+            return DHCPEntry.Address(ip: assignment.address.description, cidr: assignment.prefixLength, gateway: gateway)
+        }
+        let keep = request.profile?.keepDHCPMinutes ?? 120
+        return DHCPEntry(
+            mac: mac, serverId: request.serverId, hostname: request.hostname, ipv4: address(request.primaryIPv4), ipv6: address(request.primaryIPv6),
+            dns: request.dns, permanent: false, keepMinutes: keep, pxe: true,
+            bootFiles: DHCPEntry.BootFiles(bios: request.profile?.ipxeBIOSFile, efi: request.profile?.ipxeEFIFile),
+            expiresAt: now.addingTimeInterval(Double(keep) * 60))
+    }
+
+    private func putDHCPEntry(_ serverId: String) async throws {
+        let record = try await currentRunning(serverId)
+        guard let mac = record.mac, let planned = record.dhcpEntry.flatMap(DHCPEntryStore.decode) else {
+            try await transition(serverId, to: .dhcp, "no DHCP entry needed")
+            return
+        }
+        let previous = try await dhcp.store.get(mac)
+        let ours = previous.map { $0.serverId == serverId && $0.pxe } ?? false
+        var entry = planned
+        if let previous, !ours, previous.permanent {
+            entry.permanent = true
+            entry.keepMinutes = nil
+            entry.expiresAt = nil
+        } else {
+            entry.expiresAt = Date().addingTimeInterval(Double(entry.keepMinutes ?? 120) * 60)
+        }
+        try await dhcp.put(entry)
+        let applied = entry
+        try await update(serverId, type: "installation.progress") { record in
+            record.dhcpEntry = try DHCPEntryStore.document(applied)
+            if record.previousDHCP == nil, let previous, !ours { record.previousDHCP = try DHCPEntryStore.document(previous) }
+            record.record(.dhcp, "DHCP entry \(mac) → \(applied.ipv4?.ip ?? applied.ipv6?.ip ?? "?") with PXE, "
+                + (applied.permanent ? "permanent" : "expires in \(applied.keepMinutes ?? 0) minutes"))
+            return record.progress.last?.message ?? ""
+        }
+    }
+
+    // MARK: - Boot side
+
+    /// The iPXE script for a MAC with a running installation that has not reached its installer yet.
+    public func bootScript(for mac: MACAddress, architecture: BootArchitecture, clientAddress: String?) async throws -> String? {
+        guard let record = try await database.writer.read({ db in try InstallationStore.running(mac: mac, in: db) }),
+            record.step >= .dhcp, record.step < .installerStarted, let script = record.files["ipxe"]
+        else { return nil }
+        guard addressAllowed(record, clientAddress) else {
+            logger.warning("boot script refused: wrong client address", metadata: ["mac": "\(mac)", "client": "\(clientAddress ?? "-")", "expected": "\(record.allowedAddress ?? "-")"])
+            return nil
+        }
+        try await update(record.serverId, type: "installation.progress") { record in
+            if record.allowedAddress == nil { record.allowedAddress = clientAddress }
+            record.record(.bootScriptFetched, "boot script fetched by \(clientAddress ?? "?") (\(architecture.rawValue))")
+            return record.progress.last?.message ?? ""
+        }
+        return script.content
+    }
+
+    func addressAllowed(_ record: InstallationRecord, _ clientAddress: String?) -> Bool {
+        guard let allowed = record.allowedAddress else { return true }
+        guard let clientAddress, let client = IPAddress(clientAddress), let expected = IPAddress(allowed) else { return false }
+        return client == expected
+    }
+
+    /// A file by boot path, for the installation's own address only; first fetch of the answer file = installer started.
+    public func file(token: String, path: String, clientAddress: String?, now: Date = Date()) async throws -> RenderedFile {
+        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: path, now: now, afterCompletion: path.hasPrefix("script/"))
+        guard let file = record.files[path] else { throw AgentError.notFound("installation file", path) }
+        if record.isRunning, record.answerFiles.contains(path), record.step < .installerStarted {
+            try await update(record.serverId, type: "installation.progress") { record in
+                if record.allowedAddress == nil { record.allowedAddress = clientAddress }
+                record.record(.installerStarted, "answer file \(path) fetched by \(clientAddress ?? "?")")
+                return record.progress.last?.message ?? ""
+            }
+        }
+        return file
+    }
+
+    /// GET/POST /boot/{token}/progress?step=&message=; `step=failed` fails the installation.
+    public func progress(token: String, step: String?, message: String?, clientAddress: String?, now: Date = Date()) async throws {
+        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: "progress", now: now, afterCompletion: true)
+        let text = Self.sanitize(message ?? step ?? "progress")
+        if step == "failed", record.isRunning {
+            _ = try await finish(record.serverId, state: .failed, message: "reported by the server: \(text)", resetPower: false)
+            return
+        }
+        try await update(record.serverId, type: "installation.progress") { record in
+            let target: InstallationStep = record.isRunning && record.step >= .installerStarted && record.step < .installing ? .installing : record.step
+            record.record(target, "\(Self.sanitize(step ?? "progress")): \(text)")
+            return record.progress.last?.message ?? ""
+        }
+    }
+
+    /// GET/POST /boot/{token}/done?event=; the kind's completion event completes the installation.
+    public func done(token: String, event: String?, clientAddress: String?, now: Date = Date()) async throws {
+        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: "done", now: now, afterCompletion: true)
+        let event = Self.sanitize(event ?? "done")
+        if record.isRunning, event == record.completionEvent {
+            _ = try await finish(record.serverId, state: .completed, message: "completed (\(event))", resetPower: false)
+            return
+        }
+        try await update(record.serverId, type: "installation.progress") { record in
+            let target: InstallationStep
+            switch event {
+            case "installerFinished" where record.isRunning: target = max(record.step, .installing)
+            case "firstBootBeforeScriptExecution" where record.isRunning: target = max(record.step, .firstBoot)
+            default: target = record.step
+            }
+            record.record(target, "event \(event)")
+            return record.progress.last?.message ?? ""
+        }
+    }
+
+    /// POST /boot/{token}/inventory: normalised, kept, sent as `inventory.collected`; completes a hardware detection.
+    public func inventory(token: String, report: JSONValue, clientAddress: String?, now: Date = Date()) async throws -> JSONValue {
+        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: "inventory", now: now, afterCompletion: true)
+        let inventory = try HardwareInventory.normalize(report)
+        try await database.writer.write { db in
+            try InstallationStore.putInventory(record.serverId, inventory, at: now, in: db)
+            try self.outbox.append(OutboxEvent(type: "inventory.collected", data: ["serverId": .string(record.serverId), "inventory": inventory]), in: db)
+        }
+        if record.isRunning, record.kind == .hardwareDetection {
+            _ = try await finish(record.serverId, state: .completed, message: "inventory collected", resetPower: false)
+        } else {
+            try await update(record.serverId, type: "installation.progress") { record in
+                record.record(record.step, "inventory collected")
+                return "inventory collected"
+            }
+        }
+        return inventory
+    }
+
+    /// The record behind a token, or a 404 (logged) when the token is unknown, expired or used from elsewhere.
+    private func authorized(token: String, clientAddress: String?, purpose: String, now: Date, afterCompletion: Bool) async throws -> InstallationRecord {
+        guard token.count == 48, token.allSatisfy(\.isHexDigit),
+            let record = try await database.writer.read({ db in try InstallationStore.byToken(token, in: db) })
+        else {
+            logger.warning("boot URL with an unknown token refused", metadata: ["purpose": "\(purpose)", "client": "\(clientAddress ?? "-")"])
+            throw InstallationError.unknownToken
+        }
+        let inGrace = record.state == .completed && afterCompletion
+            && (record.finishedAt.map { now.timeIntervalSince($0) < Double(settings.completionGraceMinutes) * 60 } ?? false)
+        guard record.isRunning || inGrace else {
+            logger.warning("boot URL of a finished installation refused", metadata: ["serverId": "\(record.serverId)", "purpose": "\(purpose)", "state": "\(record.state.rawValue)"])
+            throw InstallationError.unknownToken
+        }
+        guard addressAllowed(record, clientAddress) else {
+            logger.warning("boot URL refused: wrong client address", metadata: [
+                "serverId": "\(record.serverId)", "purpose": "\(purpose)", "client": "\(clientAddress ?? "-")", "expected": "\(record.allowedAddress ?? "-")"])
+            throw InstallationError.unknownToken
+        }
+        return record
+    }
+
+    // MARK: - Transitions
+
+    /// Read-modify-write of one record with its outbox event, in one transaction. `change` returns the event message.
+    @discardableResult
+    func update(_ serverId: String, type: String, _ change: @escaping @Sendable (inout InstallationRecord) throws -> String) async throws -> InstallationRecord {
+        try await database.writer.write { db in
+            guard var record = try InstallationStore.get(serverId, in: db) else { throw AgentError.notFound("installation for server", serverId) }
+            let message = try change(&record)
+            try InstallationStore.put(record, in: db)
+            try self.outbox.append(record.event(type, message: message), in: db)
+            return record
+        }
+    }
+
+    func transition(_ serverId: String, to step: InstallationStep, _ message: String) async throws {
+        try await update(serverId, type: "installation.progress") { record in
+            guard record.isRunning else { throw InstallationError.notRunning(serverId) }
+            record.record(step, message)
+            return message
+        }
+    }
+
+    /// Ends a running installation (completed, failed, aborted) and cleans up: PXE off and DHCP restored, boot device
+    /// disk, a power reset when aborting. Returns nil when it was not running.
+    func finish(_ serverId: String, state: InstallationState, message: String, resetPower: Bool) async throws -> InstallationRecord? {
+        let now = Date()
+        let ended: (record: InstallationRecord, reached: InstallationStep)? = try await database.writer.write { db in
+            guard var record = try InstallationStore.get(serverId, in: db), record.isRunning else { return nil }
+            let reached = record.step
+            record.state = state
+            record.finishedAt = now
+            if state == .failed { record.error = message }
+            record.record(.cleanup, message, at: now)
+            try InstallationStore.put(record, in: db)
+            try self.outbox.append(record.event("installation.\(state.rawValue)", message: message), in: db)
+            try self.actionLog.append(
+                ActionLogEntry(rootType: "servers", rootId: serverId, description: "Installation \(state.rawValue)",
+                               meta: ["kind": .string(record.kind.rawValue), "text": .string(message)]),
+                in: db)
+            return (record, reached)
+        }
+        guard let ended else { return nil }
+        if let driver = drivers[serverId] {
+            driver.cancel()
+            drivers[serverId] = nil
+        }
+        logger.info("installation \(state.rawValue)", metadata: ["serverId": "\(serverId)", "message": "\(message)"])
+        let notes = await cleanUp(ended.record, reached: ended.reached, resetPower: resetPower)
+        return try await update(serverId, type: "installation.progress") { record in
+            record.connection = nil
+            for note in notes { record.record(.cleanup, note) }
+            record.record(.finished, "\(record.kind.rawValue) \(record.state.rawValue)")
+            return notes.joined(separator: "; ")
+        }
+    }
+
+    /// The I/O of ending; failures become notes (the installation's outcome is already decided).
+    /// `reached` is the step the installation had got to: only what it did is undone.
+    private func cleanUp(_ record: InstallationRecord, reached: InstallationStep, resetPower: Bool) async -> [String] {
+        var notes: [String] = []
+        if let mac = record.mac, reached >= .dhcp, record.dhcpEntry != nil {
+            do {
+                if let previous = record.previousDHCP.flatMap(DHCPEntryStore.decode) {
+                    try await dhcp.put(previous)
+                    notes.append("DHCP entry \(mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))")
+                } else if record.permanentDHCP, record.state == .completed, var entry = record.dhcpEntry.flatMap(DHCPEntryStore.decode) {
+                    entry.pxe = false
+                    entry.permanent = true
+                    entry.keepMinutes = nil
+                    entry.expiresAt = nil
+                    try await dhcp.put(entry)
+                    notes.append("DHCP entry \(mac) kept permanently, PXE off (enable_permanent_dhcp)")
+                } else if let current = try await dhcp.store.get(mac), current.serverId == record.serverId {
+                    try await dhcp.delete(mac)
+                    notes.append("temporary DHCP entry \(mac) removed")
+                } else {
+                    notes.append("no DHCP entry to remove")
+                }
+            } catch {
+                notes.append("DHCP clean-up failed: \(AgentError.from(error).message)")
+            }
+        }
+        if let power, let connection = record.connection, record.powerAction != .noRestart, reached >= .power {
+            do {
+                notes.append("boot device: \(try await power.setBootDevice("disk", connection: connection))")
+            } catch {
+                notes.append("boot device disk failed: \(AgentError.from(error).message)")
+            }
+            if resetPower {
+                do {
+                    notes.append("power: \(try await power.reset(connection: connection))")
+                } catch {
+                    notes.append("power reset failed: \(AgentError.from(error).message)")
+                }
+            }
+        }
+        return notes
+    }
+
+    // MARK: - Helpers
+
+    /// 24 random bytes as hex: unguessable, URL-safe.
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    /// What completes an installation of this kind.
+    static func completionEvent(_ request: InstallationRequest) -> String {
+        switch request.kind {
+        case .install: return request.profile?.completionEvent ?? "firstBootAfterScriptExecution"
+        case .rescue: return "rescueReady"
+        case .diskWipe: return "diskWipeFinished"
+        case .passwordReset: return "passwordResetFinished"
+        case .hardwareDetection: return "inventoryCollected"
+        }
+    }
+
+    /// Messages from booting servers: printable, bounded.
+    static func sanitize(_ text: String) -> String {
+        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(300).map(Character.init))
+    }
+}
+
+/// Resumes installations a previous run left preparing, then every minute fails overdue ones and removes stale
+/// dailyCleanup cache directories.
+public struct InstallationMaintenance: Service {
+    let manager: InstallationManager
+    let logger: Logger
+
+    public init(manager: InstallationManager, logger: Logger) {
+        self.manager = manager
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await manager.resume()
+        } catch {
+            logger.error("cannot resume installations", metadata: ["error": "\(AgentError.from(error).message)"])
+        }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await manager.maintenance()
+                try? await Task.sleep(for: .seconds(60))
+            }
+        }
+    }
+}

@@ -1,0 +1,350 @@
+import AgentCore
+import AsyncHTTPClient
+import ControllerAPI
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PeerHarness
+import Provisioning
+import Testing
+
+/// Installations through the real listeners: the controller API over HTTPS, the boot listener over HTTP from
+/// 127.0.0.1 (the address of the installation's DHCP entry), ipmi_sim for power, a loopback mirror for OS files.
+@Suite(.serialized) struct InstallationRouteTests {
+    /// A live agent whose boot URLs carry the real boot port (chosen before the runtime is built).
+    static func liveAgent(_ configure: @escaping (inout AgentConfiguration) -> Void = { _ in }) async throws -> LiveAgent {
+        let bootPort = FreePort.tcp()
+        let agent = try await TestAgent {
+            $0.boot.listen = "127.0.0.1:\(bootPort)"
+            $0.dhcp.backend = .none
+            $0.ipmi.minimumGapSeconds = 0.02
+            $0.ipmi.verifyDeadlineSeconds = 10
+            configure(&$0)
+        }
+        return try await LiveAgent(agent: agent)
+    }
+
+    /// A mirror with the files the kickstart profile boots.
+    static func mirror() async throws -> HTTPMirror {
+        let root = try TemporaryDirectory(prefix: "mirror")
+        _ = try root.write("rocky/images/pxeboot/vmlinuz", String(repeating: "K", count: 40_000))
+        _ = try root.write("rocky/images/pxeboot/initrd.img", String(repeating: "I", count: 90_000))
+        return try await HTTPMirror(root: root)
+    }
+
+    static func body(mirror: HTTPMirror, overrides: [String: JSONValue] = [:]) -> JSONValue {
+        let profile = InstallationBodies.profile("kickstart", overrides: ["mirrorUrl": .string("\(mirror.baseURL)/rocky/"), "cacheDirectory": "rocky9"])
+        var members: [String: JSONValue] = [
+            "ipassignments": [["ip": "127.0.0.1", "primary_ip": 1, "subnetinformation": ["netmask": "255.0.0.0", "type": "v4"]]],
+            "disklayout": InstallationBodies.layout("auto_raid"),
+        ]
+        for (key, value) in overrides { members[key] = value }
+        return InstallationBodies.body(profile: profile, overrides: members)
+    }
+
+    static func call(_ client: HTTPClient, _ method: HTTPMethod, _ url: String, token: String? = nil, body: JSONValue? = nil) async throws -> (Int, JSONValue, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body.jsonText))
+        }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let text = String(buffer: try await response.body.collect(upTo: 8 << 20))
+        let json = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8))) ?? .null
+        return (Int(response.status.code), json, text)
+    }
+
+    /// Polls the status until `predicate` holds (bounded).
+    static func waitForStatus(_ client: HTTPClient, _ live: LiveAgent, _ serverId: String, timeout: Duration = .seconds(30), _ predicate: (JSONValue) -> Bool) async throws -> JSONValue {
+        let deadline = ContinuousClock.now + timeout
+        var last: JSONValue = .null
+        while ContinuousClock.now < deadline {
+            let (_, json, _) = try await call(client, .GET, "\(live.baseURL)/v1/installations/\(serverId)", token: live.agent.token)
+            last = json["result"] ?? .null
+            if predicate(last) { return last }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("status never matched; last: \(last.jsonText)")
+        return last
+    }
+
+    static func token(of status: JSONValue) -> String {
+        String(status["bootUrl"]?.stringValue?.split(separator: "/").last ?? "")
+    }
+
+    @Test func anInstallationWalksEveryStepToCompleted() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        let boot = "http://127.0.0.1:\(live.bootPort)"
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let body = Self.body(mirror: mirror, overrides: ["installPowerAction": "powerCycle", "connection": simulator.connection()])
+            let (created, started, text) = try await Self.call(client, .PUT, "\(api)/v1/installations/61?wait=60", token: token, body: body)
+            #expect(created == 201, "\(text)")
+            let status = try #require(started["result"])
+            #expect(status["stepName"] == "waitingForBoot", "\(status.jsonText)")
+            #expect(status["running"] == 1 && status["completed"] == 0 && status["canCancelInstallation"] == 1)
+            #expect(status["flags"]?["reinstallationRunning"] == 1)
+            #expect(simulator.bootState == "pxe")
+            #expect(simulator.powerState == "1", "the server was off: powered on")
+            let bootToken = Self.token(of: status)
+            #expect(bootToken.count == 48)
+            #expect(!text.contains("secretpassword"))
+
+            let (_, entry, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
+            #expect(entry["result"]?["pxe"] == true)
+            #expect(entry["result"]?["permanent"] == false)
+            #expect(entry["result"]?["keepMinutes"] == 120)
+
+            let (_, cacheList, _) = try await Self.call(client, .GET, "\(api)/v1/os-cache", token: token)
+            guard case .array(let cached)? = cacheList["result"] else { throw AgentError.internalError("no cache list") }
+            #expect(cached.first?["cacheDirectory"] == "rocky9")
+            let (busy, _, _) = try await Self.call(client, .DELETE, "\(api)/v1/os-cache/rocky9", token: token)
+            #expect(busy == 409)
+
+            let (_, _, script) = try await Self.call(client, .GET, "\(boot)/boot/ipxe?mac=52-54-00-12-34-56&arch=pcbios")
+            #expect(script.hasPrefix("#!ipxe"))
+            #expect(script.contains("\(boot)/boot/files/rocky9/images/pxeboot/vmlinuz"))
+            let (kernelStatus, _, kernel) = try await Self.call(client, .GET, "\(boot)/boot/files/rocky9/images/pxeboot/vmlinuz")
+            #expect(kernelStatus == 200 && kernel.count == 40_000)
+
+            let (wrong, _, _) = try await Self.call(client, .GET, "\(boot)/boot/\(String(repeating: "ab", count: 24))/kickstart")
+            #expect(wrong == 404)
+            let (answerStatus, _, kickstart) = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/kickstart")
+            #expect(answerStatus == 200)
+            #expect(kickstart.contains("rootpw --iscrypted $6$"))
+            var current = try await Self.waitForStatus(client, live, "61") { $0["stepName"] == "installerStarted" }
+            #expect(current["step"] == 7)
+
+            let (_, _, local) = try await Self.call(client, .GET, "\(boot)/boot/ipxe?mac=52:54:00:12:34:56&arch=pcbios")
+            #expect(local.contains("sanboot"), "once the installer runs, a reboot boots the disk")
+
+            _ = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/progress?step=post&message=installation+finished")
+            _ = try await Self.call(client, .POST, "\(boot)/boot/\(bootToken)/done?event=installerFinished")
+            _ = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/done?event=firstBootBeforeScriptExecution")
+            current = try await Self.waitForStatus(client, live, "61") { $0["stepName"] == "firstBoot" }
+            #expect(current["running"] == 1)
+            let (scriptStatus, _, runScript) = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/script/1")
+            #expect(scriptStatus == 200 && runScript.contains("dnf -y upgrade"))
+            _ = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/done?event=firstBootAfterScriptExecution")
+
+            current = try await Self.waitForStatus(client, live, "61") { $0["stepName"] == "finished" }
+            #expect(current["completed"] == 1 && current["running"] == 0 && current["state"] == "completed")
+            #expect(current["flags"]?["reinstallationRunning"] == 0)
+            guard case .array(let progress)? = current["installProgress"] else { throw AgentError.internalError("no installProgress") }
+            let messages = progress.compactMap { $0["message"]?.stringValue }
+            #expect(messages.contains { $0.hasPrefix("post: installation finished") }, "\(messages)")
+            #expect(messages.contains("temporary DHCP entry 52:54:00:12:34:56 removed"), "\(messages)")
+            #expect(simulator.bootState == "default" || simulator.bootState == "disk", "boot device back to disk: \(simulator.bootState)")
+
+            let (gone, _, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
+            #expect(gone == 404)
+            let (expired, _, _) = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/kickstart")
+            #expect(expired == 404, "answer files end with the installation")
+            let (grace, _, _) = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/script/2")
+            #expect(grace == 200, "run scripts stay fetchable for the first boot")
+            let (cleared, _, _) = try await Self.call(client, .DELETE, "\(api)/v1/os-cache/rocky9", token: token)
+            #expect(cleared == 200)
+        }
+        let events = try await live.agent.runtime.outbox.pendingEvents().filter { $0.type.hasPrefix("installation.") }
+        #expect(events.first?.type == "installation.started")
+        #expect(events.contains { $0.type == "installation.completed" })
+        let steps = Set(events.compactMap { $0.data["stepName"]?.stringValue })
+        for step in ["caching", "dhcp", "power", "waitingForBoot", "bootScriptFetched", "installerStarted", "installing", "firstBoot", "finished"] {
+            #expect(steps.contains(step), "no event for step \(step)")
+        }
+        #expect(!events.contains { $0.data.jsonText.contains("secretpassword") || $0.data.jsonText.contains("\"secret\"") })
+        await live.stop()
+    }
+
+    @Test func badRequestsLeaveNothingBehind() async throws {
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let cases: [([String: JSONValue], String)] = [
+                (["rootpassword": "short"], "rootpassword"),
+                (["hostname": "node 61"], "hostname"),
+                (["hostname": "node61\nrootpw --plaintext x"], "hostname"),
+                (["disklayout": InstallationBodies.layout("auto_raid_10"), "hardware": ["disks": 2]], "disklayout.min_disks"),
+                (["installPowerAction": "powerCycle"], "connection"),
+            ]
+            for (overrides, field) in cases {
+                let (status, json, text) = try await Self.call(client, .PUT, "\(api)/v1/installations/61", token: token, body: Self.body(mirror: mirror, overrides: overrides))
+                #expect(status == 400, "\(field): \(text)")
+                #expect(json["error"]?["details"]?["field"]?.stringValue == field, "\(text)")
+            }
+            let unknownVariable = InstallationBodies.profile("kickstart", overrides: [
+                "mirrorUrl": .string("\(mirror.baseURL)/rocky/"), "pxeConfig": "#!ipxe\nkernel {{urls.kernel}}\nchain {{urls.nothing}}\n",
+            ])
+            let (status, json, _) = try await Self.call(client, .PUT, "\(api)/v1/installations/61", token: token, body: Self.body(mirror: mirror, overrides: ["profile": unknownVariable]))
+            #expect(status == 400)
+            #expect(json["error"]?["code"] == "template_unknown_variable")
+            #expect(json["result"]?.stringValue?.contains("line 3: unknown variable 'urls.nothing'") == true)
+
+            let (_, entries, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries", token: token)
+            #expect(entries["result"] == .array([]), "no DHCP entry left behind")
+            let (missing, _, _) = try await Self.call(client, .GET, "\(api)/v1/installations/61", token: token)
+            #expect(missing == 404)
+
+            let (first, _, _) = try await Self.call(client, .PUT, "\(api)/v1/installations/61?wait=30", token: token, body: Self.body(mirror: mirror))
+            #expect(first == 201)
+            let (second, conflict, _) = try await Self.call(client, .PUT, "\(api)/v1/installations/61", token: token, body: Self.body(mirror: mirror))
+            #expect(second == 409)
+            #expect(conflict["error"]?["code"] == "installation_running")
+            let (sameMAC, _, _) = try await Self.call(client, .PUT, "\(api)/v1/installations/62", token: token, body: Self.body(mirror: mirror))
+            #expect(sameMAC == 409, "one installation per MAC")
+            let (aborted, _, _) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61?withoutPowerReset=1", token: token)
+            #expect(aborted == 200)
+        }
+        await live.stop()
+    }
+
+    @Test func abortRestoresThePreviousDHCPEntryAndAnotherAddressIsRefused() async throws {
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        let boot = "http://127.0.0.1:\(live.bootPort)"
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let permanent: JSONValue = ["hostname": "node61", "ipv4": ["ip": "10.10.10.30", "cidr": 24, "gateway": "10.10.10.1"], "permanent": true, "pxe": false]
+            let (put, _, _) = try await Self.call(client, .PUT, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token, body: permanent)
+            #expect(put == 201)
+            let body = Self.body(mirror: mirror, overrides: [
+                "ipassignments": [["ip": "10.10.10.30", "primary_ip": 1, "subnetinformation": ["netmask": "255.255.255.0", "gw": "10.10.10.1"]]],
+            ])
+            let (created, started, _) = try await Self.call(client, .PUT, "\(api)/v1/installations/61?wait=30", token: token, body: body)
+            #expect(created == 201)
+            let bootToken = Self.token(of: started["result"] ?? .null)
+            let (_, during, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
+            #expect(during["result"]?["pxe"] == true && during["result"]?["permanent"] == true, "a permanent entry stays permanent during the installation")
+
+            let (refused, _, _) = try await Self.call(client, .GET, "\(boot)/boot/\(bootToken)/kickstart")
+            #expect(refused == 404, "the answer file is served only to 10.10.10.30")
+            let (_, _, script) = try await Self.call(client, .GET, "\(boot)/boot/ipxe?mac=52:54:00:12:34:56")
+            #expect(!script.contains(bootToken), "nor is the boot script")
+
+            let (aborted, json, _) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token)
+            #expect(aborted == 200)
+            #expect(json["result"]?["state"] == "aborted")
+            let (_, after, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
+            #expect(after["result"]?["pxe"] == false && after["result"]?["permanent"] == true, "restored as it was")
+            let (again, _, _) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token)
+            #expect(again == 409)
+        }
+        let events = try await live.agent.runtime.outbox.pendingEvents().map(\.type)
+        #expect(events.contains("installation.aborted"))
+        await live.stop()
+    }
+
+    @Test func aFailedDownloadFailsEarlyNamingTheURL() async throws {
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let profile = InstallationBodies.profile("kickstart", overrides: ["mirrorUrl": .string("\(mirror.baseURL)/missing/"), "cacheDirectory": "rocky9"])
+            let body = Self.body(mirror: mirror, overrides: ["profile": profile])
+            let (created, json, _) = try await Self.call(client, .PUT, "\(live.baseURL)/v1/installations/61?wait=60", token: live.agent.token, body: body)
+            #expect(created == 201)
+            #expect(json["result"]?["state"] == "failed")
+            #expect(json["result"]?["error"]?.stringValue?.contains("\(mirror.baseURL)/missing/images/pxeboot/vmlinuz") == true, "\(json.jsonText)")
+            let (_, entries, _) = try await Self.call(client, .GET, "\(live.baseURL)/v1/dhcp/entries", token: live.agent.token)
+            #expect(entries["result"] == .array([]))
+        }
+        await live.stop()
+    }
+
+    /// The seed's `wget -qO - .../hwdetect | bash -s '<callback>'`, run for real on this machine.
+    @Test func hardwareDetectionOnARunningServer() async throws {
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let body: JSONValue = [
+                "kind": "hardwareDetection", "installPowerAction": "noRestart",
+                "ipassignments": [["ip": "127.0.0.1", "primary_ip": 1, "subnetinformation": ["netmask": "255.0.0.0"]]],
+            ]
+            let (created, json, text) = try await Self.call(client, .PUT, "\(live.baseURL)/v1/installations/61", token: live.agent.token, body: body)
+            #expect(created == 201, "\(text)")
+            let command = try #require(json["result"]?["hwdetectCommand"]?.stringValue)
+            #expect(command.hasPrefix("wget -qO - 'http://127.0.0.1:\(live.bootPort)/boot/"))
+            let (status, output) = try PeerTools.run("/bin/bash", ["-c", command], timeout: .seconds(60))
+            #expect(status == 0, "\(output)")
+            let done = try await Self.waitForStatus(client, live, "61") { $0["state"] == "completed" }
+            #expect(done["flags"]?["hardwarecollectRunning"] == 0)
+            let (_, inventory, _) = try await Self.call(client, .GET, "\(live.baseURL)/v1/inventory/61", token: live.agent.token)
+            let result = try #require(inventory["result"]?["inventory"])
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            #expect(result["cpu"]?["threads"] == .string(String(cores)))
+            #expect(result["cpu"]?["valueType"] == "MHz")
+            #expect(result["memory"]?["valueType"] == "mb")
+            let memory: Int64 = result["memory"]?["value"].flatMap { if case .integer(let n) = $0 { n } else { nil } } ?? 0
+            #expect(abs(Double(memory) - Double(ProcessInfo.processInfo.physicalMemory / 1_048_576)) < 512, "MemTotal in MiB")
+            #expect(result["facts"]?["disks"] != 0)
+            #expect(result["disk"]?["valueType"] == "mb")
+        }
+        let events = try await live.agent.runtime.outbox.pendingEvents()
+        #expect(events.contains { $0.type == "inventory.collected" && $0.data["serverId"] == "61" })
+        await live.stop()
+    }
+
+    /// Everything an installation needs is in SQLite: a new runtime on the same state directory carries on.
+    @Test func anInstallationSurvivesAnAgentRestart() async throws {
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let bootPort = FreePort.tcp()
+        let first = try await TestAgent {
+            $0.boot.listen = "127.0.0.1:\(bootPort)"
+            $0.dhcp.backend = .none
+        }
+        defer { first.remove() }
+        let live = try await LiveAgent(agent: first)
+        let bootToken = try await live.withClient { client in
+            let (_, json, _) = try await Self.call(client, .PUT, "\(live.baseURL)/v1/installations/61?wait=30", token: first.token, body: Self.body(mirror: mirror))
+            return Self.token(of: json["result"] ?? .null)
+        }
+        await live.stop()
+        await first.runtime.shutdown()
+
+        var configuration = first.runtime.configuration
+        configuration.api.listen = "127.0.0.1:0"
+        let runtime = try await AgentRuntime(configuration: configuration, logger: first.runtime.logger)
+        let embedded = try await EmbeddedAgent.start(runtime: runtime)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let (status, _, kickstart) = try await Self.call(client, .GET, "http://127.0.0.1:\(embedded.bootPort)/boot/\(bootToken)/kickstart")
+        #expect(status == 200 && kickstart.contains("%packages"))
+        let record = try await runtime.installations.status("61")
+        #expect(record?.step == .installerStarted)
+        #expect(record?.state == .running)
+        try await client.shutdown()
+        await embedded.stop()
+        await runtime.shutdown()
+    }
+}
