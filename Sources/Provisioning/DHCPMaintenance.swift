@@ -38,6 +38,8 @@ public struct DHCPMaintenance: Service {
                     if !expired.isEmpty {
                         logger.info("temporary DHCP entries expired", metadata: ["macs": "\(expired.map(\.mac.description).joined(separator: ", "))"])
                     }
+                } catch is CancellationError {
+                    return
                 } catch {
                     logger.error("cannot expire DHCP entries", metadata: ["error": "\(AgentError.from(error).message)"])
                 }

@@ -162,12 +162,16 @@ final class RunningServices: Sendable {
         let ipxe = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x4d:69505845"]))
         #expect(ipxe["boot_file"]?.hasPrefix("http://") == true)
 
+        func reloads() -> Int { daemon.log.components(separatedBy: "DHCP4_DYNRECONF").count + daemon.log.components(separatedBy: "COMMAND_RECEIVED").count }
+        let reloadsBefore = reloads()
         try await agent.withRouter { client in
             let deleted = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .delete, headers: headers)
             #expect(deleted.status == .ok)
         }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(try DHCPClient.lease(namespace: namespace) == nil)
+        // Kea has taken the new configuration once it logged another reload.
+        try await Self.waitFor { reloads() > reloadsBefore }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try DHCPClient.lease(namespace: namespace) == nil, "\(daemon.log.suffix(1500))")
     }
 
     @Test func refusedConfigurationKeepsTheOldOneAndStoresNothing() async throws {

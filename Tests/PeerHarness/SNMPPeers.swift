@@ -146,6 +146,17 @@ public final class NetworkNamespace: Sendable {
         try Self.ip(["-n", name, "link", "set", second, "up"])
     }
 
+    /// Puts the inside end of the veth link into a bridge with a new tap device, for a virtual machine whose NIC
+    /// must be on the link (qemu `-netdev tap,ifname=<tap>`).
+    public func addBridgedTap(_ tap: String, bridge: String = "br0") throws {
+        try Self.ip(["-n", name, "link", "add", bridge, "type", "bridge"])
+        try Self.ip(["-n", name, "link", "set", peerInterface, "master", bridge])
+        try Self.ip(["-n", name, "tuntap", "add", "dev", tap, "mode", "tap"])
+        try Self.ip(["-n", name, "link", "set", tap, "master", bridge])
+        try Self.ip(["-n", name, "link", "set", tap, "up"])
+        try Self.ip(["-n", name, "link", "set", bridge, "up"])
+    }
+
     /// Runs a command inside the namespace.
     @discardableResult
     public func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) throws -> (Int32, String) {
