@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "PDU", dependencies: ["SNMP"]),
-        .target(name: "SwitchSSH", dependencies: ["AgentCore", "CLibSSH2"]),
+        .target(name: "SwitchSSH", dependencies: ["AgentCore", "CLibSSH2", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .target(name: "Provisioning", dependencies: [
             "AgentCore",
             .product(name: "Mustache", package: "swift-mustache"),
@@ -83,11 +83,12 @@ let package = Package(
             "AgentCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Subprocess", package: "swift-subprocess"),
-        ], path: "Tests/PeerHarness"),
+        ], path: "Tests/PeerHarness", exclude: ["Emulators"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "PeerHarness"]),
         .testTarget(name: "IPMITests", dependencies: ["IPMI", "Power", "PeerHarness"]),
         .testTarget(name: "SNMPTests", dependencies: ["SNMP", "PeerHarness"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "PeerHarness"]),
+        .testTarget(name: "SwitchSSHTests", dependencies: ["SwitchSSH", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
             "ControllerAPI", "PeerHarness", "SNMP", "Provisioning",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
