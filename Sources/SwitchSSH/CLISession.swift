@@ -69,7 +69,14 @@ public final class CLISession: @unchecked Sendable {
         if let enable = conventions.enableCommand, lastPrompt.hasSuffix(">") {
             _ = try await run(enable)
         }
-        for command in conventions.setupCommands { _ = try await run(command) }
+        // Paging and width settings differ between releases; one a release refuses is not worth failing the session.
+        for command in conventions.setupCommands {
+            do {
+                _ = try await run(command)
+            } catch SwitchError.commandRejected {
+                continue
+            }
+        }
     }
 
     /// Sends `command` and returns its output without echo, prompt and noise. A refusal throws `commandRejected`.

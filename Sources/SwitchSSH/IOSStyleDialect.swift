@@ -34,17 +34,17 @@ public struct IOSStyleDialect: SwitchDialect {
     public var conventions: CLIConventions {
         switch variant {
         case .arista:
-            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% "#], noisePatterns: [Self.syslogPattern],
-                                  setupCommands: ["terminal length 0", "terminal width 32767"], enableCommand: "enable")
+            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% "#, #"^Unknown command"#], noisePatterns: [Self.syslogPattern],
+                                  setupCommands: ["terminal length 0", "terminal width 511"], enableCommand: "enable")
         case .nxos:
-            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% "#, #"^ERROR:"#, #"^Syntax error"#],
-                                  noisePatterns: [Self.syslogPattern], setupCommands: ["terminal length 0", "terminal width 511"])
+            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% "#, #"^ERROR:"#, #"^Syntax error"#, #"^Unknown command"#],
+                                  noisePatterns: [Self.syslogPattern], setupCommands: ["terminal length 0", "terminal width 511"], enableCommand: "enable")
         case .os10:
-            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% Error"#, #"^% "#], noisePatterns: [Self.syslogPattern, #"^<\d+>\d"#],
-                                  setupCommands: ["terminal length 0"])
+            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% Error"#, #"^% "#, #"^Unknown command"#], noisePatterns: [Self.syslogPattern, #"^<\d+>\d"#],
+                                  setupCommands: ["terminal length 0"], enableCommand: "enable")
         case .ios:
-            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% (?!Warning)"#], noisePatterns: [Self.syslogPattern],
-                                  setupCommands: ["terminal length 0", "terminal width 0"], enableCommand: "enable")
+            return CLIConventions(promptPattern: Self.promptPattern, errorPatterns: [#"^% (?!Warning)"#, #"^Unknown command"#], noisePatterns: [Self.syslogPattern],
+                                  setupCommands: ["terminal length 0", "terminal width 511"], enableCommand: "enable")
         }
     }
 
@@ -308,7 +308,7 @@ public struct IOSStyleDialect: SwitchDialect {
         let addresses = parseSVIs(svis)
         return output.split(separator: "\n").compactMap { line -> SwitchVLAN? in
             let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard words.count >= 3, let id = Int(words[0]), (1...4094).contains(id), ["active", "act/lshut", "suspended", "act/unsup"].contains(String(words[2])) else {
+            guard words.count >= 3, let id = Int(words[0]), (1...4094).contains(id), !(1002...1005).contains(id), ["active", "act/lshut", "suspended"].contains(String(words[2])) else {
                 return nil
             }
             return SwitchVLAN(id: id, name: String(words[1]), l3Ips: addresses[id] ?? [])

@@ -52,7 +52,7 @@ public struct JunosDialect: SwitchDialect {
 
     /// `<rpc-reply><configuration>...` as JSON: repeated elements become arrays, empty elements `[null]` (presence
     /// flags like `<disable/>`), text elements strings.
-    static func xmlConfiguration(_ output: String, command: String) throws -> JSONValue {
+    public static func xmlConfiguration(_ output: String, command: String) throws -> JSONValue {
         guard let start = output.range(of: "<rpc-reply") ?? output.range(of: "<configuration"),
             let end = output.range(of: "</rpc-reply>", options: .backwards) ?? output.range(of: "</configuration>", options: .backwards),
             let document = try? XMLDocument(xmlString: String(output[start.lowerBound..<end.upperBound]), options: [])
@@ -100,7 +100,7 @@ public struct JunosDialect: SwitchDialect {
         Self.parseVLANs(try await configuration("vlans", using: cli), irb: try await configuration("interfaces irb", using: cli))
     }
 
-    static func parseInterface(name: String, configuration: JSONValue, vlans: [SwitchVLAN]) -> SwitchInterface {
+    public static func parseInterface(name: String, configuration: JSONValue, vlans: [SwitchVLAN]) -> SwitchInterface {
         let interface = configuration["configuration"]?["interfaces"]?["interface"]?.rows.first { $0["name"]?.text == name }
         var result = SwitchInterface(name: name)
         guard let interface else { return result }

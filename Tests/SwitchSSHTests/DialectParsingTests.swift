@@ -1,0 +1,169 @@
+import AgentCore
+import Foundation
+import SwitchSSH
+import Testing
+
+/// Struct that answers each command from a table (captured output), for the pure read paths.
+struct CapturedCLI: CLICommandRunner {
+    let answers: [String: String]
+
+    func run(_ command: String) async throws -> String {
+        guard let answer = answers[command] else { throw SwitchError.commandRejected(device: "captured", command: command, message: "% Invalid input") }
+        return answer
+    }
+}
+
+/// Parsers on output in the platforms' published formats, planners on small diffs, validation on bad values.
+@Suite struct DialectParsingTests {
+    @Test func aristaSwitchportJSON() async throws {
+        let cli = CapturedCLI(answers: [
+            "show version | json": #"{"modelName": "DCS-7050SX3-48YC8", "version": "4.28.3M"}"#,
+            "show interfaces Ethernet35 | json": #"""
+                {"interfaces": {"Ethernet35": {"name": "Ethernet35", "description": "to-host", "interfaceStatus": "connected",
+                 "lineProtocolStatus": "up", "forwardingModel": "bridged", "mtu": 9214}}}
+                """#,
+            "show interfaces Ethernet35 switchport | json": #"""
+                {"switchports": {"Ethernet35": {"enabled": true, "switchportInfo": {"mode": "trunk", "accessVlanId": 1,
+                 "trunkingNativeVlanId": 3001, "trunkAllowedVlans": "14,16,25-26,29", "macLearning": true}}}}
+                """#,
+        ])
+        let interface = try await IOSStyleDialect(variant: .arista).readInterface("Ethernet35", using: cli)
+        #expect(interface == SwitchInterface(name: "Ethernet35", enabled: true, description: "to-host", mode: .trunk, accessVlan: 1, nativeVlan: 3001,
+                                             trunkVlans: [14, 16, 25, 26, 29]))
+    }
+
+    @Test func nxosRowsAsObjectOrArray() async throws {
+        let cli = CapturedCLI(answers: [
+            "show version | json": #"{"nxos_ver_str": "9.3(8)"}"#,
+            "show interface Ethernet1/5 | json": #"{"TABLE_interface": {"ROW_interface": [{"interface": "Ethernet1/5", "state": "down", "state_rsn_desc": "Administratively down", "admin_state": "down", "desc": "spare"}]}}"#,
+            "show interface Ethernet1/5 switchport | json": #"""
+                {"TABLE_interface": {"ROW_interface": {"interface": "Ethernet1/5", "switchport": "Enabled", "oper_mode": "access", "access_vlan": "10",
+                 "access_vlan_name": "VLAN0010", "native_vlan": "1", "native_vlan_name": "default", "trunk_vlans": "1-4094"}}}
+                """#,
+        ])
+        let interface = try await IOSStyleDialect(variant: .nxos).readInterface("Ethernet1/5", using: cli)
+        #expect(interface == SwitchInterface(name: "Ethernet1/5", enabled: false, description: "spare", mode: .access, accessVlan: 10, nativeVlan: 1, trunkVlans: nil))
+    }
+
+    @Test func iosRunningConfigWithAddContinuation() async throws {
+        let cli = CapturedCLI(answers: [
+            "show running-config interface GigabitEthernet1/0/3": """
+                Building configuration...
+
+                Current configuration : 260 bytes
+                !
+                interface GigabitEthernet1/0/3
+                 description uplink
+                 switchport trunk native vlan 99
+                 switchport trunk allowed vlan 10,20,100-105
+                 switchport trunk allowed vlan add 200
+                 switchport mode trunk
+                 shutdown
+                end
+                """,
+        ])
+        let interface = try await IOSStyleDialect(variant: .ios).readInterface("GigabitEthernet1/0/3", using: cli)
+        #expect(interface.mode == .trunk && !interface.enabled && interface.description == "uplink" && interface.nativeVlan == 99)
+        #expect(interface.trunkVlans == [10, 20, 100, 101, 102, 103, 104, 105, 200])
+    }
+
+    @Test func iosVLANTableAndSVIs() async throws {
+        let cli = CapturedCLI(answers: [
+            "show vlan brief": """
+
+                VLAN Name                             Status    Ports
+                ---- -------------------------------- --------- -------------------------------
+                1    default                          active    Gi1/0/1, Gi1/0/2, Gi1/0/4, Gi1/0/5
+                                                                Gi1/0/6, Gi1/0/7
+                30   backend                          active    Gi1/0/3
+                1002 fddi-default                     act/unsup
+                """,
+            "show running-config | section interface Vlan": """
+                interface Vlan30
+                 ip address 10.10.11.1 255.255.255.0 secondary
+                 ip address 10.10.10.1 255.255.255.0
+                """,
+        ])
+        let vlans = try await IOSStyleDialect(variant: .ios).readVLANs(using: cli)
+        #expect(vlans == [SwitchVLAN(id: 1, name: "default"), SwitchVLAN(id: 30, name: "backend", l3Ips: ["10.10.10.1/24", "10.10.11.1/24"])])
+    }
+
+    @Test func junosXMLReadsLikeJSON() async throws {
+        let json = #"""
+            {"configuration": {"interfaces": {"interface": [{"name": "ge-0/0/1", "description": "db", "disable": [null], "native-vlan-id": 5,
+             "unit": [{"name": 0, "family": {"ethernet-switching": {"interface-mode": "trunk", "vlan": {"members": ["10", "servers"]}}}}]}]}}}
+            """#
+        let xml = """
+            <rpc-reply xmlns:junos="http://xml.juniper.net/junos/12.3R12/junos">
+                <configuration junos:commit-seconds="1700000000">
+                    <interfaces>
+                        <interface>
+                            <name>ge-0/0/1</name>
+                            <description>db</description>
+                            <disable/>
+                            <native-vlan-id>5</native-vlan-id>
+                            <unit>
+                                <name>0</name>
+                                <family><ethernet-switching><port-mode>trunk</port-mode><vlan><members>10</members><members>servers</members></vlan></ethernet-switching></family>
+                            </unit>
+                        </interface>
+                    </interfaces>
+                </configuration>
+            </rpc-reply>
+            """
+        let vlans = [SwitchVLAN(id: 20, name: "servers")]
+        let fromJSON = JunosDialect.parseInterface(name: "ge-0/0/1", configuration: try JSONCoding.decoder.decode(JSONValue.self, from: Data(json.utf8)), vlans: vlans)
+        let fromXML = JunosDialect.parseInterface(name: "ge-0/0/1", configuration: try JunosDialect.xmlConfiguration(xml, command: "show"), vlans: vlans)
+        let expected = SwitchInterface(name: "ge-0/0/1", enabled: false, description: "db", mode: .trunk, accessVlan: 1, nativeVlan: 5, trunkVlans: [10, 20])
+        #expect(fromJSON == expected)
+        #expect(fromXML == expected)
+    }
+
+    @Test func plansAreMinimal() {
+        let eos = IOSStyleDialect(variant: .arista)
+        let current = SwitchInterface(name: "Ethernet1", description: "old")
+        #expect(eos.interfaceCommands(from: current, to: current) == [])
+        var desired = current
+        desired.description = "new"
+        #expect(eos.interfaceCommands(from: current, to: desired) == ["interface Ethernet1", "description new", "exit"])
+        let trunk = InterfaceChange(trunkVlans: [10, 20]).desired(from: current)
+        #expect(eos.interfaceCommands(from: current, to: trunk) == ["interface Ethernet1", "switchport mode trunk", "switchport trunk allowed vlan 10,20", "exit"])
+        let junos = JunosDialect()
+        #expect(junos.interfaceCommands(from: SwitchInterface(name: "ge-0/0/1"), to: SwitchInterface(name: "ge-0/0/1", enabled: false))
+            == ["set interfaces ge-0/0/1 disable"])
+        let os10 = IOSStyleDialect(variant: .os10)
+        let os10Trunk = SwitchInterface(name: "ethernet1/1/1", mode: .trunk, accessVlan: 1, nativeVlan: 1, trunkVlans: [10, 20])
+        var fewer = os10Trunk
+        fewer.trunkVlans = [20, 30]
+        #expect(os10.interfaceCommands(from: os10Trunk, to: fewer)
+            == ["interface ethernet1/1/1", "no switchport trunk allowed vlan 10", "switchport trunk allowed vlan 30", "exit"])
+        #expect(IOSStyleDialect(variant: .ios).vlanCommands(from: nil, to: SwitchVLAN(id: 30, name: "web", l3Ips: ["10.0.0.1/24"]))
+            == ["vlan 30", "name web", "exit", "interface Vlan30", "ip address 10.0.0.1 255.255.255.0", "no shutdown", "exit"])
+    }
+
+    @Test func vlanLists() {
+        #expect(VLANList.parse("10,20,30-32") == [10, 20, 30, 31, 32])
+        #expect(VLANList.parse("ALL") == nil)
+        #expect(VLANList.parse("1-4094") == nil)
+        #expect(VLANList.parse("NONE") == [])
+        #expect(VLANList.format([32, 10, 31, 30, 20]) == "10,20,30-32")
+        #expect(VLANList.format([5, 6]) == "5,6")
+        #expect(InterfaceChange(removeVlan: 30).desired(from: SwitchInterface(name: "x", mode: .trunk, trunkVlans: nil)).trunkVlans.map(VLANList.format) == "1-29,31-4094")
+    }
+
+    @Test func valuesThatCouldBreakACLIAreRefused() throws {
+        #expect(throws: AgentError.self) { try SwitchValidation.description("x\nreload", field: "description") }
+        #expect(throws: AgentError.self) { try SwitchValidation.description("a; reload", field: "description") }
+        #expect(throws: AgentError.self) { try SwitchValidation.description("say \"hi\"", field: "description") }
+        #expect(throws: AgentError.self) { try SwitchValidation.description(String(repeating: "x", count: 81), field: "description") }
+        #expect(try SwitchValidation.description("Uplink to core (rack 4)", field: "description") == "Uplink to core (rack 4)")
+        #expect(throws: AgentError.self) { try SwitchValidation.vlanId(0, field: "vlanId") }
+        #expect(throws: AgentError.self) { try SwitchValidation.vlanId(4095, field: "vlanId") }
+        #expect(throws: AgentError.self) { try SwitchValidation.vlanName("has space", field: "name") }
+        #expect(throws: AgentError.self) { try SwitchValidation.cidr("10.10.10.0/24", field: "l3Ips[0]") }
+        #expect(throws: AgentError.self) { try SwitchValidation.cidr("10.10.10.1", field: "l3Ips[0]") }
+        #expect(try SwitchValidation.cidr("2001:db8::1/64", field: "l3Ips[0]") == "2001:db8::1/64")
+        #expect(throws: AgentError.self) { try JunosDialect().validateInterfaceName("ge-0/0/1; rollback", field: "portId") }
+        #expect(throws: AgentError.self) { try IOSStyleDialect(variant: .ios).validateInterfaceName("Gi1/0/1\nreload", field: "portId") }
+    }
+}
