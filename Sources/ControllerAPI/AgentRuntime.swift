@@ -28,6 +28,7 @@ public final class AgentRuntime: Sendable {
     public let dnsmasq: DnsmasqSupervisor?
     public let pxeGate: PXEGate
     public let installations: InstallationManager
+    public let switches: SwitchService
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -74,11 +75,15 @@ public final class AgentRuntime: Sendable {
             settings: InstallationSettings(bootBaseURL: configuration.bootBaseURL, timeoutMinutes: configuration.provisioning.installationTimeoutMinutes),
             logger: logger.with(["module": "installations"]))
         pxeGate = PXEGate(store: dhcp.store, provider: installations, unknownMACAction: configuration.dhcp.unknownMACAction)
+        let switchStore = SwitchStore(database: database)
+        switches = SwitchService(
+            pool: SwitchSessionPool(settings: configuration.ssh, store: switchStore, logger: logger.with(["module": "switch"])), store: switchStore,
+            actionLog: actionLog, logger: logger.with(["module": "switch"]))
         try await jobs.failInterruptedJobs()
     }
 
     /// The schema of every module, in the order they were introduced.
-    public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations + InstallationStore.migrations }
+    public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations + InstallationStore.migrations + SwitchStore.migrations }
 
     /// The versions of the C libraries linked into this binary.
     public static var linkedLibraries: [String: String] {
@@ -91,7 +96,7 @@ public final class AgentRuntime: Sendable {
          "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "snmp.devices", "snmp.ports", "snmp.bandwidth",
          "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe",
          "installations.install", "installations.rescue", "installations.diskWipe", "installations.passwordReset",
-         "installations.hardwareDetection", "osCache"]
+         "installations.hardwareDetection", "osCache", "switch.ssh"] + SwitchDialects.vendors.map { "switch.\($0)" }
             + power.connectionTypes.map { "power.\($0)" }
     }
 
@@ -104,6 +109,7 @@ public final class AgentRuntime: Sendable {
     public func shutdown() async {
         await jobs.cancelAll()
         await snmp.shutdown()
+        switches.pool.closeAll()
     }
 }
 

@@ -7,6 +7,7 @@ import NIOCore
 import NIOSSL
 import Provisioning
 import SNMP
+import SwitchSSH
 import ServiceLifecycle
 
 /// Assembles the two listeners and the background services of `rackagent serve`.
@@ -27,6 +28,7 @@ public enum AgentServer {
         NetworkDeviceRoutes(runtime: runtime).register(on: router)
         DHCPRoutes(runtime: runtime).register(on: router)
         InstallationRoutes(runtime: runtime).register(on: router)
+        SwitchActions.register(on: router, runtime: runtime)
         return router
     }
 
@@ -85,6 +87,7 @@ public enum AgentServer {
                 logger: runtime.logger.with(["service": "bandwidth"])),
             DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger.with(["service": "dhcp"])),
             InstallationMaintenance(manager: runtime.installations, logger: runtime.logger.with(["service": "installations"])),
+            SwitchSessionMaintenance(pool: runtime.switches.pool),
         ]
         if let dnsmasq = runtime.dnsmasq { services.append(dnsmasq) }
         let controller = runtime.configuration.controller
@@ -133,6 +136,21 @@ public struct ListenerError: Error, CustomStringConvertible {
     public let reason: String
 
     public var description: String { "cannot listen on \(address) (\(name) listener): \(reason)" }
+}
+
+/// Closes switch sessions that have been idle for `ssh.idleCloseSeconds`.
+struct SwitchSessionMaintenance: Service {
+    let pool: SwitchSessionPool
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                pool.closeIdle()
+            }
+        }
+        pool.closeAll()
+    }
 }
 
 /// Periodic housekeeping: prunes old jobs and action-log rows.

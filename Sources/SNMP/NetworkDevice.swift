@@ -87,9 +87,20 @@ public struct NetworkDevice: Sendable, Equatable {
             retries: settings.retries, maxRepetitions: max(1, min(repetitions, 200)))
     }
 
+    /// Meta keys that hold secrets (an SSH private key for advanced management and its passphrase).
+    public static let secretMetaKeys: Set<String> = ["managementPrivateKey", "managementPrivateKeyPassphrase"]
+
     /// Every secret of the device, for redaction.
     public var secrets: [Secret] {
         [snmpCommunity, snmpWriteCommunity, snmpAuthPassword, snmpCryptoPassword, managementPassword, password].compactMap { $0 }
+            + Self.secretMetaKeys.compactMap { meta[$0]?.stringValue.map(Secret.init) }
+    }
+
+    /// `meta` with secret values masked.
+    public var maskedMeta: [String: JSONValue] {
+        meta.reduce(into: [:]) { result, entry in
+            result[entry.key] = Self.secretMetaKeys.contains(entry.key) ? .string(Secret.mask) : entry.value
+        }
     }
 }
 
@@ -244,6 +255,12 @@ extension NetworkDevice {
             }
             resolved[keyPath: keyPath] = kept
         }
+        for key in Self.secretMetaKeys where resolved.meta[key]?.stringValue == Secret.mask {
+            guard let kept = stored?.meta[key] else {
+                throw AgentError.invalidField("meta.\(key)", "the masked value can only stand for a secret the agent already has")
+            }
+            resolved.meta[key] = kept
+        }
         return resolved
     }
 
@@ -283,7 +300,7 @@ extension NetworkDevice {
             "id": Int64(id).map(JSONValue.integer) ?? .string(id), "name": .string(name), "host": .string(host),
             "deviceType": .string(deviceType), "snmpCommunity": masked(snmpCommunity), "snmpWriteCommunity": masked(snmpWriteCommunity),
             "snmpVersion": text(snmpVersion?.rawValue), "agentId": agentId.map { .integer(Int64($0)) } ?? .null,
-            "features": .array(features.map(JSONValue.string)), "meta": .object(meta), "username": .string(username ?? ""),
+            "features": .array(features.map(JSONValue.string)), "meta": .object(maskedMeta), "username": .string(username ?? ""),
             "password": masked(password), "port": port.map { .integer(Int64($0)) } ?? .null,
             "snmpUsername": text(snmpUsername), "snmpAuthAlgo": text(snmpAuthAlgo?.rawValue), "snmpAuthLevel": text(snmpAuthLevel?.rawValue),
             "snmpAuthPassword": masked(snmpAuthPassword), "snmpCryptoAlgo": text(snmpCryptoAlgo?.rawValue),

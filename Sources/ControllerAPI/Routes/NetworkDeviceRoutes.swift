@@ -59,6 +59,8 @@ struct NetworkDeviceRoutes {
         router.delete("/v1/network-devices/{id}") { _, context in
             let id = try Self.deviceId(context)
             guard try await devices.store.delete(id) else { throw AgentError.notFound("network device", id) }
+            runtime.switches.pool.close(deviceId: id)
+            try await runtime.switches.store.forgetHostKey(id)
             try await runtime.actionLog.append(ActionLogEntry(rootType: "networkDevice", rootId: id, description: "Network device removed"))
             return Envelope.success(.null)
         }
@@ -102,9 +104,11 @@ struct NetworkDeviceRoutes {
             let rows = try await runtime.actionLog.recent(limit: 200, rootType: nil, rootId: deviceId)
             return try Envelope.success(encoding: rows.map(ActionLogRow.init))
         case .setPortEnabled, .setPortDisabled:
+            if device.enableAdvancedManagement {
+                return try await SwitchActions(runtime: runtime).perform(action, stored: stored, request: request, payload: payload)
+            }
             let body = try payload.decode(PortRequest.self)
             let enable = action == .setPortEnabled
-            guard !device.enableAdvancedManagement else { throw Self.needsSwitchSSH(action) }
             guard NetworkDevice.snmpDeviceTypes.contains(device.deviceType) else {
                 throw AgentError.unsupported("\(action.rawValue) needs an SNMP device")
             }
@@ -113,19 +117,24 @@ struct NetworkDeviceRoutes {
                 description: "Executed \(action.rawValue) on port \(body.portId)", rootType: device.deviceType, rootId: deviceId
             ) { _ in try await devices.setPortAdminStatus(deviceId, portId: body.portId, enabled: enable) }
         case .setInterfaceDescription, .deleteVlanFromInterface, .updateInterface, .updateVlan, .createVlan, .getInterface, .getVlans:
-            throw Self.needsSwitchSSH(action)
+            guard device.enableAdvancedManagement else {
+                throw AgentError.unsupported("\(action.rawValue) needs SSH advanced management (enableAdvancedManagement with managementVendor)")
+            }
+            return try await SwitchActions(runtime: runtime).perform(action, stored: stored, request: request, payload: payload)
         }
-    }
-
-    static func needsSwitchSSH(_ action: Action) -> AgentError {
-        AgentError.unsupported("\(action.rawValue) needs SSH advanced management, which this agent does not offer for this device")
     }
 
     func features(_ stored: StoredNetworkDevice) -> JSONValue {
         let device = stored.device
         var actions: [String] = [Action.clearCache, .getFeatures, .getActionLogs].map(\.rawValue)
         if NetworkDevice.snmpDeviceTypes.contains(device.deviceType) {
-            actions += [Action.getStatistics, .setPortEnabled, .setPortDisabled].map(\.rawValue)
+            actions += [Action.getStatistics].map(\.rawValue)
+        }
+        if NetworkDevice.snmpDeviceTypes.contains(device.deviceType) || device.enableAdvancedManagement {
+            actions += [Action.setPortEnabled, .setPortDisabled].map(\.rawValue)
+        }
+        if device.enableAdvancedManagement {
+            actions += [Action.setInterfaceDescription, .updateInterface, .deleteVlanFromInterface, .createVlan, .updateVlan, .getInterface, .getVlans].map(\.rawValue)
         }
         return [
             "features": .array(device.features.map(JSONValue.string)), "actions": .array(actions.map(JSONValue.string)),
