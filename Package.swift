@@ -49,7 +49,6 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "PDU", dependencies: ["SNMP"]),
         .target(name: "SwitchSSH", dependencies: ["AgentCore", "CLibSSH2", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .target(name: "Provisioning", dependencies: [
             "AgentCore",
@@ -61,10 +60,9 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "Providers", dependencies: ["AgentCore"]),
-        .target(name: "Power", dependencies: ["IPMI", "PDU", "Providers"]),
+        .target(name: "Power", dependencies: ["IPMI"]),
         .target(name: "ControllerAPI", dependencies: [
-            "AgentCore", "IPMI", "SNMP", "PDU", "SwitchSSH", "Provisioning", "Providers", "Power",
+            "AgentCore", "IPMI", "SNMP", "SwitchSSH", "Provisioning", "Power",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "X509", package: "swift-certificates"),
@@ -72,7 +70,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "rackagent", dependencies: [
-            "ControllerAPI", "IPMI", "Power", "SNMP", "Provisioning",
+            "ControllerAPI", "IPMI", "Power", "SNMP", "Provisioning", "SwitchSSH",
             // Benchmarks start the same real peers the tests use.
             "PeerHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

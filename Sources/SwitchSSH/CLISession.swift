@@ -45,6 +45,8 @@ public final class CLISession: @unchecked Sendable {
     let pager: NSRegularExpression
     public private(set) var lastPrompt = ""
     public private(set) var transcript: [TranscriptLine] = []
+    /// What this session established once (``CLICommandRunner/learn(_:)``).
+    var facts: Set<String> = []
     var commandTimeout: Duration
 
     static let escapeSequences = try! NSRegularExpression(pattern: "\u{1B}(\\[[0-9;?]*[A-Za-z]|\\][^\u{07}]*\u{07}|[()][A-Z0-9]|[=>])")

@@ -78,9 +78,10 @@ public struct IOSStyleDialect: SwitchDialect {
     // MARK: - Reading
 
     func probe(_ cli: any CLICommandRunner, device: String) async throws {
-        guard let probeCommand else { return }
+        guard let probeCommand, !cli.knows(probeCommand) else { return }
         do {
             _ = try await cli.run(probeCommand)
+            cli.learn(probeCommand)
         } catch SwitchError.commandRejected {
             throw SwitchError.structuredOutputUnavailable(device: device, dialect: vendor, command: probeCommand)
         }

@@ -24,6 +24,9 @@ public struct JunosDialect: SwitchDialect {
 
     public var runningConfigurationCommand: String { "show configuration | display set" }
 
+    /// Learned once per session: the release has `| display xml` but not `| display json`.
+    static let xmlOnly = "junos:display-xml-only"
+
     public func validateInterfaceName(_ name: String, field: String) throws {
         guard SwitchDialects.matches(name, #"^(ge|xe|et|mge|fe)-\d{1,2}/\d{1,2}/\d{1,3}(:\d)?$|^ae\d{1,3}$"#) else {
             throw AgentError.invalidField(field, "\(name) is not a Junos interface name (ge-0/0/1, xe-0/0/1, et-0/0/1, ae0)")
@@ -34,8 +37,10 @@ public struct JunosDialect: SwitchDialect {
     func configuration(_ path: String, using cli: any CLICommandRunner) async throws -> JSONValue {
         let command = "show configuration \(path) | display json"
         do {
+            if cli.knows(Self.xmlOnly) { throw SwitchError.commandRejected(device: vendor, command: command, message: "no JSON on this release") }
             return try SwitchDialects.json(try await cli.run(command), device: vendor, command: command)
         } catch SwitchError.commandRejected {
+            cli.learn(Self.xmlOnly)
             let xmlCommand = "show configuration \(path) | display xml"
             do {
                 let output = try await cli.run(xmlCommand)

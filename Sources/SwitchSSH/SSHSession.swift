@@ -314,24 +314,105 @@ struct PendingSession {
     }
 }
 
-/// Socket readiness without holding a thread: poll with a zero timeout, then sleep a little longer each time
-/// (a yield, then 1 ms doubling to 8 ms).
+/// Socket readiness without holding a thread per device: one poller thread for the whole process watches every
+/// socket a session waits on and resumes the waiting task when it is ready or its deadline passes.
 enum SocketWait {
     static func until(descriptor: Int32, events: Int16, deadline: ContinuousClock.Instant, device: String, phase: String) async throws {
-        var pause = Duration.zero
+        var entry = pollfd(fd: descriptor, events: events, revents: 0)
+        if poll(&entry, 1, 0) > 0 { return }
+        try await SocketPoller.shared.wait(descriptor: descriptor, events: events, deadline: deadline, device: device, phase: phase)
+    }
+}
+
+/// The process-wide poll loop behind ``SocketWait``.
+final class SocketPoller: @unchecked Sendable {
+    static let shared = SocketPoller()
+
+    private struct Waiter {
+        let descriptor: Int32
+        let events: Int16
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Void, any Error>
+        let device: String
+        let phase: String
+    }
+
+    private let lock = NSLock()
+    private var waiters: [UInt64: Waiter] = [:]
+    private var nextIdentifier: UInt64 = 0
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    private init() {
+        var descriptors: [Int32] = [0, 0]
+        pipe(&descriptors)
+        for descriptor in descriptors {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
+        wakeRead = descriptors[0]
+        wakeWrite = descriptors[1]
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "rackagent-ssh-poller"
+        thread.start()
+    }
+
+    func wait(descriptor: Int32, events: Int16, deadline: ContinuousClock.Instant, device: String, phase: String) async throws {
+        let identifier = lock.withLock { () -> UInt64 in
+            nextIdentifier += 1
+            return nextIdentifier
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let cancelled = lock.withLock { () -> Bool in
+                    if Task.isCancelled { return true }
+                    waiters[identifier] = Waiter(descriptor: descriptor, events: events, deadline: deadline, continuation: continuation, device: device, phase: phase)
+                    return false
+                }
+                if cancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    wake()
+                }
+            }
+        } onCancel: {
+            finish(identifier, with: .failure(CancellationError()))
+        }
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &byte, 1)
+    }
+
+    private func finish(_ identifier: UInt64, with result: Result<Void, any Error>) {
+        let waiter = lock.withLock { waiters.removeValue(forKey: identifier) }
+        waiter?.continuation.resume(with: result)
+    }
+
+    private func loop() {
         while true {
-            var entry = pollfd(fd: descriptor, events: events, revents: 0)
-            let ready = poll(&entry, 1, 0)
-            if ready > 0 { return }
-            if ready < 0, errno != EINTR { throw SwitchError.ssh(device: device, detail: "\(phase): poll failed: \(String(cString: strerror(errno)))") }
-            if ContinuousClock.now >= deadline { throw SwitchError.timeout(device: device, phase: phase) }
-            try Task.checkCancellation()
-            if pause == .zero {
-                await Task.yield()
-                pause = .milliseconds(1)
-            } else {
-                try await Task.sleep(for: pause)
-                pause = min(pause * 2, .milliseconds(8))
+            let current = lock.withLock { Array(waiters) }
+            var descriptors = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            descriptors += current.map { pollfd(fd: $0.value.descriptor, events: $0.value.events, revents: 0) }
+            var timeout: Int32 = 1000
+            if let nearest = current.map(\.value.deadline).min() {
+                let remaining = nearest - ContinuousClock.now
+                let milliseconds = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
+                timeout = Int32(max(0, min(1000, milliseconds + 1)))
+            }
+            _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
+            if descriptors[0].revents != 0 {
+                var buffer = [UInt8](repeating: 0, count: 256)
+                while Glibc.read(wakeRead, &buffer, buffer.count) > 0 {}
+            }
+            let now = ContinuousClock.now
+            for (index, entry) in current.enumerated() {
+                if descriptors[index + 1].revents != 0 {
+                    finish(entry.key, with: .success(()))
+                } else if now >= entry.value.deadline {
+                    finish(entry.key, with: .failure(SwitchError.timeout(device: entry.value.device, phase: entry.value.phase)))
+                }
             }
         }
     }

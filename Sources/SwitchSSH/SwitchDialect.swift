@@ -4,10 +4,20 @@ import Foundation
 /// Runs CLI commands and returns their output (the CLI session, or captured output in tests).
 public protocol CLICommandRunner: Sendable {
     func run(_ command: String) async throws -> String
+    /// Whether this session already established `fact` (e.g. the platform has structured output).
+    func knows(_ fact: String) -> Bool
+    func learn(_ fact: String)
+}
+
+extension CLICommandRunner {
+    public func knows(_ fact: String) -> Bool { false }
+    public func learn(_ fact: String) {}
 }
 
 extension CLISession: CLICommandRunner {
     public func run(_ command: String) async throws -> String { try await run(command, timeout: nil) }
+    public func knows(_ fact: String) -> Bool { facts.contains(fact) }
+    public func learn(_ fact: String) { facts.insert(fact) }
 }
 
 /// One vendor's CLI: how to read interfaces and VLANs (structured output where the platform has it), how to

@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks: measure the agent against the reference tool in the same run and print both and their ratio.",
         discussion: "Benchmarks start their own peers on 127.0.0.1 (ipmi_sim, snmpd ...) and remove them afterwards. They are not tests.",
-        subcommands: [IPMIBench.self, SNMPBench.self, BootBench.self, BootLoadClient.self]
+        subcommands: [IPMIBench.self, SNMPBench.self, BootBench.self, SwitchBench.self, BootLoadClient.self]
     )
 }
 

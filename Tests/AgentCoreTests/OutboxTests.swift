@@ -20,6 +20,8 @@ import Testing
         // Events appended while the loop runs are delivered too.
         for event in written.dropFirst(10) { try await fixture.outbox.append(event) }
         try await controller.waitForAccepted(25)
+        // The last batch leaves the outbox only after its 200 is read: wait for that (bounded) before stopping.
+        for _ in 0..<200 where try await fixture.outbox.count() > 0 { try await Task.sleep(for: .milliseconds(50)) }
         delivery.cancel()
         _ = await delivery.result
         await controller.stop()

@@ -12,7 +12,8 @@ import Testing
         #expect(result.exitCode == 3)
         #expect(!result.timedOut)
         #expect(!result.succeeded)
-        #expect(result.duration < .seconds(5))
+        // Other suites keep both cores busy, so only the order of magnitude is checked.
+        #expect(result.duration > .zero && result.duration < .seconds(60))
     }
 
     @Test func passesArgumentsWithoutAShell() async throws {
@@ -46,7 +47,8 @@ import Testing
             ProcessCommand("/bin/sh", ["-c", "sleep 100 & sleep 100; echo \(marker)"], timeout: .milliseconds(500)))
         #expect(result.timedOut)
         #expect(result.signal == SIGKILL)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Far below the 100 s the children would sleep, with room for the other suites keeping the cores busy.
+        #expect(ContinuousClock.now - started < .seconds(60))
         // Neither the shell nor its background child may survive: look for any process in the child's group.
         try await Task.sleep(for: .milliseconds(200))
         #expect(Self.processes(inGroup: result.processIdentifier).isEmpty)

@@ -26,196 +26,201 @@ final class RunningServices: Sendable {
     }
 }
 
-@Suite(.serialized) struct DHCPNamespaceTests {
-    static let clientMAC = "52:54:00:aa:bb:01"
+extension DHCPServerSuites {
+    @Suite(.serialized) struct DHCPNamespaceTests {
+        static let clientMAC = "52:54:00:aa:bb:01"
 
-    static func entryBody(ip: String, pxe: Bool = true) -> ByteBuffer {
-        let body: JSONValue = [
-            "serverId": 61, "hostname": "node-61", "ipv4": ["ip": .string(ip), "cidr": 24, "gateway": "10.231.51.1"], "dns": ["10.231.51.1"],
-            "permanent": true, "pxe": .bool(pxe),
-        ]
-        return ByteBuffer(string: body.jsonText)
-    }
-
-    static func waitFor(_ condition: () -> Bool, timeout: Duration = .seconds(10)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
+        static func entryBody(ip: String, pxe: Bool = true) -> ByteBuffer {
+            let body: JSONValue = [
+                "serverId": 61, "hostname": "node-61", "ipv4": ["ip": .string(ip), "cidr": 24, "gateway": "10.231.51.1"], "dns": ["10.231.51.1"],
+                "permanent": true, "pxe": .bool(pxe),
+            ]
+            return ByteBuffer(string: body.jsonText)
         }
-        throw HarnessError.timeout("condition not met")
-    }
 
-    @Test func dnsmasqServesLeasesBootFilesTFTPAndScripts() async throws {
-        let namespace = try NetworkNamespace(prefix: "rd", subnet: 51, peerMAC: Self.clientMAC, addressPeer: false)
-        defer { namespace.remove() }
-        let bootPort = FreePort.tcp()
-        let agent = try await TestAgent { configuration in
-            configuration.dhcp.backend = .dnsmasq
-            configuration.dhcp.interface = namespace.hostInterface
-            configuration.dhcp.serverAddress = namespace.hostAddress
-            configuration.boot.listen = "\(namespace.hostAddress):\(bootPort)"
-            configuration.boot.advertisedURL = "http://\(namespace.hostAddress):\(bootPort)"
+        static func waitFor(_ condition: () -> Bool, timeout: Duration = .seconds(10)) async throws {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if condition() { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw HarnessError.timeout("condition not met")
         }
-        defer { agent.remove() }
-        let live = try await LiveAgent(agent: agent)
-        let runtime = agent.runtime
-        let supervisor = try #require(runtime.dnsmasq)
-        let services = RunningServices(
-            [DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger), supervisor], logger: runtime.logger)
-        defer { Task { await services.stop(); await live.stop() } }
-        try await Self.waitFor { supervisor.processIdentifier != nil }
 
-        let headers = agent.authorization
-        try await agent.withRouter { client in
-            let put = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: headers, body: Self.entryBody(ip: "10.231.51.42"))
-            #expect(put.status == .created, "\(put.text)")
+        @Test func dnsmasqServesLeasesBootFilesTFTPAndScripts() async throws {
+            let namespace = try NetworkNamespace(prefix: "rd", subnet: 51, peerMAC: Self.clientMAC, addressPeer: false)
+            defer { namespace.remove() }
+            let bootPort = FreePort.tcp()
+            let agent = try await TestAgent { configuration in
+                configuration.dhcp.backend = .dnsmasq
+                configuration.dhcp.interface = namespace.hostInterface
+                configuration.dhcp.serverAddress = namespace.hostAddress
+                configuration.boot.listen = "\(namespace.hostAddress):\(bootPort)"
+                configuration.boot.advertisedURL = "http://\(namespace.hostAddress):\(bootPort)"
+            }
+            defer { agent.remove() }
+            let live = try await LiveAgent(agent: agent)
+            let runtime = agent.runtime
+            let supervisor = try #require(runtime.dnsmasq)
+            let services = RunningServices(
+                [DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger), supervisor], logger: runtime.logger)
+            defer { Task { await services.stop(); await live.stop() } }
+            try await Self.waitFor { supervisor.processIdentifier != nil }
+
+            let headers = agent.authorization
+            try await agent.withRouter { client in
+                let put = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: headers, body: Self.entryBody(ip: "10.231.51.42"))
+                #expect(put.status == .created, "\(put.text)")
+            }
+            // dnsmasq reads new host files by itself; give it a moment.
+            try await Task.sleep(for: .milliseconds(500))
+
+            let bios = try #require(try DHCPClient.lease(namespace: namespace), "no lease: \(supervisor.processIdentifier.map(String.init) ?? "no dnsmasq")")
+            #expect(bios["ip"] == "10.231.51.42")
+            #expect(bios["siaddr"] == namespace.hostAddress)
+            #expect(bios["boot_file"] == "undionly.kpxe")
+            #expect(bios["router"] == "10.231.51.1")
+            let efi = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
+            #expect(efi["boot_file"] == "ipxe.efi")
+            let ipxe = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0xaf:01"]))
+            #expect(ipxe["boot_file"] == "http://\(namespace.hostAddress):\(bootPort)/boot/ipxe?mac=${net0/mac}&arch=${platform}")
+
+            // With an address the client fetches the boot file over TFTP and its script over HTTP.
+            let (added, addOutput) = try namespace.run("/usr/sbin/ip", ["addr", "add", "10.231.51.42/24", "dev", namespace.peerInterface])
+            #expect(added == 0, "\(addOutput)")
+            let downloaded = namespace.name + "-undionly.kpxe"
+            let target = FileManager.default.temporaryDirectory.appendingPathComponent(downloaded).path
+            defer { unlink(target) }
+            let (tftpStatus, tftpOutput) = try namespace.run(locateProgram("tftp") ?? "/usr/bin/tftp", ["-m", "binary", namespace.hostAddress, "-c", "get", "undionly.kpxe", target])
+            #expect(tftpStatus == 0, "\(tftpOutput)")
+            #expect(FileManager.default.contents(atPath: target) == FileManager.default.contents(atPath: "/usr/lib/ipxe/undionly.kpxe"))
+            let scriptURL = "http://\(namespace.hostAddress):\(bootPort)/boot/ipxe?mac=\(Self.clientMAC)&arch=pcbios"
+            let (curlStatus, script) = try namespace.run("/usr/bin/curl", ["-sf", scriptURL])
+            #expect(curlStatus == 0)
+            #expect(script.hasPrefix("#!ipxe"))
+            #expect(script.contains("sanboot --no-describe --drive 0x80"))
+            _ = try namespace.run("/usr/sbin/ip", ["addr", "flush", "dev", namespace.peerInterface])
+
+            // PXE off: a lease, no boot file.
+            try await agent.withRouter { client in
+                _ = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: headers, body: Self.entryBody(ip: "10.231.51.42", pxe: false))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let plain = try #require(try DHCPClient.lease(namespace: namespace))
+            #expect(plain["ip"] == "10.231.51.42")
+            #expect(plain["boot_file"] == nil || plain["boot_file"] == "")
+
+            // Removed: no offer at all (the subnet has no dynamic range).
+            try await agent.withRouter { client in
+                let deleted = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .delete, headers: headers)
+                #expect(deleted.status == .ok)
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try DHCPClient.lease(namespace: namespace) == nil)
         }
-        // dnsmasq reads new host files by itself; give it a moment.
-        try await Task.sleep(for: .milliseconds(500))
 
-        let bios = try #require(try DHCPClient.lease(namespace: namespace), "no lease: \(supervisor.processIdentifier.map(String.init) ?? "no dnsmasq")")
-        #expect(bios["ip"] == "10.231.51.42")
-        #expect(bios["siaddr"] == namespace.hostAddress)
-        #expect(bios["boot_file"] == "undionly.kpxe")
-        #expect(bios["router"] == "10.231.51.1")
-        let efi = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
-        #expect(efi["boot_file"] == "ipxe.efi")
-        let ipxe = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0xaf:01"]))
-        #expect(ipxe["boot_file"] == "http://\(namespace.hostAddress):\(bootPort)/boot/ipxe?mac=${net0/mac}&arch=${platform}")
+        @Test func keaServesTheRenderedConfigurationAndReloads() async throws {
+            guard let kea = locateProgram("kea-dhcp4") else {
+                Issue.record("kea-dhcp4 is not installed")
+                return
+            }
+            let namespace = try NetworkNamespace(prefix: "rk", subnet: 52, peerMAC: Self.clientMAC, addressPeer: false)
+            defer { namespace.remove() }
+            let work = try TemporaryDirectory(prefix: "kea")
+            defer { work.remove() }
+            let socket = work.file("kea4.sock")
+            let agent = try await TestAgent { configuration in
+                configuration.dhcp.backend = .kea
+                configuration.dhcp.interface = namespace.hostInterface
+                configuration.dhcp.serverAddress = namespace.hostAddress
+                configuration.dhcp.keaControlSocket = socket
+                configuration.dhcp.liveConfigFile = work.file("kea-dhcp4.conf")
+            }
+            defer { agent.remove() }
+            // Kea is the operator's daemon: the agent writes its file; the first write finds no socket yet.
+            await #expect(throws: DHCPError.self) { _ = try await agent.runtime.dhcp.regenerate(reason: "test start") }
+            #expect(FileManager.default.fileExists(atPath: work.file("kea-dhcp4.conf")))
+            let daemon = try await PeerProcess(
+                name: "kea-dhcp4", executable: kea, arguments: ["-c", work.file("kea-dhcp4.conf")],
+                environment: ["KEA_PIDFILE_DIR": work.path, "KEA_LOCKFILE_DIR": work.path], logPath: work.file("kea.log"))
+            defer { daemon.stop() }
+            try await daemon.waitForLog { $0.contains("DHCP4_STARTED") }
 
-        // With an address the client fetches the boot file over TFTP and its script over HTTP.
-        let (added, addOutput) = try namespace.run("/usr/sbin/ip", ["addr", "add", "10.231.51.42/24", "dev", namespace.peerInterface])
-        #expect(added == 0, "\(addOutput)")
-        let downloaded = namespace.name + "-undionly.kpxe"
-        let target = FileManager.default.temporaryDirectory.appendingPathComponent(downloaded).path
-        defer { unlink(target) }
-        let (tftpStatus, tftpOutput) = try namespace.run(locateProgram("tftp") ?? "/usr/bin/tftp", ["-m", "binary", namespace.hostAddress, "-c", "get", "undionly.kpxe", target])
-        #expect(tftpStatus == 0, "\(tftpOutput)")
-        #expect(FileManager.default.contents(atPath: target) == FileManager.default.contents(atPath: "/usr/lib/ipxe/undionly.kpxe"))
-        let scriptURL = "http://\(namespace.hostAddress):\(bootPort)/boot/ipxe?mac=\(Self.clientMAC)&arch=pcbios"
-        let (curlStatus, script) = try namespace.run("/usr/bin/curl", ["-sf", scriptURL])
-        #expect(curlStatus == 0)
-        #expect(script.hasPrefix("#!ipxe"))
-        #expect(script.contains("sanboot --no-describe --drive 0x80"))
-        _ = try namespace.run("/usr/sbin/ip", ["addr", "flush", "dev", namespace.peerInterface])
+            let headers = agent.authorization
+            try await agent.withRouter { client in
+                let document: JSONValue = ["hostname": "node-61", "ipv4": ["ip": "10.231.52.42", "cidr": 24, "gateway": "10.231.52.1"], "pxe": true]
+                let body = ByteBuffer(string: document.jsonText)
+                let put = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: headers, body: body)
+                #expect(put.status == .created, "\(put.text)")
+            }
+            try await daemon.waitForLog { $0.contains("DHCP4_DYNRECONF") || $0.contains("COMMAND_RECEIVED") }
+            let lease = try #require(try DHCPClient.lease(namespace: namespace), "no lease: \(daemon.log.suffix(1500))")
+            #expect(lease["ip"] == "10.231.52.42")
+            #expect(lease["boot_file"] == "undionly.kpxe")
+            #expect(lease["siaddr"] == namespace.hostAddress)
+            let efi = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
+            #expect(efi["boot_file"] == "ipxe.efi")
+            let ipxe = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x4d:69505845"]))
+            #expect(ipxe["boot_file"]?.hasPrefix("http://") == true)
 
-        // PXE off: a lease, no boot file.
-        try await agent.withRouter { client in
-            _ = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: headers, body: Self.entryBody(ip: "10.231.51.42", pxe: false))
+            func reloads() -> Int { daemon.log.components(separatedBy: "DHCP4_DYNRECONF").count + daemon.log.components(separatedBy: "COMMAND_RECEIVED").count }
+            let reloadsBefore = reloads()
+            try await agent.withRouter { client in
+                let deleted = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .delete, headers: headers)
+                #expect(deleted.status == .ok)
+            }
+            // Kea has taken the new configuration once it logged another reload.
+            try await Self.waitFor { reloads() > reloadsBefore }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try DHCPClient.lease(namespace: namespace) == nil, "\(daemon.log.suffix(1500))")
         }
-        try await Task.sleep(for: .milliseconds(500))
-        let plain = try #require(try DHCPClient.lease(namespace: namespace))
-        #expect(plain["ip"] == "10.231.51.42")
-        #expect(plain["boot_file"] == nil || plain["boot_file"] == "")
 
-        // Removed: no offer at all (the subnet has no dynamic range).
-        try await agent.withRouter { client in
-            let deleted = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .delete, headers: headers)
-            #expect(deleted.status == .ok)
+        @Test func refusedConfigurationKeepsTheOldOneAndStoresNothing() async throws {
+            let work = try TemporaryDirectory(prefix: "refuse")
+            defer { work.remove() }
+            // A "dnsmasq" whose checker refuses everything, as a daemon would refuse a config it cannot take.
+            let fake = try work.write("dnsmasq", "#!/bin/sh\necho 'dnsmasq: bad option at line 12 of <config>' >&2\nexit 1\n", mode: 0o755)
+            let agent = try await TestAgent { $0.dhcp.dnsmasqPath = fake }
+            defer { agent.remove() }
+            let live = "\(agent.runtime.configuration.dhcpConfigDirectory)/dnsmasq.conf"
+            try FileManager.default.createDirectory(atPath: agent.runtime.configuration.dhcpConfigDirectory, withIntermediateDirectories: true)
+            try "previous configuration\n".write(toFile: live, atomically: true, encoding: .utf8)
+            try await agent.withRouter { client in
+                let response = try await client.execute(
+                    uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization, body: Self.entryBody(ip: "10.231.51.42"))
+                #expect(response.status == .unprocessableContent)
+                #expect(response.envelope["error"]?["code"] == "dhcp_config_rejected")
+                #expect(response.text.contains("bad option at line 12"))
+                let injected = try await client.execute(
+                    uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization,
+                    body: ByteBuffer(string: #"{"hostname": "node-61\ndhcp-boot=evil", "ipv4": {"ip": "10.0.0.5", "cidr": 24}}"#))
+                #expect(injected.status == .badRequest)
+                #expect(injected.envelope["error"]?["details"]?["field"] == "hostname")
+            }
+            #expect(try String(contentsOfFile: live, encoding: .utf8) == "previous configuration\n")
+            #expect(try await agent.runtime.dhcp.store.all().isEmpty)
         }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(try DHCPClient.lease(namespace: namespace) == nil)
-    }
 
-    @Test func keaServesTheRenderedConfigurationAndReloads() async throws {
-        guard let kea = locateProgram("kea-dhcp4") else {
-            Issue.record("kea-dhcp4 is not installed")
-            return
+        @Test func temporaryEntriesExpireAndAreReported() async throws {
+            let agent = try await TestAgent()
+            defer { agent.remove() }
+            let mac = MACAddress(Self.clientMAC)!
+            let temporary = DHCPEntry(mac: mac, hostname: "node-61", ipv4: .init(ip: "10.0.0.5", cidr: 24, gateway: nil), permanent: false, keepMinutes: 1, pxe: true,
+                                      expiresAt: Date().addingTimeInterval(-1))
+            try await agent.runtime.dhcp.put(temporary)
+            #expect(try await agent.runtime.pxeGate.answer(mac: mac, architecture: .bios, clientAddress: nil) == .script(
+                PXEGate.localBootScript(mac: mac, architecture: .bios, reason: "PXE is not enabled for this machine")))
+            let expired = try await agent.runtime.dhcp.expireEntries()
+            #expect(expired.map(\.mac) == [mac])
+            #expect(try await agent.runtime.dhcp.store.get(mac) == nil)
+            let events = try await agent.runtime.outbox.pendingEvents()
+            #expect(events.contains { $0.type == "dhcp.entries.expired" })
+            #expect(events.filter { $0.type == "dhcp.regenerated" }.count == 2)
+            let log = try await agent.runtime.actionLog.recent(limit: 5)
+            #expect(log.first?.description == "Regenerated DHCP Configuration")
         }
-        let namespace = try NetworkNamespace(prefix: "rk", subnet: 52, peerMAC: Self.clientMAC, addressPeer: false)
-        defer { namespace.remove() }
-        let work = try TemporaryDirectory(prefix: "kea")
-        defer { work.remove() }
-        let socket = work.file("kea4.sock")
-        let agent = try await TestAgent { configuration in
-            configuration.dhcp.backend = .kea
-            configuration.dhcp.interface = namespace.hostInterface
-            configuration.dhcp.serverAddress = namespace.hostAddress
-            configuration.dhcp.keaControlSocket = socket
-            configuration.dhcp.liveConfigFile = work.file("kea-dhcp4.conf")
-        }
-        defer { agent.remove() }
-        // Kea is the operator's daemon: the agent writes its file; the first write finds no socket yet.
-        await #expect(throws: DHCPError.self) { _ = try await agent.runtime.dhcp.regenerate(reason: "test start") }
-        #expect(FileManager.default.fileExists(atPath: work.file("kea-dhcp4.conf")))
-        let daemon = try await PeerProcess(
-            name: "kea-dhcp4", executable: kea, arguments: ["-c", work.file("kea-dhcp4.conf")],
-            environment: ["KEA_PIDFILE_DIR": work.path, "KEA_LOCKFILE_DIR": work.path], logPath: work.file("kea.log"))
-        defer { daemon.stop() }
-        try await daemon.waitForLog { $0.contains("DHCP4_STARTED") }
-
-        let headers = agent.authorization
-        try await agent.withRouter { client in
-            let document: JSONValue = ["hostname": "node-61", "ipv4": ["ip": "10.231.52.42", "cidr": 24, "gateway": "10.231.52.1"], "pxe": true]
-            let body = ByteBuffer(string: document.jsonText)
-            let put = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: headers, body: body)
-            #expect(put.status == .created, "\(put.text)")
-        }
-        try await daemon.waitForLog { $0.contains("DHCP4_DYNRECONF") || $0.contains("COMMAND_RECEIVED") }
-        let lease = try #require(try DHCPClient.lease(namespace: namespace), "no lease: \(daemon.log.suffix(1500))")
-        #expect(lease["ip"] == "10.231.52.42")
-        #expect(lease["boot_file"] == "undionly.kpxe")
-        #expect(lease["siaddr"] == namespace.hostAddress)
-        let efi = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
-        #expect(efi["boot_file"] == "ipxe.efi")
-        let ipxe = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x4d:69505845"]))
-        #expect(ipxe["boot_file"]?.hasPrefix("http://") == true)
-
-        func reloads() -> Int { daemon.log.components(separatedBy: "DHCP4_DYNRECONF").count + daemon.log.components(separatedBy: "COMMAND_RECEIVED").count }
-        let reloadsBefore = reloads()
-        try await agent.withRouter { client in
-            let deleted = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .delete, headers: headers)
-            #expect(deleted.status == .ok)
-        }
-        // Kea has taken the new configuration once it logged another reload.
-        try await Self.waitFor { reloads() > reloadsBefore }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try DHCPClient.lease(namespace: namespace) == nil, "\(daemon.log.suffix(1500))")
-    }
-
-    @Test func refusedConfigurationKeepsTheOldOneAndStoresNothing() async throws {
-        let work = try TemporaryDirectory(prefix: "refuse")
-        defer { work.remove() }
-        // A "dnsmasq" whose checker refuses everything, as a daemon would refuse a config it cannot take.
-        let fake = try work.write("dnsmasq", "#!/bin/sh\necho 'dnsmasq: bad option at line 12 of <config>' >&2\nexit 1\n", mode: 0o755)
-        let agent = try await TestAgent { $0.dhcp.dnsmasqPath = fake }
-        defer { agent.remove() }
-        let live = "\(agent.runtime.configuration.dhcpConfigDirectory)/dnsmasq.conf"
-        try FileManager.default.createDirectory(atPath: agent.runtime.configuration.dhcpConfigDirectory, withIntermediateDirectories: true)
-        try "previous configuration\n".write(toFile: live, atomically: true, encoding: .utf8)
-        try await agent.withRouter { client in
-            let response = try await client.execute(
-                uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization, body: Self.entryBody(ip: "10.231.51.42"))
-            #expect(response.status == .unprocessableContent)
-            #expect(response.envelope["error"]?["code"] == "dhcp_config_rejected")
-            #expect(response.text.contains("bad option at line 12"))
-            let injected = try await client.execute(
-                uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization,
-                body: ByteBuffer(string: #"{"hostname": "node-61\ndhcp-boot=evil", "ipv4": {"ip": "10.0.0.5", "cidr": 24}}"#))
-            #expect(injected.status == .badRequest)
-            #expect(injected.envelope["error"]?["details"]?["field"] == "hostname")
-        }
-        #expect(try String(contentsOfFile: live, encoding: .utf8) == "previous configuration\n")
-        #expect(try await agent.runtime.dhcp.store.all().isEmpty)
-    }
-
-    @Test func temporaryEntriesExpireAndAreReported() async throws {
-        let agent = try await TestAgent()
-        defer { agent.remove() }
-        let mac = MACAddress(Self.clientMAC)!
-        let temporary = DHCPEntry(mac: mac, hostname: "node-61", ipv4: .init(ip: "10.0.0.5", cidr: 24, gateway: nil), permanent: false, keepMinutes: 1, pxe: true,
-                                  expiresAt: Date().addingTimeInterval(-1))
-        try await agent.runtime.dhcp.put(temporary)
-        #expect(try await agent.runtime.pxeGate.answer(mac: mac, architecture: .bios, clientAddress: nil) == .script(
-            PXEGate.localBootScript(mac: mac, architecture: .bios, reason: "PXE is not enabled for this machine")))
-        let expired = try await agent.runtime.dhcp.expireEntries()
-        #expect(expired.map(\.mac) == [mac])
-        #expect(try await agent.runtime.dhcp.store.get(mac) == nil)
-        let events = try await agent.runtime.outbox.pendingEvents()
-        #expect(events.contains { $0.type == "dhcp.entries.expired" })
-        #expect(events.filter { $0.type == "dhcp.regenerated" }.count == 2)
-        let log = try await agent.runtime.actionLog.recent(limit: 5)
-        #expect(log.first?.description == "Regenerated DHCP Configuration")
     }
 }
+
+/// Suites whose DHCP servers bind port 67 in the host namespace: they take turns.
+@Suite(.serialized) enum DHCPServerSuites {}

@@ -1,0 +1,77 @@
+import AgentCore
+import Foundation
+import PeerHarness
+import Testing
+
+/// The `rackagent` binary built next to the test bundle, run as an operator would.
+enum RackAgentBinary {
+    static var path: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rackagent").path
+    }
+
+    /// Runs the binary without blocking a cooperative thread; the output is standard output then standard error.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        let result = try await ProcessRunner().run(ProcessCommand(path, arguments, environment: environment, timeout: .seconds(120)))
+        return (result.exitCode ?? -1, result.standardOutput + result.standardError)
+    }
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    @Test func switchSubcommandsAgainstTheEmulator() async throws {
+        let peer = try await SSHSwitchPeer(dialect: "ios", state: SSHSwitchPeer.initialState(dialect: "ios", interfaces: ["GigabitEthernet1/0/1"]))
+        defer { peer.stop() }
+        let state = try TemporaryDirectory(prefix: "clistate")
+        defer { state.remove() }
+        let common = ["--vendor", "ciscoIosSsh", "--host", "127.0.0.1", "--port", String(peer.port), "--user", SSHSwitchPeer.user,
+                      "--password-env", "SWITCH_PASSWORD", "--state-dir", state.path]
+        let environment = ["SWITCH_PASSWORD": SSHSwitchPeer.password]
+
+        var (status, output) = try await RackAgentBinary.run(["switch", "show-interface", "GigabitEthernet1/0/1"] + common, environment: environment)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("GigabitEthernet1/0/1: enabled, access VLAN 1"), "\(output)")
+
+        (status, output) = try await RackAgentBinary.run(["switch", "set-port", "GigabitEthernet1/0/1", "disabled", "--dry-run"] + common, environment: environment)
+        #expect(status == 0 && output.contains("dry run") && output.contains("  shutdown"), "\(output)")
+        #expect(peer.state["interfaces"]?["GigabitEthernet1/0/1"]?["enabled"] == true)
+
+        (status, output) = try await RackAgentBinary.run(["switch", "set-port", "GigabitEthernet1/0/1", "disabled", "--json"] + common, environment: environment)
+        #expect(status == 0, "\(output)")
+        let result = try #require(try? JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8)), "\(output)")
+        #expect(result["changed"] == true)
+        #expect(peer.state["interfaces"]?["GigabitEthernet1/0/1"]?["enabled"] == false)
+
+        let before = peer.commandLog.count
+        (status, output) = try await RackAgentBinary.run(["switch", "set-description", "GigabitEthernet1/0/1", "x; reload"] + common, environment: environment)
+        #expect(status != 0 && output.contains("description"), "\(output)")
+        #expect(peer.commandLog.count == before, "nothing was sent")
+
+        (status, output) = try await RackAgentBinary.run(["switch", "vlans"] + common, environment: environment)
+        #expect(status == 0 && output.contains("servers"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["switch", "run", "show vlan brief"] + common, environment: environment)
+        #expect(status == 0 && output.contains("VLAN Name"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["switch", "run", "--exec", "show running-config interface GigabitEthernet1/0/1"] + common, environment: environment)
+        #expect(status == 0 && output.contains(" shutdown"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["switch", "run", "--exec", "bogus"] + common, environment: environment)
+        #expect(status == 1, "exit status of the exec channel: \(output)")
+        #expect(!output.contains(SSHSwitchPeer.password))
+    }
+
+    @Test func pxeRenderPrintsEveryFile() async throws {
+        let files = try TemporaryDirectory(prefix: "render")
+        defer { files.remove() }
+        let profile = try files.write("profile.json", InstallationBodies.profile("kickstart").jsonText)
+        guard case .object(var body) = InstallationBodies.body(profile: InstallationBodies.profile("kickstart")) else { return }
+        body["profile"] = nil
+        let server = try files.write("server.json", JSONValue.object(body).jsonText)
+        var (status, output) = try await RackAgentBinary.run(["pxe", "render", "--profile", profile, "--server", server, "--boot-url", "http://10.0.0.1:8080"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("==> kickstart <=="))
+        #expect(output.contains("==> ipxe <=="))
+        #expect(output.contains("==> script/1 <=="))
+        #expect(!output.contains("secretpassword"))
+        body["rootpassword"] = "short"
+        let bad = try files.write("bad.json", JSONValue.object(body).jsonText)
+        (status, output) = try await RackAgentBinary.run(["pxe", "render", "--profile", profile, "--server", bad])
+        #expect(status == 1 && output.contains("rootpassword: must be at least 8 characters"), "\(output)")
+    }
+}
