@@ -49,6 +49,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .target(name: "PDU", dependencies: ["SNMP"]),
         .target(name: "SwitchSSH", dependencies: ["AgentCore", "CLibSSH2", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .target(name: "Provisioning", dependencies: [
             "AgentCore",
@@ -60,9 +61,17 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "Power", dependencies: ["IPMI"]),
+        .target(name: "Providers", dependencies: [
+            "AgentCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .target(name: "Power", dependencies: ["IPMI", "PDU", "Providers"]),
         .target(name: "ControllerAPI", dependencies: [
-            "AgentCore", "IPMI", "SNMP", "SwitchSSH", "Provisioning", "Power",
+            "AgentCore", "IPMI", "SNMP", "PDU", "SwitchSSH", "Provisioning", "Providers", "Power",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "X509", package: "swift-certificates"),

@@ -2,7 +2,9 @@ import AgentCore
 import Foundation
 import IPMI
 import Logging
+import PDU
 import Power
+import Providers
 import Provisioning
 import SNMP
 import SwitchSSH
@@ -29,6 +31,8 @@ public final class AgentRuntime: Sendable {
     public let pxeGate: PXEGate
     public let installations: InstallationManager
     public let switches: SwitchService
+    public let providers: ProviderService
+    public let pdus: PDUService
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -46,11 +50,15 @@ public final class AgentRuntime: Sendable {
         let ipmiExecutor = IPMIExecutor(runner: runner, settings: configuration.ipmi, logger: logger.with(["module": "ipmi"]))
         ipmi = IPMIService(executor: ipmiExecutor, settings: configuration.ipmi)
         bmcUsers = BMCUserManager(executor: ipmiExecutor)
-        power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi)])
         snmp = SNMPClient(threads: max(4, min(configuration.snmp.maxConcurrentDevices, 64)))
         networkDevices = NetworkDeviceService(
             client: snmp, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox),
             settings: configuration.snmp, logger: logger.with(["module": "snmp"]))
+        pdus = PDUService(devices: networkDevices, settings: configuration.snmp)
+        let providers = ProviderService(settings: configuration.providers, logger: logger.with(["module": "providers"]))
+        self.providers = providers
+        power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi), PDUPowerDriver(service: pdus)]
+            + ProviderType.allCases.map { ProviderPowerDriver(type: $0, service: providers) })
         dnsmasq = configuration.dhcp.backend == .dnsmasq && configuration.dhcp.interface != nil
             ? DnsmasqSupervisor(
                 executable: configuration.dhcp.dnsmasqPath, configurationDirectory: configuration.dhcpConfigDirectory,
@@ -96,7 +104,8 @@ public final class AgentRuntime: Sendable {
          "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "snmp.devices", "snmp.ports", "snmp.bandwidth",
          "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe",
          "installations.install", "installations.rescue", "installations.diskWipe", "installations.passwordReset",
-         "installations.hardwareDetection", "osCache", "switch.ssh"] + SwitchDialects.vendors.map { "switch.\($0)" }
+         "installations.hardwareDetection", "osCache", "switch.ssh", "pdu.outlets", "providers.reinstall",
+         "providers.templates", "providers.console", "providers.traffic", "providers.rdns"] + SwitchDialects.vendors.map { "switch.\($0)" }
             + power.connectionTypes.map { "power.\($0)" }
     }
 

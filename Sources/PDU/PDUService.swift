@@ -1,0 +1,121 @@
+import AgentCore
+import Foundation
+import SNMP
+
+/// Outlets of registered PDUs: list them, switch them, and verify every switch by reading the state back.
+public struct PDUService: Sendable {
+    let devices: NetworkDeviceService
+    let settings: SNMPConfiguration
+    /// How long a cycled outlet stays off.
+    let cycleDelay: Duration
+    /// How long a switch may take to show in the state column.
+    let verifyTimeout: Duration
+
+    public init(devices: NetworkDeviceService, settings: SNMPConfiguration, cycleDelay: Duration = .seconds(5), verifyTimeout: Duration = .seconds(10)) {
+        self.devices = devices
+        self.settings = settings
+        self.cycleDelay = cycleDelay
+        self.verifyTimeout = verifyTimeout
+    }
+
+    func dialect(_ device: NetworkDevice) throws -> any OutletDialect {
+        guard let dialect = OutletDialects.byDeviceType[device.deviceType] else {
+            throw AgentError.unsupported(
+                "device type \(device.deviceType) has no outlet control (one of \(OutletDialects.byDeviceType.keys.sorted().joined(separator: ", ")))",
+                details: ["deviceType": .string(device.deviceType)])
+        }
+        return dialect
+    }
+
+    /// Every outlet with its name and state.
+    public func outlets(_ deviceId: String) async throws -> [Outlet] {
+        let device = try await devices.stored(deviceId).device
+        let dialect = try dialect(device)
+        let target = try device.snmpTarget(settings: settings)
+        let names = try await devices.client.walk(target, dialect.nameColumn)
+        let states = try await devices.client.walk(target, dialect.stateColumn)
+        var stateByOutlet: [Int: OutletState] = [:]
+        for binding in states {
+            guard let number = dialect.stateColumn.suffix(of: binding.oid).first else { continue }
+            stateByOutlet[Int(number)] = dialect.state(binding.value)
+        }
+        var outlets = names.compactMap { binding -> Outlet? in
+            guard let number = dialect.nameColumn.suffix(of: binding.oid).first else { return nil }
+            return Outlet(number: Int(number), name: binding.value.text ?? "", state: stateByOutlet[Int(number)] ?? .unknown)
+        }
+        for (number, state) in stateByOutlet where !outlets.contains(where: { $0.number == number }) {
+            outlets.append(Outlet(number: number, name: "", state: state))
+        }
+        return outlets.sorted { $0.number < $1.number }
+    }
+
+    /// The state of one outlet.
+    public func state(_ deviceId: String, outlet: Int) async throws -> OutletState {
+        let device = try await devices.stored(deviceId).device
+        return try await read(device, try dialect(device), outlet: outlet)
+    }
+
+    /// Switches an outlet and reads it back; a cycle is off (verified), the cycle delay, on (verified).
+    public func perform(_ action: OutletAction, deviceId: String, outlet: Int) async throws -> OutletReport {
+        let device = try await devices.stored(deviceId).device
+        let dialect = try dialect(device)
+        let started = ContinuousClock.now
+        let before = try await read(device, dialect, outlet: outlet)
+        var steps: [String] = []
+        switch action {
+        case .on, .off:
+            let wanted: OutletState = action == .on ? .on : .off
+            if before != wanted { try await set(device, dialect, outlet: outlet, wanted) }
+            steps.append(before == wanted ? "already \(wanted.rawValue)" : "\(wanted.rawValue) verified")
+        case .cycle:
+            if before != .off {
+                try await set(device, dialect, outlet: outlet, .off)
+                steps.append("off verified")
+            }
+            try await Task.sleep(for: cycleDelay)
+            try await set(device, dialect, outlet: outlet, .on)
+            steps.append("on verified")
+        }
+        let after = try await read(device, dialect, outlet: outlet)
+        return OutletReport(outlet: outlet, action: action.rawValue, before: before, state: after, verified: true, steps: steps,
+                            seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
+    }
+
+    func read(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int) async throws -> OutletState {
+        let oid = dialect.stateColumn.appending(UInt(outlet))
+        guard let binding = try await devices.client.get(try device.snmpTarget(settings: settings), [oid]).first else {
+            throw AgentError(status: .badGateway, code: "snmp_error", message: "\(device.snmpHost): no answer for outlet \(outlet)")
+        }
+        if binding.value == .noSuchInstance || binding.value == .noSuchObject {
+            throw AgentError.notFound("outlet", "\(outlet) on \(device.id)")
+        }
+        return dialect.state(binding.value)
+    }
+
+    func set(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int, _ wanted: OutletState) async throws {
+        let binding = VariableBinding(oid: dialect.commandColumn.appending(UInt(outlet)), value: .integer(dialect.command(wanted)))
+        _ = try await devices.client.set(try device.snmpTarget(settings: settings, write: true), [binding])
+        let deadline = ContinuousClock.now + verifyTimeout
+        var seen = try await read(device, dialect, outlet: outlet)
+        while seen != wanted, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            seen = try await read(device, dialect, outlet: outlet)
+        }
+        guard seen == wanted else {
+            throw AgentError(status: .badGateway, code: "verify_failed",
+                             message: "\(device.id) outlet \(outlet) reads \(seen.rawValue) after switching \(wanted.rawValue)",
+                             details: ["outlet": .integer(Int64(outlet)), "expected": .string(wanted.rawValue), "actual": .string(seen.rawValue)])
+        }
+    }
+}
+
+/// A verified outlet switch.
+public struct OutletReport: Sendable, Codable, Equatable {
+    public var outlet: Int
+    public var action: String
+    public var before: OutletState
+    public var state: OutletState
+    public var verified: Bool
+    public var steps: [String]
+    public var seconds: Double
+}

@@ -1,0 +1,83 @@
+import AgentCore
+import PDU
+
+/// Power through PDU outlets: connection `pdu` with meta `deviceId` (a registered PDU) and `outlet` (a number,
+/// or several for servers with redundant supplies: `[3, 4]` or `"3,4"`). Every outlet is switched and read back.
+public struct PDUPowerDriver: PowerDriver {
+    let service: PDUService
+
+    public init(service: PDUService) {
+        self.service = service
+    }
+
+    public var connectionType: String { "pdu" }
+    /// Outlets switch power; they cannot shut an OS down gracefully, set a boot device or reset a BMC.
+    public var supportedMethods: [PowerMethod] { [.getPowerStatus, .setPowerOn, .setPowerOff, .setPowerReset, .setPowerCycle] }
+
+    struct Connection {
+        var deviceId: String
+        var outlets: [Int]
+    }
+
+    static func connection(_ meta: JSONValue, path: String) throws -> Connection {
+        guard let deviceId = meta["deviceId"]?.stringValue, !deviceId.isEmpty else { throw AgentError.missingField("\(path).deviceId") }
+        let outlets: [Int]
+        switch meta["outlet"] ?? meta["outlets"] {
+        case .integer(let number): outlets = [Int(number)]
+        case .string(let text):
+            outlets = try text.split(separator: ",").map {
+                guard let number = Int($0.trimmingCharacters(in: .whitespaces)) else { throw AgentError.invalidField("\(path).outlet", "not an outlet number: \($0)") }
+                return number
+            }
+        case .array(let items):
+            outlets = try items.map {
+                guard case .integer(let number) = $0 else { throw AgentError.invalidField("\(path).outlet", "outlet numbers must be integers") }
+                return Int(number)
+            }
+        case .none, .null: throw AgentError.missingField("\(path).outlet")
+        default: throw AgentError.invalidField("\(path).outlet", "a number, a list of numbers or \"3,4\"")
+        }
+        guard !outlets.isEmpty, outlets.allSatisfy({ (1...4096).contains($0) }) else {
+            throw AgentError.invalidField("\(path).outlet", "outlet numbers run from 1 to 4096")
+        }
+        return Connection(deviceId: deviceId, outlets: outlets)
+    }
+
+    public func target(meta: JSONValue, path: String) throws -> String {
+        let connection = try Self.connection(meta, path: path)
+        return "pdu:\(connection.deviceId):\(connection.outlets.map(String.init).joined(separator: ","))"
+    }
+
+    public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> JSONValue {
+        let connection = try Self.connection(meta, path: "connection.meta")
+        switch method {
+        case .getPowerStatus:
+            var anyOn = false
+            for outlet in connection.outlets where try await service.state(connection.deviceId, outlet: outlet) == .on { anyOn = true }
+            return .string(anyOn ? "online" : "offline")
+        case .setPowerOn, .setPowerOff:
+            return try await switchAll(method == .setPowerOn ? .on : .off, connection)
+        case .setPowerReset, .setPowerCycle:
+            // All supplies go off before any comes back, or the server never loses power.
+            _ = try await switchAll(.off, connection)
+            return try await switchAll(.cycle, connection)
+        default:
+            throw AgentError.unsupported("\(method.rawValue) is not supported by pdu connections")
+        }
+    }
+
+    func switchAll(_ action: OutletAction, _ connection: Connection) async throws -> JSONValue {
+        var reports: [JSONValue] = []
+        for outlet in connection.outlets {
+            reports.append(try JSONValue(encoding: try await service.perform(action, deviceId: connection.deviceId, outlet: outlet)))
+        }
+        let powerState = action == .off ? "offline" : "online"
+        return ["action": .string(action.rawValue), "powerState": .string(powerState), "verified": true, "outlets": .array(reports)]
+    }
+
+    public func testConnection(meta: JSONValue) async throws -> String {
+        let connection = try Self.connection(meta, path: "connection.meta")
+        for outlet in connection.outlets { _ = try await service.state(connection.deviceId, outlet: outlet) }
+        return "online"
+    }
+}

@@ -1,0 +1,158 @@
+import AgentCore
+import Foundation
+import Logging
+
+/// The agent's entry to the providers: builds the driver for a connection (sharing one rate limit per
+/// account), and runs power actions with read-back verification, composing the ones a provider lacks.
+public final class ProviderService: Sendable {
+    let settings: ProvidersConfiguration
+    let transport: any ProviderTransport
+    let logger: Logger
+    let buckets = ProviderRateLimits()
+
+    public init(settings: ProvidersConfiguration, transport: any ProviderTransport = HTTPClientProviderTransport(), logger: Logger) {
+        self.settings = settings
+        self.transport = transport
+        self.logger = logger
+    }
+
+    public var waiter: ProviderWaiter {
+        ProviderWaiter(interval: .seconds(settings.pollIntervalSeconds), timeout: .seconds(settings.waitTimeoutSeconds))
+    }
+
+    /// The driver for a connection's account.
+    public func driver(for connection: ProviderConnection) async -> any ProviderDriver {
+        let account = connection.account
+        // IONOS documents its limit per minute; the others get the same default bucket so a burst stays polite.
+        let bucket = await buckets.bucket(for: account.key, ratePerSecond: settings.ionosRequestsPerSecond)
+        let http = ProviderHTTPClient(provider: account.type, transport: transport, bucket: bucket,
+                                      timeout: .seconds(settings.requestTimeoutSeconds), logger: logger)
+        switch account.type {
+        case .ionos: return IONOSDriver(account: account, http: http)
+        case .venocix: return VenocixDriver(account: account, kind: connection.venocixKind, http: http)
+        case .cloudsigma: return CloudSigmaDriver(account: account, http: http)
+        }
+    }
+
+    /// The server's state; fails when the credentials or server id are wrong.
+    public func status(_ connection: ProviderConnection) async throws -> ProviderServerStatus {
+        try await driver(for: connection).status(serverId: connection.serverId)
+    }
+
+    /// Runs a power action to its verified end. Native actions are sent once; when the answer is unclear
+    /// (timeout, 5xx) the state is read before anything is sent again. Missing actions are composed:
+    /// off = shutdown and wait; reboot = shutdown, wait off, on, wait on; reset = off (or shutdown), wait, on, wait.
+    public func power(_ action: ProviderPowerAction, _ connection: ProviderConnection) async throws -> ProviderPowerReport {
+        let driver = await driver(for: connection)
+        let serverId = connection.serverId
+        let started = ContinuousClock.now
+        var steps: [String] = []
+        var checks = 0
+        func send(_ native: ProviderPowerAction) async throws {
+            do {
+                try await driver.sendPower(native, serverId: serverId)
+                steps.append(native.rawValue)
+            } catch let error as ProviderError where error.isAmbiguous {
+                let current = try await driver.status(serverId: serverId)
+                checks += 1
+                logger.warning("unclear provider answer; state read before deciding", metadata: [
+                    "provider": "\(driver.provider.rawValue)", "action": "\(native.rawValue)", "state": "\(current.providerState)",
+                ])
+                // Already where the action leads (or on its way): it was applied. Otherwise it is safe to send once more.
+                let applied = current.state == native.expectedState
+                    || (native.expectedState == .off && current.state == .poweringOff)
+                    || (native.expectedState == .on && [.poweringOn, .rebooting].contains(current.state) )
+                if applied && native != .reboot && native != .reset {
+                    steps.append("\(native.rawValue) (applied despite \(error.agentError.code))")
+                    return
+                }
+                if native == .reboot || native == .reset { throw error }
+                try await driver.sendPower(native, serverId: serverId)
+                steps.append("\(native.rawValue) (sent again after reading \(current.providerState))")
+            }
+        }
+        func wait(_ state: ProviderPowerState) async throws -> ProviderServerStatus {
+            let (status, reads) = try await waiter.state(state, of: serverId, driver: driver)
+            checks += reads
+            steps.append("verified \(status.providerState)")
+            return status
+        }
+        let emulated = !driver.nativePowerActions.contains(action)
+        let final: ProviderServerStatus
+        if !emulated {
+            try await send(action)
+            final = try await wait(action.expectedState)
+        } else {
+            let stop: ProviderPowerAction
+            switch action {
+            case .off, .reset: stop = driver.nativePowerActions.contains(.off) ? .off : .shutdown
+            case .reboot, .shutdown: stop = driver.nativePowerActions.contains(.shutdown) ? .shutdown : .off
+            case .on: throw ProviderError.unsupported(driver.provider, operation: "power on")
+            }
+            let current = try await driver.status(serverId: serverId)
+            checks += 1
+            if current.state != .off {
+                try await send(stop)
+                _ = try await wait(.off)
+            } else {
+                steps.append("already \(current.providerState)")
+            }
+            if action.expectedState == .on {
+                try await send(.on)
+                final = try await wait(.on)
+            } else {
+                final = current.state == .off ? current : try await driver.status(serverId: serverId)
+            }
+        }
+        guard final.state == action.expectedState else {
+            throw ProviderError.verificationFailed(driver.provider, expected: action.expectedState.rawValue, actual: final.providerState)
+        }
+        return ProviderPowerReport(
+            action: action.rawValue, powerState: final.state.seedWord, providerState: final.providerState, verified: true, emulated: emulated,
+            steps: steps, checks: checks, seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
+    }
+
+    /// Reinstalls and waits for the end; the result holds the credentials the provider handed out.
+    public func reinstall(_ request: ProviderReinstallRequest, _ connection: ProviderConnection,
+                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> JSONValue {
+        let driver = await driver(for: connection)
+        return try await driver.reinstall(request, serverId: connection.serverId, waiter: waiter, progress: progress)
+    }
+}
+
+/// What a verified provider power action reports (shaped like the IPMI report).
+public struct ProviderPowerReport: Sendable, Codable, Equatable {
+    public var action: String
+    public var powerState: String
+    public var providerState: String
+    public var verified: Bool
+    /// True when the provider lacks the call and the agent composed it.
+    public var emulated: Bool
+    public var steps: [String]
+    public var checks: Int
+    public var seconds: Double
+
+    public init(action: String, powerState: String, providerState: String, verified: Bool, emulated: Bool, steps: [String], checks: Int,
+                seconds: Double) {
+        self.action = action
+        self.powerState = powerState
+        self.providerState = providerState
+        self.verified = verified
+        self.emulated = emulated
+        self.steps = steps
+        self.checks = checks
+        self.seconds = seconds
+    }
+}
+
+/// One token bucket per provider account, shared by all its servers.
+actor ProviderRateLimits {
+    private var buckets: [String: TokenBucket] = [:]
+
+    func bucket(for account: String, ratePerSecond: Double) -> TokenBucket {
+        if let bucket = buckets[account] { return bucket }
+        let bucket = TokenBucket(ratePerSecond: ratePerSecond)
+        buckets[account] = bucket
+        return bucket
+    }
+}
