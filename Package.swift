@@ -96,6 +96,7 @@ let package = Package(
         .testTarget(name: "SNMPTests", dependencies: ["SNMP", "PeerHarness"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "PeerHarness"]),
         .testTarget(name: "SwitchSSHTests", dependencies: ["SwitchSSH", "PeerHarness"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
             "ControllerAPI", "PeerHarness", "SNMP", "Provisioning",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

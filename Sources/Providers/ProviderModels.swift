@@ -155,6 +155,12 @@ public struct ProviderServer: Sendable, Codable, Equatable {
     public var id: String
     public var name: String?
     public var providerState: String?
+
+    public init(id: String, name: String?, providerState: String?) {
+        self.id = id
+        self.name = name
+        self.providerState = providerState
+    }
 }
 
 /// An OS template (IONOS appliance, Venocix template name, CloudSigma standard drive image).
@@ -162,6 +168,12 @@ public struct ProviderTemplate: Sendable, Codable, Equatable {
     public var id: String
     public var name: String
     public var osFamily: String?
+
+    public init(id: String, name: String, osFamily: String?) {
+        self.id = id
+        self.name = name
+        self.osFamily = osFamily
+    }
 }
 
 /// What a reinstall asks for; each provider takes the fields it documents.

@@ -1,0 +1,321 @@
+import AgentCore
+import Foundation
+import Logging
+import PeerHarness
+import Providers
+import Testing
+
+/// Fast polling against the replay servers (their states change one read after an action).
+func testService() -> ProviderService {
+    var settings = ProvidersConfiguration()
+    settings.pollIntervalSeconds = 0.05
+    settings.waitTimeoutSeconds = 10
+    settings.requestTimeoutSeconds = 5
+    settings.ionosRequestsPerSecond = 50
+    return ProviderService(settings: settings, logger: Logger(label: "test"))
+}
+
+func connection(_ peer: ProviderReplayPeer, kind: String? = nil, server: String? = nil, wrongCredentials: Bool = false) throws -> ProviderConnection {
+    try ProviderConnection(type: try ProviderType(field: "type", peer.provider), meta: peer.meta(server: server, kind: kind, wrongCredentials: wrongCredentials),
+                           path: "connection.meta")
+}
+
+/// The envelope code a call fails with.
+func failureCode(_ body: () async throws -> Void) async -> String? {
+    do {
+        try await body()
+        return nil
+    } catch {
+        return AgentError.from(error).code
+    }
+}
+
+func failureMessage(_ body: () async throws -> Void) async -> String {
+    do {
+        try await body()
+        return ""
+    } catch {
+        return AgentError.from(error).message
+    }
+}
+
+@Suite struct IONOSDriverTests {
+    @Test func everyOperationAgainstTheReplay() async throws {
+        let peer = try await ProviderReplayPeer(provider: "ionos")
+        defer { peer.stop() }
+        let service = testService()
+        let target = try connection(peer)
+        let driver = await service.driver(for: target)
+        try await driver.checkCredentials()
+        #expect(await failureCode { try await service.driver(for: try connection(peer, wrongCredentials: true)).checkCredentials() } == "provider_auth_failed")
+        #expect(try await driver.listServers().map(\.id) == [ProviderReplayPeer.ionosServer])
+        #expect(try await service.status(target) == ProviderServerStatus(state: .on, providerState: "POWERED_ON"))
+
+        let off = try await service.power(.off, target)
+        #expect(off.verified && off.powerState == "offline" && off.providerState == "POWERED_OFF" && !off.emulated)
+        #expect(off.checks >= 2, "POWERING_OFF was read before POWERED_OFF")
+        let on = try await service.power(.on, target)
+        #expect(on.powerState == "online")
+        _ = try await service.power(.shutdown, target)
+        _ = try await service.power(.on, target)
+        _ = try await service.power(.reboot, target)
+        let reset = try await service.power(.reset, target)
+        #expect(reset.providerState == "POWERED_ON")
+        let actions = try peer.requests().filter { $0.path.hasSuffix("/status/action") }
+        #expect(actions.map(\.body) == [
+            #"{"action":"POWER_OFF","method":"HARDWARE"}"#, #"{"action":"POWER_ON"}"#, #"{"action":"POWER_OFF","method":"SOFTWARE"}"#,
+            #"{"action":"POWER_ON"}"#, #"{"action":"REBOOT","method":"SOFTWARE"}"#, #"{"action":"REBOOT","method":"HARDWARE"}"#,
+        ])
+        #expect(try peer.requests().allSatisfy { $0.xToken == ProviderReplayPeer.ionosToken || $0.xToken == "wrong" })
+
+        let templates = try await driver.templates()
+        #expect(templates.map(\.name) == ["w2012r2datacenter64iso", "centos7-64std"])
+        #expect(templates.first?.osFamily == "Windows")
+
+        let progress = ProgressLog()
+        let result = try await service.reinstall(
+            ProviderReinstallRequest(template: "B5F778B85C041347BCDCFC3172AB3F3C", sshKey: "ssh-ed25519 AAAA test"), target,
+            progress: { message, fraction in await progress.add(message, fraction) })
+        #expect(result["password"] == "Qa3xFdc4MW", "first_password of the answer")
+        #expect(result["providerState"] == "POWERED_ON")
+        #expect(await progress.messages.contains { $0.contains("deploying (DEPLOYING)") })
+        #expect(await progress.fractions.contains(0.6))
+        let image = try #require(try peer.requests().last { $0.path.hasSuffix("/image") })
+        #expect(image.method == "PUT" && image.body.contains(#""public_key":["ssh-ed25519 AAAA test"]"#))
+
+        #expect(try await driver.console(serverId: target.serverId) == .unsupported(reason: "the Cloud Panel API has no console call"))
+        let traffic = try await driver.traffic(serverId: target.serverId)
+        #expect(traffic.samples.count == 3 && traffic.samples[1].upstreamBitsPerSecond == 200)
+        try await driver.setReverseDNS(serverId: target.serverId, ip: "10.4.140.213", hostname: "node1.example.com")
+        #expect(try peer.requests().last?.body == #"{"reverse_dns":"node1.example.com"}"#)
+        #expect(await failureCode { try await driver.setReverseDNS(serverId: target.serverId, ip: "10.9.9.9", hostname: "x.example.com") }
+            == "provider_not_found")
+    }
+
+    @Test func errorsRateLimitsAndMalformedAnswers() async throws {
+        let peer = try await ProviderReplayPeer(provider: "ionos")
+        defer { peer.stop() }
+        let service = testService()
+        let target = try connection(peer)
+
+        let missing = try connection(peer, server: "0000000000000000000000000000DEAD")
+        #expect(await failureMessage { _ = try await service.status(missing) } == "ionos: Server not found")
+        #expect(await failureCode { _ = try await service.status(missing) } == "provider_not_found")
+
+        // A 429 with the documented headers: the agent waits the reset and the call still succeeds.
+        try peer.queue(status: 429, body: #"{"type":"TOO_MANY_REQUESTS","message":"Too many requests","errors":null}"#,
+                       headers: ["X-Rate-Limit-Limit": "25", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1"])
+        let started = ContinuousClock.now
+        #expect(try await service.status(target).state == .on)
+        #expect(ContinuousClock.now - started >= .milliseconds(900), "the reset was honoured")
+
+        try peer.queue(status: 200, body: "<html><body><h1>502 Bad Gateway</h1></body></html>", contentType: "text/html")
+        #expect(await failureMessage { _ = try await service.status(target) }.contains("an HTML page instead of JSON"))
+        try peer.queue(status: 200, body: #"{"percent": null}"#)
+        #expect(await failureMessage { _ = try await service.status(target) }.contains("state: expected a string"))
+        try peer.queue(status: 200, body: #"{"state": ["POWERED_ON"]}"#)
+        #expect(await failureCode { _ = try await service.status(target) } == "provider_error")
+        try peer.queue(status: 400, body: #"{"Type":"INVALID_PARAMETERS","Message":"Required field(s) id missing or empty. ","Errors":{"id":"x"}}"#)
+        let rejected = await failureMessage { _ = try await service.power(.on, target) }
+        #expect(rejected.contains("Required field(s) id missing") && rejected.contains("(id)"), "\(rejected)")
+
+        // An unclear answer to a change: the state is read first, then the action is sent once more.
+        try peer.queue(status: 500, body: #"{"type":"INTERNAL","message":"Internal error","errors":null}"#)
+        let off = try await service.power(.off, target)
+        #expect(off.verified && off.steps.contains { $0.contains("sent again after reading POWERED_ON") }, "\(off.steps)")
+    }
+}
+
+@Suite struct VenocixDriverTests {
+    @Test func cloudVMsEveryOperation() async throws {
+        let peer = try await ProviderReplayPeer(provider: "venocix")
+        defer { peer.stop() }
+        let service = testService()
+        let target = try connection(peer)
+        let driver = await service.driver(for: target)
+        try await driver.checkCredentials()
+        #expect(await failureMessage { try await service.driver(for: try connection(peer, wrongCredentials: true)).checkCredentials() }
+            == "venocix refused the credentials: 0x03: unauthorized")
+        #expect(try await driver.listServers().map(\.id) == ["4001"])
+        #expect(try await service.status(target) == ProviderServerStatus(state: .on, providerState: "running"))
+        for action in [ProviderPowerAction.off, .on, .shutdown, .on, .reboot, .reset] {
+            let report = try await service.power(action, target)
+            #expect(report.verified && report.powerState == action.expectedState.seedWord && !report.emulated, "\(action)")
+        }
+        let commands = try peer.requests().filter { $0.method == "PUT" }.map { $0.path.components(separatedBy: "/4001/").last ?? "" }
+        #expect(commands == ["stop", "start", "shutdown", "start", "reboot", "reboot/force"])
+        #expect(try peer.requests().allSatisfy { $0.authorization?.hasPrefix("Bearer ") == true })
+        #expect(try await driver.templates().map(\.name) == ["Debian10.0"])
+
+        let progress = ProgressLog()
+        let result = try await service.reinstall(ProviderReinstallRequest(template: "Debian10.0", hostname: "node-4001", sshKey: "ssh-ed25519 AAAA k"),
+                                                 target, progress: { await progress.add($0, $1) })
+        #expect(result["password"] == "Vx-Job-Pass-7731" && result["user"] == "root" && result["providerJobId"] == "15")
+        #expect(await progress.fractions.contains(0.33))
+        #expect(try peer.requests().last { $0.path.hasSuffix("/reinstall") }?.body == #"{"hostname":"node-4001","sshKey":"ssh-ed25519 AAAA k","template":"Debian10.0"}"#)
+        #expect(await failureMessage {
+            _ = try await service.reinstall(ProviderReinstallRequest(template: "Oversized"), target, progress: { _, _ in })
+        } == "venocix job failed: 0xb0: Requested resources exceed administrative limits")
+
+        guard case .noVNC(let url, let expiresAt) = try await driver.console(serverId: "4001") else { Issue.record("no noVNC"); return }
+        #expect(url.revealed.hasPrefix("https://hosterapi.de/novnc/vnc.html"))
+        #expect(abs((expiresAt ?? .distantPast).timeIntervalSinceNow - 10) < 3)
+        #expect(try await driver.traffic(serverId: "4001").inboundBytes == 52240)
+        try await driver.setReverseDNS(serverId: "4001", ip: "37.114.41.200", hostname: "node.example.com")
+        #expect(try peer.requests().last?.method == "POST")
+        #expect(await failureMessage { _ = try await service.status(try connection(peer, server: "4999")) } == "venocix: 0x01: no vm with id 4999 found")
+        try peer.queue(status: 200, body: #"{"result": "running"}"#)
+        #expect(await failureMessage { _ = try await service.status(target) } == "venocix sent an answer the agent cannot read: result: expected an object")
+        try peer.queue(status: 500, body: #"{"result": false, "error": "0xa1: failed to send stop signal to vm"}"#)
+        try peer.queue(status: 500, body: #"{"result": false, "error": "0xa1: failed to send stop signal to vm"}"#)
+        let off = try await service.power(.off, target)
+        #expect(off.steps.contains { $0.contains("sent again") }, "\(off.steps)")
+    }
+
+    @Test func dedicatedServersUseTheirOwnEndpoints() async throws {
+        let peer = try await ProviderReplayPeer(provider: "venocix")
+        defer { peer.stop() }
+        let service = testService()
+        let target = try connection(peer, kind: "dedicated")
+        let driver = await service.driver(for: target)
+        #expect(try await driver.listServers().map(\.id) == ["9"])
+        #expect(try await service.status(target).state == .on)
+        let off = try await service.power(.off, target)
+        #expect(off.emulated && off.providerState == "halted" && off.steps.first == "shutdown")
+        let reset = try await service.power(.reset, target)
+        #expect(reset.emulated && reset.powerState == "online" && reset.steps.contains("on"))
+        #expect(try peer.requests().filter { $0.method == "PUT" }.allSatisfy { $0.path.contains("/datacenter/dedicated/9/") })
+        #expect(try await driver.templates().count == 2)
+        let result = try await service.reinstall(ProviderReinstallRequest(template: "Ubuntu 20.04 LTS", hostname: "dedi9"), target, progress: { _, _ in })
+        #expect(result["password"] == "UOosKBueLhn8")
+        #expect(await failureCode {
+            _ = try await service.reinstall(ProviderReinstallRequest(template: ""), target, progress: { _, _ in })
+        } == "provider_error")
+    }
+}
+
+@Suite struct CloudSigmaDriverTests {
+    @Test func powerWithEmulatedRebootAndReset() async throws {
+        let peer = try await ProviderReplayPeer(provider: "cloudsigma")
+        defer { peer.stop() }
+        let service = testService()
+        let target = try connection(peer)
+        let driver = await service.driver(for: target)
+        try await driver.checkCredentials()
+        #expect(await failureCode { try await service.driver(for: try connection(peer, wrongCredentials: true)).checkCredentials() } == "provider_auth_failed")
+        #expect(try await driver.listServers() == [ProviderServer(id: ProviderReplayPeer.cloudSigmaServer, name: "dbserver1", providerState: "active")])
+        #expect(try await service.status(target).providerState == "active")
+        let reboot = try await service.power(.reboot, target)
+        #expect(reboot.emulated && reboot.steps == ["shutdown", "verified stopped", "on", "verified active"], "\(reboot.steps)")
+        let reset = try await service.power(.reset, target)
+        #expect(reset.emulated && reset.steps == ["off", "verified stopped", "on", "verified active"], "\(reset.steps)")
+        _ = try await service.power(.shutdown, target)
+        _ = try await service.power(.on, target)
+        let paths = try peer.requests().filter { $0.method == "POST" }.map { $0.path.components(separatedBy: "/").last ?? "" }
+        #expect(paths == ["shutdown", "start", "stop", "start", "shutdown", "start"])
+        #expect(try peer.requests().first?.authorization == "Basic " + Data("foo.bar@example.com:sigma-secret-pw".utf8).base64EncodedString())
+        // Starting a running server is the seed's 409 with an errors: line.
+        #expect(await failureMessage { try await driver.sendPower(.on, serverId: target.serverId) } == "cloudsigma answered 409: status: Server is already running")
+    }
+
+    @Test func reinstallClonesAttachesAndStarts() async throws {
+        let peer = try await ProviderReplayPeer(provider: "cloudsigma")
+        defer { peer.stop() }
+        let service = testService()
+        let target = try connection(peer)
+        let driver = await service.driver(for: target)
+        let templates = try await driver.templates()
+        #expect(templates == [ProviderTemplate(id: "a49e25b3-69f4-440b-87a8-d79fa78ace53", name: "Debian 11 standard image", osFamily: nil)])
+        let progress = ProgressLog()
+        let result = try await service.reinstall(ProviderReinstallRequest(template: templates[0].id, hostname: "db1", password: Secret("notused1")),
+                                                 target, progress: { await progress.add($0, $1) })
+        let drive = try #require(result["drive"]?.stringValue)
+        #expect(result["previousDrive"] == "529ec0ce-f930-4b69-8aca-d438e9bbe6d3" && result["notApplied"] == ["password"])
+        #expect(await progress.messages.contains("cloning 45%"))
+        let clone = try #require(try peer.requests().first { $0.path.hasSuffix("/clone") })
+        #expect(clone.body == "name db1\nsize 5368709120\n" && clone.contentType == "text/plain")
+        #expect(try peer.requests().contains { $0.path.hasSuffix("/set") && $0.body == "ide:0:0 \(drive)\n" })
+        #expect(try await service.status(target).state == .on)
+
+        #expect(try await driver.console(serverId: target.serverId) == .vnc(host: "91.203.56.72", port: 5900, password: Secret("KD9R3jcF")))
+        #expect(try await driver.traffic(serverId: target.serverId).inboundBytes == 0)
+        #expect(await failureCode { try await driver.setReverseDNS(serverId: target.serverId, ip: "1.2.3.4", hostname: "a.example") } == "unsupported")
+        #expect(await failureCode { _ = try await service.reinstall(ProviderReinstallRequest(template: "00000000-dead"), target, progress: { _, _ in }) }
+            == "provider_not_found")
+        try peer.queue(status: 400, body: "errors:cpu The minimum CPU subscription is 2000 core MHz\nerrors:mem The minimum memory subscription is 1024 MB\n",
+                       contentType: "text/plain")
+        #expect(await failureMessage { _ = try await service.status(target) }
+            == "cloudsigma answered 400: cpu: The minimum CPU subscription is 2000 core MHz; mem: The minimum memory subscription is 1024 MB")
+        try peer.queue(status: 200, body: "<!DOCTYPE html><html><title>Maintenance</title></html>", contentType: "text/html")
+        #expect(await failureCode { _ = try await service.status(target) } == "provider_error")
+        try peer.queue(status: 200, body: "name only\n", contentType: "text/plain")
+        #expect(await failureMessage { _ = try await service.status(target) }.contains("no `status`"))
+    }
+}
+
+@Suite struct ProviderEncodingTests {
+    @Test func cloudSigmaObjectsFromTheSeedsExamples() {
+        // /drives/info as the seed prints it: objects run together without blank lines.
+        let seed = """
+            status active
+            user f2e19d5c-eaa1-44e5-94aa-dc194594bd7b
+            size 1073741824
+            name gentoo-livecd
+            drive 7e8ab721-81c9-4cb9-a651-4cafbfe1501c
+            status active
+            user f2e19d5c-eaa1-44e5-94aa-dc194594bd7b
+            size 5368709120
+            name root
+            drive ea6a8fdb-dab3-4d06-86c2-41a5835e6ed9
+            """
+        let objects = CloudSigmaText.objects(seed)
+        #expect(objects.map { $0["name"] } == ["gentoo-livecd", "root"])
+        let separated = CloudSigmaText.objects("status active\nname a\n\nstatus stopped\nname b\n\n")
+        #expect(separated.map { $0["status"] } == ["active", "stopped"])
+        #expect(CloudSigmaText.object("title\nname x y\n") == ["title": "", "name": "x y"])
+        #expect(CloudSigmaText.errors("first_name Foo\nerrors:first_name * This field is required.\n").first?.message == "This field is required.")
+        #expect(CloudSigmaText.encode([("name", "Test"), ("size", "12582912")]) == "name Test\nsize 12582912\n")
+    }
+
+    @Test func statesKeepTheProvidersWord() {
+        #expect(IONOSDriver.state("POWERING_OFF") == .poweringOff && IONOSDriver.state("DEPLOYING") == .installing)
+        #expect(VenocixDriver.state("halted") == .off && VenocixDriver.state("running") == .on)
+        #expect(CloudSigmaDriver.state("stopped") == .off && CloudSigmaDriver.state("weird") == .unknown)
+    }
+
+    @Test func connectionMetaIsValidatedFieldByField() {
+        #expect(throws: AgentError.missingField("connection.meta.apiKey")) {
+            try ProviderConnection(type: .ionos, meta: ["serverId": "X"], path: "connection.meta")
+        }
+        #expect(throws: AgentError.invalidField("connection.meta.region", "must be zrh or lvs")) {
+            try ProviderConnection(type: .cloudsigma, meta: ["serverId": "X", "username": "u", "password": "p", "region": "nyc"], path: "connection.meta")
+        }
+        #expect(throws: AgentError.invalidField("connection.meta.serverId", "letters, digits, - and _ only")) {
+            try ProviderConnection(type: .venocix, meta: ["serverId": "../1", "token": "t"], path: "connection.meta")
+        }
+        let lvs = try? ProviderConnection(type: .cloudsigma, meta: ["serverId": "X", "username": "u", "password": "p", "region": "lvs"], path: "m")
+        #expect(lvs?.account.baseURL == "https://api.lvs.cloudsigma.com")
+        #expect(lvs?.account.key.contains("p") == false || lvs?.account.key.hasPrefix("cloudsigma https://api.lvs.cloudsigma.com ") == true)
+    }
+
+    @Test func tokenBucketSpacesABurst() async throws {
+        let bucket = TokenBucket(ratePerSecond: 10, capacity: 2)
+        let started = ContinuousClock.now
+        for _ in 0..<7 { try await bucket.acquire() }
+        // Two from the full bucket, five more at ten per second.
+        #expect(ContinuousClock.now - started >= .milliseconds(450))
+        await bucket.block(forSeconds: 0.3)
+        let blocked = ContinuousClock.now
+        try await bucket.acquire()
+        #expect(ContinuousClock.now - blocked >= .milliseconds(280))
+    }
+}
+
+actor ProgressLog {
+    var messages: [String] = []
+    var fractions: [Double] = []
+    func add(_ message: String, _ fraction: Double?) {
+        messages.append(message)
+        if let fraction { fractions.append(fraction) }
+    }
+}
