@@ -24,6 +24,8 @@ public enum AgentServer {
                 allowedSources: runtime.configuration.api.allowedSources.compactMap(IPNetwork.init)))
         AgentRoutes(runtime: runtime).register(on: router)
         PowerRoutes(runtime: runtime).register(on: router)
+        ProviderRoutes(runtime: runtime).register(on: router)
+        OutletRoutes(runtime: runtime).register(on: router)
         BMCRoutes(runtime: runtime).register(on: router)
         NetworkDeviceRoutes(runtime: runtime).register(on: router)
         DHCPRoutes(runtime: runtime).register(on: router)

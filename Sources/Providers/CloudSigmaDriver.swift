@@ -15,7 +15,9 @@ public struct CloudSigmaDriver: ProviderDriver {
 
     public var provider: ProviderType { .cloudsigma }
     public var nativePowerActions: Set<ProviderPowerAction> { [.on, .off, .shutdown] }
-    public var support: [ProviderOperation: ProviderSupport] {
+    public var support: [ProviderOperation: ProviderSupport] { Self.supportTable }
+
+    public static var supportTable: [ProviderOperation: ProviderSupport] {
         var table = Dictionary(uniqueKeysWithValues: ProviderOperation.allCases.map { ($0, ProviderSupport.native) })
         table[.reboot] = .emulated
         table[.reset] = .emulated
@@ -169,8 +171,8 @@ public struct CloudSigmaDriver: ProviderDriver {
         guard (200..<300).contains(response.status) else {
             let errors = CloudSigmaText.errors(text)
             let firstLine = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            let detail = errors.isEmpty ? (looksLikeHTML || firstLine.isEmpty ? "HTTP \(response.status)" : String(firstLine.prefix(200)))
-                : errors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+            let detail = account.redactor.redact(errors.isEmpty ? (looksLikeHTML || firstLine.isEmpty ? "HTTP \(response.status)" : String(firstLine.prefix(200)))
+                : errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
             switch response.status {
             case 401: throw ProviderError.unauthorized(provider, detail: detail)
             case 404: throw ProviderError.notFound(provider, detail: detail)

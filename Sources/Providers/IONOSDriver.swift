@@ -15,7 +15,9 @@ public struct IONOSDriver: ProviderDriver {
     public var provider: ProviderType { .ionos }
     /// POWER_OFF SOFTWARE / HARDWARE and REBOOT SOFTWARE / HARDWARE: every action is native.
     public var nativePowerActions: Set<ProviderPowerAction> { Set(ProviderPowerAction.allCases) }
-    public var support: [ProviderOperation: ProviderSupport] {
+    public var support: [ProviderOperation: ProviderSupport] { Self.supportTable }
+
+    public static var supportTable: [ProviderOperation: ProviderSupport] {
         var table = Dictionary(uniqueKeysWithValues: ProviderOperation.allCases.map { ($0, ProviderSupport.native) })
         table[.console] = .unsupported
         return table
@@ -135,7 +137,7 @@ public struct IONOSDriver: ProviderDriver {
         let document = try? ProviderJSON.parse(response, provider: provider)
         let type = (try? document?.anyCase("type").optionalString()) ?? nil
         let message = ((try? document?.anyCase("message").optionalString()) ?? nil) ?? "HTTP \(response.status)"
-        var detail = message
+        var detail = account.redactor.redact(message)
         if let errors = document?.anyCase("errors").value, case .object(let fields) = errors, !fields.isEmpty {
             detail += " (" + fields.keys.sorted().joined(separator: ", ") + ")"
         }

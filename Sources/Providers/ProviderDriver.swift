@@ -29,6 +29,24 @@ public protocol ProviderDriver: Sendable {
     func setReverseDNS(serverId: String, ip: String, hostname: String) async throws
 }
 
+/// Which operation each provider supports natively, emulated by the agent, or not at all.
+public enum ProviderSupportTable {
+    public struct Row: Sendable {
+        public var name: String
+        public var support: [String: ProviderSupport]
+    }
+
+    public static var rows: [Row] {
+        let tables: [(String, [ProviderOperation: ProviderSupport])] = [
+            ("ionos", IONOSDriver.supportTable), ("venocix", VenocixDriver.supportTable(.vm)),
+            ("venocix-dedicated", VenocixDriver.supportTable(.dedicated)), ("cloudsigma", CloudSigmaDriver.supportTable),
+        ]
+        return tables.map { name, table in
+            Row(name: name, support: Dictionary(uniqueKeysWithValues: table.map { ($0.key.rawValue, $0.value) }))
+        }
+    }
+}
+
 /// Polls a provider until a condition holds, bounded in time; every wait of an emulated step goes through it.
 public struct ProviderWaiter: Sendable {
     public var interval: Duration

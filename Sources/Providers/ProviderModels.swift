@@ -23,6 +23,10 @@ public struct ProviderAccount: Sendable, Hashable {
     /// CloudSigma's user e-mail; empty for the others.
     public var username: String
 
+    /// Masks the account's credentials (and `password=...`-style pairs) in provider texts before they reach an
+    /// error message or a log.
+    public var redactor: Redactor { Redactor(secrets: [credential]) }
+
     /// A stable, secret-free name for the account: provider, base URL and a hash of the credentials.
     public var key: String {
         let digest = SHA256.hash(data: Data((username + ":" + credential.revealed).utf8))

@@ -24,7 +24,9 @@ public struct VenocixDriver: ProviderDriver {
         kind == .vm ? Set(ProviderPowerAction.allCases) : [.on, .shutdown, .reboot]
     }
 
-    public var support: [ProviderOperation: ProviderSupport] {
+    public var support: [ProviderOperation: ProviderSupport] { Self.supportTable(kind) }
+
+    public static func supportTable(_ kind: ProviderConnection.VenocixKind) -> [ProviderOperation: ProviderSupport] {
         var table = Dictionary(uniqueKeysWithValues: ProviderOperation.allCases.map { ($0, ProviderSupport.native) })
         if kind == .dedicated {
             table[.powerOff] = .emulated
@@ -113,7 +115,7 @@ public struct VenocixDriver: ProviderDriver {
             let (job, checks) = try await waiter.until(provider, "job \(jobId)", read: { try await self.job(jobId) },
                                                        describe: { $0.providerStatus }) { job in
                 switch job.phase {
-                case .failed: throw ProviderError.jobFailed(provider, detail: job.output.stringValue ?? job.output.jsonText)
+                case .failed: throw ProviderError.jobFailed(provider, detail: account.redactor.redact(job.output.stringValue ?? job.output.jsonText))
                 case .finished: return true
                 case .queued, .running:
                     await progress("provider job \(job.providerStatus)", job.progress)
@@ -196,7 +198,7 @@ public struct VenocixDriver: ProviderDriver {
             }
         }
         if let message = try document.child("error").optionalString() {
-            throw Self.error(message, status: response.status)
+            throw Self.error(account.redactor.redact(message), status: response.status)
         }
         guard (200..<300).contains(response.status) else {
             throw ProviderError.rejected(provider, status: response.status, code: nil, detail: "HTTP \(response.status) without an error text")

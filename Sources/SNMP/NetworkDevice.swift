@@ -64,8 +64,11 @@ public struct NetworkDevice: Sendable, Equatable {
 
     /// The read target for SNMP, with the agent's timing defaults (device meta `maxRepetitions`,
     /// `timeoutSeconds`, `retries` override them).
+    /// PDUs registered without a version (the seed detects theirs) are spoken to with v2c.
     public func snmpTarget(settings: SNMPConfiguration, write: Bool = false) throws -> SNMPTarget {
-        guard let version = snmpVersion else { throw AgentError.unsupported("device \(id) has no SNMP version") }
+        guard let version = snmpVersion ?? (deviceType == "snmp_switch" ? nil : .v2c) else {
+            throw AgentError.unsupported("device \(id) has no SNMP version")
+        }
         var security: SNMPTarget.UserSecurity?
         if version == .v3, let user = snmpUsername {
             security = SNMPTarget.UserSecurity(

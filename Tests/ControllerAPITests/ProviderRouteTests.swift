@@ -1,0 +1,154 @@
+import AgentCore
+import ControllerAPI
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import PeerHarness
+import Testing
+
+/// Provider connections through the API (power, connection tests, reinstall jobs, provider calls) against the
+/// replay servers, and PDU outlets against snmpsim's APC rPDU data.
+@Suite struct ProviderRouteTests {
+    static func body(_ value: JSONValue) -> ByteBuffer { ByteBuffer(string: value.jsonText) }
+
+    static func fastAgent() async throws -> TestAgent {
+        try await TestAgent {
+            $0.providers.pollIntervalSeconds = 0.05
+            $0.providers.waitTimeoutSeconds = 10
+            $0.providers.ionosRequestsPerSecond = 50
+        }
+    }
+
+    @Test func powerAndConnectionChecksForEveryProvider() async throws {
+        for provider in ["ionos", "venocix", "cloudsigma"] {
+            let peer = try await ProviderReplayPeer(provider: provider)
+            defer { peer.stop() }
+            let agent = try await Self.fastAgent()
+            defer { agent.remove() }
+            let headers = agent.authorization
+            let connection: JSONValue = ["type": .string(provider), "meta": peer.meta()]
+            try await agent.withRouter { client in
+                let tested = try await client.execute(uri: "/v1/connections/test", method: .post, headers: headers, body: Self.body(["connection": connection]))
+                #expect(tested.envelope["result"] == "online", "\(provider): \(tested.text)")
+                let wrong = try await client.execute(uri: "/v1/connections/test", method: .post, headers: headers,
+                                                     body: Self.body(["connection": ["type": .string(provider), "meta": peer.meta(wrongCredentials: true)]]))
+                #expect(wrong.status == .badGateway && wrong.envelope["error"]?["code"] == "provider_auth_failed", "\(provider): \(wrong.text)")
+                #expect(!wrong.text.contains("wrong"))
+
+                let status = try await client.execute(uri: "/v1/power/getPowerStatus", method: .post, headers: headers, body: Self.body(["connection": connection]))
+                #expect(status.envelope["result"] == "online", "\(provider): \(status.text)")
+                for method in ["setPowerOff", "setPowerOn", "setPowerCycle", "setPowerReset", "setPowerSoft"] {
+                    let response = try await client.execute(uri: "/v1/power/\(method)?wait=30", method: .post, headers: headers,
+                                                            body: Self.body(["connection": connection, "serverId": 61]))
+                    let job = response.envelope["result"]
+                    #expect(job?["state"] == "succeeded", "\(provider) \(method): \(response.text)")
+                    #expect(job?["result"]?["verified"] == true)
+                    #expect(job?["result"]?["powerState"] == (method == "setPowerOff" || method == "setPowerSoft" ? "offline" : "online"))
+                }
+                let boot = try await client.execute(uri: "/v1/power/setBootType", method: .post, headers: headers,
+                                                    body: Self.body(["connection": connection, "params": "pxe"]))
+                #expect(boot.status == .unprocessableContent && boot.envelope["error"]?["code"] == "unsupported")
+                let logs = try await client.execute(uri: "/v1/logs?limit=50", method: .get, headers: headers)
+                #expect(!logs.text.contains(ProviderReplayPeer.ionosToken) && !logs.text.contains(ProviderReplayPeer.cloudSigmaPassword))
+            }
+        }
+    }
+
+    @Test func reinstallJobsTemplatesAndProviderCalls() async throws {
+        let venocix = try await ProviderReplayPeer(provider: "venocix")
+        defer { venocix.stop() }
+        let sigma = try await ProviderReplayPeer(provider: "cloudsigma")
+        defer { sigma.stop() }
+        let agent = try await Self.fastAgent()
+        defer { agent.remove() }
+        let headers = agent.authorization
+        let vm: JSONValue = ["type": "venocix", "meta": venocix.meta()]
+        try await agent.withRouter { client in
+            func post(_ uri: String, _ body: JSONValue) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .post, headers: headers, body: Self.body(body))
+            }
+            let job = try await post("/v1/provider-installations?wait=30", ["connection": vm, "template": "Debian10.0", "hostname": "node-4001", "serverId": 61])
+            #expect(job.envelope["result"]?["state"] == "succeeded", "\(job.text)")
+            #expect(job.envelope["result"]?["result"]?["password"] == "Vx-Job-Pass-7731", "the job that asked gets the password")
+            let logs = try await client.execute(uri: "/v1/logs?limit=50", method: .get, headers: headers)
+            #expect(logs.text.contains("Reinstalled venocix:4001 with Debian10.0") && !logs.text.contains("Vx-Job-Pass-7731"))
+            let failed = try await post("/v1/provider-installations?wait=30", ["connection": vm, "template": "Oversized"])
+            #expect(failed.envelope["result"]?["state"] == "failed" && failed.envelope["result"]?["error"]?["code"] == "provider_job_failed", "\(failed.text)")
+
+            #expect(try await post("/v1/provider-installations", ["connection": vm]).envelope["error"]?["details"]?["field"] == "template")
+            #expect(try await post("/v1/provider-installations", ["connection": vm, "template": "x", "sshKey": "not a key"]).envelope["error"]?["details"]?["field"] == "sshKey")
+            #expect(try await post("/v1/provider-installations", ["connection": vm, "template": "x", "password": "short"]).envelope["error"]?["details"]?["field"] == "password")
+            #expect(try await post("/v1/provider-installations", ["connection": ["type": "venocix", "meta": ["token": "t"]], "template": "x"]).envelope["error"]?["details"]?["field"] == "connection.meta.serverId")
+
+            let sigmaConnection: JSONValue = ["type": "cloudsigma", "meta": sigma.meta()]
+            let templates = try await post("/v1/providers/cloudsigma/templates", ["connection": sigmaConnection])
+            #expect(templates.envelope["result"]?.jsonText.contains("Debian 11 standard image") == true, "\(templates.text)")
+            let console = try await post("/v1/providers/cloudsigma/console", ["connection": sigmaConnection])
+            #expect(console.envelope["result"] == ["type": "vnc", "host": "91.203.56.72", "port": 5900, "password": "KD9R3jcF"])
+            let status = try await post("/v1/providers/cloudsigma/status", ["connection": sigmaConnection])
+            #expect(status.envelope["result"]?["providerState"] == "active" && status.envelope["result"]?["powerState"] == "online")
+            let traffic = try await post("/v1/providers/venocix/traffic", ["connection": vm])
+            #expect(traffic.envelope["result"]?["inboundBytes"] == 52240)
+            let rdns = try await post("/v1/providers/venocix/rdns", ["connection": vm, "ip": "37.114.41.200", "hostname": "node.example.com"])
+            #expect(rdns.status == .ok, "\(rdns.text)")
+            #expect(try await post("/v1/providers/venocix/rdns", ["connection": vm, "ip": "::1", "hostname": "node.example.com"]).status == .badRequest)
+            #expect(try await post("/v1/providers/cloudsigma/rdns", ["connection": sigmaConnection, "ip": "1.2.3.4", "hostname": "a.example.com"]).status == .unprocessableContent)
+            let servers = try await post("/v1/providers/venocix/servers", ["connection": ["type": "venocix", "meta": ["token": .string(ProviderReplayPeer.venocixToken), "baseUrl": .string(venocix.baseURL)]]])
+            #expect(servers.envelope["result"]?.jsonText == #"[{"id":"4001"}]"#, "\(servers.text)")
+            let mismatch = try await post("/v1/providers/ionos/status", ["connection": vm])
+            #expect(mismatch.status == .badRequest && mismatch.envelope["error"]?["details"]?["field"] == "connection.type")
+            #expect(try await post("/v1/providers/ionos/reboot", ["connection": vm]).envelope["error"]?["details"]?["field"] == "operation")
+
+            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            let html = try await post("/v1/providers/venocix/status", ["connection": vm])
+            #expect(html.status == .badGateway && html.envelope["error"]?["code"] == "provider_error", "\(html.text)")
+
+            let table = try await client.execute(uri: "/v1/providers", method: .get, headers: headers)
+            #expect(table.envelope["result"]?["cloudsigma"]?["reboot"] == "emulated" && table.envelope["result"]?["ionos"]?["console"] == "unsupported")
+        }
+    }
+
+    @Test func pduOutletsAndPowerThroughThem() async throws {
+        let simulator = try await SNMPSimulator(devices: [
+            "pdu1": [
+                "1.3.6.1.2.1.1.1.0|4|APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.4.6 PN:apc_hw05_aos_646.bin)", "1.3.6.1.2.1.1.5.0|4|pdu1.lab",
+                "1.3.6.1.4.1.318.1.1.12.3.3.1.1.2.1|4|server-a", "1.3.6.1.4.1.318.1.1.12.3.3.1.1.2.2|4|server-b",
+                "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.1|2:writecache|value=1", "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.2|2:writecache|value=2",
+            ],
+        ])
+        defer { simulator.stop() }
+        let agent = try await TestAgent { $0.snmp.timeoutSeconds = 1 }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            let device: JSONValue = ["deviceType": "apc", "name": "pdu1", "host": .string("127.0.0.1:\(simulator.port)"), "snmpCommunity": "pdu1"]
+            let put = try await client.execute(uri: "/v1/network-devices/pdu1", method: .put, headers: headers, body: Self.body(device))
+            #expect(put.status == .created, "\(put.text)")
+            let outlets = try await client.execute(uri: "/v1/network-devices/pdu1/outlets", method: .get, headers: headers)
+            #expect(outlets.envelope["result"]?["outlets"] == [
+                ["number": 1, "name": "server-a", "state": "on"], ["number": 2, "name": "server-b", "state": "off"],
+            ], "\(outlets.text)")
+            let on = try await client.execute(uri: "/v1/network-devices/pdu1/outlets/2/on?wait=20", method: .post, headers: headers)
+            #expect(on.envelope["result"]?["result"]?["state"] == "on" && on.envelope["result"]?["result"]?["before"] == "off", "\(on.text)")
+            let unknown = try await client.execute(uri: "/v1/network-devices/pdu1/outlets/9/off", method: .post, headers: headers)
+            #expect(unknown.status == .notFound, "\(unknown.text)")
+            let badAction = try await client.execute(uri: "/v1/network-devices/pdu1/outlets/1/explode", method: .post, headers: headers)
+            #expect(badAction.status == .badRequest)
+
+            let connection: JSONValue = ["type": "pdu", "meta": ["deviceId": "pdu1", "outlet": "1,2"]]
+            let off = try await client.execute(uri: "/v1/power/setPowerOff?wait=20", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(off.envelope["result"]?["result"]?["powerState"] == "offline", "\(off.text)")
+            let status = try await client.execute(uri: "/v1/power/getPowerStatus", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(status.envelope["result"] == "offline")
+            let soft = try await client.execute(uri: "/v1/power/setPowerSoft", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(soft.status == .unprocessableContent)
+            let missing = try await client.execute(uri: "/v1/power/setPowerOn", method: .post, headers: headers,
+                                                   body: Self.body(["connection": ["type": "pdu", "meta": ["deviceId": "pdu1"]]]))
+            #expect(missing.envelope["error"]?["details"]?["field"] == "connection.meta.outlet")
+        }
+    }
+}
