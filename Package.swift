@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "rackagent", dependencies: [
-            "ControllerAPI", "IPMI", "Power", "SNMP", "Provisioning", "SwitchSSH",
+            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH",
             // Benchmarks start the same real peers the tests use.
             "PeerHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

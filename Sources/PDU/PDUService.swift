@@ -4,15 +4,21 @@ import SNMP
 
 /// Outlets of registered PDUs: list them, switch them, and verify every switch by reading the state back.
 public struct PDUService: Sendable {
-    let devices: NetworkDeviceService
+    /// Finds a registered device by id (the agent's registry; the CLI has none).
+    public typealias Lookup = @Sendable (String) async throws -> NetworkDevice
+
+    let client: SNMPClient
+    let lookup: Lookup
     let settings: SNMPConfiguration
     /// How long a cycled outlet stays off.
     let cycleDelay: Duration
     /// How long a switch may take to show in the state column.
     let verifyTimeout: Duration
 
-    public init(devices: NetworkDeviceService, settings: SNMPConfiguration, cycleDelay: Duration = .seconds(5), verifyTimeout: Duration = .seconds(10)) {
-        self.devices = devices
+    public init(client: SNMPClient, settings: SNMPConfiguration, cycleDelay: Duration = .seconds(5), verifyTimeout: Duration = .seconds(10),
+                lookup: @escaping Lookup) {
+        self.client = client
+        self.lookup = lookup
         self.settings = settings
         self.cycleDelay = cycleDelay
         self.verifyTimeout = verifyTimeout
@@ -29,11 +35,15 @@ public struct PDUService: Sendable {
 
     /// Every outlet with its name and state.
     public func outlets(_ deviceId: String) async throws -> [Outlet] {
-        let device = try await devices.stored(deviceId).device
+        try await outlets(of: try await lookup(deviceId))
+    }
+
+    /// Every outlet of a PDU given in full (the CLI's, not registered).
+    public func outlets(of device: NetworkDevice) async throws -> [Outlet] {
         let dialect = try dialect(device)
         let target = try device.snmpTarget(settings: settings)
-        let names = try await devices.client.walk(target, dialect.nameColumn)
-        let states = try await devices.client.walk(target, dialect.stateColumn)
+        let names = try await client.walk(target, dialect.nameColumn)
+        let states = try await client.walk(target, dialect.stateColumn)
         var stateByOutlet: [Int: OutletState] = [:]
         for binding in states {
             guard let number = dialect.stateColumn.suffix(of: binding.oid).first else { continue }
@@ -51,13 +61,17 @@ public struct PDUService: Sendable {
 
     /// The state of one outlet.
     public func state(_ deviceId: String, outlet: Int) async throws -> OutletState {
-        let device = try await devices.stored(deviceId).device
+        let device = try await lookup(deviceId)
         return try await read(device, try dialect(device), outlet: outlet)
     }
 
     /// Switches an outlet and reads it back; a cycle is off (verified), the cycle delay, on (verified).
     public func perform(_ action: OutletAction, deviceId: String, outlet: Int) async throws -> OutletReport {
-        let device = try await devices.stored(deviceId).device
+        try await perform(action, device: try await lookup(deviceId), outlet: outlet)
+    }
+
+    /// Switches an outlet of a PDU given in full.
+    public func perform(_ action: OutletAction, device: NetworkDevice, outlet: Int) async throws -> OutletReport {
         let dialect = try dialect(device)
         let started = ContinuousClock.now
         let before = try await read(device, dialect, outlet: outlet)
@@ -83,7 +97,7 @@ public struct PDUService: Sendable {
 
     func read(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int) async throws -> OutletState {
         let oid = dialect.stateColumn.appending(UInt(outlet))
-        guard let binding = try await devices.client.get(try device.snmpTarget(settings: settings), [oid]).first else {
+        guard let binding = try await client.get(try device.snmpTarget(settings: settings), [oid]).first else {
             throw AgentError(status: .badGateway, code: "snmp_error", message: "\(device.snmpHost): no answer for outlet \(outlet)")
         }
         if binding.value == .noSuchInstance || binding.value == .noSuchObject {
@@ -94,7 +108,7 @@ public struct PDUService: Sendable {
 
     func set(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int, _ wanted: OutletState) async throws {
         let binding = VariableBinding(oid: dialect.commandColumn.appending(UInt(outlet)), value: .integer(dialect.command(wanted)))
-        _ = try await devices.client.set(try device.snmpTarget(settings: settings, write: true), [binding])
+        _ = try await client.set(try device.snmpTarget(settings: settings, write: true), [binding])
         let deadline = ContinuousClock.now + verifyTimeout
         var seen = try await read(device, dialect, outlet: outlet)
         while seen != wanted, ContinuousClock.now < deadline {

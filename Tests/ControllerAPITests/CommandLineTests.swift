@@ -74,4 +74,57 @@ enum RackAgentBinary {
         (status, output) = try await RackAgentBinary.run(["pxe", "render", "--profile", profile, "--server", bad])
         #expect(status == 1 && output.contains("rootpassword: must be at least 8 characters"), "\(output)")
     }
+
+    @Test func providerSubcommandsAgainstTheReplays() async throws {
+        let sigma = try await ProviderReplayPeer(provider: "cloudsigma")
+        defer { sigma.stop() }
+        let venocix = try await ProviderReplayPeer(provider: "venocix")
+        defer { venocix.stop() }
+        let state = try TemporaryDirectory(prefix: "clistate")
+        defer { state.remove() }
+        let environment = ["SIGMA_PASSWORD": ProviderReplayPeer.cloudSigmaPassword, "VENOCIX_TOKEN": ProviderReplayPeer.venocixToken,
+                           "RACKAGENT_PROVIDERS_POLL_INTERVAL_SECONDS": "0.05"]
+        let sigmaOptions = ["--type", "cloudsigma", "--user", ProviderReplayPeer.cloudSigmaUser, "--credential-env", "SIGMA_PASSWORD",
+                            "--base-url", sigma.baseURL, "--server", ProviderReplayPeer.cloudSigmaServer, "--state-dir", state.path]
+        var (status, output) = try await RackAgentBinary.run(["provider", "status"] + sigmaOptions, environment: environment)
+        #expect(status == 0 && output.hasPrefix("online (active)"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["provider", "power", "reboot"] + sigmaOptions, environment: environment)
+        #expect(status == 0 && output.contains("reboot: online (active), verified, composed by the agent") && output.contains("  verified stopped"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["provider", "templates"] + sigmaOptions, environment: environment)
+        #expect(status == 0 && output.contains("a49e25b3-69f4-440b-87a8-d79fa78ace53  Debian 11 standard image"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["provider", "console"] + sigmaOptions, environment: environment)
+        #expect(output.contains("vnc://91.203.56.72:5900 password KD9R3jcF"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["provider", "status", "--server", "00000000-0000"] + sigmaOptions.dropLast(4) + ["--state-dir", state.path],
+                                                         environment: environment)
+        #expect(status == 1 && output.contains("cloudsigma: Not Found"), "\(output)")
+        #expect(!output.contains(ProviderReplayPeer.cloudSigmaPassword))
+
+        let venocixOptions = ["--type", "venocix", "--credential-env", "VENOCIX_TOKEN", "--base-url", venocix.baseURL, "--server", "4001", "--state-dir", state.path]
+        (status, output) = try await RackAgentBinary.run(["provider", "reinstall", "--template", "Debian10.0", "--json"] + venocixOptions, environment: environment)
+        #expect(status == 0, "\(output)")
+        let result = try #require(try? JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8)), "\(output)")
+        #expect(result["password"] == "Vx-Job-Pass-7731")
+        (status, output) = try await RackAgentBinary.run(["provider", "power", "explode"] + venocixOptions, environment: environment)
+        #expect(status != 0 && output.contains("action must be on, off, shutdown, reboot or reset"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["provider", "support"])
+        #expect(output.contains("| reboot | native | native | native | emulated |"), "\(output)")
+    }
+
+    @Test func pduSubcommandsAgainstSnmpsim() async throws {
+        let simulator = try await SNMPSimulator(devices: [
+            "pdu1": [
+                "1.3.6.1.2.1.1.5.0|4|pdu1.lab", "1.3.6.1.4.1.318.1.1.12.3.3.1.1.2.1|4|server-a",
+                "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.1|2:writecache|value=1",
+            ],
+        ])
+        defer { simulator.stop() }
+        let options = ["--type", "apc", "--host", "127.0.0.1:\(simulator.port)", "--community-env", "PDU_COMMUNITY", "--cycle-delay", "0.2"]
+        let environment = ["PDU_COMMUNITY": "pdu1"]
+        var (status, output) = try await RackAgentBinary.run(["pdu", "outlets"] + options, environment: environment)
+        #expect(status == 0 && output == "1\ton\tserver-a\n", "\(output)")
+        (status, output) = try await RackAgentBinary.run(["pdu", "switch", "1", "cycle"] + options, environment: environment)
+        #expect(status == 0 && output.contains("outlet 1: on -> on, verified (off verified, on verified)"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["pdu", "switch", "7", "off"] + options, environment: environment)
+        #expect(status == 1 && output.contains("outlet 7"), "\(output)")
+    }
 }
