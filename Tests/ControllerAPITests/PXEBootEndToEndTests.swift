@@ -82,7 +82,10 @@ extension DHCPServerSuites {
                 try await Task.sleep(for: .milliseconds(500))
                 machine = try await QEMUMachine(namespace: namespace, tap: "tap0", mac: Self.mac)
 
-                let finished = try await InstallationRouteTests.waitForStatus(client, live, "61", timeout: .seconds(150)) { $0["state"] != "running" }
+                let finished = try await InstallationRouteTests.waitForStatus(client, live, "61", timeout: .seconds(150)) {
+                    // The outcome is decided before the clean-up runs; the last step is recorded after it.
+                    $0["state"] != "running" && $0["stepName"] == "finished"
+                }
                 #expect(finished["state"] == "completed", "console:\n\(machine?.console.suffix(3000) ?? "")")
                 guard case .array(let progress)? = finished["installProgress"] else { throw AgentError.internalError("no progress") }
                 let steps = progress.compactMap { $0["name"]?.stringValue }
