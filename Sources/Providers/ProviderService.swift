@@ -78,6 +78,17 @@ public final class ProviderService: Sendable {
             return status
         }
         let emulated = !driver.nativePowerActions.contains(action)
+        // On, off and shutdown of a server already there change nothing (and some providers refuse them).
+        if [.on, .off, .shutdown].contains(action) {
+            let current = try await driver.status(serverId: serverId)
+            checks += 1
+            if current.state == action.expectedState {
+                return ProviderPowerReport(
+                    action: action.rawValue, powerState: current.state.seedWord, providerState: current.providerState, verified: true,
+                    emulated: false, steps: ["already \(current.providerState)"], checks: checks,
+                    seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
+            }
+        }
         let final: ProviderServerStatus
         if !emulated {
             try await send(action)

@@ -32,7 +32,8 @@ struct SwitchBench: AsyncParsableCommand {
         var settings = SSHConfiguration()
         settings.idleCloseSeconds = 600
         let store = SwitchStore(database: database)
-        let logger = Logger(label: "bench")
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
         let target = SwitchTarget(deviceId: "bench", host: "127.0.0.1", port: peer.port, user: SSHSwitchPeer.user,
                                   credential: .privateKey(Secret(privateKey), passphrase: nil), vendor: "aristaSsh", pinnedHostKey: peer.hostKeyFingerprint)
         func service() -> SwitchService {

@@ -115,11 +115,13 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         #expect(await failureMessage { _ = try await service.status(target) }.contains("state: expected a string"))
         try peer.queue(status: 200, body: #"{"state": ["POWERED_ON"]}"#)
         #expect(await failureCode { _ = try await service.status(target) } == "provider_error")
+        try peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
         try peer.queue(status: 400, body: #"{"Type":"INVALID_PARAMETERS","Message":"Required field(s) id missing or empty. ","Errors":{"id":"x"}}"#)
-        let rejected = await failureMessage { _ = try await service.power(.on, target) }
+        let rejected = await failureMessage { _ = try await service.power(.off, target) }
         #expect(rejected.contains("Required field(s) id missing") && rejected.contains("(id)"), "\(rejected)")
 
         // An unclear answer to a change: the state is read first, then the action is sent once more.
+        try peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
         try peer.queue(status: 500, body: #"{"type":"INTERNAL","message":"Internal error","errors":null}"#)
         let off = try await service.power(.off, target)
         #expect(off.verified && off.steps.contains { $0.contains("sent again after reading POWERED_ON") }, "\(off.steps)")
@@ -166,10 +168,12 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         #expect(await failureMessage { _ = try await service.status(try connection(peer, server: "4999")) } == "venocix: 0x01: no vm with id 4999 found")
         try peer.queue(status: 200, body: #"{"result": "running"}"#)
         #expect(await failureMessage { _ = try await service.status(target) } == "venocix sent an answer the agent cannot read: result: expected an object")
-        try peer.queue(status: 500, body: #"{"result": false, "error": "0xa1: failed to send stop signal to vm"}"#)
+        try peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
         try peer.queue(status: 500, body: #"{"result": false, "error": "0xa1: failed to send stop signal to vm"}"#)
         let off = try await service.power(.off, target)
         #expect(off.steps.contains { $0.contains("sent again") }, "\(off.steps)")
+        let again = try await service.power(.off, target)
+        #expect(again.steps == ["already stopped"] && again.verified)
     }
 
     @Test func dedicatedServersUseTheirOwnEndpoints() async throws {
