@@ -38,6 +38,18 @@ struct CommandFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+/// Runs `body`; an error becomes its envelope message on stderr and exit status 1 (argument errors keep their own).
+func exitingOnFailure<Value>(_ body: () async throws -> Value) async throws -> Value {
+    do {
+        return try await body()
+    } catch let failure as CommandFailure {
+        throw failure
+    } catch {
+        FileHandle.standardError.write(Data("\(AgentError.from(error).message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
 extension ParsableCommand {
     /// Prints `value` as pretty JSON.
     static func printJSON(_ value: some Encodable) throws {

@@ -62,13 +62,10 @@ struct DHCPCommand: AsyncParsableCommand {
             guard let rendered = try state.dhcp.render(try await state.dhcp.store.all(), backend: chosen) else {
                 throw CommandFailure(message: "dhcp.backend is none; pass --backend")
             }
-            do {
+            try await exitingOnFailure {
                 try await DHCPValidator(runner: ProcessRunner(), settings: state.configuration.dhcp).validate(rendered.validationConfig, backend: chosen)
-                print("\(chosen.rawValue): configuration valid")
-            } catch {
-                FileHandle.standardError.write(Data("\(AgentError.from(error).message)\n".utf8))
-                throw ExitCode(1)
             }
+            print("\(chosen.rawValue): configuration valid")
         }
     }
 

@@ -53,13 +53,12 @@ struct PDUCommand: AsyncParsableCommand {
                 throw AgentError.notFound("network device", id)
             }
             do {
-                let value = try await body(service, try device())
+                let value = try await exitingOnFailure { try await body(service, try device()) }
                 await client.shutdown()
                 return value
             } catch {
                 await client.shutdown()
-                FileHandle.standardError.write(Data("\(AgentError.from(error).message)\n".utf8))
-                throw ExitCode(1)
+                throw error
             }
         }
     }

@@ -145,13 +145,8 @@ struct PXECommand: AsyncParsableCommand {
 
             func run() async throws {
                 let parsed = try PXEProfile(try PXECommand.load(profile))
-                do {
-                    let result = try await Cache.open(options).prepare(parsed)
-                    print("\(parsed.cacheDirectory): \(result.downloaded.count) downloaded, \(result.revalidated.count) revalidated, \(result.reused.count) reused")
-                } catch {
-                    FileHandle.standardError.write(Data("\(AgentError.from(error).message)\n".utf8))
-                    throw ExitCode(1)
-                }
+                let result = try await exitingOnFailure { try await Cache.open(options).prepare(parsed) }
+                print("\(parsed.cacheDirectory): \(result.downloaded.count) downloaded, \(result.revalidated.count) revalidated, \(result.reused.count) reused")
             }
         }
 

@@ -70,12 +70,7 @@ struct ProviderCommand: AsyncParsableCommand {
         func perform<Value>(requireServer: Bool = true, _ body: (ProviderService, ProviderConnection) async throws -> Value) async throws -> Value {
             let service = try service()
             let connection = try connection(requireServer: requireServer)
-            do {
-                return try await body(service, connection)
-            } catch {
-                FileHandle.standardError.write(Data("\(AgentError.from(error).message)\n".utf8))
-                throw ExitCode(1)
-            }
+            return try await exitingOnFailure { try await body(service, connection) }
         }
     }
 

@@ -67,14 +67,7 @@ struct SwitchCommand: AsyncParsableCommand {
         func perform<Value>(_ body: (SwitchService, SwitchTarget) async throws -> Value) async throws -> Value {
             let service = try service()
             defer { service.pool.closeAll() }
-            do {
-                return try await body(service, try target())
-            } catch let failure as CommandFailure {
-                throw failure
-            } catch {
-                FileHandle.standardError.write(Data("\(AgentError.from(error).message)\n".utf8))
-                throw ExitCode(1)
-            }
+            return try await exitingOnFailure { try await body(service, try target()) }
         }
     }
 
