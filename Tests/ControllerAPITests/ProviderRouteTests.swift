@@ -121,7 +121,11 @@ import Testing
             ],
         ])
         defer { simulator.stop() }
-        let agent = try await TestAgent { $0.snmp.timeoutSeconds = 1 }
+        let agent = try await TestAgent {
+            $0.snmp.timeoutSeconds = 1
+            $0.ipmi.commandTimeoutSeconds = 2
+            $0.ipmi.retries = 0
+        }
         defer { agent.remove() }
         let headers = agent.authorization
         try await agent.withRouter { client in
@@ -146,6 +150,17 @@ import Testing
             #expect(status.envelope["result"] == "offline")
             let soft = try await client.execute(uri: "/v1/power/setPowerSoft", method: .post, headers: headers, body: Self.body(["connection": connection]))
             #expect(soft.status == .unprocessableContent)
+            // A BMC that does not answer: the outlets stand in, and the answer says so.
+            let deadBMC: JSONValue = ["type": "ipmi", "meta": ["ip": "127.0.0.1", "bmcPort": .integer(Int64(FreePort.udp())), "username": "ADMIN", "password": "ADMIN"]]
+            let failover = try await client.execute(uri: "/v1/power/setPowerOn?wait=30", method: .post, headers: headers,
+                                                    body: Self.body(["connection": deadBMC, "fallback": connection]))
+            #expect(failover.envelope["result"]?["result"]?["via"] == "pdu", "\(failover.text)")
+            #expect(failover.envelope["result"]?["result"]?["result"]?["powerState"] == "online")
+            // ipmitool either gives up itself (bmc_unreachable) or is stopped by the command timeout (timeout).
+            #expect(["bmc_unreachable", "timeout"].contains(failover.envelope["result"]?["result"]?["primaryError"]?["code"]?.stringValue ?? ""))
+            let noFailover = try await client.execute(uri: "/v1/power/setPowerOff?wait=30", method: .post, headers: headers,
+                                                      body: Self.body(["connection": deadBMC, "fallback": connection, "noFailover": true]))
+            #expect(noFailover.envelope["result"]?["state"] == "failed", "\(noFailover.text)")
             let missing = try await client.execute(uri: "/v1/power/setPowerOn", method: .post, headers: headers,
                                                    body: Self.body(["connection": ["type": "pdu", "meta": ["deviceId": "pdu1"]]]))
             #expect(missing.envelope["error"]?["details"]?["field"] == "connection.meta.outlet")
