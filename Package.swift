@@ -68,6 +68,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Power", dependencies: ["IPMI", "PDU", "Providers"]),
         .target(name: "ControllerAPI", dependencies: [

@@ -2,6 +2,7 @@ import AgentCore
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 
@@ -140,7 +141,7 @@ public struct ProviderHTTPClient: Sendable {
         var lastRetryAfter: Double?
         for attempt in 1...maximumAttempts {
             try await bucket.acquire()
-            let started = ContinuousClock.now
+            let started = DispatchTime.now()
             let response: ProviderResponse
             do {
                 response = try await transport.send(request, timeout: timeout)
@@ -156,14 +157,19 @@ public struct ProviderHTTPClient: Sendable {
                 try await Task.sleep(for: Self.backoff(attempt))
                 continue
             }
+            Timer(label: "rackagent_provider_request_duration_seconds", dimensions: [("provider", provider.rawValue)])
+                .recordInterval(since: started)
+            Counter(label: "rackagent_provider_requests_total", dimensions: [("provider", provider.rawValue), ("status", String(response.status))])
+                .increment()
             let remaining = response.header("X-Rate-Limit-Remaining").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let reset = (response.header("X-Rate-Limit-Reset") ?? response.header("Retry-After")).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             await bucket.observe(remaining: remaining, resetSeconds: reset)
             logger.debug("provider answered", metadata: [
                 "provider": "\(provider.rawValue)", "method": "\(request.method.rawValue)", "path": "\(Self.path(request.url))",
-                "status": "\(response.status)", "milliseconds": "\(Int((ContinuousClock.now - started).inSeconds * 1000))",
+                "status": "\(response.status)", "milliseconds": "\((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)",
             ])
             if response.status == 429 {
+                Counter(label: "rackagent_provider_rate_limited_total", dimensions: [("provider", provider.rawValue)]).increment()
                 lastRetryAfter = reset
                 // Bounded: a provider asking for more than two minutes gets a rate-limited error instead.
                 let wait = min(reset ?? Self.backoff(attempt).inSeconds, 120)

@@ -49,6 +49,9 @@ import Testing
                 let boot = try await client.execute(uri: "/v1/power/setBootType", method: .post, headers: headers,
                                                     body: Self.body(["connection": connection, "params": "pxe"]))
                 #expect(boot.status == .unprocessableContent && boot.envelope["error"]?["code"] == "unsupported")
+                let states = try await agent.runtime.outbox.pendingEvents().filter { $0.type == "power.state" }
+                #expect(states.count == 6, "one for the status read and one per power change")
+                #expect(states.last?.data["powerState"] == "offline" && states.last?.data["serverId"] == "61" && states.last?.data["via"] == .string(provider))
                 let logs = try await client.execute(uri: "/v1/logs?limit=50", method: .get, headers: headers)
                 #expect(!logs.text.contains(ProviderReplayPeer.ionosToken) && !logs.text.contains(ProviderReplayPeer.cloudSigmaPassword))
             }
