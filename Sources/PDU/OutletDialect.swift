@@ -17,8 +17,17 @@ public struct Outlet: Sendable, Codable, Equatable {
     public var state: OutletState
 }
 
+/// How outlet numbers map to table rows.
+public enum OutletNumbering: Sendable {
+    /// The outlet number is the row index (APC, Raritan).
+    case index
+    /// Outlets are numbered 1, 2, ... in table order across a multi-part index (Sentry3's tower.infeed.outlet).
+    case position
+}
+
 /// How one PDU family names, reads and switches its outlets over SNMP.
 public protocol OutletDialect: Sendable {
+    var numbering: OutletNumbering { get }
     /// The table column with each outlet's name (walked; the index is the outlet number).
     var nameColumn: OID { get }
     /// The column read for the outlet's state.
@@ -28,6 +37,10 @@ public protocol OutletDialect: Sendable {
     func state(_ value: SNMPValue) -> OutletState
     /// The INTEGER to write for `on` or `off` (cycles are composed by ``PDUService`` as off, wait, on, each verified).
     func command(_ state: OutletState) -> Int64
+}
+
+extension OutletDialect {
+    public var numbering: OutletNumbering { .index }
 }
 
 /// APC PowerNet-MIB rPDU (deviceType `apc`): rPDUOutletControlOutletName / rPDUOutletControlOutletCommand.
@@ -66,10 +79,31 @@ public struct RaritanPDU1OutletDialect: OutletDialect {
     public func command(_ state: OutletState) -> Int64 { state == .on ? 1 : 0 }
 }
 
+/// ServerTech Sentry3-MIB (deviceType `sentry3`): outletName, outletStatus (off(0), on(1); the wait and error states
+/// read as unknown until they settle) and the write-only-in-effect outletControlAction (on(1), off(2)). Rows are
+/// indexed tower.infeed.outlet; outlet numbers count them in table order.
+public struct Sentry3OutletDialect: OutletDialect {
+    public init() {}
+    static let table = OID([1, 3, 6, 1, 4, 1, 1718, 3, 2, 3, 1])
+    public var numbering: OutletNumbering { .position }
+    public var nameColumn: OID { Self.table.appending(3) }
+    public var stateColumn: OID { Self.table.appending(5) }
+    public var commandColumn: OID { Self.table.appending(11) }
+    public func state(_ value: SNMPValue) -> OutletState {
+        switch value {
+        case .integer(1): return .on
+        case .integer(0): return .off
+        default: return .unknown
+        }
+    }
+    public func command(_ state: OutletState) -> Int64 { state == .on ? 1 : 2 }
+}
+
 public enum OutletDialects {
     /// Device types with outlet control, by the seed's `deviceType` names.
     public static let byDeviceType: [String: any OutletDialect] = [
         "apc": APCOutletDialect(),
         "raritanDominionPduMib1": RaritanPDU1OutletDialect(),
+        "sentry3": Sentry3OutletDialect(),
     ]
 }

@@ -42,27 +42,44 @@ public struct PDUService: Sendable {
     public func outlets(of device: NetworkDevice) async throws -> [Outlet] {
         let dialect = try dialect(device)
         let target = try device.snmpTarget(settings: settings)
-        let names = try await client.walk(target, dialect.nameColumn)
+        let rows = try await self.rows(device, dialect)
         let states = try await client.walk(target, dialect.stateColumn)
-        var stateByOutlet: [Int: OutletState] = [:]
-        for binding in states {
-            guard let number = dialect.stateColumn.suffix(of: binding.oid).first else { continue }
-            stateByOutlet[Int(number)] = dialect.state(binding.value)
+        var stateByInstance: [[UInt]: OutletState] = [:]
+        for binding in states { stateByInstance[dialect.stateColumn.suffix(of: binding.oid)] = dialect.state(binding.value) }
+        return rows.map { Outlet(number: $0.number, name: $0.name, state: stateByInstance[$0.instance] ?? .unknown) }
+    }
+
+    struct Row {
+        var number: Int
+        var instance: [UInt]
+        var name: String
+    }
+
+    /// The outlet rows from the name column, numbered as the dialect numbers them.
+    func rows(_ device: NetworkDevice, _ dialect: any OutletDialect) async throws -> [Row] {
+        let names = try await client.walk(try device.snmpTarget(settings: settings), dialect.nameColumn)
+        return names.enumerated().compactMap { position, binding in
+            let instance = dialect.nameColumn.suffix(of: binding.oid)
+            guard let first = instance.first else { return nil }
+            let number = dialect.numbering == .index ? Int(first) : position + 1
+            return Row(number: number, instance: instance, name: binding.value.text ?? "")
         }
-        var outlets = names.compactMap { binding -> Outlet? in
-            guard let number = dialect.nameColumn.suffix(of: binding.oid).first else { return nil }
-            return Outlet(number: Int(number), name: binding.value.text ?? "", state: stateByOutlet[Int(number)] ?? .unknown)
+    }
+
+    /// The table instance of outlet `number`: the number itself, or the row at that position.
+    func instance(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int) async throws -> [UInt] {
+        guard dialect.numbering == .position else { return [UInt(outlet)] }
+        guard let row = try await rows(device, dialect).first(where: { $0.number == outlet }) else {
+            throw AgentError.notFound("outlet", "\(outlet) on \(device.id)")
         }
-        for (number, state) in stateByOutlet where !outlets.contains(where: { $0.number == number }) {
-            outlets.append(Outlet(number: number, name: "", state: state))
-        }
-        return outlets.sorted { $0.number < $1.number }
+        return row.instance
     }
 
     /// The state of one outlet.
     public func state(_ deviceId: String, outlet: Int) async throws -> OutletState {
         let device = try await lookup(deviceId)
-        return try await read(device, try dialect(device), outlet: outlet)
+        let dialect = try dialect(device)
+        return try await read(device, dialect, instance: try await instance(device, dialect, outlet: outlet))
     }
 
     /// Switches an outlet and reads it back; a cycle is off (verified), the cycle delay, on (verified).
@@ -74,29 +91,31 @@ public struct PDUService: Sendable {
     public func perform(_ action: OutletAction, device: NetworkDevice, outlet: Int) async throws -> OutletReport {
         let dialect = try dialect(device)
         let started = ContinuousClock.now
-        let before = try await read(device, dialect, outlet: outlet)
+        let instance = try await instance(device, dialect, outlet: outlet)
+        let before = try await read(device, dialect, instance: instance)
         var steps: [String] = []
         switch action {
         case .on, .off:
             let wanted: OutletState = action == .on ? .on : .off
-            if before != wanted { try await set(device, dialect, outlet: outlet, wanted) }
+            if before != wanted { try await set(device, dialect, instance: instance, wanted) }
             steps.append(before == wanted ? "already \(wanted.rawValue)" : "\(wanted.rawValue) verified")
         case .cycle:
             if before != .off {
-                try await set(device, dialect, outlet: outlet, .off)
+                try await set(device, dialect, instance: instance, .off)
                 steps.append("off verified")
             }
             try await Task.sleep(for: cycleDelay)
-            try await set(device, dialect, outlet: outlet, .on)
+            try await set(device, dialect, instance: instance, .on)
             steps.append("on verified")
         }
-        let after = try await read(device, dialect, outlet: outlet)
+        let after = try await read(device, dialect, instance: instance)
         return OutletReport(outlet: outlet, action: action.rawValue, before: before, state: after, verified: true, steps: steps,
                             seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
     }
 
-    func read(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int) async throws -> OutletState {
-        let oid = dialect.stateColumn.appending(UInt(outlet))
+    func read(_ device: NetworkDevice, _ dialect: any OutletDialect, instance: [UInt]) async throws -> OutletState {
+        let oid = dialect.stateColumn.appending(instance)
+        let outlet = instance.map(String.init).joined(separator: ".")
         guard let binding = try await client.get(try device.snmpTarget(settings: settings), [oid]).first else {
             throw AgentError(status: .badGateway, code: "snmp_error", message: "\(device.snmpHost): no answer for outlet \(outlet)")
         }
@@ -106,19 +125,20 @@ public struct PDUService: Sendable {
         return dialect.state(binding.value)
     }
 
-    func set(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int, _ wanted: OutletState) async throws {
-        let binding = VariableBinding(oid: dialect.commandColumn.appending(UInt(outlet)), value: .integer(dialect.command(wanted)))
+    func set(_ device: NetworkDevice, _ dialect: any OutletDialect, instance: [UInt], _ wanted: OutletState) async throws {
+        let outlet = instance.map(String.init).joined(separator: ".")
+        let binding = VariableBinding(oid: dialect.commandColumn.appending(instance), value: .integer(dialect.command(wanted)))
         _ = try await client.set(try device.snmpTarget(settings: settings, write: true), [binding])
         let deadline = ContinuousClock.now + verifyTimeout
-        var seen = try await read(device, dialect, outlet: outlet)
+        var seen = try await read(device, dialect, instance: instance)
         while seen != wanted, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(250))
-            seen = try await read(device, dialect, outlet: outlet)
+            seen = try await read(device, dialect, instance: instance)
         }
         guard seen == wanted else {
             throw AgentError(status: .badGateway, code: "verify_failed",
                              message: "\(device.id) outlet \(outlet) reads \(seen.rawValue) after switching \(wanted.rawValue)",
-                             details: ["outlet": .integer(Int64(outlet)), "expected": .string(wanted.rawValue), "actual": .string(seen.rawValue)])
+                             details: ["outlet": .string(outlet), "expected": .string(wanted.rawValue), "actual": .string(seen.rawValue)])
         }
     }
 }

@@ -169,4 +169,33 @@ import Testing
             #expect(missing.envelope["error"]?["details"]?["field"] == "connection.meta.outlet")
         }
     }
+
+    /// Sentry3 keeps state and command in different columns and indexes rows tower.infeed.outlet: snmpd with a
+    /// pass_persist emulator whose writes change the status column (through the wait state).
+    @Test func sentry3OutletsThroughSnmpd() async throws {
+        let daemon = try await SNMPDaemon.withSentry3Outlets()
+        defer { daemon.stop() }
+        let agent = try await TestAgent { $0.snmp.timeoutSeconds = 2 }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            let device: JSONValue = ["deviceType": "sentry3", "name": "cdu", "host": .string("127.0.0.1:\(daemon.port)"),
+                                     "snmpCommunity": "public", "snmpWriteCommunity": "private", "snmpVersion": "2c"]
+            let put = try await client.execute(uri: "/v1/network-devices/cdu", method: .put, headers: headers, body: Self.body(device))
+            #expect(put.status == .created, "\(put.text)")
+            let outlets = try await client.execute(uri: "/v1/network-devices/cdu/outlets", method: .get, headers: headers)
+            #expect(outlets.envelope["result"]?["outlets"] == [
+                ["number": 1, "name": "server-a", "state": "on"], ["number": 2, "name": "server-b", "state": "off"],
+                ["number": 3, "name": "server-c", "state": "on"], ["number": 4, "name": "server-d", "state": "on"],
+            ], "\(outlets.text)")
+            let off = try await client.execute(uri: "/v1/network-devices/cdu/outlets/3/off?wait=20", method: .post, headers: headers)
+            #expect(off.envelope["result"]?["result"]?["state"] == "off" && off.envelope["result"]?["result"]?["before"] == "on", "\(off.text)")
+            let on = try await client.execute(uri: "/v1/network-devices/cdu/outlets/2/on?wait=20", method: .post, headers: headers)
+            #expect(on.envelope["result"]?["result"]?["state"] == "on", "\(on.text)")
+            let after = try await client.execute(uri: "/v1/network-devices/cdu/outlets", method: .get, headers: headers)
+            #expect(after.envelope["result"]?["outlets"]?.jsonText.contains(#"{"name":"server-c","number":3,"state":"off"}"#) == true, "\(after.text)")
+            let missing = try await client.execute(uri: "/v1/network-devices/cdu/outlets/9/on", method: .post, headers: headers)
+            #expect(missing.status == .notFound, "\(missing.text)")
+        }
+    }
 }

@@ -16,8 +16,10 @@ public final class SNMPDaemon: Sendable {
     public static let authenticationPassphrase = "authpass123"
     public static let privacyPassphrase = "privpass123"
 
-    /// - Parameter namespace: run inside this network namespace, listening on `host`.
-    public init(host: String = "127.0.0.1", namespace: String? = nil) async throws {
+    /// - Parameters:
+    ///   - namespace: run inside this network namespace, listening on `host`.
+    ///   - extraConfiguration: more snmpd.conf lines (e.g. a `pass_persist` emulator).
+    public init(host: String = "127.0.0.1", namespace: String? = nil, extraConfiguration: String = "") async throws {
         guard let snmpd = locateProgram("snmpd") else { throw HarnessError.peerFailed("snmpd is not installed") }
         directory = try TemporaryDirectory(prefix: "snmpd")
         self.host = host
@@ -27,7 +29,7 @@ public final class SNMPDaemon: Sendable {
             config += "createUser \(user.name) \(user.authentication) \"\(Self.authenticationPassphrase)\" \(user.privacy) \"\(Self.privacyPassphrase)\"\n"
             config += "rouser \(user.name) priv\n"
         }
-        config += "createUser usr-auth-only SHA \"\(Self.authenticationPassphrase)\"\nrouser usr-auth-only auth\n"
+        config += "createUser usr-auth-only SHA \"\(Self.authenticationPassphrase)\"\nrouser usr-auth-only auth\n" + extraConfiguration
         try directory.write("snmpd.conf", config)
         try FileManager.default.createDirectory(atPath: directory.file("persist"), withIntermediateDirectories: true)
         let arguments = [
@@ -42,6 +44,12 @@ public final class SNMPDaemon: Sendable {
             process = try await PeerProcess(name: "snmpd", executable: snmpd, arguments: arguments, environment: ["MIBS": ""], logPath: directory.file("snmpd.log"))
         }
         try await process.waitForLog { $0.contains("NET-SNMP version") }
+    }
+
+    /// snmpd with the Sentry3 outlet emulator (Emulators/sentry3_pass_persist.py) under 1.3.6.1.4.1.1718.3.2.3.1.
+    public static func withSentry3Outlets() async throws -> SNMPDaemon {
+        let script = PeerTools.repositoryRoot + "/Tests/PeerHarness/Emulators/sentry3_pass_persist.py"
+        return try await SNMPDaemon(extraConfiguration: "pass_persist .1.3.6.1.4.1.1718.3.2.3.1 /usr/bin/python3 \(script)\n")
     }
 
     public func stop() {
