@@ -99,11 +99,32 @@ public struct Sentry3OutletDialect: OutletDialect {
     public func command(_ state: OutletState) -> Int64 { state == .on ? 1 : 2 }
 }
 
+/// ServerTech Sentry4-MIB (deviceType `sentry4`): st4OutletName (config table), st4OutletState (monitor table:
+/// unknown(0), on(1), off(2)) and st4OutletControlAction (control table: on(1), off(2)). Rows are indexed
+/// unit.inputCord.outlet; outlet numbers count them in table order.
+public struct Sentry4OutletDialect: OutletDialect {
+    public init() {}
+    static let outlets = OID([1, 3, 6, 1, 4, 1, 1718, 4, 1, 8])
+    public var numbering: OutletNumbering { .position }
+    public var nameColumn: OID { Self.outlets.appending(2, 1, 3) }
+    public var stateColumn: OID { Self.outlets.appending(3, 1, 1) }
+    public var commandColumn: OID { Self.outlets.appending(5, 1, 2) }
+    public func state(_ value: SNMPValue) -> OutletState {
+        switch value {
+        case .integer(1): return .on
+        case .integer(2): return .off
+        default: return .unknown
+        }
+    }
+    public func command(_ state: OutletState) -> Int64 { state == .on ? 1 : 2 }
+}
+
 public enum OutletDialects {
     /// Device types with outlet control, by the seed's `deviceType` names.
     public static let byDeviceType: [String: any OutletDialect] = [
         "apc": APCOutletDialect(),
         "raritanDominionPduMib1": RaritanPDU1OutletDialect(),
         "sentry3": Sentry3OutletDialect(),
+        "sentry4": Sentry4OutletDialect(),
     ]
 }

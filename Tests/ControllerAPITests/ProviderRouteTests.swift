@@ -170,16 +170,16 @@ import Testing
         }
     }
 
-    /// Sentry3 keeps state and command in different columns and indexes rows tower.infeed.outlet: snmpd with a
-    /// pass_persist emulator whose writes change the status column (through the wait state).
-    @Test func sentry3OutletsThroughSnmpd() async throws {
-        let daemon = try await SNMPDaemon.withSentry3Outlets()
+    /// ServerTech PDUs keep state and command in different columns and index rows tower.infeed.outlet: snmpd with a
+    /// pass_persist emulator whose writes change the state column (through the wait state).
+    @Test(arguments: ["sentry3", "sentry4"]) func serverTechOutletsThroughSnmpd(vendor: String) async throws {
+        let daemon = try await SNMPDaemon.withServerTechOutlets(vendor)
         defer { daemon.stop() }
         let agent = try await TestAgent { $0.snmp.timeoutSeconds = 2 }
         defer { agent.remove() }
         let headers = agent.authorization
         try await agent.withRouter { client in
-            let device: JSONValue = ["deviceType": "sentry3", "name": "cdu", "host": .string("127.0.0.1:\(daemon.port)"),
+            let device: JSONValue = ["deviceType": .string(vendor), "name": "cdu", "host": .string("127.0.0.1:\(daemon.port)"),
                                      "snmpCommunity": "public", "snmpWriteCommunity": "private", "snmpVersion": "2c"]
             let put = try await client.execute(uri: "/v1/network-devices/cdu", method: .put, headers: headers, body: Self.body(device))
             #expect(put.status == .created, "\(put.text)")

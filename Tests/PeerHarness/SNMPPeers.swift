@@ -46,10 +46,11 @@ public final class SNMPDaemon: Sendable {
         try await process.waitForLog { $0.contains("NET-SNMP version") }
     }
 
-    /// snmpd with the Sentry3 outlet emulator (Emulators/sentry3_pass_persist.py) under 1.3.6.1.4.1.1718.3.2.3.1.
-    public static func withSentry3Outlets() async throws -> SNMPDaemon {
-        let script = PeerTools.repositoryRoot + "/Tests/PeerHarness/Emulators/sentry3_pass_persist.py"
-        return try await SNMPDaemon(extraConfiguration: "pass_persist .1.3.6.1.4.1.1718.3.2.3.1 /usr/bin/python3 \(script)\n")
+    /// snmpd with the ServerTech outlet emulator (Emulators/pdu_pass_persist.py) for `vendor` sentry3 or sentry4.
+    public static func withServerTechOutlets(_ vendor: String) async throws -> SNMPDaemon {
+        let script = PeerTools.repositoryRoot + "/Tests/PeerHarness/Emulators/pdu_pass_persist.py"
+        let subtree = vendor == "sentry3" ? ".1.3.6.1.4.1.1718.3.2.3.1" : ".1.3.6.1.4.1.1718.4.1.8"
+        return try await SNMPDaemon(extraConfiguration: "pass_persist \(subtree) /usr/bin/python3 \(script) \(vendor)\n")
     }
 
     public func stop() {
