@@ -228,8 +228,11 @@ public struct ProvidersConfiguration: Codable, Sendable, Equatable {
     public var pollIntervalSeconds = 5.0
     /// How long an agent job waits for a provider to reach a state.
     public var waitTimeoutSeconds = 1800.0
-    /// Requests per second per IONOS account when the API sends no rate-limit headers.
-    public var ionosRequestsPerSecond = 5.0
+    /// Requests per minute per IONOS account: the Cloud Panel API documents 25 (its X-Rate-Limit-* headers and
+    /// 429 answers tighten this further when they say so).
+    public var ionosRequestsPerMinute = 25.0
+    /// Requests per second per Venocix or CloudSigma account (neither documents a limit).
+    public var requestsPerSecond = 5.0
 
     public init() {}
 }

@@ -112,7 +112,7 @@ public actor TokenBucket {
     /// Reads the provider's rate-limit headers after an answer.
     public func observe(remaining: Int?, resetSeconds: Double?) {
         guard let remaining, remaining <= 0 else { return }
-        block(forSeconds: resetSeconds ?? 60 / ratePerSecond)
+        block(forSeconds: resetSeconds ?? 1 / ratePerSecond)
     }
 }
 

@@ -23,8 +23,10 @@ public final class ProviderService: Sendable {
     /// The driver for a connection's account.
     public func driver(for connection: ProviderConnection) async -> any ProviderDriver {
         let account = connection.account
-        // IONOS documents its limit per minute; the others get the same default bucket so a burst stays polite.
-        let bucket = await buckets.bucket(for: account.key, ratePerSecond: settings.ionosRequestsPerSecond)
+        // IONOS documents 25 requests per minute (a full minute's worth may go at once); the others document none.
+        let bucket = account.type == .ionos
+            ? await buckets.bucket(for: account.key, ratePerSecond: settings.ionosRequestsPerMinute / 60, capacity: settings.ionosRequestsPerMinute)
+            : await buckets.bucket(for: account.key, ratePerSecond: settings.requestsPerSecond, capacity: settings.requestsPerSecond)
         let http = ProviderHTTPClient(provider: account.type, transport: transport, bucket: bucket,
                                       timeout: .seconds(settings.requestTimeoutSeconds), logger: logger)
         switch account.type {
@@ -160,9 +162,9 @@ public struct ProviderPowerReport: Sendable, Codable, Equatable {
 actor ProviderRateLimits {
     private var buckets: [String: TokenBucket] = [:]
 
-    func bucket(for account: String, ratePerSecond: Double) -> TokenBucket {
+    func bucket(for account: String, ratePerSecond: Double, capacity: Double) -> TokenBucket {
         if let bucket = buckets[account] { return bucket }
-        let bucket = TokenBucket(ratePerSecond: ratePerSecond)
+        let bucket = TokenBucket(ratePerSecond: ratePerSecond, capacity: capacity)
         buckets[account] = bucket
         return bucket
     }

@@ -16,7 +16,7 @@ import Testing
         try await TestAgent {
             $0.providers.pollIntervalSeconds = 0.05
             $0.providers.waitTimeoutSeconds = 10
-            $0.providers.ionosRequestsPerSecond = 50
+            $0.providers.ionosRequestsPerMinute = 3000
         }
     }
 

@@ -11,7 +11,7 @@ func testService() -> ProviderService {
     settings.pollIntervalSeconds = 0.05
     settings.waitTimeoutSeconds = 10
     settings.requestTimeoutSeconds = 5
-    settings.ionosRequestsPerSecond = 50
+    settings.ionosRequestsPerMinute = 3000
     return ProviderService(settings: settings, logger: Logger(label: "test"))
 }
 
@@ -125,6 +125,26 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         try peer.queue(status: 500, body: #"{"type":"INTERNAL","message":"Internal error","errors":null}"#)
         let off = try await service.power(.off, target)
         #expect(off.verified && off.steps.contains { $0.contains("sent again after reading POWERED_ON") }, "\(off.steps)")
+    }
+}
+
+extension IONOSDriverTests {
+    /// One bucket per account, shared by its servers: 30 requests per minute lets 30 go at once, then one
+    /// every two seconds; another account is not held up.
+    @Test func theDocumentedRateLimitIsSharedPerAccount() async throws {
+        let peer = try await ProviderReplayPeer(provider: "ionos")
+        defer { peer.stop() }
+        var settings = ProvidersConfiguration()
+        settings.ionosRequestsPerMinute = 30
+        let service = ProviderService(settings: settings, logger: Logger(label: "test"))
+        let first = await service.driver(for: try connection(peer))
+        let second = await service.driver(for: try connection(peer, server: "0000000000000000000000000000BEEF"))
+        let started = ContinuousClock.now
+        for index in 0..<32 { try await (index.isMultiple(of: 2) ? first : second).checkCredentials() }
+        #expect(ContinuousClock.now - started >= .milliseconds(3500), "the 31st and 32nd request waited for tokens")
+        let other = ContinuousClock.now
+        #expect(await failureCode { try await service.driver(for: try connection(peer, wrongCredentials: true)).checkCredentials() } == "provider_auth_failed")
+        #expect(ContinuousClock.now - other < .seconds(1), "another account has its own bucket")
     }
 }
 
