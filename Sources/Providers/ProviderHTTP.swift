@@ -49,10 +49,17 @@ public protocol ProviderTransport: Sendable {
     func send(_ request: ProviderRequest, timeout: Duration) async throws -> ProviderResponse
 }
 
-/// The transport on AsyncHTTPClient (one shared client, TLS through swift-nio-ssl).
+/// The transport on AsyncHTTPClient (one client for the process, TLS through swift-nio-ssl).
 public struct HTTPClientProviderTransport: ProviderTransport {
     /// Provider answers are small; anything larger is not an answer the agent reads.
     static let maximumBodyBytes = 16 * 1024 * 1024
+
+    /// Redirects are not followed: a provider API answers where it is asked, and a redirect must not carry the
+    /// account's token or password to another host.
+    static let client: HTTPClient = {
+        let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     public init() {}
 
@@ -61,7 +68,7 @@ public struct HTTPClientProviderTransport: ProviderTransport {
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(outgoing, timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
+        let response = try await Self.client.execute(outgoing, timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
         let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
         return ProviderResponse(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))

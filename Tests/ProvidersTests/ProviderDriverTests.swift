@@ -109,6 +109,13 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         #expect(try await service.status(target).state == .on)
         #expect(ContinuousClock.now - started >= .milliseconds(900), "the reset was honoured")
 
+        // A redirect is an answer, not a hop: the token never travels to another host.
+        let trap = try await ProviderReplayPeer(provider: "ionos")
+        defer { trap.stop() }
+        try peer.queue(status: 302, body: "", headers: ["Location": trap.baseURL + "/servers/\(ProviderReplayPeer.ionosServer)/status"])
+        #expect(await failureMessage { _ = try await service.status(target) }.hasPrefix("ionos answered 302"))
+        #expect(try trap.requests().isEmpty)
+
         try peer.queue(status: 200, body: "<html><body><h1>502 Bad Gateway</h1></body></html>", contentType: "text/html")
         #expect(await failureMessage { _ = try await service.status(target) }.contains("an HTML page instead of JSON"))
         try peer.queue(status: 200, body: #"{"percent": null}"#)
