@@ -198,4 +198,27 @@ import Testing
             #expect(missing.status == .notFound, "\(missing.text)")
         }
     }
+
+    /// Raritan's first PDU-MIB reads and writes the same column (outletOperationalState), which snmpsim's writecache keeps.
+    @Test func raritanOutletsThroughSnmpsim() async throws {
+        let simulator = try await SNMPSimulator(devices: [
+            "px1": [
+                "1.3.6.1.2.1.1.5.0|4|px1.lab", "1.3.6.1.4.1.13742.4.1.2.2.1.2.1|4|db-1", "1.3.6.1.4.1.13742.4.1.2.2.1.2.2|4|db-2",
+                "1.3.6.1.4.1.13742.4.1.2.2.1.3.1|2:writecache|value=1", "1.3.6.1.4.1.13742.4.1.2.2.1.3.2|2:writecache|value=0",
+            ],
+        ])
+        defer { simulator.stop() }
+        let agent = try await TestAgent { $0.snmp.timeoutSeconds = 1 }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            let device: JSONValue = ["deviceType": "raritanDominionPduMib1", "name": "px1", "host": .string("127.0.0.1:\(simulator.port)"), "snmpCommunity": "px1"]
+            #expect(try await client.execute(uri: "/v1/network-devices/px1", method: .put, headers: headers, body: Self.body(device)).status == .created)
+            let outlets = try await client.execute(uri: "/v1/network-devices/px1/outlets", method: .get, headers: headers)
+            #expect(outlets.envelope["result"]?["outlets"] == [["number": 1, "name": "db-1", "state": "on"], ["number": 2, "name": "db-2", "state": "off"]],
+                    "\(outlets.text)")
+            let off = try await client.execute(uri: "/v1/network-devices/px1/outlets/1/off?wait=20", method: .post, headers: headers)
+            #expect(off.envelope["result"]?["result"]?["state"] == "off" && off.envelope["result"]?["result"]?["before"] == "on", "\(off.text)")
+        }
+    }
 }

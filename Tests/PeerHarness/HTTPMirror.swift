@@ -85,7 +85,9 @@ public final class HTTPMirror: Sendable {
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
 
-    http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    print("listening on", port, flush=True)
+    server.serve_forever()
     """#
 
     /// Serves `root`; `cuts` maps a URL path to the bytes sent before the connection is cut (once).
@@ -100,7 +102,8 @@ public final class HTTPMirror: Sendable {
             name: "mirror", executable: "/usr/bin/python3",
             arguments: [script, root.path, String(port), requestLog] + cuts.map { "\($0.key):\($0.value)" },
             logPath: control.file("mirror.log"))
-        try await FreePort.waitForTCP(port)
+        // Its own line, not just an open port: something else on the port would not say it.
+        try await process.waitForLog { $0.contains("listening on \(port)") }
     }
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }

@@ -28,7 +28,7 @@ public final class ProviderReplayPeer: Sendable {
             name: "replay-\(provider)", executable: "/usr/bin/python3",
             arguments: [PeerTools.repositoryRoot + "/Tests/PeerHarness/Emulators/provider_replay.py", provider, String(port)],
             logPath: directory.file("replay.log"))
-        try await FreePort.waitForTCP(port)
+        try await process.waitForLog { $0.contains("listening on \(port)") }
     }
 
     /// The base URL a connection's `meta.baseUrl` points at (with the API's own path prefix).

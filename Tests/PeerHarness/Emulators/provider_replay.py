@@ -361,4 +361,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.handle_any("DELETE")
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+print("listening on", port, flush=True)
+server.serve_forever()
