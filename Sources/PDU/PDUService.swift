@@ -24,10 +24,10 @@ public struct PDUService: Sendable {
         self.verifyTimeout = verifyTimeout
     }
 
-    func dialect(_ device: NetworkDevice) throws -> any OutletDialect {
-        guard let dialect = OutletDialects.byDeviceType[device.deviceType] else {
+    func dialect(_ device: NetworkDevice) throws -> OutletDialect {
+        guard let dialect = OutletDialect.byDeviceType[device.deviceType] else {
             throw AgentError.unsupported(
-                "device type \(device.deviceType) has no outlet control (one of \(OutletDialects.byDeviceType.keys.sorted().joined(separator: ", ")))",
+                "device type \(device.deviceType) has no outlet control (one of \(OutletDialect.byDeviceType.keys.sorted().joined(separator: ", ")))",
                 details: ["deviceType": .string(device.deviceType)])
         }
         return dialect
@@ -56,7 +56,7 @@ public struct PDUService: Sendable {
     }
 
     /// The outlet rows from the name column, numbered as the dialect numbers them.
-    func rows(_ device: NetworkDevice, _ dialect: any OutletDialect) async throws -> [Row] {
+    func rows(_ device: NetworkDevice, _ dialect: OutletDialect) async throws -> [Row] {
         let names = try await client.walk(try device.snmpTarget(settings: settings), dialect.nameColumn)
         return names.enumerated().compactMap { position, binding in
             let instance = dialect.nameColumn.suffix(of: binding.oid)
@@ -67,7 +67,7 @@ public struct PDUService: Sendable {
     }
 
     /// The table instance of outlet `number`: the number itself, or the row at that position.
-    func instance(_ device: NetworkDevice, _ dialect: any OutletDialect, outlet: Int) async throws -> [UInt] {
+    func instance(_ device: NetworkDevice, _ dialect: OutletDialect, outlet: Int) async throws -> [UInt] {
         guard dialect.numbering == .position else { return [UInt(outlet)] }
         guard let row = try await rows(device, dialect).first(where: { $0.number == outlet }) else {
             throw AgentError.notFound("outlet", "\(outlet) on \(device.id)")
@@ -113,7 +113,7 @@ public struct PDUService: Sendable {
                             seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
     }
 
-    func read(_ device: NetworkDevice, _ dialect: any OutletDialect, instance: [UInt]) async throws -> OutletState {
+    func read(_ device: NetworkDevice, _ dialect: OutletDialect, instance: [UInt]) async throws -> OutletState {
         let oid = dialect.stateColumn.appending(instance)
         let outlet = instance.map(String.init).joined(separator: ".")
         guard let binding = try await client.get(try device.snmpTarget(settings: settings), [oid]).first else {
@@ -125,7 +125,7 @@ public struct PDUService: Sendable {
         return dialect.state(binding.value)
     }
 
-    func set(_ device: NetworkDevice, _ dialect: any OutletDialect, instance: [UInt], _ wanted: OutletState) async throws {
+    func set(_ device: NetworkDevice, _ dialect: OutletDialect, instance: [UInt], _ wanted: OutletState) async throws {
         let outlet = instance.map(String.init).joined(separator: ".")
         let binding = VariableBinding(oid: dialect.commandColumn.appending(instance), value: .integer(dialect.command(wanted)))
         _ = try await client.set(try device.snmpTarget(settings: settings, write: true), [binding])

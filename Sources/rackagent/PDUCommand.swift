@@ -9,7 +9,7 @@ struct PDUCommand: AsyncParsableCommand {
         commandName: "pdu",
         abstract: "List and switch PDU outlets over SNMP; every switch is read back.",
         discussion: """
-            Device types: \(OutletDialects.byDeviceType.keys.sorted().joined(separator: ", ")). The community comes from \
+            Device types: \(OutletDialect.byDeviceType.keys.sorted().joined(separator: ", ")). The community comes from \
             --community-file or --community-env (SET uses --write-community-... when given, else the same community).
             """,
         subcommands: [Outlets.self, Switch.self]
@@ -28,8 +28,8 @@ struct PDUCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard OutletDialects.byDeviceType[deviceType] != nil else {
-                throw ValidationError("--type must be one of \(OutletDialects.byDeviceType.keys.sorted().joined(separator: ", "))")
+            guard OutletDialect.byDeviceType[deviceType] != nil else {
+                throw ValidationError("--type must be one of \(OutletDialect.byDeviceType.keys.sorted().joined(separator: ", "))")
             }
         }
 
