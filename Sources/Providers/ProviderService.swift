@@ -80,41 +80,37 @@ public final class ProviderService: Sendable {
             return status
         }
         let emulated = !driver.nativePowerActions.contains(action)
+        let before = try await driver.status(serverId: serverId)
+        checks += 1
         // On, off and shutdown of a server already there change nothing (and some providers refuse them).
-        if [.on, .off, .shutdown].contains(action) {
-            let current = try await driver.status(serverId: serverId)
-            checks += 1
-            if current.state == action.expectedState {
-                return ProviderPowerReport(
-                    action: action.rawValue, powerState: current.state.seedWord, providerState: current.providerState, verified: true,
-                    emulated: false, steps: ["already \(current.providerState)"], checks: checks,
-                    seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
-            }
+        if [.on, .off, .shutdown].contains(action), before.state == action.expectedState {
+            return ProviderPowerReport(
+                action: action.rawValue, powerState: before.state.seedWord, providerState: before.providerState, verified: true,
+                emulated: false, steps: ["already \(before.providerState)"], checks: checks,
+                seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
         }
-        let final: ProviderServerStatus
+        var final: ProviderServerStatus
         if !emulated {
             try await send(action)
             final = try await wait(action.expectedState)
         } else {
+            // Composed: bring the server down with what the provider has, then (for reboot and reset) up again.
             let stop: ProviderPowerAction
             switch action {
             case .off, .reset: stop = driver.nativePowerActions.contains(.off) ? .off : .shutdown
             case .reboot, .shutdown: stop = driver.nativePowerActions.contains(.shutdown) ? .shutdown : .off
             case .on: throw ProviderError.unsupported(driver.provider, operation: "power on")
             }
-            let current = try await driver.status(serverId: serverId)
-            checks += 1
-            if current.state != .off {
-                try await send(stop)
-                _ = try await wait(.off)
+            if before.state == .off {
+                final = before
+                steps.append("already \(before.providerState)")
             } else {
-                steps.append("already \(current.providerState)")
+                try await send(stop)
+                final = try await wait(.off)
             }
             if action.expectedState == .on {
                 try await send(.on)
                 final = try await wait(.on)
-            } else {
-                final = current.state == .off ? current : try await driver.status(serverId: serverId)
             }
         }
         guard final.state == action.expectedState else {
