@@ -48,6 +48,15 @@ struct IPMICommand: AsyncParsableCommand {
             return (IPMIService(executor: executor, settings: settings), BMCUserManager(executor: executor))
         }
 
+        /// Runs a BMC user operation on this connection and reports it like ``report(_:human:)``.
+        func reportUsers<Value: Encodable>(
+            _ work: (BMCUserManager, IPMIConnection) async throws -> Value, human: (Value) -> String
+        ) async throws {
+            let connection = try connection()
+            let (_, users) = try services()
+            try await report({ try await work(users, connection) }, human: human)
+        }
+
         /// Prints `value` as JSON or via `human`, turning agent errors into a message and exit status 1.
         func report<Value: Encodable>(_ work: () async throws -> Value, human: (Value) -> String) async throws {
             do {

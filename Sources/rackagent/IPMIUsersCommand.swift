@@ -53,7 +53,8 @@ extension IPMICommand {
             static let configuration = CommandConfiguration(
                 abstract: "Create (or with --update-existing, update) a user with password and privilege in a free slot.")
             @Option(help: "User name.") var name: String
-            @Option(help: "Privilege: 1 callback, 2 user, 3 operator, 4 administrator, 5 OEM, 15 no access.") var privilege = 3
+            @Option(name: .customLong("user-privilege"), help: "Privilege: 1 callback, 2 user, 3 operator, 4 administrator, 5 OEM, 15 no access.")
+            var privilege = 3
             @Option(help: "Channel access settings, e.g. \"ipmi=on callin=on link=on privilege=3\".") var access: String?
             @Flag(help: "Update the user if the name exists instead of failing.") var updateExisting = false
             @Option(help: "LAN channel.") var channel = 1
@@ -79,9 +80,7 @@ extension IPMICommand {
             @OptionGroup var options: ConnectionOptions
 
             func run() async throws {
-                let connection = try options.connection()
-                let (_, users) = try options.services()
-                try await options.report({ try await users.deleteUser(user.reference, channel: user.channel, connection) }) { $0.jsonText }
+                try await options.reportUsers({ users, connection in try await users.deleteUser(user.reference, channel: user.channel, connection) }) { $0.jsonText }
             }
         }
 
@@ -91,9 +90,7 @@ extension IPMICommand {
             @OptionGroup var options: ConnectionOptions
 
             func run() async throws {
-                let connection = try options.connection()
-                let (_, users) = try options.services()
-                try await options.report({ try await users.setEnabled(true, user.reference, withoutSlotCheck: false, channel: user.channel, connection) }) { $0.jsonText }
+                try await options.reportUsers({ users, connection in try await users.setEnabled(true, user.reference, withoutSlotCheck: false, channel: user.channel, connection) }) { $0.jsonText }
             }
         }
 
@@ -103,9 +100,7 @@ extension IPMICommand {
             @OptionGroup var options: ConnectionOptions
 
             func run() async throws {
-                let connection = try options.connection()
-                let (_, users) = try options.services()
-                try await options.report({ try await users.setEnabled(false, user.reference, withoutSlotCheck: false, channel: user.channel, connection) }) { $0.jsonText }
+                try await options.reportUsers({ users, connection in try await users.setEnabled(false, user.reference, withoutSlotCheck: false, channel: user.channel, connection) }) { $0.jsonText }
             }
         }
 
@@ -130,9 +125,7 @@ extension IPMICommand {
             @OptionGroup var options: ConnectionOptions
 
             func run() async throws {
-                let connection = try options.connection()
-                let (_, users) = try options.services()
-                try await options.report({ try await users.setPrivilege(privilege, user.reference, withoutSlotCheck: false, channel: user.channel, connection) }) { $0.jsonText }
+                try await options.reportUsers({ users, connection in try await users.setPrivilege(privilege, user.reference, withoutSlotCheck: false, channel: user.channel, connection) }) { $0.jsonText }
             }
         }
 

@@ -127,4 +127,41 @@ enum RackAgentBinary {
         (status, output) = try await RackAgentBinary.run(["pdu", "switch", "7", "off"] + options, environment: environment)
         #expect(status == 1 && output.contains("outlet 7"), "\(output)")
     }
+
+    /// argument-parser validates a command's options only when it is used: ask every subcommand for its help, so a
+    /// clash (two options with one name) fails here rather than for an operator.
+    @Test func everySubcommandExplainsItself() async throws {
+        var pending: [[String]] = [[]]
+        var checked = 0
+        while let path = pending.popLast(), checked < 200 {
+            checked += 1
+            let (status, output) = try await RackAgentBinary.run(["help"] + path)
+            #expect(status == 0 && output.contains("USAGE:"), "rackagent \(path.joined(separator: " ")): \(output)")
+            guard let section = output.components(separatedBy: "SUBCOMMANDS:").dropFirst().first else { continue }
+            for line in section.split(separator: "\n") where line.hasPrefix("  ") && !line.hasPrefix("   ") {
+                guard let name = line.split(separator: " ").first.map(String.init), name != "help", !name.hasPrefix("-") else { continue }
+                pending.append(path + [name])
+            }
+        }
+        #expect(checked > 40, "walked \(checked) commands")
+    }
+
+    @Test func bmcUserSubcommandsAgainstIPMISim() async throws {
+        let bmc = try await IPMISimulator()
+        defer { bmc.stop() }
+        let connection = ["--host", "127.0.0.1", "--port", String(bmc.port), "--user", IPMISimulator.adminUser, "--password-env", "BMC_PASSWORD"]
+        let environment = ["BMC_PASSWORD": IPMISimulator.adminPassword, "NEW_PASSWORD": "operator-pass-1"]
+        var (status, output) = try await RackAgentBinary.run(
+            ["ipmi", "users", "create", "--name", "ops", "--user-privilege", "3", "--new-password-env", "NEW_PASSWORD"] + connection, environment: environment)
+        #expect(status == 0 && output.hasPrefix("user ops: slot"), "\(output)")
+        #expect(!output.contains("operator-pass-1"))
+        (status, output) = try await RackAgentBinary.run(["ipmi", "users", "list"] + connection, environment: environment)
+        #expect(status == 0 && output.contains("ops") && output.contains("OPERATOR"), "\(output)")
+        for command in [["disable"], ["enable"], ["set-privilege", "2"], ["delete"]] {
+            (status, output) = try await RackAgentBinary.run(["ipmi", "users"] + command + ["--name", "ops"] + connection, environment: environment)
+            #expect(status == 0, "\(command): \(output)")
+        }
+        (status, output) = try await RackAgentBinary.run(["ipmi", "users", "list"] + connection, environment: environment)
+        #expect(status == 0 && !output.contains("ops"), "\(output)")
+    }
 }
