@@ -15,8 +15,11 @@ RUN_PACKAGES := pkg-config libsnmp-dev libssh2-1-dev libsqlite3-dev ipmitool snm
 TEST_PACKAGES := openipmi snmpd openssh-server isc-dhcp-server kea-dhcp4-server tftp-hpa \
 	udhcpc isc-dhcp-client dhcping qemu-system-x86 ipxe-qemu iproute2 iputils-ping python3 python3-venv \
 	curl wget dmidecode pciutils debconf
-# PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator).
-PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator
+# PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator),
+# pyghmi (the misbehaving BMC), the OpenAPI validator.
+PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator pyghmi==1.6.19
+# The venv is (re)filled whenever this list changes.
+PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 
 .PHONY: run test build release install-system install-test-peers install clean doctor
 
@@ -49,8 +52,8 @@ install-system:
 
 install-test-peers: install-system
 	$(call apt_install,$(TEST_PACKAGES))
-	@if [ ! -x $(PEERS_VENV)/bin/snmpsim-command-responder ] || [ ! -x $(PEERS_VENV)/bin/ksvalidator ] || [ ! -x $(PEERS_VENV)/bin/fakenos ] || [ ! -x $(PEERS_VENV)/bin/openapi-spec-validator ]; then \
-		python3 -m venv $(PEERS_VENV) && $(PEERS_VENV)/bin/pip install -q $(PIP_PEERS); \
+	@if [ "$$(cat $(PEERS_STAMP) 2>/dev/null)" != "$(PIP_PEERS)" ]; then \
+		python3 -m venv $(PEERS_VENV) && $(PEERS_VENV)/bin/pip install -q $(PIP_PEERS) && echo "$(PIP_PEERS)" > $(PEERS_STAMP); \
 	fi
 
 install: release

@@ -101,13 +101,20 @@ public struct Job: Sendable, Equatable, FetchableRecord, PersistableRecord {
     }
 
     /// The JSON the API and the `job.finished` event show.
-    public var apiRepresentation: JSONValue {
+    public var apiRepresentation: JSONValue { apiRepresentation(revealing: [:]) }
+
+    /// The API form with secrets the job handed over put in place of their masks (the one read that returns them).
+    public func apiRepresentation(revealing secrets: [String: Secret]) -> JSONValue {
         var object: [String: JSONValue] = [
             "jobId": .string(jobId), "kind": .string(kind), "target": .string(target), "state": .string(state.rawValue),
             "progress": .double(progress), "createdAt": .string(Self.timestamp(createdAt)),
         ]
         object["message"] = message.map(JSONValue.string) ?? .null
         object["result"] = result ?? .null
+        if !secrets.isEmpty, case .object(var members)? = result {
+            for (name, secret) in secrets { members[name] = .string(secret.revealed) }
+            object["result"] = .object(members)
+        }
         object["error"] = (try? error.map { try JSONValue(encoding: $0) }) ?? .null
         object["startedAt"] = startedAt.map { .string(Self.timestamp($0)) } ?? .null
         object["finishedAt"] = finishedAt.map { .string(Self.timestamp($0)) } ?? .null
@@ -154,16 +161,35 @@ public struct JobRequest: Sendable {
     }
 }
 
-/// Lets a running job report progress.
+/// Lets a running job report progress, add events to its end and hand a secret to the caller.
 public struct JobContext: Sendable {
     public let jobId: String
     public let logger: Logger
     let store: JobStore
+    let effects: JobEffects
 
     /// Records progress (0...1) and an optional human message.
     public func report(progress: Double, message: String? = nil) async {
         await store.updateProgress(jobId: jobId, progress: progress, message: message)
     }
+
+    /// Appends `event` to the outbox in the transaction that records the job's end, so the controller hears of
+    /// what the job did exactly when the job's state says it is done.
+    public func emit(_ event: OutboxEvent) {
+        effects.state.withLock { $0.events.append(event) }
+    }
+
+    /// A secret the job obtained for its caller (a root password a provider generated). The stored job, the
+    /// action log and the `job.finished` event show `name` masked; the first read of the finished job through the
+    /// API (the waiting request or `GET /v1/jobs/{id}`) shows it once, then it is forgotten. Never written to disk.
+    public func handOver(_ name: String, _ secret: Secret) {
+        effects.state.withLock { $0.secrets[name] = secret }
+    }
+}
+
+/// What a running job leaves for its end: events for the final transaction, secrets for one read.
+final class JobEffects: Sendable {
+    let state = Mutex<(events: [OutboxEvent], secrets: [String: Secret])>(([], [:]))
 }
 
 /// Persists jobs and runs their work.
@@ -179,6 +205,9 @@ public final class JobStore: Sendable {
     let actionLog: ActionLog
     let logger: Logger
     private let running = Mutex<[String: Task<Void, Never>]>([:])
+    /// Secrets finished jobs handed over, until the first API read takes them or an hour has passed (memory only).
+    private let handedOver = Mutex<[String: (secrets: [String: Secret], at: ContinuousClock.Instant)]>([:])
+    static let handOverLifetime = Duration.seconds(3600)
 
     public init(database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, logger: Logger) {
         self.database = database
@@ -230,7 +259,8 @@ public final class JobStore: Sendable {
             return (candidate, true)
         }
         guard isNew else { return job }
-        let context = JobContext(jobId: job.jobId, logger: logger.with(["job": "\(job.jobId)", "kind": "\(job.kind)"]), store: self)
+        let context = JobContext(
+            jobId: job.jobId, logger: logger.with(["job": "\(job.jobId)", "kind": "\(job.kind)"]), store: self, effects: JobEffects())
         // Created under the lock so the task's own removal (when it ends) cannot precede its registration.
         running.withLock { tasks in
             tasks[job.jobId] = Task {
@@ -256,6 +286,12 @@ public final class JobStore: Sendable {
 
     public func job(id: String) async throws -> Job? {
         try await database.writer.read { db in try Job.fetchOne(db, key: id) }
+    }
+
+    /// The secrets a finished job handed over, removed as they are returned: the first caller gets them, nobody
+    /// after (and nobody after a restart).
+    public func takeHandedOverSecrets(jobId: String) -> [String: Secret] {
+        handedOver.withLock { $0.removeValue(forKey: jobId)?.secrets } ?? [:]
     }
 
     /// Newest first, optionally filtered by state.
@@ -311,9 +347,14 @@ public final class JobStore: Sendable {
         }
         var finished = current
         finished.finishedAt = Date()
+        let (events, secrets) = context.effects.state.withLock { ($0.events, $0.secrets) }
         let logEntry: ActionLogEntry
         switch outcome {
-        case .success(let result):
+        case .success(var result):
+            if !secrets.isEmpty, case .object(var members) = result {
+                for name in secrets.keys { members[name] = .string(Secret.mask) }
+                result = .object(members)
+            }
             finished.state = .succeeded
             finished.progress = 1
             finished.result = result
@@ -338,7 +379,15 @@ public final class JobStore: Sendable {
                     try row.update(db)
                 }
                 try self.actionLog.append(logEntry, in: db)
+                for event in events { try self.outbox.append(event, in: db) }
                 try self.outbox.append(OutboxEvent(type: "job.finished", data: finished.apiRepresentation), in: db)
+            }
+            if finished.state == .succeeded, !secrets.isEmpty {
+                let now = ContinuousClock.now
+                handedOver.withLock { waiting in
+                    waiting = waiting.filter { now - $0.value.at < Self.handOverLifetime }
+                    waiting[job.jobId] = (secrets, now)
+                }
             }
         } catch {
             logger.error("cannot record job end", metadata: ["job": "\(job.jobId)", "error": "\(error)"])

@@ -13,10 +13,18 @@ public struct IPMICommandLine: Sendable {
         retries = connection.retries ?? defaults.retries
     }
 
-    /// Seconds ipmitool waits per attempt (`-N`): small enough that all attempts of a session set-up
-    /// (several messages each) end before the agent's own timeout kills the process.
+    /// ipmitool's `-R`: it reads 0 as "its default" (which took 20 s against a dead BMC), so at least 1.
+    public var ipmitoolRetries: Int { max(1, retries) }
+
+    /// Seconds ipmitool waits per attempt (`-N`). Against a BMC that never answers, ipmitool 1.8.19 gives up after
+    /// about N × R × (R + 1) seconds (measured: -N 1 took 2, 6, 12, 20, 30 s for -R 1 ... 5). N is chosen so that
+    /// this ends before the agent's own timeout kills the process: a BMC that never answered the session set-up is
+    /// then reported unreachable (it never got the command, so a fallback may act), not timed out (it might have).
     public var perAttemptSeconds: Int {
-        max(1, Int(timeoutSeconds / Double((retries + 1) * 4)))
+        let attempts = Double(ipmitoolRetries)
+        let bySetUpMessages = timeoutSeconds / ((attempts + 1) * 4)
+        let byGivingUpFirst = timeoutSeconds * 0.75 / (attempts * (attempts + 1))
+        return max(1, Int(min(bySetUpMessages, byGivingUpFirst)))
     }
 
     /// The connection options, then `command`.
@@ -24,7 +32,7 @@ public struct IPMICommandLine: Sendable {
         var arguments = [
             "-I", connection.interface.rawValue, "-H", connection.host, "-p", String(connection.port),
             "-U", connection.username, "-E", "-L", connection.privilege.rawValue,
-            "-N", String(perAttemptSeconds), "-R", String(retries),
+            "-N", String(perAttemptSeconds), "-R", String(ipmitoolRetries),
         ]
         if connection.interface == .lanplus { arguments += ["-C", String(connection.cipherSuite)] }
         if verbose { arguments.append("-v") }

@@ -1,7 +1,7 @@
 import AgentCore
 
 /// What went wrong talking to a BMC. Messages name the BMC's address, never a password.
-public enum IPMIError: Error, Sendable, Equatable, AgentErrorConvertible, CustomStringConvertible {
+public enum IPMIError: Error, Sendable, Equatable, AgentErrorConvertible, DeviceEffectDescribing, CustomStringConvertible {
     /// Wrong user name or password, or a privilege the account does not have.
     case authenticationFailed(bmc: String, detail: String)
     /// No answer from the BMC.
@@ -22,6 +22,17 @@ public enum IPMIError: Error, Sendable, Equatable, AgentErrorConvertible, Custom
     case commandNotAllowed(command: String, reason: String)
 
     public var description: String { agentError.message }
+
+    /// ipmitool opens a session before it sends anything: a refused login, a BMC that never answered the session
+    /// set-up and a command the BMC refused leave the server untouched. A timeout or an unexplained failure may
+    /// have come after the command reached the BMC.
+    public var deviceEffect: DeviceEffect {
+        switch self {
+        case .authenticationFailed, .unreachable, .busy, .unsupportedCommand, .invalidParameter, .commandNotAllowed: return .untouched
+        case .timeout, .commandFailed: return .unknown
+        case .verificationFailed: return .accepted
+        }
+    }
 
     public var agentError: AgentError {
         switch self {

@@ -101,6 +101,12 @@ public struct SELEntry: Sendable, Equatable, Codable {
     }
 }
 
+/// Where the System Event Log stood: `sel info`'s entry count and last-addition time.
+public struct SELMark: Sendable, Equatable, Codable {
+    public var entries: Int
+    public var lastAddTime: String
+}
+
 /// One FRU device of `fru print` with its fields in printed order.
 public struct FRUDevice: Sendable, Equatable, Codable {
     public var description: String

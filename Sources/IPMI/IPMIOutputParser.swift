@@ -13,6 +13,35 @@ public enum IPMIOutputParser {
         return nil
     }
 
+    /// `chassis restart_cause`: "System restart cause: chassis power control command" → "chassis power control command".
+    public static func restartCause(_ output: String) -> String? {
+        for line in output.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "system restart cause" else { continue }
+            let cause = parts[1].trimmingCharacters(in: .whitespaces)
+            return cause.isEmpty ? nil : cause
+        }
+        return nil
+    }
+
+    /// The restart cause a chassis control command (power cycle, reset, on) leaves behind.
+    public static let chassisControlRestartCause = "chassis power control command"
+
+    /// `sel info`: the entry count and the time of the last addition, which change when the BMC logs an event.
+    public static func selMark(_ output: String) -> SELMark? {
+        let pairs = keyValues(output)
+        guard let entries = pairs.first(where: { $0.key == "Entries" }).flatMap({ Int($0.value) }) else { return nil }
+        return SELMark(entries: entries, lastAddTime: pairs.first { $0.key == "Last Add Time" }?.value ?? "")
+    }
+
+    /// SEL entries that record a restart or a power transition of the host (System Boot/Restart Initiated sensors,
+    /// their "Initiated by ..." events, power-unit power-down and power-cycle events).
+    public static func isRestartEvent(_ entry: SELEntry) -> Bool {
+        let text = (entry.sensor + " " + entry.event).lowercased()
+        return ["system boot", "boot initiated", "system restart", "initiated by power up", "initiated by hard reset", "initiated by warm reset",
+                "power cycle", "power off/down", "os boot"].contains { text.contains($0) }
+    }
+
     /// `chassis bootparam get 5`.
     public static func bootFlags(_ output: String) -> BootFlags? {
         var selector: String?

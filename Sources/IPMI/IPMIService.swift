@@ -12,15 +12,22 @@ public enum ChassisPowerAction: String, Sendable, CaseIterable {
         case .off, .soft: return .off
         }
     }
+
+    /// Reset and cycle end where they started (on): only evidence of the restart itself verifies them.
+    public var restarts: Bool { self == .reset || self == .cycle }
 }
 
-/// What a verified power change found.
+/// What a power change found. `verified` is true only with `evidence`; otherwise `reason` says why not.
 public struct PowerChangeReport: Sendable, Codable, Equatable {
     public var result = "executed"
     public var action: String
     /// The seed's word for the state read back: online or offline.
     public var powerState: String
     public var verified: Bool
+    /// What proved the change: the state read back, power seen off and on again, a new restart cause, a SEL event.
+    public var evidence: String?
+    /// Why the change is not verified (a reset whose restart left no trace the agent could read).
+    public var reason: String?
     public var checks: Int
     public var seconds: Double
 }
@@ -53,18 +60,35 @@ public struct IPMIService: Sendable {
         return state
     }
 
-    /// Sends the power command, then polls with backoff until the expected state is read back or the
-    /// deadline (`ipmi.verifyDeadlineSeconds`) passes.
+    /// Sends the power command and verifies it before the deadline (`ipmi.verifyDeadlineSeconds`): on, off and
+    /// soft by reading the power state back; reset and cycle only by evidence that the machine restarted (power
+    /// seen off and on again, the restart cause changed to a chassis control command, or a new restart event in
+    /// the SEL). A reset that left no trace is reported `verified: false` with the reason, never guessed.
+    ///
+    /// Errors say what the BMC did: refused before the command (`untouched`), or accepted it (`accepted`).
     public func setPower(_ action: ChassisPowerAction, _ connection: IPMIConnection) async throws -> PowerChangeReport {
         let started = ContinuousClock.now
-        _ = try await executor.run(["chassis", "power", action.rawValue], on: connection)
-        let (state, checks) = try await poll(connection, until: action.expectedState, deadline: started + .seconds(settings.verifyDeadlineSeconds))
-        guard state == action.expectedState else {
-            throw IPMIError.verificationFailed(bmc: connection.address, expected: action.expectedState.seedWord, actual: state.seedWord)
+        let deadline = started + .seconds(settings.verifyDeadlineSeconds)
+        let name = "chassis power \(action.rawValue) on BMC \(connection.address)"
+        let baseline: RestartBaseline?
+        do {
+            baseline = action.restarts ? try await restartBaseline(connection) : nil
+        } catch {
+            throw DeviceActionFailure.beforeSending(name, error)
         }
-        return PowerChangeReport(
-            action: action.rawValue, powerState: state.seedWord, verified: true, checks: checks,
-            seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
+        _ = try await executor.run(["chassis", "power", action.rawValue], on: connection)
+        do {
+            if let baseline { return try await verifyRestart(action, since: baseline, connection, started: started, deadline: deadline) }
+            let (state, checks) = try await poll(connection, until: action.expectedState, deadline: deadline)
+            guard state == action.expectedState else {
+                throw IPMIError.verificationFailed(bmc: connection.address, expected: action.expectedState.seedWord, actual: state.seedWord)
+            }
+            return PowerChangeReport(
+                action: action.rawValue, powerState: state.seedWord, verified: true, evidence: "power read back \(state.rawValue)",
+                reason: nil, checks: checks, seconds: Self.seconds(since: started))
+        } catch let error as IPMIError where error.deviceEffect != .accepted {
+            throw DeviceActionFailure.afterAcceptance(name, error)
+        }
     }
 
     private func poll(_ connection: IPMIConnection, until expected: ChassisPower, deadline: ContinuousClock.Instant) async throws -> (ChassisPower, Int) {
@@ -77,6 +101,102 @@ public struct IPMIService: Sendable {
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
+    }
+
+    /// What the BMC says about past restarts before a reset or cycle: later readings are compared with it.
+    struct RestartBaseline {
+        /// nil when the BMC does not implement Get System Restart Cause.
+        var cause: String?
+        /// nil when the BMC has no SEL.
+        var sel: SELMark?
+    }
+
+    private func restartBaseline(_ connection: IPMIConnection) async throws -> RestartBaseline {
+        RestartBaseline(cause: try await restartCause(connection), sel: try await selMark(connection))
+    }
+
+    /// The last restart cause, or nil when the BMC does not implement the command.
+    func restartCause(_ connection: IPMIConnection) async throws -> String? {
+        try await optionalRead { IPMIOutputParser.restartCause(try await executor.run(["chassis", "restart_cause"], on: connection)) }
+    }
+
+    func selMark(_ connection: IPMIConnection) async throws -> SELMark? {
+        try await optionalRead { IPMIOutputParser.selMark(try await executor.run(["sel", "info"], on: connection)) }
+    }
+
+    /// A read not every BMC implements: the BMC refusing the command means "not available"; a BMC that does not
+    /// answer is still an error.
+    private func optionalRead<Value>(_ read: () async throws -> Value?) async throws -> Value? {
+        do {
+            return try await read()
+        } catch let error as IPMIError {
+            switch error {
+            case .unsupportedCommand, .invalidParameter, .commandFailed: return nil
+            default: throw error
+            }
+        }
+    }
+
+    /// Polls until the machine shows it restarted or the deadline passes.
+    private func verifyRestart(
+        _ action: ChassisPowerAction, since baseline: RestartBaseline, _ connection: IPMIConnection, started: ContinuousClock.Instant,
+        deadline: ContinuousClock.Instant
+    ) async throws -> PowerChangeReport {
+        var delay = Duration.milliseconds(250)
+        var checks = 0
+        var sawOff = false
+        var state = ChassisPower.on
+        var selSeen = baseline.sel
+        func verified(_ evidence: String) -> PowerChangeReport {
+            PowerChangeReport(
+                action: action.rawValue, powerState: state.seedWord, verified: true, evidence: evidence, reason: nil, checks: checks,
+                seconds: Self.seconds(since: started))
+        }
+        while true {
+            checks += 1
+            state = try await powerStatus(connection)
+            if state == .off {
+                sawOff = true
+            } else if sawOff {
+                return verified("power read off, then on again")
+            }
+            if state == .on, let before = baseline.cause, let now = try await restartCause(connection), now != before,
+                now == IPMIOutputParser.chassisControlRestartCause
+            {
+                return verified("restart cause changed from \(before) to \(now)")
+            }
+            if state == .on, let mark = selSeen, let now = try await selMark(connection), now != mark {
+                if let event = try await restartEvent(among: now.entries - mark.entries, connection) {
+                    return verified("SEL entry \(event.id): \(event.sensor) \(event.event)")
+                }
+                selSeen = now
+            }
+            if ContinuousClock.now + delay > deadline { break }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+        }
+        guard state == .on else {
+            throw IPMIError.verificationFailed(bmc: connection.address, expected: ChassisPower.on.seedWord, actual: state.seedWord)
+        }
+        var looked = ["power read on at every check"]
+        looked.append(baseline.cause.map { "restart cause still \($0)" } ?? "no restart cause (not implemented by the BMC)")
+        looked.append(baseline.sel == nil ? "no SEL" : "no new restart event in the SEL")
+        return PowerChangeReport(
+            action: action.rawValue, powerState: state.seedWord, verified: false, evidence: nil,
+            reason: "the BMC accepted the \(action.rawValue) but showed no evidence of a restart within \(settings.verifyDeadlineSeconds) s: "
+                + looked.joined(separator: ", "),
+            checks: checks, seconds: Self.seconds(since: started))
+    }
+
+    /// A restart event among the newest `added` SEL entries (at least one, at most 20), if any.
+    private func restartEvent(among added: Int, _ connection: IPMIConnection) async throws -> SELEntry? {
+        let count = String(max(1, min(added, 20)))
+        let entries = try await optionalRead { IPMIOutputParser.selEntries(try await executor.run(["sel", "elist", "last", count], on: connection)) }
+        return entries?.last(where: IPMIOutputParser.isRestartEvent)
+    }
+
+    static func seconds(since started: ContinuousClock.Instant) -> Double {
+        ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000
     }
 
     /// Sets the next boot device and verifies the BMC stored it.

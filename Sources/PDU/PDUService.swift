@@ -88,28 +88,45 @@ public struct PDUService: Sendable {
     }
 
     /// Switches an outlet of a PDU given in full.
+    ///
+    /// Errors say what the PDU did: a failure reading the outlet first leaves it `untouched`; once a SET went out,
+    /// a failure to read it back means the PDU `accepted` it.
     public func perform(_ action: OutletAction, device: NetworkDevice, outlet: Int) async throws -> OutletReport {
         let dialect = try dialect(device)
         let started = ContinuousClock.now
-        let instance = try await instance(device, dialect, outlet: outlet)
-        let before = try await read(device, dialect, instance: instance)
+        let name = "outlet \(outlet) \(action.rawValue) on \(device.id)"
+        let instance: [UInt]
+        let before: OutletState
+        do {
+            instance = try await self.instance(device, dialect, outlet: outlet)
+            before = try await read(device, dialect, instance: instance)
+        } catch {
+            throw DeviceActionFailure.beforeSending(name, error)
+        }
         var steps: [String] = []
+        var evidence: String
         switch action {
         case .on, .off:
             let wanted: OutletState = action == .on ? .on : .off
-            if before != wanted { try await set(device, dialect, instance: instance, wanted) }
+            if before != wanted { try await set(device, dialect, instance: instance, wanted, action: name) }
             steps.append(before == wanted ? "already \(wanted.rawValue)" : "\(wanted.rawValue) verified")
+            evidence = "outlet read back \(wanted.rawValue)"
         case .cycle:
             if before != .off {
-                try await set(device, dialect, instance: instance, .off)
+                try await set(device, dialect, instance: instance, .off, action: name)
                 steps.append("off verified")
             }
-            try await Task.sleep(for: cycleDelay)
-            try await set(device, dialect, instance: instance, .on)
+            do {
+                try await Task.sleep(for: cycleDelay)
+            } catch {
+                throw DeviceActionFailure.afterAcceptance(name, error)
+            }
+            try await set(device, dialect, instance: instance, .on, action: name)
             steps.append("on verified")
+            evidence = before == .off ? "outlet was off; read back on" : "outlet read back off, then on"
         }
-        let after = try await read(device, dialect, instance: instance)
-        return OutletReport(outlet: outlet, action: action.rawValue, before: before, state: after, verified: true, steps: steps,
+        return OutletReport(outlet: outlet, action: action.rawValue, before: before, state: action == .off ? .off : .on, verified: true,
+                            evidence: evidence, steps: steps,
                             seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
     }
 
@@ -125,20 +142,43 @@ public struct PDUService: Sendable {
         return dialect.state(binding.value)
     }
 
-    func set(_ device: NetworkDevice, _ dialect: OutletDialect, instance: [UInt], _ wanted: OutletState) async throws {
+    /// Writes the command column, then reads the state column until it shows `wanted` (or the verify timeout).
+    func set(_ device: NetworkDevice, _ dialect: OutletDialect, instance: [UInt], _ wanted: OutletState, action: String) async throws {
         let outlet = instance.map(String.init).joined(separator: ".")
         let binding = VariableBinding(oid: dialect.commandColumn.appending(instance), value: .integer(dialect.command(wanted)))
         _ = try await client.set(try device.snmpTarget(settings: settings, write: true), [binding])
-        let deadline = ContinuousClock.now + verifyTimeout
-        var seen = try await read(device, dialect, instance: instance)
-        while seen != wanted, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(250))
-            seen = try await read(device, dialect, instance: instance)
+        let seen: OutletState
+        do {
+            let deadline = ContinuousClock.now + verifyTimeout
+            var reading = try await read(device, dialect, instance: instance)
+            while reading != wanted, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+                reading = try await read(device, dialect, instance: instance)
+            }
+            seen = reading
+        } catch {
+            throw DeviceActionFailure.afterAcceptance(action, error)
         }
         guard seen == wanted else {
-            throw AgentError(status: .badGateway, code: "verify_failed",
-                             message: "\(device.id) outlet \(outlet) reads \(seen.rawValue) after switching \(wanted.rawValue)",
-                             details: ["outlet": .string(outlet), "expected": .string(wanted.rawValue), "actual": .string(seen.rawValue)])
+            throw OutletError.verificationFailed(device: device.id, outlet: outlet, expected: wanted, actual: seen)
+        }
+    }
+}
+
+/// An outlet that did not do what the PDU accepted.
+public enum OutletError: Error, Sendable, Equatable, AgentErrorConvertible, DeviceEffectDescribing {
+    /// The SET was accepted, but the state column never showed the requested state.
+    case verificationFailed(device: String, outlet: String, expected: OutletState, actual: OutletState)
+
+    public var deviceEffect: DeviceEffect { .accepted }
+
+    public var agentError: AgentError {
+        switch self {
+        case .verificationFailed(let device, let outlet, let expected, let actual):
+            return AgentError(
+                status: .badGateway, code: "verify_failed",
+                message: "\(device) outlet \(outlet) reads \(actual.rawValue) after switching \(expected.rawValue)",
+                details: ["outlet": .string(outlet), "expected": .string(expected.rawValue), "actual": .string(actual.rawValue)])
         }
     }
 }
@@ -150,6 +190,8 @@ public struct OutletReport: Sendable, Codable, Equatable {
     public var before: OutletState
     public var state: OutletState
     public var verified: Bool
+    /// What the PDU showed: the outlet read back in the new state (for a cycle: off, then on).
+    public var evidence: String
     public var steps: [String]
     public var seconds: Double
 }

@@ -56,23 +56,39 @@ public struct PDUPowerDriver: PowerDriver {
             for outlet in connection.outlets where try await service.state(connection.deviceId, outlet: outlet) == .on { anyOn = true }
             return .string(anyOn ? "online" : "offline")
         case .setPowerOn, .setPowerOff:
-            return try await switchAll(method == .setPowerOn ? .on : .off, connection)
+            let action: OutletAction = method == .setPowerOn ? .on : .off
+            let reports = try await switchAll(action, connection, method: method)
+            return try report(action, reports, evidence: "every outlet read back \(action.rawValue)")
         case .setPowerReset, .setPowerCycle:
             // All supplies go off before any comes back, or the server never loses power.
-            _ = try await switchAll(.off, connection)
-            return try await switchAll(.cycle, connection)
+            let off = try await switchAll(.off, connection, method: method)
+            let on = try await switchAll(.cycle, connection, method: method, actedBefore: off.contains { $0.before != .off })
+            return try report(.cycle, off + on, evidence: "every outlet read back off, then on")
         default:
             throw AgentError.unsupported("\(method.rawValue) is not supported by pdu connections")
         }
     }
 
-    func switchAll(_ action: OutletAction, _ connection: Connection) async throws -> JSONValue {
-        var reports: [JSONValue] = []
+    /// Switches the outlets one by one. Once one of them changed, a later failure no longer leaves the server
+    /// untouched: it is reported as a failure after acceptance, so no fallback switches it a second time.
+    func switchAll(_ action: OutletAction, _ connection: Connection, method: PowerMethod, actedBefore: Bool = false) async throws -> [OutletReport] {
+        var reports: [OutletReport] = []
         for outlet in connection.outlets {
-            reports.append(try JSONValue(encoding: try await service.perform(action, deviceId: connection.deviceId, outlet: outlet)))
+            do {
+                reports.append(try await service.perform(action, deviceId: connection.deviceId, outlet: outlet))
+            } catch {
+                guard actedBefore || reports.contains(where: { $0.before != $0.state }) else { throw error }
+                throw DeviceActionFailure.afterAcceptance("\(method.rawValue) on pdu \(connection.deviceId)", error)
+            }
         }
-        let powerState = action == .off ? "offline" : "online"
-        return ["action": .string(action.rawValue), "powerState": .string(powerState), "verified": true, "outlets": .array(reports)]
+        return reports
+    }
+
+    func report(_ action: OutletAction, _ reports: [OutletReport], evidence: String) throws -> JSONValue {
+        [
+            "action": .string(action.rawValue), "powerState": .string(action == .off ? "offline" : "online"), "verified": true,
+            "evidence": .string(evidence), "outlets": try JSONValue(encoding: reports),
+        ]
     }
 
     public func testConnection(meta: JSONValue) async throws -> String {

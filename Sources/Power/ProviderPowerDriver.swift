@@ -35,9 +35,15 @@ public struct ProviderPowerDriver: PowerDriver {
         case .setPowerReset: return try JSONValue(encoding: try await service.power(.reset, connection))
         case .setPowerCycle:
             let off = try await service.power(.off, connection)
-            let on = try await service.power(.on, connection)
+            let on: ProviderPowerReport
+            do {
+                on = try await service.power(.on, connection)
+            } catch {
+                throw DeviceActionFailure.afterAcceptance("power cycle of \(type.rawValue) server \(connection.serverId)", error)
+            }
             return try JSONValue(encoding: ProviderPowerReport(
-                action: "cycle", powerState: on.powerState, providerState: on.providerState, verified: true, emulated: true,
+                action: "cycle", powerState: on.powerState, providerState: on.providerState, verified: true,
+                evidence: "state read back \(off.providerState), then \(on.providerState)", reason: nil, emulated: true,
                 steps: off.steps + on.steps, checks: off.checks + on.checks, seconds: off.seconds + on.seconds))
         default:
             throw AgentError.unsupported("\(method.rawValue) is not supported by \(type.rawValue) connections")

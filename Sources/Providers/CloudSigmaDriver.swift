@@ -79,7 +79,7 @@ public struct CloudSigmaDriver: ProviderDriver {
     /// Clone the image drive, wait until the clone is done, stop the server (verified), attach the clone as
     /// the boot drive (read back), start it (verified). The previous drive stays, detached, for the operator.
     public func reinstall(_ request: ProviderReinstallRequest, serverId: String, waiter: ProviderWaiter,
-                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> JSONValue {
+                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult {
         let server = try await serverInfo(serverId)
         let bootDevice = (server["boot"] ?? "ide:0:0").split(separator: " ").first.map(String.init) ?? "ide:0:0"
         let previousDrive = server[bootDevice]
@@ -120,7 +120,7 @@ public struct CloudSigmaDriver: ProviderDriver {
         if request.password != nil { notApplied.append("password") }
         if request.sshKey != nil { notApplied.append("sshKey") }
         if !notApplied.isEmpty { result["notApplied"] = .array(notApplied) }
-        return .object(result)
+        return ProviderReinstallResult(details: result)
     }
 
     /// VNC on port 5900 of `vnc:ip` with `vnc:password`; without a password VNC is disabled.

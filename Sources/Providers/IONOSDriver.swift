@@ -76,9 +76,9 @@ public struct IONOSDriver: ProviderDriver {
     }
 
     /// PUT /servers/{id}/image, then the server's status until it is powered on again. The answer's
-    /// `first_password` (set when no password was given) is the result's `password`.
+    /// `first_password` (set when no password was given) is the generated password, handed over once.
     public func reinstall(_ request: ProviderReinstallRequest, serverId: String, waiter: ProviderWaiter,
-                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> JSONValue {
+                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult {
         var body: [String: JSONValue] = ["id": .string(request.template)]
         if let password = request.password { body["password"] = .string(password.revealed) }
         if let key = request.sshKey { body["public_key"] = [.string(key)] }
@@ -95,9 +95,8 @@ public struct IONOSDriver: ProviderDriver {
         var result: [String: JSONValue] = [
             "template": .string(request.template), "providerState": .string(final.providerState), "checks": .integer(Int64(checks)),
         ]
-        if let password = firstPassword ?? request.password?.revealed { result["password"] = .string(password) }
         if request.hostname != nil { result["notApplied"] = ["hostname"] }
-        return .object(result)
+        return ProviderReinstallResult(details: result, generatedPassword: firstPassword.map(Secret.init))
     }
 
     public func console(serverId: String) async throws -> ConsoleAccess {

@@ -20,10 +20,10 @@ public protocol ProviderDriver: Sendable {
     /// Sends one native power call; the caller verifies the state.
     func sendPower(_ action: ProviderPowerAction, serverId: String) async throws
     func templates() async throws -> [ProviderTemplate]
-    /// Runs a reinstall to its end, reporting progress; the result carries the credentials the provider
-    /// hands out (in clear: only the job that asked for them returns it).
+    /// Runs a reinstall to its end, reporting progress. A password the provider generated comes back apart from
+    /// the details; a password the caller gave is never echoed.
     func reinstall(_ request: ProviderReinstallRequest, serverId: String, waiter: ProviderWaiter,
-                   progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> JSONValue
+                   progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult
     func console(serverId: String) async throws -> ConsoleAccess
     func traffic(serverId: String) async throws -> ProviderTraffic
     func setReverseDNS(serverId: String, ip: String, hostname: String) async throws

@@ -25,6 +25,21 @@ public enum ProviderError: Error, Sendable, Equatable {
     case verificationFailed(ProviderType, expected: String, actual: String)
 }
 
+extension ProviderError: DeviceEffectDescribing {
+    /// Refusals (credentials, unknown server, a 4xx, the rate limit, an unsupported call) leave the server
+    /// untouched; an unclear answer to a state change may have been applied; a failure while waiting for the
+    /// result comes after the provider took the request.
+    public var deviceEffect: DeviceEffect {
+        switch self {
+        case .unauthorized, .notFound, .rateLimited, .unsupported: return .untouched
+        case .rejected(_, let status, _, _): return status >= 500 ? .unknown : .untouched
+        case .unreachable(_, _, let ambiguous): return ambiguous ? .unknown : .untouched
+        case .malformedAnswer: return .unknown
+        case .timedOut, .jobFailed, .verificationFailed: return .accepted
+        }
+    }
+}
+
 extension ProviderError: AgentErrorConvertible {
     public var agentError: AgentError {
         switch self {

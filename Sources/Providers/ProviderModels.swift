@@ -195,6 +195,20 @@ public struct ProviderReinstallRequest: Sendable {
     }
 }
 
+/// What a finished reinstall reports. Credentials never go in `details` (which is stored and sent to the
+/// controller); a password the provider generated travels apart and is handed to the caller once.
+public struct ProviderReinstallResult: Sendable, Equatable {
+    /// Template, provider state, checks, user name, addresses, fields the provider did not apply.
+    public var details: [String: JSONValue]
+    /// The root password the provider generated for the new system (not one the caller gave).
+    public var generatedPassword: Secret?
+
+    public init(details: [String: JSONValue], generatedPassword: Secret? = nil) {
+        self.details = details
+        self.generatedPassword = generatedPassword
+    }
+}
+
 /// How to reach a server's console.
 public enum ConsoleAccess: Sendable, Equatable {
     /// An embeddable noVNC URL; Venocix tickets expire ten seconds after they are issued.

@@ -44,10 +44,15 @@ public final class ProviderService: Sendable {
     /// Runs a power action to its verified end. Native actions are sent once; when the answer is unclear
     /// (timeout, 5xx) the state is read before anything is sent again. Missing actions are composed:
     /// off = shutdown and wait; reboot = shutdown, wait off, on, wait on; reset = off (or shutdown), wait, on, wait.
+    ///
+    /// A native reset or reboot is verified only when the state was seen leaving "on" and coming back; a provider
+    /// that shows "running" throughout gives no evidence and the report says `verified: false` with the reason.
+    /// Failures while waiting come after the provider took the request (`accepted`), so no fallback acts again.
     public func power(_ action: ProviderPowerAction, _ connection: ProviderConnection) async throws -> ProviderPowerReport {
         let driver = await driver(for: connection)
         let serverId = connection.serverId
         let started = ContinuousClock.now
+        let name = "\(action.rawValue) of \(driver.provider.rawValue) server \(serverId)"
         var steps: [String] = []
         var checks = 0
         func send(_ native: ProviderPowerAction) async throws {
@@ -74,25 +79,42 @@ public final class ProviderService: Sendable {
             }
         }
         func wait(_ state: ProviderPowerState) async throws -> ProviderServerStatus {
-            let (status, reads) = try await waiter.state(state, of: serverId, driver: driver)
-            checks += reads
-            steps.append("verified \(status.providerState)")
-            return status
+            do {
+                let (status, reads) = try await waiter.state(state, of: serverId, driver: driver)
+                checks += reads
+                steps.append("verified \(status.providerState)")
+                return status
+            } catch {
+                throw DeviceActionFailure.afterAcceptance(name, error)
+            }
+        }
+        func report(_ final: ProviderServerStatus, emulated: Bool, evidence: String?, reason: String? = nil) -> ProviderPowerReport {
+            ProviderPowerReport(
+                action: action.rawValue, powerState: final.state.seedWord, providerState: final.providerState, verified: evidence != nil,
+                evidence: evidence, reason: reason, emulated: emulated, steps: steps, checks: checks,
+                seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
         }
         let emulated = !driver.nativePowerActions.contains(action)
         let before = try await driver.status(serverId: serverId)
         checks += 1
         // On, off and shutdown of a server already there change nothing (and some providers refuse them).
         if [.on, .off, .shutdown].contains(action), before.state == action.expectedState {
-            return ProviderPowerReport(
-                action: action.rawValue, powerState: before.state.seedWord, providerState: before.providerState, verified: true,
-                emulated: false, steps: ["already \(before.providerState)"], checks: checks,
-                seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
+            steps.append("already \(before.providerState)")
+            return report(before, emulated: false, evidence: "state read \(before.providerState) before anything was sent")
+        }
+        if !emulated, action == .reset || action == .reboot {
+            try await send(action)
+            let restart = try await waitForRestart(driver, serverId: serverId, name: name)
+            checks += restart.checks
+            steps += restart.steps
+            return report(restart.final, emulated: false, evidence: restart.evidence, reason: restart.reason)
         }
         var final: ProviderServerStatus
+        var evidence: String
         if !emulated {
             try await send(action)
             final = try await wait(action.expectedState)
+            evidence = "state read back \(final.providerState)"
         } else {
             // Composed: bring the server down with what the provider has, then (for reboot and reset) up again.
             let stop: ProviderPowerAction
@@ -104,26 +126,78 @@ public final class ProviderService: Sendable {
             if before.state == .off {
                 final = before
                 steps.append("already \(before.providerState)")
+                evidence = "state read \(before.providerState)"
             } else {
                 try await send(stop)
                 final = try await wait(.off)
+                evidence = "state read back \(final.providerState)"
             }
             if action.expectedState == .on {
-                try await send(.on)
+                do {
+                    try await send(.on)
+                } catch {
+                    throw DeviceActionFailure.afterAcceptance(name, error)
+                }
                 final = try await wait(.on)
+                evidence += ", then \(final.providerState)"
             }
         }
         guard final.state == action.expectedState else {
             throw ProviderError.verificationFailed(driver.provider, expected: action.expectedState.rawValue, actual: final.providerState)
         }
-        return ProviderPowerReport(
-            action: action.rawValue, powerState: final.state.seedWord, providerState: final.providerState, verified: true, emulated: emulated,
-            steps: steps, checks: checks, seconds: ((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000)
+        return report(final, emulated: emulated, evidence: evidence)
     }
 
-    /// Reinstalls and waits for the end; the result holds the credentials the provider handed out.
+    /// What the agent saw after a native reset or reboot.
+    struct RestartObservation {
+        var final: ProviderServerStatus
+        var evidence: String?
+        var reason: String?
+        var checks = 0
+        var steps: [String] = []
+    }
+
+    /// After a native reset or reboot: reads the state until it was seen leaving "on" and back on (evidence), or
+    /// until the wait timeout. Never leaving "on" is no evidence: the observation says why, unverified.
+    private func waitForRestart(_ driver: any ProviderDriver, serverId: String, name: String) async throws -> RestartObservation {
+        let deadline = ContinuousClock.now + waiter.timeout
+        var left: ProviderServerStatus?
+        var checks = 0
+        var steps: [String] = []
+        var status: ProviderServerStatus
+        do {
+            while true {
+                status = try await driver.status(serverId: serverId)
+                checks += 1
+                if status.state != .on, left == nil {
+                    left = status
+                    steps.append("seen \(status.providerState)")
+                }
+                if let left, status.state == .on {
+                    steps.append("verified \(status.providerState)")
+                    return RestartObservation(
+                        final: status, evidence: "state went \(left.providerState), then \(status.providerState)", checks: checks, steps: steps)
+                }
+                guard ContinuousClock.now + waiter.interval < deadline else { break }
+                try await Task.sleep(for: waiter.interval)
+            }
+        } catch {
+            throw DeviceActionFailure.afterAcceptance(name, error)
+        }
+        guard left == nil else {
+            throw DeviceActionFailure.afterAcceptance(
+                name, ProviderError.timedOut(driver.provider, waitingFor: "state on", lastState: status.providerState))
+        }
+        return RestartObservation(
+            final: status, evidence: nil,
+            reason: "the provider accepted the \(name.split(separator: " ").first ?? "reset") but its state read \(status.providerState) at every "
+                + "check for \(Int(waiter.timeout.inSeconds)) s: no evidence that the server restarted",
+            checks: checks, steps: steps)
+    }
+
+    /// Reinstalls and waits for the end; a password the provider generated comes back apart from the details.
     public func reinstall(_ request: ProviderReinstallRequest, _ connection: ProviderConnection,
-                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> JSONValue {
+                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult {
         let driver = await driver(for: connection)
         return try await driver.reinstall(request, serverId: connection.serverId, waiter: waiter, progress: progress)
     }
@@ -135,18 +209,24 @@ public struct ProviderPowerReport: Sendable, Codable, Equatable {
     public var powerState: String
     public var providerState: String
     public var verified: Bool
+    /// What proved the change: the state read back (for a restart: seen leaving "on" and back).
+    public var evidence: String?
+    /// Why the change is not verified.
+    public var reason: String?
     /// True when the provider lacks the call and the agent composed it.
     public var emulated: Bool
     public var steps: [String]
     public var checks: Int
     public var seconds: Double
 
-    public init(action: String, powerState: String, providerState: String, verified: Bool, emulated: Bool, steps: [String], checks: Int,
-                seconds: Double) {
+    public init(action: String, powerState: String, providerState: String, verified: Bool, evidence: String?, reason: String?, emulated: Bool,
+                steps: [String], checks: Int, seconds: Double) {
         self.action = action
         self.powerState = powerState
         self.providerState = providerState
         self.verified = verified
+        self.evidence = evidence
+        self.reason = reason
         self.emulated = emulated
         self.steps = steps
         self.checks = checks

@@ -98,7 +98,7 @@ public struct VenocixDriver: ProviderDriver {
     /// VMs: PUT reinstall, then the job until finished (its output carries user and password).
     /// Dedicated servers: PUT reinstall, then the installation status until it has run and ended.
     public func reinstall(_ request: ProviderReinstallRequest, serverId: String, waiter: ProviderWaiter,
-                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> JSONValue {
+                          progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult {
         var body: [String: JSONValue] = ["template": .string(request.template)]
         if let hostname = request.hostname { body["hostname"] = .string(hostname) }
         var notApplied: [JSONValue] = request.password == nil ? [] : ["password"]
@@ -123,8 +123,8 @@ public struct VenocixDriver: ProviderDriver {
                 }
             }
             result["checks"] = .integer(Int64(checks))
-            for key in ["user", "password", "ips", "vmid"] { if let value = job.output[key] { result[key] = value } }
-            return .object(result)
+            for key in ["user", "ips", "vmid"] { if let value = job.output[key] { result[key] = value } }
+            return ProviderReinstallResult(details: result, generatedPassword: job.output["password"]?.stringValue.map(Secret.init))
         }
         guard (try? answer.bool()) != false else { throw ProviderError.rejected(provider, status: 200, code: nil, detail: "reinstall answered false") }
         await progress("installation requested", 0)
@@ -135,8 +135,7 @@ public struct VenocixDriver: ProviderDriver {
                                                      describe: { "installation \($0.running)" }) { !$0.running }
         result["checks"] = .integer(Int64(started.checks + checks))
         result["user"] = "root"
-        if let password = final.rootPassword { result["password"] = .string(password) }
-        return .object(result)
+        return ProviderReinstallResult(details: result, generatedPassword: final.rootPassword.map(Secret.init))
     }
 
     public func console(serverId: String) async throws -> ConsoleAccess {

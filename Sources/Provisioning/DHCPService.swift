@@ -147,7 +147,7 @@ public final class DHCPService: Sendable {
             try AtomicFile.write(Data(rendered.main.utf8), to: path, mode: 0o644)
             if let socket = configuration.dhcp.keaControlSocket {
                 do {
-                    try KeaControlChannel(path: socket).reloadConfiguration()
+                    try await KeaControlChannel(path: socket).reloadConfiguration()
                 } catch {
                     throw DHCPError.reloadFailed(backend: "kea", detail: "\(error)")
                 }

@@ -111,13 +111,27 @@ public struct KeaControlChannel: Sendable {
         }
     }
 
-    public func reloadConfiguration() throws {
-        let answer = try send(#"{"command": "config-reload"}"#)
-        guard answer.contains("\"result\": 0") || answer.contains("\"result\":0") else { throw ChannelError.refused(String(answer.prefix(300))) }
+    /// Asks kea-dhcp4 to re-read its configuration file; throws unless Kea answers `"result": 0`.
+    public func reloadConfiguration() async throws {
+        let answer = try await send(#"{"command": "config-reload"}"#)
+        guard Self.succeeded(answer) else { throw ChannelError.refused(String(answer.prefix(300))) }
     }
 
-    /// Sends one command and returns the answer text (bounded wait).
-    public func send(_ command: String) throws -> String {
+    /// Kea's control answers are `{"result": 0, "text": ...}` (or a one-element list of them); 0 is success.
+    static func succeeded(_ answer: String) -> Bool {
+        guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(answer.utf8)) else { return false }
+        let first: JSONValue? = if case .array(let items) = value { items.first } else { value }
+        return first?["result"] == .integer(0)
+    }
+
+    /// Sends one command and returns the answer text (bounded wait), on the blocking pool: the exchange waits on
+    /// a socket for up to ten seconds.
+    public func send(_ command: String) async throws -> String {
+        let path = self.path
+        return try await BlockingWork.run { try Self.exchange(command, path: path) }
+    }
+
+    private static func exchange(_ command: String, path: String) throws -> String {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw ChannelError.connect(String(cString: strerror(errno))) }
         defer { close(descriptor) }
@@ -143,7 +157,8 @@ public struct KeaControlChannel: Sendable {
             let count = read(descriptor, &buffer, buffer.count)
             if count <= 0 { break }
             answer += buffer[0..<count]
-            if let text = String(bytes: answer, encoding: .utf8), text.contains("}"), (try? JSONSerialization.jsonObject(with: Data(answer))) != nil { break }
+            // Kea keeps the connection open after its answer: stop reading once the answer is complete JSON.
+            if (try? JSONSerialization.jsonObject(with: Data(answer))) != nil { break }
         }
         return String(decoding: answer, as: UTF8.self)
     }

@@ -1,7 +1,7 @@
 import AgentCore
 
 /// What went wrong talking SNMP to a device; messages name the host, never a community or passphrase.
-public enum SNMPError: Error, Sendable, Equatable, AgentErrorConvertible, CustomStringConvertible {
+public enum SNMPError: Error, Sendable, Equatable, AgentErrorConvertible, DeviceEffectDescribing, CustomStringConvertible {
     /// No answer within timeout × retries.
     case timeout(host: String)
     /// Wrong v3 credentials, unknown user or engine, or a community the device ignores as unauthenticated.
@@ -14,6 +14,15 @@ public enum SNMPError: Error, Sendable, Equatable, AgentErrorConvertible, Custom
     case noSuchObject(host: String, oid: String)
 
     public var description: String { agentError.message }
+
+    /// A SET that timed out may have been applied (the answer, not the request, may be what was lost); an error
+    /// status, refused credentials or a session that never opened mean the device did not act.
+    public var deviceEffect: DeviceEffect {
+        switch self {
+        case .timeout: return .unknown
+        case .authenticationFailed, .deviceError, .sessionFailed, .noSuchObject: return .untouched
+        }
+    }
 
     public var agentError: AgentError {
         switch self {

@@ -150,8 +150,10 @@ struct ProviderCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("\(message)\(percent)\n".utf8))
                 }
             }
-            if json { try Self.printJSON(result) } else {
-                guard case .object(let members) = result else { return }
+            // The operator asked on their own terminal: the generated password is shown here, once, and kept nowhere.
+            var members = result.details
+            if let password = result.generatedPassword { members["password"] = .string(password.revealed) }
+            if json { try Self.printJSON(JSONValue.object(members)) } else {
                 for key in members.keys.sorted() { print("\(key): \(members[key].map { $0.stringValue ?? $0.jsonText } ?? "")") }
             }
         }

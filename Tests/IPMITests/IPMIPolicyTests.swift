@@ -64,6 +64,23 @@ import Testing
         #expect(line.perAttemptSeconds == 1)
     }
 
+    /// A BMC that never answers must make ipmitool give up by itself (reported unreachable: it never got the
+    /// command, so a fallback may act) before the agent's timeout kills it (reported timed out: it might have).
+    @Test func ipmitoolGivesUpBeforeTheAgentKillsIt() {
+        for timeout in [4.0, 10, 20, 60] {
+            for retries in 0...5 {
+                let connection = IPMIConnection(host: "10.0.0.5", username: "admin", password: Secret("x"), timeoutSeconds: timeout, retries: retries)
+                let line = IPMICommandLine(connection: connection, defaults: IPMIConfiguration())
+                let attempts = line.ipmitoolRetries
+                #expect(attempts >= 1, "ipmitool reads -R 0 as its own default")
+                let givesUpAfter = Double(line.perAttemptSeconds * attempts * (attempts + 1))
+                #expect(givesUpAfter < timeout || line.perAttemptSeconds == 1, "timeout \(timeout) retries \(retries): gives up after \(givesUpAfter) s")
+                let arguments = line.arguments(["chassis", "power", "status"])
+                #expect(arguments[arguments.firstIndex(of: "-R")! + 1] == String(attempts))
+            }
+        }
+    }
+
     @Test func connectionDecodingNamesTheField() throws {
         func decode(_ json: String) throws -> IPMIConnection {
             try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)).decode(as: IPMIConnection.self, at: "connection.meta")

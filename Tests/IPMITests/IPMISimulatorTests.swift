@@ -70,14 +70,57 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
         _ = try await ipmi.setPower(.on, connection)
         let soft = try await ipmi.setPower(.soft, connection)
         #expect(soft.powerState == "offline")
+        #expect(off.evidence == "power read back off")
         _ = try await ipmi.setPower(.on, connection)
-        let reset = try await ipmi.setPower(.reset, connection)
-        #expect(reset.powerState == "online")
+        // ipmi_sim cycles by "set power 0", then "set power 1" a second later: polling sees the off phase.
         let cycle = try await ipmi.setPower(.cycle, connection)
-        #expect(cycle.powerState == "online")
+        #expect(cycle.verified && cycle.powerState == "online" && cycle.evidence == "power read off, then on again", "\(cycle)")
         #expect(simulator.chassisLog.contains("set power 0"))
         #expect(simulator.chassisLog.contains("set power 1"))
         #expect(try await ipmi.testConnection(connection) == "online")
+    }
+
+    /// ipmi_sim hands a reset to its chassis program, which ignores it; the simulator has no restart cause and logs
+    /// no SEL events. Nothing shows the machine restarted, so the report must say unverified, with the reason.
+    @Test func aResetWithoutEvidenceIsNotVerified() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        try simulator.setPowerState(on: true)
+        let (ipmi, _) = service(settings: ipmiSettings(deadline: 2))
+        let reset = try await ipmi.setPower(.reset, adminConnection(simulator))
+        #expect(!reset.verified && reset.evidence == nil && reset.powerState == "online", "\(reset)")
+        #expect(reset.reason?.contains("no evidence of a restart") == true, "\(reset)")
+        #expect(reset.reason?.contains("no restart cause") == true && reset.reason?.contains("no new restart event in the SEL") == true)
+        #expect(simulator.chassisLog.contains("set reset 1"))
+    }
+
+    /// A BMC that implements Get System Restart Cause: a reset is verified by the cause changing to a chassis
+    /// control command; a second reset leaves the same cause behind, which proves nothing.
+    @Test func restartCauseVerifiesAResetOnce() async throws {
+        let bmc = try await FakeBMC(mode: .normal, initialPower: true)
+        defer { bmc.stop() }
+        let (ipmi, _) = service(settings: ipmiSettings(deadline: 2))
+        let connection = IPMIConnection(host: "127.0.0.1", username: FakeBMC.user, password: Secret(FakeBMC.password), port: bmc.port)
+        let first = try await ipmi.setPower(.reset, connection)
+        #expect(first.verified && first.evidence == "restart cause changed from unknown to chassis power control command", "\(first)")
+        let second = try await ipmi.setPower(.reset, connection)
+        #expect(!second.verified && second.reason?.contains("restart cause still chassis power control command") == true, "\(second)")
+        #expect(bmc.commands.filter { $0 == "power reset" }.count == 2)
+    }
+
+    /// A BMC that accepts reset and cycle and does nothing: neither is ever reported verified.
+    @Test func aBMCThatIgnoresRestartsIsNeverVerified() async throws {
+        let bmc = try await FakeBMC(mode: .ignoreReset, initialPower: true)
+        defer { bmc.stop() }
+        let (ipmi, _) = service(settings: ipmiSettings(deadline: 2))
+        let connection = IPMIConnection(host: "127.0.0.1", username: FakeBMC.user, password: Secret(FakeBMC.password), port: bmc.port)
+        for action in [ChassisPowerAction.reset, .cycle] {
+            let report = try await ipmi.setPower(action, connection)
+            #expect(!report.verified && report.evidence == nil, "\(action): \(report)")
+            #expect(report.reason?.contains("restart cause still unknown") == true, "\(report)")
+        }
+        #expect(bmc.commands.contains("power reset") && bmc.commands.contains("power cycle"))
+        #expect(bmc.powerState == "1")
     }
 
     @Test func readBackCatchesAStateThatDidNotChange() async throws {

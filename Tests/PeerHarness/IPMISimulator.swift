@@ -82,7 +82,7 @@ public final class IPMISimulator: Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(30))
-            if let output = try? runIpmitool(["chassis", "power", "status"], retries: 0), output.contains("Chassis Power") { return }
+            if let output = try? runIpmitool(["chassis", "power", "status"]), output.contains("Chassis Power") { return }
         }
         throw HarnessError.timeout("ipmi_sim on port \(port) did not answer: \(process.log)")
     }
@@ -104,7 +104,7 @@ public final class IPMISimulator: Sendable {
     public func canLogIn(user: String, password: String, privilege: String = "ADMINISTRATOR") async -> Bool {
         for attempt in 0..<3 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(300)) }
-            if (try? runIpmitool(["chassis", "power", "status"], user: user, password: password, privilege: privilege, retries: 0)) != nil {
+            if (try? runIpmitool(["chassis", "power", "status"], user: user, password: password, privilege: privilege)) != nil {
                 return true
             }
         }

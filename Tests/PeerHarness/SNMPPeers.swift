@@ -108,6 +108,15 @@ public final class SNMPSimulator: Sendable {
         throw HarnessError.timeout("snmpsim did not answer: \(process.log.suffix(2000))")
     }
 
+    /// One value straight from the simulator with net-snmp's snmpget (bypassing the agent), as `-Oqv` prints it.
+    public func get(community: String, oid: String) throws -> String {
+        let snmpget = locateProgram("snmpget") ?? "/usr/bin/snmpget"
+        let (status, output) = try PeerTools.run(
+            snmpget, ["-v2c", "-c", community, "-Oqv", "-t", "1", "-r", "1", "127.0.0.1:\(port)", oid], environment: ["MIBS": ""], timeout: .seconds(10))
+        guard status == 0 else { throw HarnessError.peerFailed("snmpget \(oid): \(output)") }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     public func stop() {
         process.stop()
         directory.remove()

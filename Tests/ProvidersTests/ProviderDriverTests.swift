@@ -61,12 +61,24 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         _ = try await service.power(.reboot, target)
         let reset = try await service.power(.reset, target)
         #expect(reset.providerState == "POWERED_ON")
+        #expect(reset.verified && reset.evidence == "state went REBOOTING, then POWERED_ON", "\(reset)")
         let actions = try peer.requests().filter { $0.path.hasSuffix("/status/action") }
         #expect(actions.map(\.body) == [
             #"{"action":"POWER_OFF","method":"HARDWARE"}"#, #"{"action":"POWER_ON"}"#, #"{"action":"POWER_OFF","method":"SOFTWARE"}"#,
             #"{"action":"POWER_ON"}"#, #"{"action":"REBOOT","method":"SOFTWARE"}"#, #"{"action":"REBOOT","method":"HARDWARE"}"#,
         ])
         #expect(try peer.requests().allSatisfy { $0.xToken == ProviderReplayPeer.ionosToken || $0.xToken == "wrong" })
+
+        // A provider that accepts a reset (202) and whose server reads POWERED_ON throughout: no evidence, never verified.
+        try peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
+        try peer.queue(status: 202, body: #"{"id": "39AA65F5D5B02FA02D58173094EBAF95", "status": {"state": "POWERED_ON", "percent": null}}"#)
+        var briefly = ProvidersConfiguration()
+        briefly.pollIntervalSeconds = 0.1
+        briefly.waitTimeoutSeconds = 1
+        briefly.ionosRequestsPerMinute = 3000
+        let ignored = try await ProviderService(settings: briefly, logger: Logger(label: "test")).power(.reset, target)
+        #expect(!ignored.verified && ignored.evidence == nil && ignored.powerState == "online", "\(ignored)")
+        #expect(ignored.reason?.contains("no evidence that the server restarted") == true, "\(ignored)")
 
         let templates = try await driver.templates()
         #expect(templates.map(\.name) == ["w2012r2datacenter64iso", "centos7-64std"])
@@ -76,8 +88,9 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         let result = try await service.reinstall(
             ProviderReinstallRequest(template: "B5F778B85C041347BCDCFC3172AB3F3C", sshKey: "ssh-ed25519 AAAA test"), target,
             progress: { message, fraction in await progress.add(message, fraction) })
-        #expect(result["password"] == "Qa3xFdc4MW", "first_password of the answer")
-        #expect(result["providerState"] == "POWERED_ON")
+        #expect(result.generatedPassword == Secret("Qa3xFdc4MW"), "first_password of the answer")
+        #expect(result.details["password"] == nil)
+        #expect(result.details["providerState"] == "POWERED_ON")
         #expect(await progress.messages.contains { $0.contains("deploying (DEPLOYING)") })
         #expect(await progress.fractions.contains(0.6))
         let image = try #require(try peer.requests().last { $0.path.hasSuffix("/image") })
@@ -179,7 +192,8 @@ extension IONOSDriverTests {
         let progress = ProgressLog()
         let result = try await service.reinstall(ProviderReinstallRequest(template: "Debian10.0", hostname: "node-4001", sshKey: "ssh-ed25519 AAAA k"),
                                                  target, progress: { await progress.add($0, $1) })
-        #expect(result["password"] == "Vx-Job-Pass-7731" && result["user"] == "root" && result["providerJobId"] == "15")
+        #expect(result.generatedPassword == Secret("Vx-Job-Pass-7731") && result.details["user"] == "root" && result.details["providerJobId"] == "15")
+        #expect(result.details["password"] == nil)
         #expect(await progress.fractions.contains(0.33))
         #expect(try peer.requests().last { $0.path.hasSuffix("/reinstall") }?.body == #"{"hostname":"node-4001","sshKey":"ssh-ed25519 AAAA k","template":"Debian10.0"}"#)
         #expect(await failureMessage {
@@ -218,7 +232,7 @@ extension IONOSDriverTests {
         #expect(try peer.requests().filter { $0.method == "PUT" }.allSatisfy { $0.path.contains("/datacenter/dedicated/9/") })
         #expect(try await driver.templates().count == 2)
         let result = try await service.reinstall(ProviderReinstallRequest(template: "Ubuntu 20.04 LTS", hostname: "dedi9"), target, progress: { _, _ in })
-        #expect(result["password"] == "UOosKBueLhn8")
+        #expect(result.generatedPassword == Secret("UOosKBueLhn8") && result.details["password"] == nil)
         #expect(await failureCode {
             _ = try await service.reinstall(ProviderReinstallRequest(template: ""), target, progress: { _, _ in })
         } == "provider_error")
@@ -260,8 +274,8 @@ extension IONOSDriverTests {
         let progress = ProgressLog()
         let result = try await service.reinstall(ProviderReinstallRequest(template: templates[0].id, hostname: "db1", password: Secret("notused1")),
                                                  target, progress: { await progress.add($0, $1) })
-        let drive = try #require(result["drive"]?.stringValue)
-        #expect(result["previousDrive"] == "529ec0ce-f930-4b69-8aca-d438e9bbe6d3" && result["notApplied"] == ["password"])
+        let drive = try #require(result.details["drive"]?.stringValue)
+        #expect(result.details["previousDrive"] == "529ec0ce-f930-4b69-8aca-d438e9bbe6d3" && result.details["notApplied"] == ["password"])
         #expect(await progress.messages.contains("cloning 45%"))
         let clone = try #require(try peer.requests().first { $0.path.hasSuffix("/clone") })
         #expect(clone.body == "name db1\nsize 5368709120\n" && clone.contentType == "text/plain")

@@ -42,28 +42,31 @@ struct PowerRoutes {
             let power = runtime.power
             let outbox = runtime.outbox
             /// Every power state the agent reads or verifies goes to the controller as `power.state`.
-            @Sendable func reportState(_ result: JSONValue) async throws {
+            @Sendable func stateEvent(_ result: JSONValue) -> OutboxEvent? {
                 let state = result.stringValue ?? result["powerState"]?.stringValue
                     ?? result["result"]?.stringValue ?? result["result"]?["powerState"]?.stringValue
-                guard let state else { return }
-                try await outbox.append(OutboxEvent(type: "power.state", data: [
+                guard let state else { return nil }
+                return OutboxEvent(type: "power.state", data: [
                     "serverId": body.serverId.map(JSONValue.string) ?? .null, "target": .string(target), "powerState": .string(state),
                     "via": .string(result["via"]?.stringValue ?? body.connection.type),
-                ]))
+                ])
             }
             guard method.isMutating else {
                 let result = try await power.perform(
                     method, parameters: parameters, connection: body.connection, fallback: body.fallback, noFailover: body.noFailover)
-                try await reportState(result)
+                if let event = stateEvent(result) { try await outbox.append(event) }
                 return Envelope.success(result)
             }
             return try await JobSubmission(runtime: runtime).respond(
                 to: request, payload: payload, kind: "power.\(method.rawValue)", target: target,
                 description: "Executed Power Action \(method.rawValue)", rootType: "serverPower", rootId: body.serverId ?? target
-            ) { _ in
+            ) { context in
                 let result = try await power.perform(
                     method, parameters: parameters, connection: body.connection, fallback: body.fallback, noFailover: body.noFailover)
-                if [.setPowerOn, .setPowerOff, .setPowerSoft, .setPowerReset, .setPowerCycle].contains(method) { try await reportState(result) }
+                // In the job's final transaction: the controller learns the state exactly when the job says it is done.
+                if [.setPowerOn, .setPowerOff, .setPowerSoft, .setPowerReset, .setPowerCycle].contains(method), let event = stateEvent(result) {
+                    context.emit(event)
+                }
                 return result
             }
         }

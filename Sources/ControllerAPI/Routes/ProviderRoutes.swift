@@ -121,9 +121,16 @@ struct ProviderRoutes {
                 to: request, payload: payload, kind: "provider.reinstall", target: target,
                 description: "Reinstalled \(target) with \(reinstall.template)", rootType: "server", rootId: body.serverId ?? target
             ) { context in
-                try await providers.reinstall(reinstall, connection) { message, fraction in
+                let result = try await providers.reinstall(reinstall, connection) { message, fraction in
                     await context.report(progress: min(max(fraction ?? 0, 0), 0.99), message: message)
                 }
+                var details = result.details
+                if let password = result.generatedPassword {
+                    // Stored and sent to the controller masked; the caller's first read of the job gets it in clear.
+                    details["password"] = .string(Secret.mask)
+                    context.handOver("password", password)
+                }
+                return .object(details)
             }
         }
     }

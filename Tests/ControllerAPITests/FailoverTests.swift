@@ -1,0 +1,105 @@
+import AgentCore
+import ControllerAPI
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import PeerHarness
+import Testing
+
+/// Failover from a BMC to PDU outlets happens only when the BMC provably did not act. These tests make the BMC
+/// misbehave: it accepts every power command and changes nothing (pyghmi fake BMC), or ignores a reset.
+@Suite(.serialized) struct FailoverTests {
+    static func body(_ value: JSONValue) -> ByteBuffer { ByteBuffer(string: value.jsonText) }
+
+    static let outletState = "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4"
+
+    static func pdu() async throws -> SNMPSimulator {
+        try await SNMPSimulator(devices: [
+            "pdu1": [
+                "1.3.6.1.2.1.1.1.0|4|APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.4.6 PN:apc_hw05_aos_646.bin)", "1.3.6.1.2.1.1.5.0|4|pdu1.lab",
+                "1.3.6.1.4.1.318.1.1.12.3.3.1.1.2.1|4|server-a-psu1", "1.3.6.1.4.1.318.1.1.12.3.3.1.1.2.2|4|server-a-psu2",
+                "\(outletState).1|2:writecache|value=1", "\(outletState).2|2:writecache|value=1",
+            ],
+        ])
+    }
+
+    @Test func aBMCThatAcceptedIsNeverBackedUpByTheOutlets() async throws {
+        let bmc = try await FakeBMC(mode: .ignorePower, initialPower: true)
+        defer { bmc.stop() }
+        let simulator = try await Self.pdu()
+        defer { simulator.stop() }
+        let agent = try await TestAgent {
+            $0.ipmi.minimumGapSeconds = 0.02
+            $0.ipmi.verifyDeadlineSeconds = 2
+            $0.snmp.timeoutSeconds = 1
+        }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            let device: JSONValue = ["deviceType": "apc", "name": "pdu1", "host": .string("127.0.0.1:\(simulator.port)"), "snmpCommunity": "pdu1"]
+            let put = try await client.execute(uri: "/v1/network-devices/pdu1", method: .put, headers: headers, body: Self.body(device))
+            #expect(put.status == .created, "\(put.text)")
+            let fallback: JSONValue = ["type": "pdu", "meta": ["deviceId": "pdu1", "outlet": [1, 2]]]
+
+            // The BMC takes "power off" and the server stays on: the BMC's verify error stands, the outlets stay on.
+            let off = try await client.execute(
+                uri: "/v1/power/setPowerOff?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": bmc.connection, "fallback": fallback, "serverId": 61]))
+            #expect(off.envelope["result"]?["state"] == "failed", "\(off.text)")
+            #expect(off.envelope["result"]?["error"]?["code"] == "verify_failed", "\(off.text)")
+            #expect(off.envelope["result"]?["error"]?["details"]?["actual"] == "online", "\(off.text)")
+            #expect(bmc.commands.contains("power off"))
+            #expect(bmc.powerState == "1")
+
+            // A reset the BMC accepted without any trace: unverified, and no outlet is cycled to "make sure".
+            let reset = try await client.execute(
+                uri: "/v1/power/setPowerReset?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": bmc.connection, "fallback": fallback]))
+            #expect(reset.envelope["result"]?["state"] == "succeeded", "\(reset.text)")
+            #expect(reset.envelope["result"]?["result"]?["verified"] == false, "\(reset.text)")
+            #expect(reset.envelope["result"]?["result"]?["via"] == nil, "\(reset.text)")
+            #expect(reset.envelope["result"]?["result"]?["reason"]?.stringValue?.contains("no evidence of a restart") == true, "\(reset.text)")
+
+            let outlets = try await client.execute(uri: "/v1/network-devices/pdu1/outlets", method: .get, headers: headers)
+            #expect(outlets.envelope["result"]?["outlets"] == [
+                ["number": 1, "name": "server-a-psu1", "state": "on"], ["number": 2, "name": "server-a-psu2", "state": "on"],
+            ], "\(outlets.text)")
+        }
+        // Straight from the PDU: nothing was written to either outlet.
+        for outlet in [1, 2] {
+            #expect(try simulator.get(community: "pdu1", oid: "\(Self.outletState).\(outlet)") == "1")
+        }
+    }
+
+    /// Wrong BMC credentials: the BMC refused the login, so it provably did nothing and the outlets stand in.
+    @Test func aRefusedLoginFailsOverToTheOutlets() async throws {
+        let bmc = try await FakeBMC(mode: .normal, initialPower: true)
+        defer { bmc.stop() }
+        let simulator = try await Self.pdu()
+        defer { simulator.stop() }
+        let agent = try await TestAgent {
+            $0.ipmi.minimumGapSeconds = 0.02
+            $0.snmp.timeoutSeconds = 1
+        }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            let device: JSONValue = ["deviceType": "apc", "name": "pdu1", "host": .string("127.0.0.1:\(simulator.port)"), "snmpCommunity": "pdu1"]
+            _ = try await client.execute(uri: "/v1/network-devices/pdu1", method: .put, headers: headers, body: Self.body(device))
+            let wrongPassword: JSONValue = [
+                "type": "ipmi", "meta": ["ip": "127.0.0.1", "username": "admin", "password": "wrong-password", "bmcPort": .string(String(bmc.port))],
+            ]
+            let off = try await client.execute(
+                uri: "/v1/power/setPowerOff?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": wrongPassword, "fallback": ["type": "pdu", "meta": ["deviceId": "pdu1", "outlet": "1,2"]]]))
+            #expect(off.envelope["result"]?["state"] == "succeeded", "\(off.text)")
+            #expect(off.envelope["result"]?["result"]?["via"] == "pdu", "\(off.text)")
+            #expect(off.envelope["result"]?["result"]?["primaryError"]?["deviceEffect"] == "untouched", "\(off.text)")
+            #expect(off.envelope["result"]?["result"]?["result"]?["powerState"] == "offline", "\(off.text)")
+            #expect(!bmc.commands.contains("power off"))
+        }
+        for outlet in [1, 2] {
+            #expect(try simulator.get(community: "pdu1", oid: "\(Self.outletState).\(outlet)") == "2")
+        }
+    }
+}
