@@ -58,10 +58,12 @@ struct IPMICommand: AsyncParsableCommand {
         }
 
         /// Prints `value` as JSON or via `human`, turning agent errors into a message and exit status 1.
-        func report<Value: Encodable>(_ work: () async throws -> Value, human: (Value) -> String) async throws {
+        @discardableResult
+        func report<Value: Encodable>(_ work: () async throws -> Value, human: (Value) -> String) async throws -> Value {
             do {
                 let value = try await work()
                 if output.json { try RackAgentCommand.printJSON(value) } else { print(human(value)) }
+                return value
             } catch {
                 let agentError = AgentError.from(error)
                 if output.json {
@@ -75,7 +77,14 @@ struct IPMICommand: AsyncParsableCommand {
     }
 
     struct Power: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show or change chassis power; changes are verified by reading back.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show or change chassis power; changes are verified by reading back.",
+            discussion: """
+                on, off and soft are verified by reading the power state back. reset and cycle are verified only by \
+                evidence that the machine restarted (power seen off and on again, the restart cause changed, a new \
+                restart event in the SEL). Exit status: 0 done and verified, 1 failed, 3 the BMC accepted a reset or \
+                cycle but showed no evidence of a restart (the reason is printed).
+                """)
 
         enum Action: String, ExpressibleByArgument, CaseIterable { case status, on, off, soft, reset, cycle }
 
@@ -89,9 +98,12 @@ struct IPMICommand: AsyncParsableCommand {
                 try await options.report({ try await service.powerStatus(connection).seedWord }) { "power: \($0)" }
                 return
             }
-            try await options.report({ try await service.setPower(change, connection) }) { report in
-                "power \(report.action): \(report.powerState) (verified after \(report.checks) checks, \(report.seconds) s)"
+            let report = try await options.report({ try await service.setPower(change, connection) }) { report in
+                report.verified
+                    ? "power \(report.action): \(report.powerState), verified: \(report.evidence ?? "") (\(report.checks) checks, \(report.seconds) s)"
+                    : "power \(report.action): \(report.powerState), NOT verified: \(report.reason ?? "") (\(report.checks) checks, \(report.seconds) s)"
             }
+            if !report.verified { throw ExitCode(3) }
         }
     }
 

@@ -87,7 +87,9 @@ struct ProviderCommand: AsyncParsableCommand {
     }
 
     struct Power: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "on, off (hard), shutdown (graceful), reboot (graceful) or reset (hard), verified by reading back.")
+        static let configuration = CommandConfiguration(
+            abstract: "on, off (hard), shutdown (graceful), reboot (graceful) or reset (hard), verified by reading back.",
+            discussion: "Exit status: 0 done and verified, 1 failed, 3 a reset or reboot was accepted but the state never showed the restart.")
         @Argument(help: "on, off, shutdown, reboot or reset.") var action: String
         @OptionGroup var options: ProviderOptions
 
@@ -95,9 +97,12 @@ struct ProviderCommand: AsyncParsableCommand {
             guard let action = ProviderPowerAction(rawValue: action) else { throw ValidationError("action must be on, off, shutdown, reboot or reset") }
             let report = try await options.perform { service, connection in try await service.power(action, connection) }
             if options.output.json { try Self.printJSON(report) } else {
-                print("\(report.action): \(report.powerState) (\(report.providerState)), verified\(report.emulated ? ", composed by the agent" : "") in \(report.seconds) s")
+                let verification = report.verified ? "verified: \(report.evidence ?? "")" : "NOT verified: \(report.reason ?? "")"
+                print("\(report.action): \(report.powerState) (\(report.providerState)), \(verification)\(report.emulated ? ", composed by the agent" : "") in \(report.seconds) s")
                 for step in report.steps { print("  \(step)") }
             }
+            // 3: the provider accepted a reset or reboot but its state never showed the restart.
+            if !report.verified { throw ExitCode(3) }
         }
     }
 

@@ -164,4 +164,24 @@ enum RackAgentBinary {
         (status, output) = try await RackAgentBinary.run(["ipmi", "users", "list"] + connection, environment: environment)
         #expect(status == 0 && !output.contains("ops"), "\(output)")
     }
+
+    /// ipmi_sim ignores a reset and keeps no restart evidence: the command says NOT verified and exits 3; a cycle it
+    /// does perform (off, then on a second later) is verified by seeing the off phase.
+    @Test func powerSubcommandSaysWhenARestartIsNotVerified() async throws {
+        let bmc = try await IPMISimulator()
+        defer { bmc.stop() }
+        try bmc.setPowerState(on: true)
+        let state = try TemporaryDirectory(prefix: "clistate")
+        defer { state.remove() }
+        let connection = ["--host", "127.0.0.1", "--port", String(bmc.port), "--user", IPMISimulator.adminUser, "--password-env", "BMC_PASSWORD",
+                          "--state-dir", state.path]
+        let environment = ["BMC_PASSWORD": IPMISimulator.adminPassword, "RACKAGENT_IPMI_VERIFY_DEADLINE_SECONDS": "2",
+                           "RACKAGENT_IPMI_MINIMUM_GAP_SECONDS": "0.02"]
+        var (status, output) = try await RackAgentBinary.run(["ipmi", "power", "reset"] + connection, environment: environment)
+        #expect(status == 3 && output.contains("power reset: online, NOT verified: the BMC accepted the reset but showed no evidence"), "\(output)")
+        var patient = environment
+        patient["RACKAGENT_IPMI_VERIFY_DEADLINE_SECONDS"] = "15"
+        (status, output) = try await RackAgentBinary.run(["ipmi", "power", "cycle"] + connection, environment: patient)
+        #expect(status == 0 && output.contains("power cycle: online, verified: power read off, then on again"), "\(output)")
+    }
 }
