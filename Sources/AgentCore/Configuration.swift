@@ -272,6 +272,25 @@ extension AgentConfiguration {
         if let address = dhcp.serverAddress, IPAddress(address) == nil {
             throw ConfigurationError.invalidValue(key: "dhcp.serverAddress", reason: "not an IP address: \(address)")
         }
+        for (key, file) in [("dhcp.biosBootFile", dhcp.biosBootFile), ("dhcp.efiBootFile", dhcp.efiBootFile), ("dhcp.arm64BootFile", dhcp.arm64BootFile)] {
+            if let file, !Validation.isBootFile(file) {
+                throw ConfigurationError.invalidValue(key: key, reason: "not a boot file name (letters, digits, ._-/) or a plain http(s) URL")
+            }
+        }
+        if let interface = dhcp.interface, !Validation.isInterfaceName(interface) {
+            throw ConfigurationError.invalidValue(key: "dhcp.interface", reason: "not a network interface name: \(interface)")
+        }
+        // A backend the agent cannot make take a new configuration would report entries as live that are not.
+        switch dhcp.backend {
+        case .kea where dhcp.keaControlSocket == nil:
+            throw ConfigurationError.invalidValue(
+                key: "dhcp.keaControlSocket", reason: "required with backend kea: without it kea-dhcp4 never loads the entries the agent writes")
+        case .isc where (dhcp.iscRestartCommand ?? []).isEmpty:
+            throw ConfigurationError.invalidValue(
+                key: "dhcp.iscRestartCommand", reason: "required with backend isc: without it dhcpd never loads the entries the agent writes")
+        default:
+            break
+        }
     }
 
     /// Makes the state directory absolute (rendered daemon configs need absolute paths).

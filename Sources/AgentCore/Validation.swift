@@ -55,6 +55,37 @@ public enum Validation {
         }
     }
 
+    /// A boot file a DHCP server hands to a booting machine: a file name in the TFTP root (letters, digits and
+    /// `._-/`, no `..`, at most 128 characters) or an http(s) URL without spaces, quotes, `;`, `,`, `$` or control
+    /// characters (it is written into dnsmasq, Kea and dhcpd configuration lines).
+    public static func isBootFile(_ value: String) -> Bool {
+        guard !value.isEmpty, value.count <= 512, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            return false
+        }
+        if value.hasPrefix("http://") || value.hasPrefix("https://") {
+            guard let url = URL(string: value), url.host != nil else { return false }
+            return value.allSatisfy { $0.isASCII && !" \"'`;,$\\{}<>|".contains($0) }
+        }
+        return !value.contains("..") && value.count <= 128 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) }
+    }
+
+    public static func bootFile(_ value: String, field: String) throws -> String {
+        guard isBootFile(value) else {
+            throw AgentError.invalidField(field, "a file name of letters, digits and ._-/ or an http(s) URL without spaces, quotes or ;,$")
+        }
+        return value
+    }
+
+    /// A Linux network interface name: 1 to 15 of letters, digits and `._-`.
+    public static func isInterfaceName(_ value: String) -> Bool {
+        (1...15).contains(value.count) && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    /// An absolute path made of letters, digits and `._-/` only: safe inside any configuration line.
+    public static func isPlainPath(_ value: String) -> Bool {
+        value.hasPrefix("/") && value.count <= 1024 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-/+@".contains($0)) }
+    }
+
     public static func port(_ value: Int, field: String) throws -> Int {
         guard (1...65535).contains(value) else { throw AgentError.invalidField(field, "must be a port number from 1 to 65535") }
         return value

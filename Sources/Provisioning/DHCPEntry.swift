@@ -157,18 +157,12 @@ public struct DHCPEntryRequest: Sendable, Decodable {
         return DHCPEntry.Address(ip: ip.description, cidr: cidr, gateway: gateway)
     }
 
-    /// A file name in the TFTP root (letters, digits, `._-/`, no `..`) or an http(s) URL without spaces or quotes.
+    /// A boot file, checked by ``Validation/isBootFile(_:)``.
     static func bootFile(_ container: KeyedDecodingContainer<BootFileKeys>, _ key: BootFileKeys) throws -> String? {
         guard let value = try container.decodeTolerantStringIfPresent(forKey: key), !value.isEmpty else { return nil }
-        if value.hasPrefix("http://") || value.hasPrefix("https://") {
-            guard URL(string: value) != nil, !value.contains(where: { $0 == " " || $0 == "\"" || $0 == "'" || $0 == ";" || $0 == "," || $0.isNewline }) else {
-                throw container.invalid(key, "not a plain http(s) URL")
-            }
-            return value
+        guard Validation.isBootFile(value) else {
+            throw container.invalid(key, "a file name of letters, digits and ._-/ or an http(s) URL without spaces, quotes or ;,$")
         }
-        guard !value.contains(".."), value.count <= 128,
-            value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) })
-        else { throw container.invalid(key, "a file name of letters, digits and ._-/ or an http(s) URL") }
         return value
     }
 

@@ -59,11 +59,14 @@ public struct DHCPRenderContext: Sendable {
     public var configDirectory: String
     public var tftpRoot: String
     public var keaControlSocket: String?
+    /// The boot listener's base URL the script URL is built from (checked before rendering).
+    public var bootBaseURL: String
 
     public init(entries: [DHCPEntry], subnets: [DHCPSubnetPlan], configuration: AgentConfiguration) {
         self.entries = entries.sorted { $0.mac < $1.mac }
         self.subnets = subnets
         let boot = configuration.bootBaseURL
+        bootBaseURL = boot
         serverAddress = configuration.dhcp.serverAddress ?? URL(string: boot)?.host ?? "127.0.0.1"
         scriptURL = "\(boot)/boot/ipxe?mac=${net0/mac}&arch=${platform}"
         biosBootFile = configuration.dhcp.biosBootFile
@@ -74,6 +77,46 @@ public struct DHCPRenderContext: Sendable {
         configDirectory = configuration.dhcpConfigDirectory
         tftpRoot = configuration.tftpRoot
         keaControlSocket = configuration.dhcp.keaControlSocket
+    }
+
+    /// Refuses any value that cannot be written into a configuration line safely, whichever path brought it (the
+    /// API validates at the edge; an installation profile, a stored entry or the configuration file reach the
+    /// renderers too). Every renderer calls this before writing a line.
+    func checkRenderable() throws {
+        func refuse(_ field: String, _ value: String, _ reason: String) -> DHCPRenderError {
+            DHCPRenderError.unsafeValue(field: field, value: value, reason: reason)
+        }
+        for entry in entries {
+            let mac = entry.mac.description
+            guard Validation.isHostName(entry.hostname) else { throw refuse("entries[\(mac)].hostname", entry.hostname, "not an RFC 1123 host name") }
+            for (name, file) in [("bios", entry.bootFiles.bios), ("efi", entry.bootFiles.efi)] {
+                if let file, !Validation.isBootFile(file) { throw refuse("entries[\(mac)].bootFiles.\(name)", file, "not a boot file name or plain URL") }
+            }
+            for (name, address) in [("ipv4", entry.ipv4), ("ipv6", entry.ipv6)] {
+                guard let address else { continue }
+                guard IPAddress(address.ip) != nil else { throw refuse("entries[\(mac)].\(name).ip", address.ip, "not an IP address") }
+                if let gateway = address.gateway, IPAddress(gateway) == nil { throw refuse("entries[\(mac)].\(name).gateway", gateway, "not an IP address") }
+            }
+            for server in entry.dns where IPAddress(server) == nil { throw refuse("entries[\(mac)].dns", server, "not an IP address") }
+        }
+        for (field, file) in [("dhcp.biosBootFile", biosBootFile), ("dhcp.efiBootFile", efiBootFile), ("dhcp.arm64BootFile", arm64BootFile ?? "ipxe.efi")]
+        where !Validation.isBootFile(file) {
+            throw refuse(field, file, "not a boot file name or plain URL")
+        }
+        guard Validation.isBootFile(bootBaseURL), bootBaseURL.hasPrefix("http") else { throw refuse("boot.baseURL", bootBaseURL, "not a plain http(s) URL") }
+        guard IPAddress(serverAddress) != nil || Validation.isHostName(serverAddress) else {
+            throw refuse("dhcp.serverAddress", serverAddress, "not an IP address or host name")
+        }
+        if let interface, !Validation.isInterfaceName(interface) { throw refuse("dhcp.interface", interface, "not a network interface name") }
+        for (field, path) in [("dhcp.configDirectory", configDirectory), ("dhcp.tftpRoot", tftpRoot), ("dhcp.keaControlSocket", keaControlSocket ?? "/")]
+        where !Validation.isPlainPath(path) {
+            throw refuse(field, path, "not an absolute path of letters, digits and ._-/")
+        }
+        for subnet in subnets {
+            for address in subnet.routers + subnet.dns where IPAddress(address) == nil {
+                throw refuse("dhcp.subnets[\(subnet.network)]", address, "not an IP address")
+            }
+        }
     }
 
     /// Entries that may PXE boot now, split into those using the agent's boot files and those with their own.
@@ -92,8 +135,24 @@ public struct RenderedDHCPConfig: Sendable, Equatable {
     public var validationConfig: String
 }
 
-/// Renders one backend's configuration. Pure.
+/// Renders one backend's configuration. Pure. Refuses (``DHCPRenderError``) a context holding a value that
+/// cannot be written into a configuration line safely.
 public protocol DHCPRenderer: Sendable {
     var backend: DHCPBackendKind { get }
-    func render(_ context: DHCPRenderContext) -> RenderedDHCPConfig
+    func render(_ context: DHCPRenderContext) throws -> RenderedDHCPConfig
+}
+
+/// A value a renderer will not write: it would break out of its configuration line.
+public enum DHCPRenderError: Error, Sendable, Equatable, AgentErrorConvertible {
+    case unsafeValue(field: String, value: String, reason: String)
+
+    public var agentError: AgentError {
+        switch self {
+        case .unsafeValue(let field, let value, let reason):
+            let shown = String(value.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) }.prefix(80))
+            return AgentError(
+                status: .badRequest, code: "invalid_field", message: "\(field): \(reason) (refused by the DHCP renderer: \(shown))",
+                details: ["field": .string(field)])
+        }
+    }
 }

@@ -50,7 +50,7 @@ public final class DHCPService: Sendable {
     public func render(_ entries: [DHCPEntry], backend: DHCPBackendKind? = nil) throws -> RenderedDHCPConfig? {
         guard let renderer = Self.renderer(backend ?? self.backend) else { return nil }
         let subnets = try DHCPSubnetPlan.plan(entries: entries, configured: configuration.dhcp.subnets, defaultLeaseSeconds: configuration.dhcp.leaseSeconds)
-        return renderer.render(DHCPRenderContext(entries: entries, subnets: subnets, configuration: configuration))
+        return try renderer.render(DHCPRenderContext(entries: entries, subnets: subnets, configuration: configuration))
     }
 
     /// Adds or replaces the entry for `mac`. Returns the stored entry and whether it is new.

@@ -170,7 +170,9 @@ public struct PXEProfile: Sendable, Equatable {
         keepDHCPMinutes = try document.int("keep_dhcp_minutes") ?? 120
         guard (1...6000).contains(keepDHCPMinutes) else { throw AgentError.invalidField(document.field("keep_dhcp_minutes"), "must be from 1 to 6000") }
         ipxeBIOSFile = try document.string("ipxe_bios_file").flatMap { $0.isEmpty ? nil : $0 }
+            .map { try Validation.bootFile($0, field: document.field("ipxe_bios_file")) }
         ipxeEFIFile = try document.string("ipxe_efi_file").flatMap { $0.isEmpty ? nil : $0 }
+            .map { try Validation.bootFile($0, field: document.field("ipxe_efi_file")) }
         isRescue = try document.bool("isRescue") ?? false
         isPasswordResetProfile = try document.bool("isPasswordResetProfile") ?? false
         windowsActivationKey = try document.string("windows_activation_key").flatMap { $0.isEmpty ? nil : $0 }

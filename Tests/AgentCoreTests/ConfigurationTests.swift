@@ -44,6 +44,7 @@ import Testing
               minimumGapSeconds: 0.5
             dhcp:
               backend: kea
+              keaControlSocket: /run/kea/kea4-ctrl-socket
               subnets:
                 - subnet: 10.10.10.0/24
                   range: 10.10.10.100-10.10.10.150

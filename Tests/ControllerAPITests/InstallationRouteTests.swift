@@ -190,6 +190,25 @@ import Testing
                 #expect(status == 400, "\(field): \(text)")
                 #expect(json["error"]?["details"]?["field"]?.stringValue == field, "\(text)")
             }
+            // The profile's boot files end up in dnsmasq.conf / dhcpd.conf / kea-dhcp4.conf: a newline or `";` is refused at the edge.
+            for field in ["ipxe_bios_file", "ipxe_efi_file"] {
+                for hostile in ["undionly.kpxe\ndhcp-script=/tmp/own.sh", "ipxe.efi\"; filename \"evil.efi"] {
+                    let profile = InstallationBodies.profile("kickstart", overrides: [
+                        "mirrorUrl": .string("\(mirror.baseURL)/rocky/"), "cacheDirectory": "rocky9", field: .string(hostile),
+                    ])
+                    let (status, json, text) = try await Self.call(
+                        client, .PUT, "\(api)/v1/installations/61", token: token, body: Self.body(mirror: mirror, overrides: ["profile": profile]))
+                    #expect(status == 400, "\(field): \(text)")
+                    #expect(json["error"]?["details"]?["field"]?.stringValue == "profile.\(field)", "\(text)")
+                }
+                let entry: JSONValue = [
+                    "hostname": "node-61", "ipv4": ["ip": "10.10.10.30", "cidr": 24], "pxe": true,
+                    "bootFiles": [field == "ipxe_bios_file" ? "bios" : "efi": "undionly.kpxe\ndhcp-script=/tmp/own.sh"],
+                ]
+                let (status, json, text) = try await Self.call(client, .PUT, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token, body: entry)
+                #expect(status == 400, "\(text)")
+                #expect(json["error"]?["details"]?["field"]?.stringValue == "bootFiles.\(field == "ipxe_bios_file" ? "bios" : "efi")", "\(text)")
+            }
             let unknownVariable = InstallationBodies.profile("kickstart", overrides: [
                 "mirrorUrl": .string("\(mirror.baseURL)/rocky/"), "pxeConfig": "#!ipxe\nkernel {{urls.kernel}}\nchain {{urls.nothing}}\n",
             ])

@@ -39,7 +39,7 @@ func renderContext(_ entries: [DHCPEntry], configure: (inout AgentConfiguration)
     }
 
     @Test func dnsmasqRendersAndDnsmasqAccepts() async throws {
-        let rendered = DnsmasqRenderer().render(try renderContext(sampleEntries()))
+        let rendered = try DnsmasqRenderer().render(try renderContext(sampleEntries()))
         #expect(rendered.hostFiles["525400123456"] == "52:54:00:12:34:56,set:h525400123456,set:pxe,10.10.10.30,[2001:db8::30],node-61\n")
         #expect(rendered.hostFiles["525400123457"] == "52:54:00:12:34:57,set:h525400123457,10.10.10.31,node-62\n")
         #expect(rendered.hostFiles["525400123458"]?.contains("set:c525400123458") == true)
@@ -52,7 +52,7 @@ func renderContext(_ entries: [DHCPEntry], configure: (inout AgentConfiguration)
     }
 
     @Test func keaRendersAndKeaAccepts() async throws {
-        let rendered = KeaRenderer().render(try renderContext(sampleEntries()) { $0.dhcp.keaControlSocket = "/run/kea/kea4-ctrl-socket" })
+        let rendered = try KeaRenderer().render(try renderContext(sampleEntries()) { $0.dhcp.keaControlSocket = "/run/kea/kea4-ctrl-socket" })
         let document = try JSONDecoder().decode(JSONValue.self, from: Data(rendered.main.utf8))
         guard case .array(let subnets) = document["Dhcp4"]?["subnet4"] else {
             Issue.record("no subnets")
@@ -71,7 +71,7 @@ func renderContext(_ entries: [DHCPEntry], configure: (inout AgentConfiguration)
     }
 
     @Test func iscRendersAndDhcpdAccepts() async throws {
-        let rendered = ISCRenderer().render(try renderContext(sampleEntries()))
+        let rendered = try ISCRenderer().render(try renderContext(sampleEntries()))
         #expect(rendered.main.contains("host h525400123456 { hardware ethernet 52:54:00:12:34:56; fixed-address 10.10.10.30; option host-name \"node-61\";"))
         #expect(rendered.main.contains("range 10.10.10.100 10.10.10.150;"))
         #expect(rendered.main.contains("filename \"custom/undionly.kpxe\";"))
@@ -83,9 +83,47 @@ func renderContext(_ entries: [DHCPEntry], configure: (inout AgentConfiguration)
         let context = try renderContext(entries) { $0.dhcp.subnets = [] }
         for renderer in [DnsmasqRenderer() as any DHCPRenderer, KeaRenderer(), ISCRenderer()] {
             let started = ContinuousClock.now
-            let rendered = renderer.render(context)
+            let rendered = try renderer.render(context)
             #expect(ContinuousClock.now - started < .seconds(10), "\(renderer.backend)")
             try await validator.validate(rendered.validationConfig, backend: renderer.backend)
+        }
+    }
+
+    /// Defence in depth: an entry that never passed the API's validation (built in code, read from an old
+    /// database, brought by an installation profile) with a newline or `";` in a boot file or the host name is refused
+    /// by every renderer before a single line is written.
+    @Test(arguments: [
+        "undionly.kpxe\ndhcp-script=/tmp/own.sh", "ipxe.efi\"; filename \"evil.efi", "http://10.0.0.1/x.efi\nenable-ra",
+        "http://10.0.0.1/a b.efi", "../../etc/shadow",
+    ])
+    func everyRendererRefusesAnUnsafeBootFile(bootFile: String) throws {
+        let poisoned = [
+            DHCPEntry(mac: MACAddress("52:54:00:12:34:59")!, hostname: "node-64", ipv4: .init(ip: "10.10.10.40", cidr: 24, gateway: nil), pxe: true,
+                      bootFiles: .init(bios: bootFile, efi: nil)),
+            DHCPEntry(mac: MACAddress("52:54:00:12:34:5a")!, hostname: "node-65", ipv4: .init(ip: "10.10.10.41", cidr: 24, gateway: nil), pxe: true,
+                      bootFiles: .init(bios: nil, efi: bootFile)),
+        ]
+        for (index, entry) in poisoned.enumerated() {
+            let context = try renderContext(sampleEntries() + [entry])
+            for renderer in [DnsmasqRenderer() as any DHCPRenderer, KeaRenderer(), ISCRenderer()] {
+                #expect(throws: DHCPRenderError.self, "\(renderer.backend) rendered \(bootFile.debugDescription)") { _ = try renderer.render(context) }
+                do {
+                    _ = try renderer.render(context)
+                } catch {
+                    #expect(AgentError.from(error).details["field"] == .string("entries[\(entry.mac)].bootFiles.\(index == 0 ? "bios" : "efi")"))
+                }
+            }
+        }
+        var hostile = AgentConfiguration()
+        hostile.dhcp.biosBootFile = bootFile
+        #expect(throws: ConfigurationError.self) { try hostile.validate() }
+    }
+
+    @Test func everyRendererRefusesAnUnsafeHostName() throws {
+        let entry = DHCPEntry(mac: MACAddress("52:54:00:12:34:59")!, hostname: "node\nfilename \"x\";", ipv4: .init(ip: "10.10.10.40", cidr: 24, gateway: nil))
+        let context = try renderContext([entry])
+        for renderer in [DnsmasqRenderer() as any DHCPRenderer, KeaRenderer(), ISCRenderer()] {
+            #expect(throws: DHCPRenderError.self) { _ = try renderer.render(context) }
         }
     }
 
