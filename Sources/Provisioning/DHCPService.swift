@@ -113,75 +113,94 @@ public final class DHCPService: Sendable {
         }
     }
 
-    /// Render, validate, commit `change` with the action-log row and event, write the live files, reload.
+    /// Render, validate, install the live files and make the daemon take them, and only then commit `change` with
+    /// its action-log row and `dhcp.regenerated` event: the controller hears of a configuration that is live. When
+    /// the daemon does not take it, the previous files are put back, nothing is stored and the error says why.
     private func apply(_ entries: [DHCPEntry], reason: String, change: @escaping @Sendable (Database) throws -> Void) async throws {
         let rendered = try render(entries)
-        if let rendered { try await validator.validate(rendered.validationConfig, backend: backend) }
-        try await database.writer.write { db in
-            try change(db)
-            try self.actionLog.append(
-                ActionLogEntry(rootType: "agents", rootId: "dhcp", description: "Regenerated DHCP Configuration",
-                               meta: ["text": .string(reason), "backend": .string(self.backend.rawValue), "entries": .integer(Int64(entries.count))]),
-                in: db)
-            try self.outbox.append(
-                OutboxEvent(type: "dhcp.regenerated", data: ["reason": .string(reason), "backend": .string(self.backend.rawValue), "entries": .integer(Int64(entries.count))]),
-                in: db)
+        if let rendered {
+            try await validator.validate(rendered.validationConfig, backend: backend)
+            try await install(rendered)
         }
-        if let rendered { try await install(rendered) }
+        do {
+            try await database.writer.write { db in
+                try change(db)
+                try self.actionLog.append(
+                    ActionLogEntry(rootType: "agents", rootId: "dhcp", description: "Regenerated DHCP Configuration",
+                                   meta: ["text": .string(reason), "backend": .string(self.backend.rawValue), "entries": .integer(Int64(entries.count))]),
+                    in: db)
+                try self.outbox.append(
+                    OutboxEvent(type: "dhcp.regenerated", data: ["reason": .string(reason), "backend": .string(self.backend.rawValue), "entries": .integer(Int64(entries.count))]),
+                    in: db)
+            }
+        } catch {
+            // The daemon runs the new configuration but the database does not have it: go back to what is stored.
+            logger.error("DHCP change installed but not stored; reinstalling the stored configuration", metadata: ["error": "\(error)"])
+            do {
+                if let stored = try render(try await store.all()) { try await install(stored) }
+            } catch let reinstall {
+                logger.critical("cannot reinstall the stored DHCP configuration", metadata: ["error": "\(AgentError.from(reinstall).message)"])
+            }
+            throw error
+        }
     }
 
-    /// Writes the live files atomically and makes the daemon take them.
+    /// Writes the live files atomically and makes the daemon take them (dnsmasq restarted or re-read and seen
+    /// running, Kea's config-reload answered 0, the ISC restart command exited 0). When that fails, the previous
+    /// files are written back and the daemon asked to take them again; the error says what happened to both.
     func install(_ rendered: RenderedDHCPConfig) async throws {
         let directory = configuration.dhcpConfigDirectory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let backend = self.backend
+        let livePath: String
+        switch backend {
+        case .dnsmasq: livePath = "\(directory)/dnsmasq.conf"
+        case .kea: livePath = configuration.dhcp.liveConfigFile ?? "\(directory)/kea-dhcp4.conf"
+        case .isc: livePath = configuration.dhcp.liveConfigFile ?? "\(directory)/dhcpd.conf"
+        case .none: return
+        }
+        let previous = try await BlockingWork.run { try LiveDHCPFiles.read(main: livePath, directory: directory, backend: backend) }
+        let proposed = LiveDHCPFiles(rendered, backend: backend)
+        let changes = try await BlockingWork.run { try proposed.write(main: livePath, directory: directory, over: previous) }
+        do {
+            try await takeEffect(changes)
+        } catch {
+            let failure = AgentError.from(error).message
+            guard previous.main != nil else {
+                // Nothing ran before: the daemon will read these files when it starts.
+                throw DHCPError.reloadFailed(backend: backend.rawValue, detail: failure)
+            }
+            do {
+                let restored = try await BlockingWork.run { try previous.write(main: livePath, directory: directory, over: proposed) }
+                try await takeEffect(restored)
+            } catch let restoring {
+                throw DHCPError.reloadFailed(
+                    backend: backend.rawValue, detail: "\(failure); putting the previous configuration back failed too: \(AgentError.from(restoring).message)")
+            }
+            throw DHCPError.reloadFailed(backend: backend.rawValue, detail: "\(failure); the previous configuration is back in place")
+        }
+    }
+
+    /// Makes the daemon take what was just written.
+    private func takeEffect(_ changes: LiveDHCPFiles.Changes) async throws {
         switch backend {
         case .dnsmasq:
-            let mainPath = "\(directory)/dnsmasq.conf"
-            let mainChanged = (try? String(contentsOfFile: mainPath, encoding: .utf8)) != rendered.main
-            if mainChanged { try AtomicFile.write(Data(rendered.main.utf8), to: mainPath, mode: 0o644) }
-            let hostsReplaced = try Self.sync(rendered.hostFiles, into: "\(directory)/hosts")
-            let optionsReplaced = try Self.sync(rendered.optionFiles, into: "\(directory)/options")
-            await supervisor?.configurationChanged(restart: mainChanged, reread: hostsReplaced || optionsReplaced)
+            try await supervisor?.configurationChanged(restart: changes.mainChanged, reread: changes.includesReplaced)
         case .kea:
-            let path = configuration.dhcp.liveConfigFile ?? "\(directory)/kea-dhcp4.conf"
-            try AtomicFile.write(Data(rendered.main.utf8), to: path, mode: 0o644)
-            if let socket = configuration.dhcp.keaControlSocket {
-                do {
-                    try await KeaControlChannel(path: socket).reloadConfiguration()
-                } catch {
-                    throw DHCPError.reloadFailed(backend: "kea", detail: "\(error)")
-                }
+            guard let socket = configuration.dhcp.keaControlSocket else { return }
+            do {
+                try await KeaControlChannel(path: socket).reloadConfiguration()
+            } catch {
+                throw DHCPError.reloadFailed(backend: "kea", detail: "\(error)")
             }
         case .isc:
-            let path = configuration.dhcp.liveConfigFile ?? "\(directory)/dhcpd.conf"
-            try AtomicFile.write(Data(rendered.main.utf8), to: path, mode: 0o644)
-            if let command = configuration.dhcp.iscRestartCommand, let executable = command.first {
-                let result = try await runner.run(ProcessCommand(executable, Array(command.dropFirst()), timeout: .seconds(60)))
-                guard result.succeeded else {
-                    throw DHCPError.reloadFailed(backend: "isc", detail: "\(command.joined(separator: " ")) exited \(result.exitCode ?? -1): \(result.standardError.prefix(300))")
-                }
+            guard let command = configuration.dhcp.iscRestartCommand, let executable = command.first else { return }
+            let result = try await runner.run(ProcessCommand(executable, Array(command.dropFirst()), timeout: .seconds(60)))
+            guard result.succeeded else {
+                throw DHCPError.reloadFailed(backend: "isc", detail: "\(command.joined(separator: " ")) exited \(result.exitCode ?? -1): \(result.standardError.prefix(300))")
             }
         case .none:
             return
         }
-    }
-
-    /// Makes `directory` hold exactly `files` (name → content), rewriting only what changed. True when an existing
-    /// file was changed or removed: dnsmasq reads new files by itself but keeps what old ones said until SIGHUP.
-    static func sync(_ files: [String: String], into directory: String) throws -> Bool {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        var replaced = false
-        for (name, content) in files {
-            let existing = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)
-            guard existing != content else { continue }
-            if existing != nil { replaced = true }
-            try AtomicFile.write(Data(content.utf8), to: "\(directory)/\(name)", mode: 0o644)
-        }
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where files[name] == nil {
-            try FileManager.default.removeItem(atPath: "\(directory)/\(name)")
-            replaced = true
-        }
-        return replaced
     }
 
     /// One address, one MAC: a reserved address may not be handed to another machine.
@@ -194,5 +213,84 @@ public final class DHCPService: Sendable {
                 throw AgentError.conflict("address_in_use", "\(mine) is already reserved for \(other.mac)", details: ["field": "ipv6.ip", "mac": .string(other.mac.description)])
             }
         }
+    }
+}
+
+/// The files a DHCP backend runs on: the main configuration and, for dnsmasq, one host and one option file per
+/// MAC. Read before a change so it can be put back when the daemon refuses the new ones.
+struct LiveDHCPFiles: Sendable {
+    /// nil: the file does not exist.
+    var main: String?
+    /// dnsmasq only: its dhcp-hostsdir and dhcp-optsdir (which must exist for it to start).
+    var hasIncludeDirectories: Bool
+    var hostFiles: [String: String] = [:]
+    var optionFiles: [String: String] = [:]
+
+    /// What writing changed, which decides how the daemon must be told.
+    struct Changes {
+        var mainChanged: Bool
+        /// A host or option file was changed or removed (dnsmasq reads new ones by itself, changed ones on SIGHUP).
+        var includesReplaced: Bool
+    }
+
+    init(main: String?, hasIncludeDirectories: Bool, hostFiles: [String: String] = [:], optionFiles: [String: String] = [:]) {
+        self.main = main
+        self.hasIncludeDirectories = hasIncludeDirectories
+        self.hostFiles = hostFiles
+        self.optionFiles = optionFiles
+    }
+
+    init(_ rendered: RenderedDHCPConfig, backend: DHCPBackendKind) {
+        self.init(main: rendered.main, hasIncludeDirectories: backend == .dnsmasq, hostFiles: rendered.hostFiles, optionFiles: rendered.optionFiles)
+    }
+
+    static func read(main: String, directory: String, backend: DHCPBackendKind) throws -> LiveDHCPFiles {
+        let text = FileManager.default.fileExists(atPath: main) ? try String(contentsOfFile: main, encoding: .utf8) : nil
+        var files = LiveDHCPFiles(main: text, hasIncludeDirectories: backend == .dnsmasq)
+        if backend == .dnsmasq {
+            files.hostFiles = try readDirectory("\(directory)/hosts")
+            files.optionFiles = try readDirectory("\(directory)/options")
+        }
+        return files
+    }
+
+    private static func readDirectory(_ path: String) throws -> [String: String] {
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            files[name] = try String(contentsOfFile: "\(path)/\(name)", encoding: .utf8)
+        }
+        return files
+    }
+
+    /// Writes these files atomically over `current`, touching only what differs.
+    func write(main path: String, directory: String, over current: LiveDHCPFiles) throws -> Changes {
+        // The configuration directory also holds the daemons' lease files.
+        for needed in [directory, (path as NSString).deletingLastPathComponent] {
+            try FileManager.default.createDirectory(atPath: needed, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        let mainChanged = main != current.main
+        if mainChanged {
+            if let main { try AtomicFile.write(Data(main.utf8), to: path, mode: 0o644) } else { try FileManager.default.removeItem(atPath: path) }
+        }
+        guard hasIncludeDirectories else { return Changes(mainChanged: mainChanged, includesReplaced: false) }
+        let hosts = try Self.sync(hostFiles, over: current.hostFiles, into: "\(directory)/hosts")
+        let options = try Self.sync(optionFiles, over: current.optionFiles, into: "\(directory)/options")
+        return Changes(mainChanged: mainChanged, includesReplaced: hosts || options)
+    }
+
+    /// Makes `directory` hold exactly `files`; true when an existing file was changed or removed.
+    private static func sync(_ files: [String: String], over current: [String: String], into directory: String) throws -> Bool {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var replaced = false
+        for (name, content) in files where current[name] != content {
+            if current[name] != nil { replaced = true }
+            try AtomicFile.write(Data(content.utf8), to: "\(directory)/\(name)", mode: 0o644)
+        }
+        for name in current.keys where files[name] == nil {
+            try FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+            replaced = true
+        }
+        return replaced
     }
 }

@@ -19,8 +19,22 @@ public final class DnsmasqSupervisor: Service, Sendable {
     let configurationFile: String
     let directory: String
     let logger: Logger
-    private let child = Mutex<Int32?>(nil)
+    private let state = Mutex(ChildState())
     private let restartRequested = Doorbell()
+    /// How long a freshly started dnsmasq must stay up to count as running the new configuration.
+    static let settleTime = Duration.milliseconds(500)
+    /// How long a configuration change waits for dnsmasq to take it.
+    static let changeDeadline = Duration.seconds(15)
+
+    /// The child as the run loop last saw it.
+    private struct ChildState {
+        var pid: Int32?
+        var startedAt: ContinuousClock.Instant?
+        /// How many times dnsmasq was started.
+        var starts = 0
+        /// How the last run ended (exit status and stderr), for errors.
+        var lastExit: String?
+    }
 
     public init(executable: String, configurationDirectory: String, logger: Logger) {
         self.executable = executable
@@ -30,7 +44,7 @@ public final class DnsmasqSupervisor: Service, Sendable {
     }
 
     /// The running dnsmasq's PID, if any.
-    public var processIdentifier: Int32? { child.withLock { $0 } }
+    public var processIdentifier: Int32? { state.withLock { $0.pid } }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -52,15 +66,41 @@ public final class DnsmasqSupervisor: Service, Sendable {
         }
     }
 
-    /// Called after the live files were written.
-    public func configurationChanged(restart: Bool, reread: Bool) async {
-        if restart, let pid = processIdentifier {
+    /// Called after the live files were written; returns once dnsmasq runs on them. A changed main file restarts
+    /// dnsmasq (a new process that stays up), changed or removed host files are re-read (SIGHUP to a process that
+    /// stays up), new ones it reads by itself. Throws ``DHCPError/reloadFailed`` with dnsmasq's own complaint when
+    /// it exits instead, or when it is not running and does not start.
+    public func configurationChanged(restart: Bool, reread: Bool) async throws {
+        let before = state.withLock { $0 }
+        if let pid = before.pid, !restart {
+            if reread { kill(pid, SIGHUP) }
+            try await Task.sleep(for: .milliseconds(100))
+            guard kill(pid, 0) == 0, processIdentifier == pid else { return try await waitUntilRunning(startedAfter: before.starts) }
+            return
+        }
+        if let pid = before.pid {
             logger.info("dnsmasq configuration changed; restarting it")
             kill(pid, SIGTERM)
-        } else if reread, let pid = processIdentifier {
-            kill(pid, SIGHUP)
         }
         restartRequested.ring()
+        try await waitUntilRunning(startedAfter: before.starts)
+    }
+
+    /// Waits (bounded) for a dnsmasq started after start number `starts` that stays up for the settle time.
+    private func waitUntilRunning(startedAfter starts: Int) async throws {
+        let deadline = ContinuousClock.now + Self.changeDeadline
+        while ContinuousClock.now < deadline {
+            let current = state.withLock { $0 }
+            if current.starts > starts {
+                if let startedAt = current.startedAt, current.pid != nil, ContinuousClock.now - startedAt >= Self.settleTime { return }
+                if current.pid == nil, let exit = current.lastExit {
+                    throw DHCPError.reloadFailed(backend: "dnsmasq", detail: "dnsmasq exited on the new configuration: \(exit)")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let last = state.withLock { $0.lastExit } ?? "no exit seen"
+        throw DHCPError.reloadFailed(backend: "dnsmasq", detail: "dnsmasq did not run on the new configuration within \(Self.changeDeadline): \(last)")
     }
 
     /// Runs dnsmasq until it exits or the task is cancelled (then it is terminated).
@@ -79,14 +119,27 @@ public final class DnsmasqSupervisor: Service, Sendable {
             let result = try await Subprocess.run(
                 executable, arguments: Arguments(arguments), platformOptions: options, input: .none, output: .discarded, error: .string(limit: 65_536)
             ) { execution in
-                self.child.withLock { $0 = execution.processIdentifier.value }
+                self.state.withLock { state in
+                    state.pid = execution.processIdentifier.value
+                    state.startedAt = .now
+                    state.starts += 1
+                }
                 self.logger.info("dnsmasq started", metadata: ["pid": "\(execution.processIdentifier.value)"])
             }
-            child.withLock { $0 = nil }
-            return "\(result.terminationStatus) \(result.standardError ?? "")"
+            let outcome = "\(result.terminationStatus) \((result.standardError ?? "").trimmingCharacters(in: .whitespacesAndNewlines).suffix(500))"
+            state.withLock { state in
+                state.pid = nil
+                state.lastExit = outcome
+            }
+            return outcome
         } catch {
-            child.withLock { $0 = nil }
-            return "could not start: \(error)"
+            let outcome = "could not start: \(error)"
+            state.withLock { state in
+                state.pid = nil
+                state.starts += 1
+                state.lastExit = outcome
+            }
+            return outcome
         }
     }
 }

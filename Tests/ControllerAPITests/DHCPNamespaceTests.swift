@@ -201,6 +201,77 @@ extension DHCPServerSuites {
             #expect(try await agent.runtime.dhcp.store.all().isEmpty)
         }
 
+        /// A dnsmasq that accepts the configuration in its checker but dies on it (as it does when its port is taken):
+        /// the entry is not reported as stored, no `dhcp.regenerated` event claims it, the previous files are back.
+        @Test func aDnsmasqThatDiesOnTheNewConfigurationStoresNothing() async throws {
+            let work = try TemporaryDirectory(prefix: "dies")
+            defer { work.remove() }
+            let real = locateProgram("dnsmasq") ?? "/usr/sbin/dnsmasq"
+            let fake = try work.write("dnsmasq", """
+                #!/bin/sh
+                [ "$1" = "--test" ] && exec \(real) "$@"
+                if grep -q dhcp-range "$3" 2>/dev/null; then
+                  echo "dnsmasq: failed to create listening socket for port 67: Address already in use" >&2; exit 2
+                fi
+                exec sleep 600
+
+                """, mode: 0o755)
+            let agent = try await TestAgent {
+                $0.dhcp.dnsmasqPath = fake
+                $0.dhcp.interface = "lo"
+                $0.dhcp.serverAddress = "127.0.0.1"
+            }
+            defer { agent.remove() }
+            let runtime = agent.runtime
+            let supervisor = try #require(runtime.dnsmasq)
+            let services = RunningServices([supervisor], logger: runtime.logger)
+            // The configuration without entries has no dhcp-range: the fake runs on it.
+            _ = try await runtime.dhcp.regenerate(reason: "test start")
+            try await Self.waitFor { supervisor.processIdentifier != nil }
+            let live = "\(runtime.configuration.dhcpConfigDirectory)/dnsmasq.conf"
+            let before = try String(contentsOfFile: live, encoding: .utf8)
+            let eventsBefore = try await runtime.outbox.pendingEvents().filter { $0.type == "dhcp.regenerated" }.count
+            try await agent.withRouter { client in
+                let put = try await client.execute(
+                    uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization, body: Self.entryBody(ip: "10.231.51.43"))
+                #expect(put.status == .badGateway, "\(put.text)")
+                #expect(put.envelope["error"]?["code"] == "dhcp_reload_failed", "\(put.text)")
+                #expect(put.text.contains("Address already in use") && put.text.contains("previous configuration is back"), "\(put.text)")
+                let entries = try await client.execute(uri: "/v1/dhcp/entries", method: .get, headers: agent.authorization)
+                #expect(entries.envelope["result"] == [], "\(entries.text)")
+            }
+            #expect(try await runtime.outbox.pendingEvents().filter { $0.type == "dhcp.regenerated" }.count == eventsBefore)
+            #expect(try String(contentsOfFile: live, encoding: .utf8) == before)
+            try await Self.waitFor { supervisor.processIdentifier != nil }
+            await services.stop()
+        }
+
+        /// Kea backend whose daemon is not there to take the reload, and an ISC restart command that fails: nothing is
+        /// stored, nothing is announced, the live file is what it was.
+        @Test func aReloadTheDaemonRefusesStoresNothing() async throws {
+            let work = try TemporaryDirectory(prefix: "noreload")
+            defer { work.remove() }
+            for backend in [DHCPBackendKind.kea, .isc] {
+                let agent = try await TestAgent { configuration in
+                    configuration.dhcp.backend = backend
+                    configuration.dhcp.keaControlSocket = work.file("no-kea.sock")
+                    configuration.dhcp.iscRestartCommand = ["/bin/sh", "-c", "echo 'dhcpd: not configured to listen on any interfaces' >&2; exit 1"]
+                    configuration.dhcp.liveConfigFile = work.file("\(backend.rawValue).conf")
+                }
+                defer { agent.remove() }
+                try "previous configuration\n".write(toFile: work.file("\(backend.rawValue).conf"), atomically: true, encoding: .utf8)
+                try await agent.withRouter { client in
+                    let put = try await client.execute(
+                        uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization, body: Self.entryBody(ip: "10.231.51.44"))
+                    #expect(put.status == .badGateway, "\(backend): \(put.text)")
+                    #expect(put.envelope["error"]?["code"] == "dhcp_reload_failed", "\(backend): \(put.text)")
+                }
+                #expect(try await agent.runtime.dhcp.store.all().isEmpty, "\(backend)")
+                #expect(try await agent.runtime.outbox.pendingEvents().filter { $0.type == "dhcp.regenerated" }.isEmpty, "\(backend)")
+                #expect(try String(contentsOfFile: work.file("\(backend.rawValue).conf"), encoding: .utf8) == "previous configuration\n", "\(backend)")
+            }
+        }
+
         @Test func temporaryEntriesExpireAndAreReported() async throws {
             let agent = try await TestAgent()
             defer { agent.remove() }
