@@ -43,7 +43,10 @@ struct RouterInstallationPower: InstallationPowerControl {
     /// A short text of a driver's verified report.
     static func summary(_ result: JSONValue) -> String {
         if let text = result.stringValue { return text }
-        if let state = result["powerState"]?.stringValue { return result["verified"] == .bool(true) ? "verified \(state)" : state }
+        if let state = result["powerState"]?.stringValue {
+            if result["verified"] == .bool(true) { return "verified \(state)" + (result["evidence"]?.stringValue.map { ": \($0)" } ?? "") }
+            return "\(state), not verified" + (result["reason"]?.stringValue.map { ": \($0)" } ?? "")
+        }
         if let stored = result["stored"] { return "read back \(stored.jsonText)" }
         return result.jsonText.count > 120 ? String(result.jsonText.prefix(120)) + "…" : result.jsonText
     }

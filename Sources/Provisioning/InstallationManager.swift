@@ -37,6 +37,8 @@ public enum InstallationError: Error, Sendable, AgentErrorConvertible {
     case macBusy(mac: String, serverId: String)
     case unknownToken
     case notRunning(String)
+    /// The installation ended, but part of its clean-up (DHCP restore, boot device, power reset) failed.
+    case cleanupFailed(serverId: String, state: InstallationState, failures: [CleanupStep])
 
     public var agentError: AgentError {
         switch self {
@@ -48,6 +50,12 @@ public enum InstallationError: Error, Sendable, AgentErrorConvertible {
             return AgentError(status: .notFound, code: "not_found", message: "unknown or expired installation URL")
         case .notRunning(let serverId):
             return .conflict("installation_not_running", "server \(serverId) has no running installation", details: ["serverId": .string(serverId)])
+        case .cleanupFailed(let serverId, let state, let failures):
+            return AgentError(
+                status: .badGateway, code: "installation_cleanup_failed",
+                message: "installation of server \(serverId) \(state.rawValue), but clean-up failed: "
+                    + failures.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
+                details: ["serverId": .string(serverId), "state": .string(state.rawValue), "failures": .array(failures.map(\.json))])
         }
     }
 }
@@ -115,7 +123,7 @@ public actor InstallationManager: BootScriptProvider {
             completionEvent: Self.completionEvent(request), powerAction: request.powerAction, permanentDHCP: request.permanentDHCP,
             files: rendered.files, answerFiles: rendered.answerFiles.sorted(), dhcpEntry: try plannedEntry.map(DHCPEntryStore.document), previousDHCP: nil,
             connection: request.connection, progress: [], error: nil, createdAt: now, updatedAt: now,
-            deadline: now.addingTimeInterval(Double(settings.timeoutMinutes) * 60), finishedAt: nil)
+            deadline: now.addingTimeInterval(Double(settings.timeoutMinutes) * 60), finishedAt: nil, ending: nil, cleanup: nil)
         record.record(.prepared, "\(request.kind.rawValue) of \(request.hostname) with \(request.profile?.osName ?? "the live system"): \(rendered.files.count) files rendered")
         if request.mac == nil || (request.kind == .hardwareDetection && request.powerAction == .noRestart) {
             record.step = .waitingForBoot
@@ -154,32 +162,52 @@ public actor InstallationManager: BootScriptProvider {
         let deadline = ContinuousClock.now + timeout
         while true {
             let record = try await store.get(serverId)
-            guard let record, record.isRunning, record.step < .waitingForBoot, ContinuousClock.now < deadline else { return record }
+            guard let record, record.isRunning, record.step < .waitingForBoot || record.ending != nil, ContinuousClock.now < deadline else {
+                return record
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
 
-    /// Aborts: boot device disk and a power reset (unless `withoutPowerReset`), DHCP restored.
+    /// Aborts: boot device disk and a power reset (unless `withoutPowerReset`), DHCP restored. When part of that
+    /// clean-up fails the installation is still aborted, and the error names what failed.
     public func abort(_ serverId: String, withoutPowerReset: Bool) async throws -> InstallationRecord {
         guard let record = try await store.get(serverId) else { throw AgentError.notFound("installation for server", serverId) }
-        guard record.isRunning else { throw InstallationError.notRunning(serverId) }
-        return try await finish(serverId, state: .aborted, message: withoutPowerReset ? "aborted (without power reset)" : "aborted", resetPower: !withoutPowerReset)
-            ?? record
+        guard record.isRunning, record.ending == nil else { throw InstallationError.notRunning(serverId) }
+        let message = withoutPowerReset ? "aborted (without power reset)" : "aborted"
+        guard let ended = try await finish(serverId, state: .aborted, message: message, resetPower: !withoutPowerReset) else {
+            throw InstallationError.notRunning(serverId)
+        }
+        let failures = (ended.cleanup ?? []).filter { !$0.succeeded }
+        guard failures.isEmpty else { throw InstallationError.cleanupFailed(serverId: serverId, state: ended.state, failures: failures) }
+        return ended
     }
 
-    /// Carries on installations a previous run left in their preparation steps.
+    /// Carries on installations a previous run left in their preparation steps, and finishes those it left in the
+    /// middle of their clean-up.
     public func resume() async throws {
-        for record in try await store.all(state: .running) where record.step < .waitingForBoot {
-            logger.notice("resuming installation", metadata: ["serverId": "\(record.serverId)", "step": "\(record.step.name)"])
-            launchDriver(record.serverId)
+        for record in try await store.all(state: .running) {
+            if record.ending != nil {
+                logger.notice("finishing the clean-up of an installation", metadata: ["serverId": "\(record.serverId)"])
+                _ = try await completeEnding(record.serverId)
+            } else if record.step < .waitingForBoot {
+                logger.notice("resuming installation", metadata: ["serverId": "\(record.serverId)", "step": "\(record.step.name)"])
+                launchDriver(record.serverId)
+            }
         }
     }
 
     /// Fails installations past their deadline; removes stale dailyCleanup cache directories.
     public func maintenance(now: Date = Date()) async {
         do {
-            for record in try await store.all(state: .running) where record.deadline <= now {
-                _ = try await finish(record.serverId, state: .failed, message: "timed out at step \(record.step.name) after \(settings.timeoutMinutes) minutes", resetPower: false)
+            for record in try await store.all(state: .running) where record.deadline <= now && record.ending == nil {
+                do {
+                    _ = try await finish(
+                        record.serverId, state: .failed, message: "timed out at step \(record.step.name) after \(settings.timeoutMinutes) minutes",
+                        resetPower: false)
+                } catch {
+                    logger.error("cannot end an overdue installation", metadata: ["serverId": "\(record.serverId)", "error": "\(AgentError.from(error).message)"])
+                }
             }
             let inUse = Set(try await store.all(state: .running).compactMap { $0.profileDocument?["cacheDirectory"]?.stringValue })
             let removed = await cache.dailyCleanup(inUse: inUse, now: now)
@@ -246,7 +274,14 @@ public actor InstallationManager: BootScriptProvider {
         } catch {
             let agentError = AgentError.from(error)
             logger.error("installation failed", metadata: ["serverId": "\(serverId)", "error": "\(agentError.message)"])
-            _ = try? await finish(serverId, state: .failed, message: agentError.message, resetPower: false)
+            do {
+                _ = try await finish(serverId, state: .failed, message: agentError.message, resetPower: false)
+            } catch {
+                // The failure could not be recorded (the database refused): the deadline check ends it later.
+                logger.critical("cannot record the failure of an installation", metadata: [
+                    "serverId": "\(serverId)", "failure": "\(agentError.message)", "error": "\(AgentError.from(error).message)",
+                ])
+            }
         }
     }
 
@@ -438,81 +473,102 @@ public actor InstallationManager: BootScriptProvider {
         }
     }
 
-    /// Ends a running installation (completed, failed, aborted) and cleans up: PXE off and DHCP restored, boot device
-    /// disk, a power reset when aborting. Returns nil when it was not running.
+    /// Ends a running installation (completed, failed, aborted): marks it ending, cleans up (PXE off and DHCP
+    /// restored, boot device disk, a power reset when aborting), then records the end together with what clean-up
+    /// did, in one transaction with its `installation.<state>` event: the controller never hears "completed" for an
+    /// installation whose clean-up has not run, and hears which clean-up step failed. Returns nil when it was not
+    /// running (or another caller is already ending it).
     func finish(_ serverId: String, state: InstallationState, message: String, resetPower: Bool) async throws -> InstallationRecord? {
-        let now = Date()
-        let ended: (record: InstallationRecord, reached: InstallationStep)? = try await database.writer.write { db in
-            guard var record = try InstallationStore.get(serverId, in: db), record.isRunning else { return nil }
-            let reached = record.step
-            record.state = state
-            record.finishedAt = now
-            if state == .failed { record.error = message }
-            record.record(.cleanup, message, at: now)
+        let claimed: Bool = try await database.writer.write { db in
+            guard var record = try InstallationStore.get(serverId, in: db), record.isRunning, record.ending == nil else { return false }
+            record.ending = InstallationEnding(state: state, message: message, resetPower: resetPower, reached: record.step)
+            record.record(.cleanup, "ending (\(state.rawValue)): \(message); cleaning up")
             try InstallationStore.put(record, in: db)
-            try self.outbox.append(record.event("installation.\(state.rawValue)", message: message), in: db)
-            try self.actionLog.append(
-                ActionLogEntry(rootType: "servers", rootId: serverId, description: "Installation \(state.rawValue)",
-                               meta: ["kind": .string(record.kind.rawValue), "text": .string(message)]),
-                in: db)
-            return (record, reached)
+            try self.outbox.append(record.event("installation.progress", message: record.progress.last?.message ?? ""), in: db)
+            return true
         }
-        guard let ended else { return nil }
+        guard claimed else { return nil }
         if let driver = drivers[serverId] {
             driver.cancel()
             drivers[serverId] = nil
         }
-        logger.info("installation \(state.rawValue)", metadata: ["serverId": "\(serverId)", "message": "\(message)"])
-        let notes = await cleanUp(ended.record, reached: ended.reached, resetPower: resetPower)
-        return try await update(serverId, type: "installation.progress") { record in
-            record.connection = nil
-            for note in notes { record.record(.cleanup, note) }
-            record.record(.finished, "\(record.kind.rawValue) \(record.state.rawValue)")
-            return notes.joined(separator: "; ")
-        }
+        // In a task of its own: the caller may be the cancelled driver, or a request whose client went away, and the
+        // clean-up and the final record must happen regardless.
+        let ending = Task { try await self.completeEnding(serverId) }
+        return try await ending.value
     }
 
-    /// The I/O of ending; failures become notes (the installation's outcome is already decided).
-    /// `reached` is the step the installation had got to: only what it did is undone.
-    private func cleanUp(_ record: InstallationRecord, reached: InstallationStep, resetPower: Bool) async -> [String] {
-        var notes: [String] = []
+    /// Clean-up for an installation marked ending, then its end.
+    func completeEnding(_ serverId: String) async throws -> InstallationRecord {
+        guard let record = try await store.get(serverId), let ending = record.ending else { throw InstallationError.notRunning(serverId) }
+        let steps = await cleanUp(record, reached: ending.reached, resetPower: ending.resetPower)
+        let now = Date()
+        let ended = try await database.writer.write { db -> InstallationRecord in
+            guard var record = try InstallationStore.get(serverId, in: db) else { throw AgentError.notFound("installation for server", serverId) }
+            record.state = ending.state
+            record.finishedAt = now
+            if ending.state == .failed { record.error = ending.message }
+            record.cleanup = steps
+            record.connection = nil
+            for step in steps { record.record(.cleanup, "\(step.name): \(step.succeeded ? "" : "FAILED: ")\(step.detail)", at: now) }
+            let failed = steps.filter { !$0.succeeded }
+            let summary = "\(record.kind.rawValue) \(ending.state.rawValue): \(ending.message)"
+                + (failed.isEmpty ? "" : "; clean-up failed: \(failed.map(\.name).joined(separator: ", "))")
+            record.record(.finished, summary, at: now)
+            try InstallationStore.put(record, in: db)
+            try self.outbox.append(record.event("installation.\(ending.state.rawValue)", message: summary), in: db)
+            try self.actionLog.append(
+                ActionLogEntry(rootType: "servers", rootId: serverId, description: "Installation \(ending.state.rawValue)",
+                               loglevel: failed.isEmpty ? .info : .error,
+                               meta: ["kind": .string(record.kind.rawValue), "text": .string(summary), "cleanup": .array(steps.map(\.json))]),
+                in: db)
+            return record
+        }
+        logger.info("installation \(ending.state.rawValue)", metadata: ["serverId": "\(serverId)", "message": "\(ending.message)",
+                                                                        "cleanupComplete": "\(ended.cleanupComplete)"])
+        return ended
+    }
+
+    /// The I/O of ending, step by step; a step that fails is recorded as failed with its error and the others still
+    /// run. `reached` is the step the installation had got to: only what it did is undone.
+    private func cleanUp(_ record: InstallationRecord, reached: InstallationStep, resetPower: Bool) async -> [CleanupStep] {
+        var steps: [CleanupStep] = []
+        let finalState = record.ending?.state ?? record.state
         if let mac = record.mac, reached >= .dhcp, record.dhcpEntry != nil {
-            do {
+            steps.append(await cleanupStep("dhcp") {
                 if let previous = record.previousDHCP.flatMap(DHCPEntryStore.decode) {
                     try await dhcp.put(previous)
-                    notes.append("DHCP entry \(mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))")
-                } else if record.permanentDHCP, record.state == .completed, var entry = record.dhcpEntry.flatMap(DHCPEntryStore.decode) {
+                    return "DHCP entry \(mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))"
+                } else if record.permanentDHCP, finalState == .completed, var entry = record.dhcpEntry.flatMap(DHCPEntryStore.decode) {
                     entry.pxe = false
                     entry.permanent = true
                     entry.keepMinutes = nil
                     entry.expiresAt = nil
                     try await dhcp.put(entry)
-                    notes.append("DHCP entry \(mac) kept permanently, PXE off (enable_permanent_dhcp)")
+                    return "DHCP entry \(mac) kept permanently, PXE off (enable_permanent_dhcp)"
                 } else if let current = try await dhcp.store.get(mac), current.serverId == record.serverId {
                     try await dhcp.delete(mac)
-                    notes.append("temporary DHCP entry \(mac) removed")
-                } else {
-                    notes.append("no DHCP entry to remove")
+                    return "temporary DHCP entry \(mac) removed"
                 }
-            } catch {
-                notes.append("DHCP clean-up failed: \(AgentError.from(error).message)")
-            }
+                return "no DHCP entry to remove"
+            })
         }
         if let power, let connection = record.connection, record.powerAction != .noRestart, reached >= .power {
-            do {
-                notes.append("boot device: \(try await power.setBootDevice("disk", connection: connection))")
-            } catch {
-                notes.append("boot device disk failed: \(AgentError.from(error).message)")
-            }
+            steps.append(await cleanupStep("bootDevice") { "boot device \(try await power.setBootDevice("disk", connection: connection))" })
             if resetPower {
-                do {
-                    notes.append("power: \(try await power.reset(connection: connection))")
-                } catch {
-                    notes.append("power reset failed: \(AgentError.from(error).message)")
-                }
+                steps.append(await cleanupStep("power") { try await power.reset(connection: connection) })
             }
         }
-        return notes
+        return steps
+    }
+
+    /// Runs one clean-up step: what it did, or its error.
+    private func cleanupStep(_ name: String, _ work: () async throws -> String) async -> CleanupStep {
+        do {
+            return CleanupStep(name: name, succeeded: true, detail: try await work())
+        } catch {
+            return CleanupStep(name: name, succeeded: false, detail: AgentError.from(error).message)
+        }
     }
 
     // MARK: - Helpers

@@ -49,6 +49,26 @@ public struct InstallationProgress: Sendable, Codable, Equatable {
     public var at: Date
 }
 
+/// How an installation is ending, set before clean-up starts so an agent restart in the middle finishes it.
+public struct InstallationEnding: Sendable, Codable, Equatable {
+    public var state: InstallationState
+    public var message: String
+    public var resetPower: Bool
+    /// The step it had reached: only what it did is undone.
+    public var reached: InstallationStep
+}
+
+/// One clean-up step and how it went.
+public struct CleanupStep: Sendable, Codable, Equatable {
+    /// `dhcp`, `bootDevice` or `power`.
+    public var name: String
+    public var succeeded: Bool
+    /// What was done, or the error.
+    public var detail: String
+
+    public var json: JSONValue { ["step": .string(name), "succeeded": .bool(succeeded), "detail": .string(detail)] }
+}
+
 /// An installation as it is persisted: everything needed to carry on after an agent restart.
 public struct InstallationRecord: Sendable, Codable {
     public var serverId: String
@@ -79,8 +99,14 @@ public struct InstallationRecord: Sendable, Codable {
     public var updatedAt: Date
     public var deadline: Date
     public var finishedAt: Date?
+    /// Set when the installation began to end; it ends once clean-up is done.
+    public var ending: InstallationEnding?
+    /// What clean-up did; a failed step keeps its error.
+    public var cleanup: [CleanupStep]?
 
     public var isRunning: Bool { state == .running }
+    /// Every clean-up step succeeded (true before clean-up ran).
+    public var cleanupComplete: Bool { cleanup?.allSatisfy(\.succeeded) ?? true }
 
     mutating func record(_ step: InstallationStep, _ message: String, at now: Date = Date()) {
         if step > self.step { self.step = step }
@@ -110,6 +136,7 @@ public struct InstallationRecord: Sendable, Codable {
             "createdAt": .string(UTCTime.iso8601(createdAt)), "updatedAt": .string(UTCTime.iso8601(updatedAt)),
             "deadline": .string(UTCTime.iso8601(deadline)), "finishedAt": finishedAt.map { .string(UTCTime.iso8601($0)) } ?? .null,
             "bootUrl": .string("\(bootBaseURL)/boot/\(token)"),
+            "cleanup": cleanup.map { .array($0.map(\.json)) } ?? .null, "cleanupComplete": .bool(cleanupComplete),
         ]
         if files["script/hwdetect"] != nil {
             result["hwdetectCommand"] = .string("wget -qO - '\(bootBaseURL)/boot/\(token)/script/hwdetect' | bash -s '\(bootBaseURL)/boot/\(token)/inventory'")
@@ -119,11 +146,16 @@ public struct InstallationRecord: Sendable, Codable {
 
     /// The event every transition sends to the controller.
     func event(_ type: String, message: String) -> OutboxEvent {
-        OutboxEvent(type: type, data: [
+        var data: [String: JSONValue] = [
             "serverId": .string(serverId), "kind": .string(kind.rawValue), "state": .string(state.rawValue),
             "step": .integer(Int64(step.rawValue)), "stepName": .string(step.name), "message": .string(message),
             "error": error.map(JSONValue.string) ?? .null, kind.runningFlag: .integer(isRunning ? 1 : 0),
-        ])
+        ]
+        if let cleanup {
+            data["cleanup"] = .array(cleanup.map(\.json))
+            data["cleanupComplete"] = .bool(cleanupComplete)
+        }
+        return OutboxEvent(type: type, data: .object(data))
     }
 }
 

@@ -144,7 +144,8 @@ import Testing
             guard case .array(let progress)? = current["installProgress"] else { throw AgentError.internalError("no installProgress") }
             let messages = progress.compactMap { $0["message"]?.stringValue }
             #expect(messages.contains { $0.hasPrefix("post: installation finished") }, "\(messages)")
-            #expect(messages.contains("temporary DHCP entry 52:54:00:12:34:56 removed"), "\(messages)")
+            #expect(messages.contains("dhcp: temporary DHCP entry 52:54:00:12:34:56 removed"), "\(messages)")
+            #expect(current["cleanupComplete"] == true, "\(current.jsonText)")
             #expect(simulator.bootState == "default" || simulator.bootState == "disk", "boot device back to disk: \(simulator.bootState)")
 
             let (gone, _, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
@@ -232,6 +233,44 @@ import Testing
             let (aborted, _, _) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61?withoutPowerReset=1", token: token)
             #expect(aborted == 200)
         }
+        await live.stop()
+    }
+
+    /// A BMC that stops answering before an abort: the installation is still aborted, but the abort answers 502 naming
+    /// the clean-up steps that failed, and the record and the `installation.aborted` event say clean-up is incomplete.
+    @Test func anAbortWhoseCleanUpFailsSaysSo() async throws {
+        let simulator = try await IPMISimulator()
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await Self.liveAgent {
+            $0.ipmi.commandTimeoutSeconds = 4
+            $0.ipmi.retries = 1
+        }
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let body = Self.body(mirror: mirror, overrides: ["installPowerAction": "powerCycle", "connection": simulator.connection()])
+            let (created, _, text) = try await Self.call(client, .PUT, "\(api)/v1/installations/61?wait=60", token: token, body: body)
+            #expect(created == 201, "\(text)")
+            _ = try await Self.waitForStatus(client, live, "61") { $0["stepName"] == "waitingForBoot" }
+            simulator.stop()
+            let (status, refused, answer) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token)
+            #expect(status == 502, "\(answer)")
+            #expect(refused["error"]?["code"] == "installation_cleanup_failed", "\(answer)")
+            guard case .array(let failures)? = refused["error"]?["details"]?["failures"] else { throw AgentError.internalError("no failures: \(answer)") }
+            let failed = failures.compactMap { $0["step"]?.stringValue }
+            #expect(failed == ["bootDevice", "power"], "\(answer)")
+            let (_, record, _) = try await Self.call(client, .GET, "\(api)/v1/installations/61", token: token)
+            #expect(record["result"]?["state"] == "aborted" && record["result"]?["cleanupComplete"] == false, "\(record.jsonText)")
+            let (_, entries, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries", token: token)
+            #expect(entries["result"] == [], "the DHCP step still ran")
+        }
+        let aborted = try #require(try await live.agent.runtime.outbox.pendingEvents().last { $0.type == "installation.aborted" })
+        #expect(aborted.data["cleanupComplete"] == false && aborted.data["state"] == "aborted", "\(aborted.data.jsonText)")
         await live.stop()
     }
 
