@@ -85,7 +85,7 @@ public enum AgentServer {
         var services: [any Service] = [
             MaintenanceService(runtime: runtime),
             BandwidthCollector(
-                service: runtime.networkDevices, outbox: runtime.outbox, settings: runtime.configuration.snmp,
+                service: runtime.networkDevices, settings: runtime.configuration.snmp,
                 logger: runtime.logger.with(["service": "bandwidth"])),
             DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger.with(["service": "dhcp"])),
             InstallationMaintenance(manager: runtime.installations, logger: runtime.logger.with(["service": "installations"])),

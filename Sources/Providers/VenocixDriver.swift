@@ -85,7 +85,8 @@ public struct VenocixDriver: ProviderDriver {
             throw ProviderError.unsupported(provider, operation: "\(action.rawValue) a dedicated server natively")
         }
         let answer = try await call(.PUT, "\(base)/\(serverId)/\(command)")
-        guard (try? answer.bool()) != false else { throw ProviderError.rejected(provider, status: 200, code: nil, detail: "\(command) answered false") }
+        // The seeds answer `{"result": true}`; anything else is not a confirmation (malformed when not even a boolean).
+        guard try answer.bool() else { throw ProviderError.rejected(provider, status: 200, code: nil, detail: "\(command) answered false") }
     }
 
     public func templates() async throws -> [ProviderTemplate] {
@@ -126,7 +127,7 @@ public struct VenocixDriver: ProviderDriver {
             for key in ["user", "ips", "vmid"] { if let value = job.output[key] { result[key] = value } }
             return ProviderReinstallResult(details: result, generatedPassword: job.output["password"]?.stringValue.map(Secret.init))
         }
-        guard (try? answer.bool()) != false else { throw ProviderError.rejected(provider, status: 200, code: nil, detail: "reinstall answered false") }
+        guard try answer.bool() else { throw ProviderError.rejected(provider, status: 200, code: nil, detail: "reinstall answered false") }
         await progress("installation requested", 0)
         let started = try await waiter.until(provider, "the installation to start", read: { try await installation(serverId) },
                                              describe: { "installation \($0.running)" }) { $0.running }

@@ -8,7 +8,6 @@ import ServiceLifecycle
 /// (bounded), and records the deltas. An unreachable device is logged and reported once; the others go on.
 public struct BandwidthCollector: Service {
     let service: NetworkDeviceService
-    let outbox: Outbox
     let settings: SNMPConfiguration
     let logger: Logger
     private let pollDuration = Timer(label: "rackagent_snmp_poll_round_seconds")
@@ -16,9 +15,8 @@ public struct BandwidthCollector: Service {
     private let samples = Counter(label: "rackagent_bandwidth_samples_total")
     private let drops = Counter(label: "rackagent_bandwidth_drops_total")
 
-    public init(service: NetworkDeviceService, outbox: Outbox, settings: SNMPConfiguration, logger: Logger) {
+    public init(service: NetworkDeviceService, settings: SNMPConfiguration, logger: Logger) {
         self.service = service
-        self.outbox = outbox
         self.settings = settings
         self.logger = logger
     }
@@ -73,17 +71,15 @@ public struct BandwidthCollector: Service {
             for drop in outcome.drops {
                 logger.notice("bandwidth sample dropped", metadata: ["device": "\(id)", "port": "\(drop.portId)", "reason": "\(drop.reason)"])
             }
-            if stored.reachable == false {
-                logger.notice("device reachable again", metadata: ["device": "\(id)"])
-                try? await outbox.append(OutboxEvent(type: "device.status", data: ["deviceId": .string(id), "reachable": true]))
-            }
+            if outcome.becameReachable { logger.notice("device reachable again", metadata: ["device": "\(id)"]) }
         } catch {
             failures.increment()
             let agentError = AgentError.from(error)
             logger.warning("poll failed", metadata: ["device": "\(id)", "error": "\(agentError.message)"])
-            if (try? await service.bandwidth.markUnreachable(id)) == true {
-                try? await outbox.append(
-                    OutboxEvent(type: "device.status", data: ["deviceId": .string(id), "reachable": false, "error": .string(agentError.code)]))
+            do {
+                try await service.bandwidth.markUnreachable(id, errorCode: agentError.code)
+            } catch {
+                logger.error("cannot record the device as unreachable", metadata: ["device": "\(id)", "error": "\(error)"])
             }
         }
     }

@@ -50,6 +50,8 @@ public struct PollOutcome: Sendable, Equatable {
     public var samples: [Sample] = []
     public var drops: [Drop] = []
     public var baselines: [Int] = []
+    /// The device had been marked unreachable; this poll marked it reachable (and queued `device.status`).
+    public var becameReachable = false
 }
 
 /// Stores per-poll deltas, 5-minute rollups and daily totals, and answers the statistics queries.
@@ -105,8 +107,13 @@ public struct BandwidthStore: Sendable {
                 outcome.drops.append(.init(portId: ifIndex, reason: "port missing from this poll"))
                 try recordDrop.execute(arguments: [poll.deviceId, ifIndex, poll.time, "port missing from this poll"])
             }
+            let wasReachable = try Bool.fetchOne(db, sql: "SELECT reachable FROM networkDevice WHERE id = ?", arguments: [poll.deviceId])
             try db.cachedStatement(sql: "UPDATE networkDevice SET counterWidth = ?, reachable = 1 WHERE id = ?")
                 .execute(arguments: [poll.width.rawValue, poll.deviceId])
+            if wasReachable == false {
+                outcome.becameReachable = true
+                try outbox.append(OutboxEvent(type: "device.status", time: poll.time, data: ["deviceId": .string(poll.deviceId), "reachable": true]), in: db)
+            }
             if !outcome.samples.isEmpty || !outcome.drops.isEmpty {
                 try outbox.append(OutboxEvent(type: "bandwidth.samples", time: poll.time, data: Self.event(poll, outcome)), in: db)
             }
@@ -171,12 +178,17 @@ public struct BandwidthStore: Sendable {
         }
     }
 
-    /// Marks a device unreachable (the poller calls this on a failed poll).
-    public func markUnreachable(_ deviceId: String) async throws -> Bool {
+    /// Marks a device unreachable (the poller calls this on a failed poll); when it was reachable, the
+    /// `device.status` event commits in the same transaction. True when this changed its status.
+    @discardableResult
+    public func markUnreachable(_ deviceId: String, errorCode: String) async throws -> Bool {
         try await database.writer.write { db in
             let was: Bool? = try Bool.fetchOne(db, sql: "SELECT reachable FROM networkDevice WHERE id = ?", arguments: [deviceId])
             try db.execute(sql: "UPDATE networkDevice SET reachable = 0 WHERE id = ?", arguments: [deviceId])
-            return was != false
+            guard was != false else { return false }
+            try outbox.append(
+                OutboxEvent(type: "device.status", data: ["deviceId": .string(deviceId), "reachable": false, "error": .string(errorCode)]), in: db)
+            return true
         }
     }
 

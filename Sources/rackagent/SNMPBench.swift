@@ -42,7 +42,7 @@ struct SNMPBench: AsyncParsableCommand {
             try await service.store.put(try document.decode(as: NetworkDevice.self, at: ""))
         }
         let stored = try await service.store.all()
-        let collector = BandwidthCollector(service: service, outbox: runtime.outbox, settings: runtime.configuration.snmp, logger: runtime.logger)
+        let collector = BandwidthCollector(service: service, settings: runtime.configuration.snmp, logger: runtime.logger)
 
         // Agent, reading only: every device's counters, at most maxConcurrentDevices at once.
         let readStarted = ContinuousClock.now

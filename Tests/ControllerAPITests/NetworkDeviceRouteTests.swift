@@ -110,7 +110,7 @@ import Testing
             ])
 
             // Two polls a second apart: the numeric counter moves 125000 octets/s in.
-            let collector = BandwidthCollector(service: agent.runtime.networkDevices, outbox: agent.runtime.outbox, settings: agent.runtime.configuration.snmp, logger: Logger(label: "test"))
+            let collector = BandwidthCollector(service: agent.runtime.networkDevices, settings: agent.runtime.configuration.snmp, logger: Logger(label: "test"))
             await collector.pollAll()
             try await Task.sleep(for: .milliseconds(1500))
             await collector.pollAll()
@@ -174,7 +174,7 @@ import Testing
             #expect(response.text.contains("127.0.0.1:\(deadPort)"))
             #expect(!response.text.contains("admin"))
         }
-        let collector = BandwidthCollector(service: agent.runtime.networkDevices, outbox: agent.runtime.outbox, settings: agent.runtime.configuration.snmp, logger: Logger(label: "test"))
+        let collector = BandwidthCollector(service: agent.runtime.networkDevices, settings: agent.runtime.configuration.snmp, logger: Logger(label: "test"))
         await collector.pollAll()
         try await Task.sleep(for: .milliseconds(1100))
         await collector.pollAll()
@@ -182,6 +182,17 @@ import Testing
         #expect(events.contains { $0.type == "bandwidth.samples" && $0.data["deviceId"] == "live" })
         #expect(events.filter { $0.type == "device.status" && $0.data["deviceId"] == "dead" }.count == 1)
         #expect(try await agent.runtime.networkDevices.store.get("dead")?.reachable == false)
+        #expect(try await agent.runtime.networkDevices.store.get("live")?.reachable == true)
+        // The status change and its event are one write: marking "live" unreachable queues the event with it, and the
+        // poll that finds it again marks it reachable and queues "reachable" in the poll's own transaction.
+        let bandwidth = agent.runtime.networkDevices.bandwidth
+        #expect(try await bandwidth.markUnreachable("live", errorCode: "snmp_timeout"))
+        #expect(try await !bandwidth.markUnreachable("live", errorCode: "snmp_timeout"), "no second event for the same status")
+        let stored = try #require(try await agent.runtime.networkDevices.store.get("live"))
+        let outcome = try await agent.runtime.networkDevices.poll(stored)
+        #expect(outcome.becameReachable)
+        let statuses = try await agent.runtime.outbox.pendingEvents().filter { $0.type == "device.status" && $0.data["deviceId"] == "live" }
+        #expect(statuses.map { $0.data["reachable"] } == [false, true], "\(statuses.map(\.data.jsonText))")
         #expect(try await agent.runtime.networkDevices.store.get("live")?.reachable == true)
     }
 

@@ -209,6 +209,14 @@ extension IONOSDriverTests {
         #expect(await failureMessage { _ = try await service.status(try connection(peer, server: "4999")) } == "venocix: 0x01: no vm with id 4999 found")
         try peer.queue(status: 200, body: #"{"result": "running"}"#)
         #expect(await failureMessage { _ = try await service.status(target) } == "venocix sent an answer the agent cannot read: result: expected an object")
+        // A power call answered with something other than `true` is not taken for a success.
+        try peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
+        try peer.queue(status: 200, body: #"{"result": "queued"}"#)
+        #expect(await failureMessage { _ = try await service.power(.off, target) } == "venocix sent an answer the agent cannot read: result: expected true or false")
+        try peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
+        try peer.queue(status: 200, body: #"{"result": false}"#)
+        let refused = await failureMessage { _ = try await service.power(.off, target) }
+        #expect(refused == "venocix answered 200: result false without an error", "\(refused)")
         try peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
         try peer.queue(status: 500, body: #"{"result": false, "error": "0xa1: failed to send stop signal to vm"}"#)
         let off = try await service.power(.off, target)
