@@ -124,78 +124,124 @@ public struct IOSStyleDialect: SwitchDialect {
         }
     }
 
-    /// The entry for `name` in a dictionary keyed by interface name (`Et1` asks, `Ethernet1` answers).
+    /// The entry for `name` in a dictionary keyed by interface name: `Et1` asks, `Ethernet1` answers. Only an entry
+    /// that names the same interface counts; a document about another interface is never read as this one.
     static func entry(_ object: JSONValue?, named name: String) -> JSONValue? {
         guard case .object(let members)? = object else { return nil }
         if let exact = members[name] { return exact }
-        if let folded = members.first(where: { $0.key.lowercased() == name.lowercased() }) { return folded.value }
-        return members.count == 1 ? members.first?.value : nil
+        let wanted = InterfaceName.canonical(name)
+        return members.first { InterfaceName.canonical($0.key) == wanted }?.value
     }
 
-    static func parseArista(name: String, status: String, switchport: String) throws -> SwitchInterface {
-        let statusJSON = try SwitchDialects.json(status, device: "aristaSsh", command: "show interfaces \(name) | json")
-        let switchportJSON = try SwitchDialects.json(switchport, device: "aristaSsh", command: "show interfaces \(name) switchport | json")
+    /// A field the platform always prints; missing means the output is not what the dialect reads.
+    static func required(_ value: JSONValue?, _ field: String, device: String, command: String) throws -> String {
+        guard let text = value?.text else {
+            throw SwitchError.unexpectedOutput(device: device, command: command, detail: "no \(field)")
+        }
+        return text
+    }
+
+    static func vlanNumber(_ value: JSONValue?, _ field: String, device: String, command: String) throws -> Int {
+        let text = try required(value, field, device: device, command: command)
+        guard let number = Int(text), (1...4094).contains(number) else {
+            throw SwitchError.unexpectedOutput(device: device, command: command, detail: "\(field) is \(text), not a VLAN id")
+        }
+        return number
+    }
+
+    public static func parseArista(name: String, status: String, switchport: String) throws -> SwitchInterface {
+        let device = "aristaSsh"
+        let statusCommand = "show interfaces \(name) | json"
+        let switchportCommand = "show interfaces \(name) switchport | json"
+        let statusJSON = try SwitchDialects.json(status, device: device, command: statusCommand)
+        let switchportJSON = try SwitchDialects.json(switchport, device: device, command: switchportCommand)
         guard let interface = entry(statusJSON["interfaces"], named: name) else {
-            throw SwitchError.unexpectedOutput(device: "aristaSsh", command: "show interfaces \(name) | json", detail: "no interfaces.\(name)")
+            throw SwitchError.unexpectedOutput(device: device, command: statusCommand, detail: "no interfaces.\(name)")
         }
         var result = SwitchInterface(name: interface["name"]?.text ?? name)
         result.description = interface["description"]?.text ?? ""
-        result.enabled = interface["interfaceStatus"]?.text != "disabled"
-        guard let port = entry(switchportJSON["switchports"], named: name), port["enabled"] != .bool(false), let info = port["switchportInfo"] else {
+        result.enabled = try required(interface["interfaceStatus"], "interfaceStatus", device: device, command: statusCommand) != "disabled"
+        guard let port = entry(switchportJSON["switchports"], named: name) else {
+            // EOS lists routed ports too (enabled false); an interface missing from the list is not ours to guess.
+            throw SwitchError.unexpectedOutput(device: device, command: switchportCommand, detail: "no switchports.\(name)")
+        }
+        guard port["enabled"] != .bool(false) else {
             result.mode = .routed
             result.accessVlan = nil
             result.nativeVlan = nil
             return result
         }
-        result.mode = info["mode"]?.text == "trunk" ? .trunk : .access
-        result.accessVlan = info["accessVlanId"]?.text.flatMap { Int($0) } ?? 1
-        result.nativeVlan = info["trunkingNativeVlanId"]?.text.flatMap { Int($0) } ?? 1
-        result.trunkVlans = VLANList.parse(info["trunkAllowedVlans"]?.text ?? "ALL")
+        guard let info = port["switchportInfo"] else {
+            throw SwitchError.unexpectedOutput(device: device, command: switchportCommand, detail: "no switchports.\(name).switchportInfo")
+        }
+        let mode = try required(info["mode"], "switchportInfo.mode", device: device, command: switchportCommand)
+        result.mode = mode == "trunk" ? .trunk : .access
+        result.accessVlan = try vlanNumber(info["accessVlanId"], "switchportInfo.accessVlanId", device: device, command: switchportCommand)
+        result.nativeVlan = try vlanNumber(info["trunkingNativeVlanId"], "switchportInfo.trunkingNativeVlanId", device: device, command: switchportCommand)
+        let allowed = try required(info["trunkAllowedVlans"], "switchportInfo.trunkAllowedVlans", device: device, command: switchportCommand)
+        result.trunkVlans = VLANList.parse(allowed)
         return result
     }
 
-    static func parseNXOS(name: String, status: String, switchport: String) throws -> SwitchInterface {
-        let statusJSON = try SwitchDialects.json(status, device: "ciscoNxosSsh", command: "show interface \(name) | json")
-        let switchportJSON = try SwitchDialects.json(switchport, device: "ciscoNxosSsh", command: "show interface \(name) switchport | json")
+    public static func parseNXOS(name: String, status: String, switchport: String) throws -> SwitchInterface {
+        let device = "ciscoNxosSsh"
+        let statusCommand = "show interface \(name) | json"
+        let switchportCommand = "show interface \(name) switchport | json"
+        let statusJSON = try SwitchDialects.json(status, device: device, command: statusCommand)
+        let switchportJSON = try SwitchDialects.json(switchport, device: device, command: switchportCommand)
+        let wanted = InterfaceName.canonical(name)
         func row(_ document: JSONValue) -> JSONValue? {
-            let rows = document["TABLE_interface"]?["ROW_interface"]?.rows ?? []
-            return rows.first { $0["interface"]?.text?.lowercased() == name.lowercased() } ?? rows.first
+            (document["TABLE_interface"]?["ROW_interface"]?.rows ?? []).first { $0["interface"]?.text.map(InterfaceName.canonical) == wanted }
         }
         guard let interface = row(statusJSON) else {
-            throw SwitchError.unexpectedOutput(device: "ciscoNxosSsh", command: "show interface \(name) | json", detail: "no ROW_interface")
+            throw SwitchError.unexpectedOutput(device: device, command: statusCommand, detail: "no ROW_interface for \(name)")
         }
         var result = SwitchInterface(name: interface["interface"]?.text ?? name)
         result.description = interface["desc"]?.text ?? ""
-        result.enabled = (interface["admin_state"]?.text ?? "up") != "down"
-        guard let port = row(switchportJSON), port["switchport"]?.text?.lowercased() == "enabled" else {
+        result.enabled = try required(interface["admin_state"], "admin_state", device: device, command: statusCommand) != "down"
+        guard let port = row(switchportJSON) else {
+            throw SwitchError.unexpectedOutput(device: device, command: switchportCommand, detail: "no ROW_interface for \(name)")
+        }
+        guard try required(port["switchport"], "switchport", device: device, command: switchportCommand).lowercased() == "enabled" else {
             result.mode = .routed
             result.accessVlan = nil
             result.nativeVlan = nil
             return result
         }
-        let mode = port["oper_mode"]?.text ?? port["admin_mode"]?.text ?? port["mode"]?.text ?? "access"
+        guard let mode = port["oper_mode"]?.text ?? port["admin_mode"]?.text ?? port["mode"]?.text else {
+            throw SwitchError.unexpectedOutput(device: device, command: switchportCommand, detail: "no oper_mode, admin_mode or mode")
+        }
         result.mode = mode.contains("trunk") ? .trunk : .access
-        result.accessVlan = port["access_vlan"]?.text.flatMap { Int($0) } ?? 1
-        result.nativeVlan = port["native_vlan"]?.text.flatMap { Int($0) } ?? 1
-        result.trunkVlans = VLANList.parse(port["trunk_vlans"]?.text ?? "1-4094")
+        result.accessVlan = try vlanNumber(port["access_vlan"], "access_vlan", device: device, command: switchportCommand)
+        result.nativeVlan = try vlanNumber(port["native_vlan"], "native_vlan", device: device, command: switchportCommand)
+        if result.mode == .trunk {
+            let allowed = try required(port["trunk_vlans"], "trunk_vlans", device: device, command: switchportCommand)
+            result.trunkVlans = VLANList.parse(allowed)
+        } else {
+            result.trunkVlans = VLANList.parse(port["trunk_vlans"]?.text ?? "1-4094")
+        }
         return result
     }
 
-    static func parseOS10(name: String, xml: String, configuration: String) throws -> SwitchInterface {
+    public static func parseOS10(name: String, xml: String, configuration: String) throws -> SwitchInterface {
         guard let start = xml.range(of: "<?xml") ?? xml.range(of: "<rpc-reply"), let document = try? XMLDocument(xmlString: String(xml[start.lowerBound...]), options: []) else {
             throw SwitchError.unexpectedOutput(device: "dellOs10Ssh", command: "show interface \(name) | display-xml", detail: "not XML")
         }
+        let command = "show interface \(name) | display-xml"
         let interfaces = (try? document.nodes(forXPath: "//*[local-name()='interfaces']/*[local-name()='interface']")) ?? []
         let element = interfaces.first { node in
-            ((try? node.nodes(forXPath: "*[local-name()='name']"))?.first?.stringValue ?? "") == name
-        } ?? interfaces.first
+            ((try? node.nodes(forXPath: "*[local-name()='name']"))?.first?.stringValue).map(InterfaceName.canonical) == InterfaceName.canonical(name)
+        }
         guard let element else {
-            throw SwitchError.unexpectedOutput(device: "dellOs10Ssh", command: "show interface \(name) | display-xml", detail: "no interface element")
+            throw SwitchError.unexpectedOutput(device: "dellOs10Ssh", command: command, detail: "no interface element named \(name)")
         }
         func value(_ tag: String) -> String? { (try? element.nodes(forXPath: "*[local-name()='\(tag)']"))?.first?.stringValue }
         var result = SwitchInterface(name: value("name") ?? name)
         result.description = value("description") ?? ""
-        result.enabled = value("enabled") != "false"
+        guard let enabled = value("enabled") else {
+            throw SwitchError.unexpectedOutput(device: "dellOs10Ssh", command: command, detail: "no enabled element for \(name)")
+        }
+        result.enabled = enabled != "false"
         let lines = configuration.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         if lines.contains("no switchport") {
             result.mode = .routed
@@ -214,12 +260,17 @@ public struct IOSStyleDialect: SwitchDialect {
         return result
     }
 
-    static func parseIOS(name: String, configuration: String) throws -> SwitchInterface {
+    public static func parseIOS(name: String, configuration: String) throws -> SwitchInterface {
         let lines = configuration.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard lines.contains(where: { $0.hasPrefix("interface ") }) else {
+        guard let header = lines.first(where: { $0.hasPrefix("interface ") }) else {
             throw SwitchError.notFound(device: "ciscoIosSsh", what: "interface \(name)")
         }
-        var result = SwitchInterface(name: lines.first { $0.hasPrefix("interface ") }.map { String($0.dropFirst("interface ".count)) } ?? name)
+        let shown = String(header.dropFirst("interface ".count)).trimmingCharacters(in: .whitespaces)
+        guard InterfaceName.canonical(shown) == InterfaceName.canonical(name) else {
+            throw SwitchError.unexpectedOutput(
+                device: "ciscoIosSsh", command: "show running-config interface \(name)", detail: "the output is about interface \(shown), not \(name)")
+        }
+        var result = SwitchInterface(name: shown)
         result.description = lines.first { $0.hasPrefix("description ") }.map { String($0.dropFirst("description ".count)) } ?? ""
         result.enabled = !lines.contains("shutdown")
         if lines.contains("no switchport") {

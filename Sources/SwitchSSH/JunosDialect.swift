@@ -98,14 +98,16 @@ public struct JunosDialect: SwitchDialect {
             throw SwitchError.notFound(device: vendor, what: "interface \(name) (\(message))")
         }
         let vlans = try await readVLANs(using: cli)
-        return Self.parseInterface(name: name, configuration: try await configuration("interfaces \(name)", using: cli), vlans: vlans)
+        return try Self.parseInterface(name: name, configuration: try await configuration("interfaces \(name)", using: cli), vlans: vlans)
     }
 
     public func readVLANs(using cli: any CLICommandRunner) async throws -> [SwitchVLAN] {
         Self.parseVLANs(try await configuration("vlans", using: cli), irb: try await configuration("interfaces irb", using: cli))
     }
 
-    public static func parseInterface(name: String, configuration: JSONValue, vlans: [SwitchVLAN]) -> SwitchInterface {
+    /// Junos prints only what is configured: an interface without configuration reads as the defaults. A VLAN
+    /// member that names no known VLAN is an error, never left out.
+    public static func parseInterface(name: String, configuration: JSONValue, vlans: [SwitchVLAN]) throws -> SwitchInterface {
         let interface = configuration["configuration"]?["interfaces"]?["interface"]?.rows.first { $0["name"]?.text == name }
         var result = SwitchInterface(name: name)
         guard let interface else { return result }
@@ -121,18 +123,22 @@ public struct JunosDialect: SwitchDialect {
         let switching = unit?["family"]?["ethernet-switching"]
         let mode = switching?["interface-mode"]?.text ?? switching?["port-mode"]?.text ?? "access"
         let members = switching?["vlan"]?["members"]?.rows.compactMap(\.text) ?? []
-        func id(_ member: String) -> Int? {
+        func id(_ member: String) throws -> Int {
             if let number = Int(member) { return number }
             if member == "default" { return 1 }
-            return vlans.first { $0.name == member }?.id
+            guard let vlan = vlans.first(where: { $0.name == member }) else {
+                throw SwitchError.unexpectedOutput(
+                    device: "juniperSsh", command: "show configuration interfaces \(name)", detail: "VLAN member \(member) names no configured VLAN")
+            }
+            return vlan.id
         }
         result.nativeVlan = interface["native-vlan-id"]?.text.flatMap { Int($0) } ?? 1
         if mode == "trunk" {
             result.mode = .trunk
-            result.trunkVlans = members.contains("all") ? nil : members.compactMap(id).sorted()
+            result.trunkVlans = members.contains("all") ? nil : try members.map(id).sorted()
         } else {
             result.mode = .access
-            result.accessVlan = members.first.flatMap(id) ?? 1
+            result.accessVlan = try members.first.map(id) ?? 1
         }
         return result
     }

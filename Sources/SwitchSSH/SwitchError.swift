@@ -22,6 +22,9 @@ public enum SwitchError: Error, Sendable, Equatable, AgentErrorConvertible, Cust
     case structuredOutputUnavailable(device: String, dialect: String, command: String)
     /// The change was applied but reading back found something else (502, `verify_failed`).
     case verifyFailed(device: String, detail: String)
+    /// A change failed (refused half way or read back wrong) and putting the device back failed too: it may be left
+    /// half changed (502, `rollback_failed`).
+    case rollbackFailed(device: String, failure: String, detail: String)
     /// The interface or VLAN does not exist on the device (404).
     case notFound(device: String, what: String)
     /// createVlan for a VLAN that exists with other settings (409).
@@ -63,6 +66,11 @@ public enum SwitchError: Error, Sendable, Equatable, AgentErrorConvertible, Cust
         case .verifyFailed(let device, let detail):
             return AgentError(status: .badGateway, code: "verify_failed", message: "\(device): the change did not take: \(detail)",
                               details: ["device": .string(device)])
+        case .rollbackFailed(let device, let failure, let detail):
+            return AgentError(
+                status: .badGateway, code: "rollback_failed",
+                message: "\(device): \(failure); undoing it failed, the device may be left changed: \(detail)",
+                details: ["device": .string(device), "failure": .string(failure)])
         case .notFound(let device, let what):
             return AgentError(status: .notFound, code: "not_found", message: "\(device) has no \(what)", details: ["device": .string(device)])
         case .vlanExists(let device, let id):

@@ -133,6 +133,28 @@ public struct VLANChange: Sendable, Equatable {
 }
 
 /// VLAN lists as switches print them: `10,20,30-32`, `ALL`, `NONE`, `1-4094`.
+/// Interface names as platforms abbreviate them: `Et1` and `Ethernet1`, `Gi1/0/1` and `GigabitEthernet1/0/1`,
+/// `Po10` and `Port-Channel10` name the same interface.
+public enum InterfaceName {
+    /// Full prefixes by the abbreviations the platforms accept (lowercased), longest abbreviations first.
+    static let prefixes: [(short: String, full: String)] = [
+        ("twentyfivegige", "twentyfivegige"), ("hundredgige", "hundredgige"), ("tengigabitethernet", "tengigabitethernet"),
+        ("fortygigabitethernet", "fortygigabitethernet"), ("gigabitethernet", "gigabitethernet"), ("fastethernet", "fastethernet"),
+        ("port-channel", "port-channel"), ("ethernet", "ethernet"), ("twe", "twentyfivegige"), ("eth", "ethernet"), ("gi", "gigabitethernet"),
+        ("fa", "fastethernet"), ("te", "tengigabitethernet"), ("fo", "fortygigabitethernet"), ("hu", "hundredgige"), ("po", "port-channel"),
+        ("et", "ethernet"),
+    ]
+
+    /// The lowercased full name: `Et1` → `ethernet1`, `Po10` → `port-channel10`.
+    public static func canonical(_ name: String) -> String {
+        let lowered = name.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let digit = lowered.firstIndex(where: \.isNumber) else { return lowered }
+        let prefix = String(lowered[..<digit]).trimmingCharacters(in: .whitespaces)
+        let full = prefixes.first { $0.short == prefix }?.full ?? prefix
+        return full + lowered[digit...]
+    }
+}
+
 public enum VLANList {
     /// nil for "all".
     public static func parse(_ text: String) -> [Int]? {

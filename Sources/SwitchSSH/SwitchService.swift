@@ -98,7 +98,9 @@ public final class SwitchService: Sendable {
         }
     }
 
-    /// The shared tail: dry run, snapshot, apply (abort on refusal), read back, roll back on mismatch, confirm.
+    /// The shared tail: dry run, snapshot, apply, read back, confirm. A command the device refuses half way, or a
+    /// read-back that disagrees, puts the device back to how it was read before (verified by reading again); when
+    /// that cannot be done the error says the device may be left changed (`rollback_failed`), never "rolled back".
     func apply(
         _ target: SwitchTarget, dialect: any SwitchDialect, cli: CLISession, commands: [String], before: JSONValue, dryRun: Bool, jobId: String?,
         readBack: () async throws -> (JSONValue, [String]), reverse: (JSONValue) -> [String]
@@ -109,23 +111,25 @@ public final class SwitchService: Sendable {
         if dryRun {
             return SwitchChangeResult(changed: false, dryRun: true, message: "dry run: \(commands.count) commands not sent", commands: commands, before: before, after: nil, snapshotId: nil)
         }
-        let snapshot = try await store.saveSnapshot(
-            deviceId: target.deviceId, jobId: jobId, vendor: dialect.vendor, content: try await cli.run(dialect.runningConfigurationCommand))
+        // Stored with every configuration secret masked: a snapshot is for reading what changed, never a copy of keys.
+        let configuration = SwitchTextRedactor(secrets: target.secrets).redact(try await cli.run(dialect.runningConfigurationCommand))
+        let snapshot = try await store.saveSnapshot(deviceId: target.deviceId, jobId: jobId, vendor: dialect.vendor, content: configuration)
         let script = dialect.applyScript(commands, job: jobId ?? "cli")
         do {
             for line in script { _ = try await cli.run(line) }
-        } catch let error as SwitchError {
-            if case .commandRejected = error { for line in dialect.abortScript { _ = try? await cli.run(line) } }
-            throw error
+        } catch let rejection as SwitchError {
+            guard case .commandRejected(let device, let command, let message) = rejection else { throw rejection }
+            let outcome = try await restore(
+                target, dialect: dialect, cli: cli, before: before, readBack: readBack, reverse: reverse, jobId: jobId,
+                failure: "\(device) rejected `\(command)`: \(message)")
+            throw SwitchError.commandRejected(device: device, command: command, message: "\(message) (\(outcome))")
         }
         let (after, problems) = try await readBack()
         guard problems.isEmpty else {
-            let undo = dialect.rollbackScript ?? {
-                let lines = reverse(after)
-                return lines.isEmpty ? [] : dialect.applyScript(lines, job: jobId ?? "cli")
-            }()
-            for line in undo { _ = try? await cli.run(line) }
-            throw SwitchError.verifyFailed(device: target.label, detail: problems.joined(separator: "; ") + (undo.isEmpty ? "" : " (rolled back)"))
+            let failure = problems.joined(separator: "; ")
+            let outcome = try await restore(
+                target, dialect: dialect, cli: cli, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure, committed: true)
+            throw SwitchError.verifyFailed(device: target.label, detail: "\(failure) (\(outcome))")
         }
         for line in dialect.confirmScript { _ = try await cli.run(line) }
         return SwitchChangeResult(
@@ -133,23 +137,75 @@ public final class SwitchService: Sendable {
             snapshotId: snapshot)
     }
 
-    /// One command on the CLI session (diagnostics: `rackagent switch run`).
-    public func run(_ target: SwitchTarget, command: String) async throws -> String {
-        try Validation.noControlCharacters(command, field: "command")
-        return try await withTranscript(target, action: "run", jobId: nil) { cli in try await cli.run(command) }.trimmingCharacters(in: .newlines)
+    /// Brings the device back to `before` after `failure`: leaves configuration mode (discarding what was not
+    /// committed), reads the device, and when it differs undoes the difference and reads again. Returns what it
+    /// did ("nothing had changed", "rolled back, verified"); throws ``SwitchError/rollbackFailed`` when the device could
+    /// not be brought back or read.
+    func restore(
+        _ target: SwitchTarget, dialect: any SwitchDialect, cli: CLISession, before: JSONValue, readBack: () async throws -> (JSONValue, [String]),
+        reverse: (JSONValue) -> [String], jobId: String?, failure: String, committed: Bool = false
+    ) async throws -> String {
+        func failed(_ detail: String) -> SwitchError { .rollbackFailed(device: target.label, failure: failure, detail: detail) }
+        if !committed {
+            for line in dialect.abortScript {
+                do {
+                    _ = try await cli.run(line)
+                } catch {
+                    throw failed("leaving configuration mode failed: \(AgentError.from(error).message)")
+                }
+            }
+        }
+        let current: JSONValue
+        do {
+            current = try await readBack().0
+        } catch {
+            throw failed("cannot read the device after the failure: \(AgentError.from(error).message)")
+        }
+        guard current != before else { return "nothing had changed" }
+        let undo = dialect.rollbackScript ?? {
+            let lines = reverse(current)
+            return lines.isEmpty ? [] : dialect.applyScript(lines, job: jobId ?? "cli")
+        }()
+        guard !undo.isEmpty else { throw failed("no commands found to undo \(current.jsonText)") }
+        for line in undo {
+            do {
+                _ = try await cli.run(line)
+            } catch {
+                throw failed("`\(line)` failed: \(AgentError.from(error).message)")
+            }
+        }
+        let restored: JSONValue
+        do {
+            restored = try await readBack().0
+        } catch {
+            throw failed("cannot read the device after the rollback: \(AgentError.from(error).message)")
+        }
+        guard restored == before else { throw failed("after the rollback the device reads \(restored.jsonText), before it read \(before.jsonText)") }
+        return "rolled back, verified"
     }
 
-    /// One command on an exec channel (no shell): exit status, stdout, stderr.
+    /// One command on the CLI session (diagnostics: `rackagent switch run`); configuration secrets in the output are masked.
+    public func run(_ target: SwitchTarget, command: String) async throws -> String {
+        try Validation.noControlCharacters(command, field: "command")
+        let output = try await withTranscript(target, action: "run", jobId: nil) { cli in try await cli.run(command) }
+        return SwitchTextRedactor(secrets: target.secrets).redact(output).trimmingCharacters(in: .newlines)
+    }
+
+    /// One command on an exec channel (no shell): exit status, stdout, stderr, configuration secrets masked.
     public func exec(_ target: SwitchTarget, command: String) async throws -> SSHExecResult {
-        try await pool.withSession(target) { session in
+        var result = try await pool.withSession(target) { session in
             try await session.exec(command, timeout: .milliseconds(Int64(pool.settings.commandTimeoutSeconds * 1000)))
         }
+        let redactor = SwitchTextRedactor(secrets: target.secrets)
+        result.standardOutput = redactor.redact(result.standardOutput)
+        result.standardError = redactor.redact(result.standardError)
+        return result
     }
 
     /// Runs `body` on the device's CLI and keeps what was sent and received (redacted) in the action log.
     func withTranscript<Value: Sendable>(_ target: SwitchTarget, action: String, jobId: String?, _ body: (CLISession) async throws -> Value) async throws -> Value {
         let dialect = try Self.dialect(target.vendor)
-        let redactor = Redactor(secrets: target.secrets)
+        let redactor = SwitchTextRedactor(secrets: target.secrets)
         var start = 0
         var captured: [TranscriptLine] = []
         do {
@@ -161,12 +217,18 @@ public final class SwitchService: Sendable {
             try await record(target, action: action, jobId: jobId, lines: captured, redactor: redactor, error: nil)
             return value
         } catch {
-            try? await record(target, action: action, jobId: jobId, lines: captured, redactor: redactor, error: error)
+            do {
+                try await record(target, action: action, jobId: jobId, lines: captured, redactor: redactor, error: error)
+            } catch let recording {
+                logger.error("cannot keep the transcript of a failed switch action", metadata: [
+                    "device": "\(target.deviceId)", "action": "\(action)", "error": "\(recording)",
+                ])
+            }
             throw error
         }
     }
 
-    func record(_ target: SwitchTarget, action: String, jobId: String?, lines: [TranscriptLine], redactor: Redactor, error: (any Error)?) async throws {
+    func record(_ target: SwitchTarget, action: String, jobId: String?, lines: [TranscriptLine], redactor: SwitchTextRedactor, error: (any Error)?) async throws {
         let sent = lines.map(\.sent).filter { !$0.isEmpty }
         guard !sent.isEmpty || error != nil else { return }
         let transcript = lines.map { line -> JSONValue in
@@ -177,7 +239,7 @@ public final class SwitchService: Sendable {
             "transcript": .array(transcript),
         ]
         if let jobId { meta["jobId"] = .string(jobId) }
-        if let error { meta["error"] = .string(AgentError.from(error).message) }
+        if let error { meta["error"] = .string(redactor.redact(AgentError.from(error).message)) }
         try await actionLog.append(ActionLogEntry(
             rootType: "networkDevice", rootId: target.deviceId, description: "SSH \(action)" + (error == nil ? "" : " failed"),
             loglevel: error == nil ? .info : .error, meta: .object(meta)))

@@ -112,11 +112,59 @@ struct CapturedCLI: CLICommandRunner {
             </rpc-reply>
             """
         let vlans = [SwitchVLAN(id: 20, name: "servers")]
-        let fromJSON = JunosDialect.parseInterface(name: "ge-0/0/1", configuration: try JSONCoding.decoder.decode(JSONValue.self, from: Data(json.utf8)), vlans: vlans)
-        let fromXML = JunosDialect.parseInterface(name: "ge-0/0/1", configuration: try JunosDialect.xmlConfiguration(xml, command: "show"), vlans: vlans)
+        let fromJSON = try JunosDialect.parseInterface(name: "ge-0/0/1", configuration: try JSONCoding.decoder.decode(JSONValue.self, from: Data(json.utf8)), vlans: vlans)
+        let fromXML = try JunosDialect.parseInterface(name: "ge-0/0/1", configuration: try JunosDialect.xmlConfiguration(xml, command: "show"), vlans: vlans)
         let expected = SwitchInterface(name: "ge-0/0/1", enabled: false, description: "db", mode: .trunk, accessVlan: 1, nativeVlan: 5, trunkVlans: [10, 20])
         #expect(fromJSON == expected)
         #expect(fromXML == expected)
+    }
+
+    /// A read-back must never check the wrong port or assume a field: a document about another interface, or one
+    /// missing the state field, is an error.
+    @Test func readBackRefusesAnotherInterfaceOrAMissingField() async throws {
+        let aristaStatus = #"{"interfaces": {"Ethernet2": {"name": "Ethernet2", "description": "", "interfaceStatus": "disabled"}}}"#
+        let aristaSwitchport = #"{"switchports": {"Ethernet2": {"enabled": true, "switchportInfo": {"mode": "access", "accessVlanId": 1, "trunkingNativeVlanId": 1, "trunkAllowedVlans": "ALL"}}}}"#
+        #expect(throws: SwitchError.self, "Ethernet2's state read as Ethernet1's") {
+            _ = try IOSStyleDialect.parseArista(name: "Ethernet1", status: aristaStatus, switchport: aristaSwitchport)
+        }
+        #expect(throws: SwitchError.self, "no interfaceStatus read as enabled") {
+            _ = try IOSStyleDialect.parseArista(
+                name: "Ethernet2", status: #"{"interfaces": {"Ethernet2": {"name": "Ethernet2", "description": ""}}}"#, switchport: aristaSwitchport)
+        }
+        // The abbreviation still finds its own interface.
+        let abbreviated = try IOSStyleDialect.parseArista(name: "Et2", status: aristaStatus, switchport: aristaSwitchport)
+        #expect(abbreviated.name == "Ethernet2" && !abbreviated.enabled)
+
+        let nxosStatus = #"{"TABLE_interface": {"ROW_interface": [{"interface": "Ethernet1/2", "admin_state": "down", "desc": ""}]}}"#
+        let nxosSwitchport = #"{"TABLE_interface": {"ROW_interface": {"interface": "Ethernet1/2", "switchport": "Enabled", "oper_mode": "access", "access_vlan": "1", "native_vlan": "1"}}}"#
+        #expect(throws: SwitchError.self, "the first row read as Ethernet1/1") {
+            _ = try IOSStyleDialect.parseNXOS(name: "Ethernet1/1", status: nxosStatus, switchport: nxosSwitchport)
+        }
+        #expect(throws: SwitchError.self, "no admin_state read as up") {
+            _ = try IOSStyleDialect.parseNXOS(
+                name: "Ethernet1/2", status: #"{"TABLE_interface": {"ROW_interface": {"interface": "Ethernet1/2", "desc": ""}}}"#, switchport: nxosSwitchport)
+        }
+        #expect(throws: SwitchError.self, "no access_vlan read as 1") {
+            _ = try IOSStyleDialect.parseNXOS(
+                name: "Ethernet1/2", status: nxosStatus,
+                switchport: #"{"TABLE_interface": {"ROW_interface": {"interface": "Ethernet1/2", "switchport": "Enabled", "oper_mode": "access"}}}"#)
+        }
+
+        let os10 = """
+            <?xml version="1.0"?><rpc-reply><data><interfaces><interface><name>ethernet1/1/2</name><enabled>false</enabled></interface></interfaces></data></rpc-reply>
+            """
+        #expect(throws: SwitchError.self, "ethernet1/1/2 read as ethernet1/1/1") {
+            _ = try IOSStyleDialect.parseOS10(name: "ethernet1/1/1", xml: os10, configuration: "interface ethernet1/1/1\n switchport access vlan 1")
+        }
+        #expect(throws: SwitchError.self, "ios output about another interface") {
+            _ = try IOSStyleDialect.parseIOS(name: "GigabitEthernet1/0/1", configuration: "interface GigabitEthernet1/0/2\n shutdown\nend")
+        }
+        let junos: JSONValue = ["configuration": ["interfaces": ["interface": [
+            ["name": "ge-0/0/1", "unit": [["name": "0", "family": ["ethernet-switching": ["interface-mode": "access", "vlan": ["members": ["ghosts"]]]]]]],
+        ]]]]
+        #expect(throws: SwitchError.self, "an unknown VLAN member read as VLAN 1") {
+            _ = try JunosDialect.parseInterface(name: "ge-0/0/1", configuration: junos, vlans: [SwitchVLAN(id: 20, name: "servers")])
+        }
     }
 
     @Test func plansAreMinimal() {

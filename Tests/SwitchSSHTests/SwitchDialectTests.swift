@@ -153,6 +153,50 @@ func configurationSessions(_ peer: SSHSwitchPeer) -> Int {
         #expect(rows.contains { $0.description.contains("failed") && $0.meta["commands"] != nil }, "the transcript of the failed action is kept")
     }
 
+    /// A switch that refuses the second command of a change after applying the first: the device is put back to
+    /// how it was read (IOS-family CLIs apply line by line; Junos discards the uncommitted candidate), and the error
+    /// says so.
+    @Test(arguments: DialectCase.all)
+    func aChangeRefusedHalfWayIsPutBack(dialect: DialectCase) async throws {
+        let peer = try await dialect.peer()
+        defer { peer.stop() }
+        try peer.update { $0["refuse"] = [dialect.emulator == "junos" ? "disable" : "shutdown"] }
+        let fixture = try SwitchFixture()
+        defer { fixture.remove() }
+        let target = SwitchFixture.target(peer, vendor: dialect.vendor)
+        do {
+            _ = try await fixture.service.changeInterface(
+                target, name: dialect.interfaces[0], change: InterfaceChange(enabled: false, description: "half"), dryRun: false, jobId: "job-h")
+            Issue.record("the refusal must fail the change")
+        } catch let error as SwitchError {
+            guard case .commandRejected(_, _, let message) = error else { throw error }
+            let expected = dialect.emulator == "junos" ? "nothing had changed" : "rolled back, verified"
+            #expect(message.contains(expected), "\(dialect.vendor): \(message)")
+        }
+        let interface = emulatedInterface(peer, dialect.interfaces[0])
+        #expect(interface?.description == "" && interface?.enabled == true, "\(dialect.vendor): left \(String(describing: interface))")
+    }
+
+    /// When putting the device back fails too, the error says the device may be left changed.
+    @Test func aRollbackThatFailsSaysTheDeviceMayBeLeftChanged() async throws {
+        let dialect = DialectCase.all.first { $0.emulator == "ios" }!
+        let peer = try await dialect.peer()
+        defer { peer.stop() }
+        try peer.update { $0["refuse"] = ["shutdown", "no description"] }
+        let fixture = try SwitchFixture()
+        defer { fixture.remove() }
+        let target = SwitchFixture.target(peer, vendor: dialect.vendor)
+        do {
+            _ = try await fixture.service.changeInterface(
+                target, name: dialect.interfaces[0], change: InterfaceChange(enabled: false, description: "half"), dryRun: false, jobId: "job-r")
+            Issue.record("the refusal must fail the change")
+        } catch let error as SwitchError {
+            #expect(error.agentError.code == "rollback_failed", "\(error)")
+            #expect(error.agentError.message.contains("may be left changed") && error.agentError.message.contains("no description"), "\(error)")
+        }
+        #expect(emulatedInterface(peer, dialect.interfaces[0])?.description == "half", "the emulator really is left changed")
+    }
+
     @Test func junosFallsBackToXMLOnOlderReleases() async throws {
         let dialect = DialectCase.all.first { $0.emulator == "junos" }!
         let peer = try await dialect.peer()

@@ -7,9 +7,11 @@ dialect: arista, nxos, os10, ios, junos. Interface and VLAN state lives in the J
 after every command), so a test sees what a change really changed. Show commands answer in the platform's own
 format (EOS and NX-OS `| json`, OS10 `| display-xml`, Junos `| display json` / `| display xml`, IOS text); config
 commands follow the platform's grammar; anything else is refused the way the platform refuses it.
-Test switches in the state: "ignore" (substrings of config commands accepted but not applied), "hang" (prefixes of
-commands that never answer), "noStructured" (no JSON/XML output, an old platform), "junosXmlOnly", "syslog" (a
-syslog line before every show output). Every command received is appended to "log".
+Test switches in the state: "ignore" (substrings of config commands accepted but not applied), "refuse" (substrings
+of config commands rejected with the platform's error, the ones before them applied, as a real CLI does), "hang"
+(prefixes of commands that never answer), "noStructured" (no JSON/XML output, an old platform), "junosXmlOnly",
+"syslog" (a syslog line before every show output), "extraConfig" (lines appended to the running configuration, e.g.
+secrets). Every command received is appended to "log".
 With $SSH_ORIGINAL_COMMAND (an exec request) the one command is answered and the exit status is 0 or 1.
 """
 import copy
@@ -146,6 +148,8 @@ class Switch:
             if command.startswith(prefix):
                 save(state)
                 time.sleep(600)
+        if self.mode == "config" and any(token in command for token in state.get("refuse", [])):
+            return self.error()
         if state.get("syslog") and command.startswith("show"):
             self.say("*Nov 23 10:00:00.123: %LINK-3-UPDOWN: Interface GigabitEthernet1/0/9, changed state to up")
         if DIALECT == "junos":
@@ -357,6 +361,7 @@ class Switch:
         for name, port in sorted(state["interfaces"].items()):
             parts.append(self.interface_config(name, port))
         parts.append(self.svi_config(state))
+        parts += state.get("extraConfig", [])
         return "\n!\n".join(parts)
 
     def ignored(self, state, command):
@@ -661,7 +666,7 @@ class Switch:
             self.say("Interface               Admin Link Proto    Local                 Remote\n%-23s %-5s down" % (words[2], "down" if port.get("disable") else "up"))
             return True
         if command == "show configuration | display set":
-            self.say("\n".join(self.junos_set_lines(config)))
+            self.say("\n".join(self.junos_set_lines(config) + state.get("extraConfig", [])))
             return True
         if words[:2] == ["show", "configuration"] and len(words) >= 5 and words[-2:] in (["display", "json"], ["display", "xml"]) and words[-3] == "|":
             path = words[2:-3]
