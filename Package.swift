@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rackagent", targets: ["rackagent"]),
+        .executable(name: "rackagent-bench", targets: ["rackagent-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -80,13 +81,18 @@ let package = Package(
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        // The installed product: never the test harness.
         .executableTarget(name: "rackagent", dependencies: [
             "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH",
-            // Benchmarks start the same real peers the tests use.
-            "PeerHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),
+        ]),
+        // Benchmarks start the same real peers the tests use; built on demand, not installed.
+        .executableTarget(name: "rackagent-bench", dependencies: [
+            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH", "PeerHarness",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "PeerHarness", dependencies: [
             "AgentCore",

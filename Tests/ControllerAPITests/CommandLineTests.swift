@@ -17,6 +17,19 @@ enum RackAgentBinary {
 }
 
 @Suite(.serialized) struct CommandLineTests {
+    /// The installed binary carries nothing of the test harness (peers, emulators, `useradd`): benchmarks live in
+    /// `rackagent-bench`.
+    @Test func theProductBinaryHasNoTestHarness() async throws {
+        let binary = try Data(contentsOf: URL(fileURLWithPath: RackAgentBinary.path))
+        for marker in ["PeerHarness", "switch_emulator.py", "useradd"] {
+            #expect(binary.range(of: Data(marker.utf8)) == nil, "the rackagent binary contains \(marker)")
+        }
+        let (status, output) = try await RackAgentBinary.run(["bench", "ipmi"])
+        #expect(status != 0 && output.contains("unexpected arguments: 'bench'"), "\(output)")
+        let bench = URL(fileURLWithPath: RackAgentBinary.path).deletingLastPathComponent().appendingPathComponent("rackagent-bench").path
+        #expect(FileManager.default.isExecutableFile(atPath: bench), "the benchmarks are built as their own executable")
+    }
+
     @Test func switchSubcommandsAgainstTheEmulator() async throws {
         let peer = try await SSHSwitchPeer(dialect: "ios", state: SSHSwitchPeer.initialState(dialect: "ios", interfaces: ["GigabitEthernet1/0/1"]))
         defer { peer.stop() }

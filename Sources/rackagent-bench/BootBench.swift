@@ -43,12 +43,12 @@ struct BootBench: AsyncParsableCommand {
         let load = try await ProcessRunner().run(
             ProcessCommand(
                 CommandLine.arguments[0],
-                ["bench", "boot-client", "--url", agent.bootBaseURL, "--macs", String(entries), "--rate", String(rate), "--seconds", String(seconds)],
+                ["boot-client", "--url", agent.bootBaseURL, "--macs", String(entries), "--rate", String(rate), "--seconds", String(seconds)],
                 timeout: .seconds(Double(seconds) + 120)))
         guard load.succeeded, let data = load.standardOutput.data(using: .utf8),
             let figures = try? JSONDecoder().decode(LoadFigures.self, from: data)
         else {
-            throw CommandFailure(message: "the load process failed: \(load.standardError.suffix(500))")
+            throw BenchFailure(message: "the load process failed: \(load.standardError.suffix(500))")
         }
         report.add("requests sent", Double(figures.sent), "")
         report.add("answered 200 with a script", Double(figures.succeeded), "")

@@ -20,7 +20,7 @@ struct SwitchBench: AsyncParsableCommand {
         let keys = try TemporaryDirectory(prefix: "benchkey")
         defer { keys.remove() }
         let (generated, output) = try PeerTools.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keys.file("id_ed25519")])
-        guard generated == 0 else { throw CommandFailure(message: "ssh-keygen: \(output)") }
+        guard generated == 0 else { throw BenchFailure(message: "ssh-keygen: \(output)") }
         let publicKey = try String(contentsOfFile: keys.file("id_ed25519.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let privateKey = try String(contentsOfFile: keys.file("id_ed25519"), encoding: .utf8)
         let peer = try await SSHSwitchPeer(dialect: "arista", state: SSHSwitchPeer.initialState(dialect: "arista", interfaces: ["Ethernet1"]), authorizedKey: publicKey)
@@ -46,7 +46,7 @@ struct SwitchBench: AsyncParsableCommand {
         let first = try await single.changeInterface(target, name: "Ethernet1", change: InterfaceChange(enabled: false), dryRun: false, jobId: "bench-1")
         let oneAction = ContinuousClock.now - started
         single.pool.closeAll()
-        guard first.changed else { throw CommandFailure(message: "the first action changed nothing") }
+        guard first.changed else { throw BenchFailure(message: "the first action changed nothing") }
         let script = peer.commandLog
 
         // A burst on one session (alternating, so each is a real change).
@@ -66,7 +66,7 @@ struct SwitchBench: AsyncParsableCommand {
         func openSSH() throws -> Duration {
             let begin = ContinuousClock.now
             let (status, text) = try PeerTools.run("/bin/sh", ["-c", "/usr/bin/ssh " + arguments.joined(separator: " ") + " < \(input)"], timeout: .seconds(60))
-            guard status == 0 else { throw CommandFailure(message: "ssh: \(text.suffix(300))") }
+            guard status == 0 else { throw BenchFailure(message: "ssh: \(text.suffix(300))") }
             return ContinuousClock.now - begin
         }
         let referenceOne = try openSSH()

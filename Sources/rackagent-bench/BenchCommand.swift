@@ -7,13 +7,31 @@ import Logging
 import NIOCore
 import NIOSSL
 
+/// The benchmarks: a separate executable that is never installed with the agent (it starts test peers and, for the
+/// switch benchmark, creates a local test user).
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "rackagent-bench",
         abstract: "Benchmarks: measure the agent against the reference tool in the same run and print both and their ratio.",
         discussion: "Benchmarks start their own peers on 127.0.0.1 (ipmi_sim, snmpd ...) and remove them afterwards. They are not tests.",
+        version: AgentVersion.current,
         subcommands: [IPMIBench.self, SNMPBench.self, BootBench.self, SwitchBench.self, BootLoadClient.self]
     )
+}
+
+/// A benchmark that could not run to its end.
+struct BenchFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+extension ParsableCommand {
+    /// Prints `value` as pretty JSON.
+    static func printJSON(_ value: some Encodable) throws {
+        let data = try JSONCoding.prettyEncoder.encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    }
 }
 
 /// One measured line of a benchmark report.
@@ -35,7 +53,7 @@ struct BenchReport: Encodable {
 
     func print(json: Bool) throws {
         if json {
-            try RackAgentCommand.printJSON(self)
+            try BenchCommand.printJSON(self)
             return
         }
         Swift.print("\(benchmark) (\(parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))")
