@@ -37,9 +37,23 @@ public final class EmbeddedAgent: Sendable {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: api), .init(service: boot)], gracefulShutdownSignals: [], logger: runtime.logger))
+                services: [
+                    .init(service: ListenerService(name: "api", address: configuration.api.listen, wrapped: api)),
+                    .init(service: ListenerService(name: "boot", address: configuration.boot.listen, wrapped: boot)),
+                ],
+                gracefulShutdownSignals: [], logger: runtime.logger))
         self.group = group
-        task = Task { try await group.run() }
+        // How the group ended, when it ended before both listeners reported their ports (a port in use, a bad address).
+        let ended = Mutex<String?>(nil)
+        task = Task {
+            do {
+                try await group.run()
+                ended.withLock { $0 = $0 ?? "the listeners stopped" }
+            } catch {
+                ended.withLock { $0 = "\(error)" }
+                throw error
+            }
+        }
         let deadline = ContinuousClock.now + .seconds(15)
         var started: (Int, Int)?
         while ContinuousClock.now < deadline {
@@ -47,11 +61,15 @@ public final class EmbeddedAgent: Sendable {
                 started = (api, boot)
                 break
             }
+            if let reason = ended.withLock({ $0 }) {
+                throw AgentError.internalError("the embedded agent's listeners did not start: \(reason)")
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
         guard let started else {
-            task.cancel()
-            throw AgentError.internalError("the embedded agent's listeners did not start")
+            await group.triggerGracefulShutdown()
+            _ = await task.result
+            throw AgentError.internalError("the embedded agent's listeners did not start within 15 s")
         }
         (apiPort, bootPort) = started
     }

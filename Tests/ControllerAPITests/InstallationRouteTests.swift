@@ -377,9 +377,11 @@ import Testing
             mirror.stop()
             mirror.root.remove()
         }
-        let bootPort = FreePort.tcp()
+        // Both runs listen on ports the kernel picks: a fixed port freed by the first run may be taken by another test's
+        // connection before the second run binds it. The rendered files name the advertised URL, not the port.
         let first = try await TestAgent {
-            $0.boot.listen = "127.0.0.1:\(bootPort)"
+            $0.boot.listen = "127.0.0.1:0"
+            $0.boot.advertisedURL = "http://127.0.0.1:8080"
             $0.dhcp.backend = .none
         }
         defer { first.remove() }
@@ -391,9 +393,7 @@ import Testing
         await live.stop()
         await first.runtime.shutdown()
 
-        var configuration = first.runtime.configuration
-        configuration.api.listen = "127.0.0.1:0"
-        let runtime = try await AgentRuntime(configuration: configuration, logger: first.runtime.logger)
+        let runtime = try await AgentRuntime(configuration: first.runtime.configuration, logger: first.runtime.logger)
         let embedded = try await EmbeddedAgent.start(runtime: runtime)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let (status, _, kickstart) = try await Self.call(client, .GET, "http://127.0.0.1:\(embedded.bootPort)/boot/\(bootToken)/kickstart")
