@@ -61,9 +61,27 @@ extension Request {
 }
 
 extension AgentRequestContext {
-    /// A path parameter that the route guarantees.
+    /// A path parameter that the route guarantees, percent-decoded once, here, for every route: PHP's `rawurlencode`
+    /// and JavaScript's `encodeURIComponent` send `52%3A54%3A00%3A12%3A34%3A56` for a MAC.
     public func pathParameter(_ name: String) throws -> String {
-        guard let value = parameters.get(name) else { throw AgentError.missingField(name) }
-        return value
+        guard let raw = parameters.get(name) else { throw AgentError.missingField(name) }
+        return try Self.decodedPathComponent(raw, field: name)
+    }
+
+    /// The rest of a `/**` path, each segment percent-decoded; a segment that decodes to a `/`, `..` or a control
+    /// character is refused, so encoding cannot smuggle a path out of its directory.
+    public func pathRemainder(field: String = "path") throws -> String {
+        try parameters.getCatchAll().map { segment in
+            let decoded = try Self.decodedPathComponent(String(segment), field: field)
+            guard !decoded.contains("/"), decoded != "..", decoded != "." else { throw AgentError.invalidField(field, "not a plain path segment") }
+            return decoded
+        }.joined(separator: "/")
+    }
+
+    static func decodedPathComponent(_ raw: String, field: String) throws -> String {
+        guard raw.contains("%") else { return raw }
+        guard let decoded = raw.removingPercentEncoding else { throw AgentError.invalidField(field, "malformed percent-encoding") }
+        try Validation.noControlCharacters(decoded, field: field)
+        return decoded
     }
 }

@@ -272,6 +272,24 @@ extension DHCPServerSuites {
             }
         }
 
+        /// PHP's rawurlencode and JavaScript's encodeURIComponent send the MAC's colons as %3A: the path parameter is
+        /// decoded once, for every route; a malformed encoding is a 400 naming the parameter.
+        @Test func percentEncodedPathParametersAreDecoded() async throws {
+            let agent = try await TestAgent { $0.dhcp.backend = .none }
+            defer { agent.remove() }
+            try await agent.withRouter { client in
+                let encoded = "52%3A54%3A00%3A12%3A34%3A56"
+                let put = try await client.execute(uri: "/v1/dhcp/entries/\(encoded)", method: .put, headers: agent.authorization, body: Self.entryBody(ip: "10.231.51.45"))
+                #expect(put.status == .created, "\(put.text)")
+                let get = try await client.execute(uri: "/v1/dhcp/entries/\(encoded)", method: .get, headers: agent.authorization)
+                #expect(get.status == .ok && get.envelope["result"]?["mac"] == "52:54:00:12:34:56", "\(get.text)")
+                let device = try await client.execute(uri: "/v1/network-devices/rack%2D12", method: .get, headers: agent.authorization)
+                #expect(device.status == .notFound && device.text.contains("rack-12"), "\(device.text)")
+                let malformed = try await client.execute(uri: "/v1/dhcp/entries/52%3G54", method: .get, headers: agent.authorization)
+                #expect(malformed.status == .badRequest && malformed.envelope["error"]?["details"]?["field"] == "mac", "\(malformed.text)")
+            }
+        }
+
         @Test func temporaryEntriesExpireAndAreReported() async throws {
             let agent = try await TestAgent()
             defer { agent.remove() }

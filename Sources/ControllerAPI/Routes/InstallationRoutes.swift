@@ -88,11 +88,12 @@ struct BootRoutes {
         }
         router.get("/boot/files/{cacheDirectory}/**") { _, context -> Response in
             let name = try context.pathParameter("cacheDirectory")
-            let path = context.parameters.getCatchAll().joined(separator: "/")
-            guard let file = installations.cache.servedFile(cacheDirectory: name, path: path) else {
+            let path = try context.pathRemainder()
+            let cache = installations.cache
+            guard let file = try await BlockingWork.run({ cache.servedFile(cacheDirectory: name, path: path) }) else {
                 throw AgentError.notFound("cached file", "\(name)/\(path)")
             }
-            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            let size = try await BlockingWork.run { try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0 }
             let body = try await fileIO.loadFile(path: file, context: context)
             return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: String(size)], body: body)
         }
@@ -118,7 +119,7 @@ struct BootRoutes {
         }
         router.get("/boot/{token}/**") { _, context in
             let token = try context.pathParameter("token")
-            var path = context.parameters.getCatchAll().joined(separator: "/")
+            var path = try context.pathRemainder()
             if path == "autoinstall" || path == "autoinstall/" { path = "autoinstall/user-data" }
             let file = try await installations.file(token: token, path: path, clientAddress: context.peerAddress)
             return Envelope.text(file.content, contentType: file.contentType)
