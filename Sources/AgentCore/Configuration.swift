@@ -50,6 +50,14 @@ public struct APIConfiguration: Codable, Sendable, Equatable {
     public var tokenFile: String?
     /// Request bodies above this size are refused with 413.
     public var maxBodyBytes = 1_048_576
+    /// Open connections at most; beyond, new ones wait in the kernel's backlog (and a warning is logged).
+    public var maxConnections = 1024
+    /// A new connection must complete its TLS handshake and send its first request head within this time.
+    public var requestHeaderTimeoutSeconds = 10.0
+    /// A request must be read completely within this time after its head.
+    public var requestTimeoutSeconds = 60.0
+    /// A kept-alive connection may wait this long for its next request.
+    public var idleTimeoutSeconds = 60.0
 
     public init() {}
 }
@@ -60,6 +68,14 @@ public struct BootConfiguration: Codable, Sendable, Equatable {
     /// The base URL booting servers reach this listener at, e.g. `http://10.0.0.1:8080`. Default: derived from
     /// `dhcp.serverAddress` and the listen port, or the listen address itself.
     public var advertisedURL: String?
+    /// Open connections at most (a rack booting at once, plus installers).
+    public var maxConnections = 4096
+    /// A new connection must send its request head within this time.
+    public var requestHeaderTimeoutSeconds = 10.0
+    /// A request (an inventory report, a progress post) must be read completely within this time after its head.
+    public var requestTimeoutSeconds = 60.0
+    /// A kept-alive connection may wait this long for its next request.
+    public var idleTimeoutSeconds = 60.0
 
     public init() {}
 }
@@ -251,6 +267,15 @@ extension AgentConfiguration {
             throw ConfigurationError.invalidValue(key: "api.tlsKeyFile", reason: "tlsCertificateFile and tlsKeyFile go together")
         }
         guard api.maxBodyBytes > 0 else { throw ConfigurationError.invalidValue(key: "api.maxBodyBytes", reason: "must be positive") }
+        for (section, connections, timeouts) in [
+            ("api", api.maxConnections, [api.requestHeaderTimeoutSeconds, api.requestTimeoutSeconds, api.idleTimeoutSeconds]),
+            ("boot", boot.maxConnections, [boot.requestHeaderTimeoutSeconds, boot.requestTimeoutSeconds, boot.idleTimeoutSeconds]),
+        ] {
+            guard connections >= 16 else { throw ConfigurationError.invalidValue(key: "\(section).maxConnections", reason: "must be at least 16") }
+            guard timeouts.allSatisfy({ $0 > 0 }) else {
+                throw ConfigurationError.invalidValue(key: "\(section).requestHeaderTimeoutSeconds", reason: "listener timeouts must be positive")
+            }
+        }
         if let url = controller.url {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
                 throw ConfigurationError.invalidValue(key: "controller.url", reason: "not an http(s) URL: \(url)")

@@ -58,6 +58,8 @@ public final class Outbox: Sendable {
     let doorbell = Doorbell()
     private let droppedCounter = Counter(label: "rackagent_outbox_dropped_total")
     private let appendedCounter = Counter(label: "rackagent_outbox_appended_total")
+    private let pendingGauge = Gauge(label: "rackagent_outbox_pending")
+    private let oldestAgeGauge = Gauge(label: "rackagent_outbox_oldest_pending_age_seconds")
 
     public init(database: AgentDatabase, maximumEvents: Int, logger: Logger) {
         self.database = database
@@ -112,6 +114,29 @@ public final class Outbox: Sendable {
     /// Number of events waiting.
     public func count() async throws -> Int {
         try await database.writer.read { db in try QueuedEvent.fetchCount(db) }
+    }
+
+    /// How many events wait and how old the oldest is (seconds; 0 when none wait).
+    public func backlog(now: Date = Date()) async throws -> (pending: Int, oldestAgeSeconds: Double) {
+        try await database.writer.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), MIN(time) FROM outboxEvent")
+            let pending: Int = row?[0] ?? 0
+            let oldest: Date? = row?[1]
+            return (pending, oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        }
+    }
+
+    /// Records `rackagent_outbox_pending` and `rackagent_outbox_oldest_pending_age_seconds` from the database, so
+    /// they are true whenever read: during a controller outage they grow, and an alert on them fires. Called before
+    /// every metrics scrape and after every delivery attempt.
+    public func recordBacklogMetrics() async {
+        do {
+            let (pending, age) = try await backlog()
+            pendingGauge.record(pending)
+            oldestAgeGauge.record(age)
+        } catch {
+            logger.error("cannot read the outbox backlog", metadata: ["error": "\(error)"])
+        }
     }
 
     /// All waiting events, oldest first (diagnostics and tests).

@@ -77,7 +77,6 @@ public struct OutboxDeliveryService: Service {
     let maximumBackoff: Duration
     let idleWait: Duration
     let logger: Logger
-    private let pendingGauge = Gauge(label: "rackagent_outbox_pending")
     private let deliveredCounter = Counter(label: "rackagent_outbox_delivered_total")
     private let failureCounter = Counter(label: "rackagent_outbox_delivery_failures_total")
 
@@ -121,7 +120,7 @@ public struct OutboxDeliveryService: Service {
                 continue
             }
             if batch.isEmpty {
-                pendingGauge.record(0)
+                await outbox.recordBacklogMetrics()
                 await outbox.doorbell.wait(upTo: idleWait)
                 continue
             }
@@ -133,10 +132,11 @@ public struct OutboxDeliveryService: Service {
                     logger.notice("controller reachable again; delivering queued events", metadata: ["afterFailures": "\(failures)"])
                 }
                 failures = 0
-                if let waiting = try? await outbox.count() { pendingGauge.record(waiting) }
+                await outbox.recordBacklogMetrics()
             } catch {
                 failures += 1
                 failureCounter.increment()
+                await outbox.recordBacklogMetrics()
                 let delay = Self.backoff(failures: failures, maximum: maximumBackoff)
                 logger.warning(
                     "event delivery to the controller failed; will retry",

@@ -61,23 +61,59 @@ public enum AgentServer {
         runtime: AgentRuntime, router: Router<AgentRequestContext>, tls: TLSConfiguration,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let address = try ListenAddress(parsing: runtime.configuration.api.listen, key: "api.listen")
+        let configuration = runtime.configuration
+        let address = try ListenAddress(parsing: configuration.api.listen, key: "api.listen")
+        let logger = runtime.logger.with(["listener": "api"])
+        let guardian = ListenerGuard(name: "api", limits: listenerLimits(configuration).api, logger: logger)
         return Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            router: router, server: try .tls(.http1(configuration: guardian.channelConfiguration), tlsConfiguration: tls),
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },
-            logger: runtime.logger.with(["listener": "api"]))
+            logger: logger)
     }
 
     /// The plain-HTTP boot listener.
     public static func bootApplication(
         runtime: AgentRuntime, router: Router<AgentRequestContext>, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let address = try ListenAddress(parsing: runtime.configuration.boot.listen, key: "boot.listen")
+        let configuration = runtime.configuration
+        let address = try ListenAddress(parsing: configuration.boot.listen, key: "boot.listen")
+        let logger = runtime.logger.with(["listener": "boot"])
+        let guardian = ListenerGuard(name: "boot", limits: listenerLimits(configuration).boot, logger: logger)
         return Application(
-            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            router: router, server: .http1(configuration: guardian.channelConfiguration),
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },
-            logger: runtime.logger.with(["listener": "boot"]))
+            logger: logger)
+    }
+
+    /// Each listener's limits. The connection caps together must leave file descriptors for the database, the
+    /// child processes, SNMP and SSH sessions: when the open-file limit is too low for the configured caps, both are
+    /// scaled down to fit and the start-up log says so.
+    public static func listenerLimits(_ configuration: AgentConfiguration, openFileLimit: UInt64 = ProcessLimits.openFileLimit)
+        -> (api: ListenerLimits, boot: ListenerLimits)
+    {
+        let reserve = 256
+        let available = max(32, Int(min(openFileLimit, UInt64(Int.max))) - reserve)
+        var apiCap = configuration.api.maxConnections
+        var bootCap = configuration.boot.maxConnections
+        if apiCap + bootCap > available {
+            let scale = Double(available) / Double(apiCap + bootCap)
+            apiCap = max(16, Int(Double(apiCap) * scale))
+            bootCap = max(16, Int(Double(bootCap) * scale))
+        }
+        let api = configuration.api
+        let boot = configuration.boot
+        return (
+            ListenerLimits(
+                maxConnections: apiCap, headerTimeoutSeconds: api.requestHeaderTimeoutSeconds, requestTimeoutSeconds: api.requestTimeoutSeconds,
+                idleTimeoutSeconds: api.idleTimeoutSeconds),
+            ListenerLimits(
+                maxConnections: bootCap, headerTimeoutSeconds: boot.requestHeaderTimeoutSeconds, requestTimeoutSeconds: boot.requestTimeoutSeconds,
+                idleTimeoutSeconds: boot.idleTimeoutSeconds)
+        )
     }
 
     /// Background services: outbox delivery when a controller is configured.

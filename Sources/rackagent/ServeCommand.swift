@@ -34,6 +34,15 @@ struct ServeCommand: AsyncParsableCommand {
         AgentLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         AgentMetrics.bootstrap()
         let logger = Logger(label: "rackagent")
+        let files = ProcessLimits.raiseOpenFileLimit()
+        let limits = AgentServer.listenerLimits(configuration)
+        logger.info("open file limit", metadata: [
+            "before": "\(files.before)", "now": "\(files.after)", "apiConnections": "\(limits.api.maxConnections)",
+            "bootConnections": "\(limits.boot.maxConnections)",
+        ])
+        if limits.api.maxConnections < configuration.api.maxConnections || limits.boot.maxConnections < configuration.boot.maxConnections {
+            logger.warning("the open file limit is too low for the configured connection limits; they are scaled down (set LimitNOFILE)")
+        }
 
         try StateDirectory.prepare(configuration.stateDirectory)
         let token = try AgentIdentity.ensureToken(at: configuration.tokenFilePath)

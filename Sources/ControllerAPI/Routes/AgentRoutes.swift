@@ -9,7 +9,9 @@ struct AgentRoutes {
     func register(on router: Router<AgentRequestContext>) {
         router.get("/healthz") { _, _ in Envelope.text("ok\n") }
         router.get("/metrics") { _, _ in
-            Envelope.text(AgentMetrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            // Gauges read from state at scrape time, so they are current whatever the loops are doing.
+            await runtime.outbox.recordBacklogMetrics()
+            return Envelope.text(AgentMetrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         router.get("/v1/ping") { _, _ in Envelope.success("pong") }
         router.get("/v1/info") { request, _ in

@@ -1,0 +1,164 @@
+import AgentCore
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Keeps one listener answering when clients misbehave: a connection must finish its TLS handshake and send its
+/// first request head within the header timeout, read a whole request within the request timeout, and send its
+/// next request within the idle timeout, or it is closed. Above `maxConnections` open connections the listener
+/// stops accepting (new ones wait in the kernel's backlog) and logs a warning, so slow clients of one listener
+/// never use up the file descriptors the other listener, the database and the child processes need.
+final class ListenerGuard: Sendable {
+    let name: String
+    let limits: ListenerLimits
+    let logger: Logger
+    private let state = Mutex(Counters())
+    /// At most one warning per interval for each kind of event.
+    static let logInterval = Duration.seconds(10)
+
+    private struct Counters {
+        var open = 0
+        var closedSinceLog = 0
+        var lastClosedLog: ContinuousClock.Instant?
+        var lastLimitLog: ContinuousClock.Instant?
+    }
+
+    init(name: String, limits: ListenerLimits, logger: Logger) {
+        self.name = name
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// The HTTP/1 channel configuration with the deadline handler in every connection's pipeline.
+    var channelConfiguration: HTTP1Channel.Configuration {
+        HTTP1Channel.Configuration(additionalChannelHandlers: [RequestDeadlineHandler(listener: self)])
+    }
+
+    /// Counts connections for Hummingbird and refuses new ones above the cap.
+    var connectionCap: some AvailableConnectionsDelegate { ConnectionCap(listener: self) }
+
+    /// Connections open right now.
+    var openConnections: Int { state.withLock { $0.open } }
+
+    fileprivate func opened() { state.withLock { $0.open += 1 } }
+    fileprivate func closed() { state.withLock { $0.open -= 1 } }
+
+    fileprivate func accepting() -> Bool {
+        let (accepting, log) = state.withLock { counters -> (Bool, Bool) in
+            guard counters.open >= limits.maxConnections else { return (true, false) }
+            let now = ContinuousClock.now
+            guard counters.lastLimitLog.map({ now - $0 >= Self.logInterval }) ?? true else { return (false, false) }
+            counters.lastLimitLog = now
+            return (false, true)
+        }
+        if log {
+            logger.warning(
+                "\(name) listener at its connection limit; new connections wait until others close",
+                metadata: ["limit": "\(limits.maxConnections)"])
+        }
+        return accepting
+    }
+
+    /// A connection closed for missing a deadline; logged in summary, at most once per interval.
+    fileprivate func timedOut(phase: String) {
+        let report = state.withLock { counters -> Int? in
+            counters.closedSinceLog += 1
+            let now = ContinuousClock.now
+            guard counters.lastClosedLog.map({ now - $0 >= Self.logInterval }) ?? true else { return nil }
+            counters.lastClosedLog = now
+            defer { counters.closedSinceLog = 0 }
+            return counters.closedSinceLog
+        }
+        if let report {
+            logger.notice("\(name) listener closed slow or idle connections", metadata: ["closed": "\(report)", "lastPhase": "\(phase)"])
+        }
+    }
+}
+
+/// One listener's connection cap and deadlines.
+public struct ListenerLimits: Sendable, Equatable {
+    public var maxConnections: Int
+    public var headerTimeout: TimeAmount
+    public var requestTimeout: TimeAmount
+    public var idleTimeout: TimeAmount
+
+    public init(maxConnections: Int, headerTimeoutSeconds: Double, requestTimeoutSeconds: Double, idleTimeoutSeconds: Double) {
+        self.maxConnections = maxConnections
+        headerTimeout = .milliseconds(Int64(headerTimeoutSeconds * 1000))
+        requestTimeout = .milliseconds(Int64(requestTimeoutSeconds * 1000))
+        idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
+    }
+}
+
+/// Hummingbird's hook for accepting connections; the count lives in the guard.
+private struct ConnectionCap: AvailableConnectionsDelegate {
+    let listener: ListenerGuard
+
+    mutating func connectionOpened() { listener.opened() }
+    mutating func connectionClosed() { listener.closed() }
+    func isAcceptingNewConnections() -> Bool { listener.accepting() }
+}
+
+/// One connection's deadlines: the first request head (which includes the TLS handshake), each whole request from
+/// its head, and the next request after a response. Handling a request (a job waited for) has no deadline.
+private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let listener: ListenerGuard
+    private var deadline: Scheduled<Void>?
+    /// Requests read (or being read) whose response has not been written to its end.
+    private var unanswered = 0
+
+    init(listener: ListenerGuard) {
+        self.listener = listener
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        arm(context, after: listener.limits.headerTimeout, phase: "handshake and first request head")
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        disarm()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            unanswered += 1
+            arm(context, after: listener.limits.requestTimeout, phase: "request body")
+        case .body:
+            break
+        case .end:
+            disarm()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            unanswered = max(0, unanswered - 1)
+            if unanswered == 0 { arm(context, after: listener.limits.idleTimeout, phase: "next request") }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount, phase: String) {
+        disarm()
+        let listener = self.listener
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            listener.timedOut(phase: phase)
+            context.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
