@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], path: "Tests/PeerHarness", exclude: ["Emulators"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "PeerHarness"]),
-        .testTarget(name: "IPMITests", dependencies: ["IPMI", "Power", "PeerHarness"]),
+        .testTarget(name: "IPMITests", dependencies: ["IPMI", "Power", "PeerHarness", "ControllerAPI"]),
         .testTarget(name: "SNMPTests", dependencies: ["SNMP", "PeerHarness"]),
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "PeerHarness"]),
         .testTarget(name: "SwitchSSHTests", dependencies: ["SwitchSSH", "PeerHarness"]),

@@ -38,6 +38,9 @@ public final class AgentRuntime: Sendable {
     /// previous run left unfinished.
     public init(configuration: AgentConfiguration, logger: Logger, runner: any CommandRunner = ProcessRunner()) async throws {
         try StateDirectory.prepare(configuration.stateDirectory)
+        // Files a previous run was killed in the middle of (an exec file with a BMC password) go now.
+        let scratch = ScratchDirectory(stateDirectory: configuration.stateDirectory)
+        try scratch.prepare(emptying: true)
         self.configuration = configuration
         self.logger = logger
         self.runner = runner
@@ -47,7 +50,7 @@ public final class AgentRuntime: Sendable {
         jobs = JobStore(database: database, outbox: outbox, actionLog: actionLog, logger: logger)
         startedAt = Date()
         toolCache = ToolCache(inventory: ToolInventory(runner: runner))
-        let ipmiExecutor = IPMIExecutor(runner: runner, settings: configuration.ipmi, logger: logger.with(["module": "ipmi"]))
+        let ipmiExecutor = IPMIExecutor(runner: runner, settings: configuration.ipmi, scratch: scratch, logger: logger.with(["module": "ipmi"]))
         ipmi = IPMIService(executor: ipmiExecutor, settings: configuration.ipmi)
         bmcUsers = BMCUserManager(executor: ipmiExecutor)
         snmp = SNMPClient(threads: max(4, min(configuration.snmp.maxConcurrentDevices, 64)))

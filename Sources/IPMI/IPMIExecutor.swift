@@ -12,14 +12,16 @@ import Synchronization
 public final class IPMIExecutor: Sendable {
     let runner: any CommandRunner
     let settings: IPMIConfiguration
+    let scratch: ScratchDirectory
     let logger: Logger
     private let globalLimit: AsyncSemaphore
     private let gates = Mutex<[String: BMCGate]>([:])
     private let durationTimer = Timer(label: "rackagent_ipmi_command_duration_seconds")
 
-    public init(runner: any CommandRunner, settings: IPMIConfiguration, logger: Logger) {
+    public init(runner: any CommandRunner, settings: IPMIConfiguration, scratch: ScratchDirectory, logger: Logger) {
         self.runner = runner
         self.settings = settings
+        self.scratch = scratch
         self.logger = logger
         globalLimit = AsyncSemaphore(permits: settings.maxConcurrentCommands)
     }
@@ -32,15 +34,15 @@ public final class IPMIExecutor: Sendable {
         }
     }
 
-    /// Runs several commands through an ipmitool `exec` file (0600, removed afterwards) so that the secrets
-    /// in them (a new user password) stay off the command line.
+    /// Runs several commands through an ipmitool `exec` file so that the secrets in them (a new user password) stay
+    /// off the command line. The file (0600, in the agent's scratch directory) exists only while ipmitool runs: it
+    /// is written after the BMC's turn has come, not while the command waits for it.
     public func runSecretBearing(_ lines: [[String]], on connection: IPMIConnection) async throws -> String {
         let text = try lines.map(ExecFileLine.render).joined(separator: "\n") + "\n"
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-ipmi-\(UUID().uuidString).cmd").path
-        try AtomicFile.write(Data(text.utf8), to: path)
-        defer { unlink(path) }
         return try await serialised(on: connection) {
-            try await self.execute(["exec", path], on: connection, redacting: lines.flatMap { $0 })
+            try await self.scratch.withFile("ipmi-exec", contents: Data(text.utf8)) { path in
+                try await self.execute(["exec", path], on: connection, redacting: lines.flatMap { $0 })
+            }
         }
     }
 

@@ -29,7 +29,7 @@ public final class DHCPService: Sendable {
         store = DHCPEntryStore(database: database)
         self.outbox = outbox
         self.actionLog = actionLog
-        validator = DHCPValidator(runner: runner, settings: configuration.dhcp)
+        validator = DHCPValidator(runner: runner, settings: configuration.dhcp, scratch: ScratchDirectory(stateDirectory: configuration.stateDirectory))
         self.runner = runner
         self.supervisor = supervisor
         self.logger = logger

@@ -32,33 +32,34 @@ public enum DHCPError: Error, Sendable, Equatable, AgentErrorConvertible, Custom
 public struct DHCPValidator: Sendable {
     let runner: any CommandRunner
     let settings: DHCPConfiguration
+    let scratch: ScratchDirectory
 
-    public init(runner: any CommandRunner, settings: DHCPConfiguration) {
+    public init(runner: any CommandRunner, settings: DHCPConfiguration, scratch: ScratchDirectory) {
         self.runner = runner
         self.settings = settings
+        self.scratch = scratch
     }
 
     /// Throws ``DHCPError/configurationRejected`` with the checker's message when it refuses `text`.
     public func validate(_ text: String, backend: DHCPBackendKind) async throws {
         guard backend != .none else { return }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-dhcp-check-\(UUID().uuidString).conf").path
-        try AtomicFile.write(Data(text.utf8), to: path)
-        defer { unlink(path) }
-        let command: ProcessCommand
-        switch backend {
-        case .dnsmasq: command = ProcessCommand(settings.dnsmasqPath, ["--test", "-C", path], timeout: .seconds(20))
-        case .kea: command = ProcessCommand(settings.keaPath, ["-t", path], timeout: .seconds(30))
-        case .isc: command = ProcessCommand(settings.dhcpdPath, ["-t", "-cf", path], timeout: .seconds(20))
-        case .none: return
-        }
-        let result: ProcessResult
-        do {
-            result = try await runner.run(command)
-        } catch {
-            throw DHCPError.validatorUnavailable(backend: backend.rawValue, detail: "\(error)")
-        }
-        guard result.succeeded else {
-            throw DHCPError.configurationRejected(backend: backend.rawValue, output: Self.summary(result, path: path))
+        try await scratch.withFile("dhcp-check", contents: Data(text.utf8)) { path in
+            let command: ProcessCommand
+            switch backend {
+            case .dnsmasq: command = ProcessCommand(settings.dnsmasqPath, ["--test", "-C", path], timeout: .seconds(20))
+            case .kea: command = ProcessCommand(settings.keaPath, ["-t", path], timeout: .seconds(30))
+            case .isc: command = ProcessCommand(settings.dhcpdPath, ["-t", "-cf", path], timeout: .seconds(20))
+            case .none: return
+            }
+            let result: ProcessResult
+            do {
+                result = try await runner.run(command)
+            } catch {
+                throw DHCPError.validatorUnavailable(backend: backend.rawValue, detail: "\(error)")
+            }
+            guard result.succeeded else {
+                throw DHCPError.configurationRejected(backend: backend.rawValue, output: Self.summary(result, path: path))
+            }
         }
     }
 

@@ -27,7 +27,8 @@ struct BootBench: AsyncParsableCommand {
         let (runtime, stateDirectory) = try await benchRuntime { $0.dhcp.serverAddress = "127.0.0.1" }
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         var report = BenchReport(benchmark: "boot", parameters: ["entries": String(entries), "rate": String(rate), "seconds": String(seconds)])
-        let validator = DHCPValidator(runner: ProcessRunner(), settings: runtime.configuration.dhcp)
+        let validator = DHCPValidator(
+            runner: ProcessRunner(), settings: runtime.configuration.dhcp, scratch: ScratchDirectory(stateDirectory: runtime.configuration.stateDirectory))
         for backend in [DHCPBackendKind.dnsmasq, .kea, .isc] {
             let started = ContinuousClock.now
             guard let rendered = try runtime.dhcp.render(generated, backend: backend) else { continue }

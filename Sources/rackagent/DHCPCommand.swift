@@ -63,7 +63,9 @@ struct DHCPCommand: AsyncParsableCommand {
                 throw CommandFailure(message: "dhcp.backend is none; pass --backend")
             }
             try await exitingOnFailure {
-                try await DHCPValidator(runner: ProcessRunner(), settings: state.configuration.dhcp).validate(rendered.validationConfig, backend: chosen)
+                let scratch = ScratchDirectory(stateDirectory: state.configuration.stateDirectory)
+                try await DHCPValidator(runner: ProcessRunner(), settings: state.configuration.dhcp, scratch: scratch)
+                    .validate(rendered.validationConfig, backend: chosen)
             }
             print("\(chosen.rawValue): configuration valid")
         }

@@ -43,8 +43,11 @@ struct IPMICommand: AsyncParsableCommand {
         }
 
         func services() throws -> (IPMIService, BMCUserManager) {
-            let settings = try configurationOptions.load().ipmi
-            let executor = IPMIExecutor(runner: ProcessRunner(), settings: settings, logger: Logger(label: "rackagent.ipmi"))
+            let configuration = try configurationOptions.load()
+            let settings = configuration.ipmi
+            let executor = IPMIExecutor(
+                runner: ProcessRunner(), settings: settings, scratch: ScratchDirectory(stateDirectory: configuration.stateDirectory),
+                logger: Logger(label: "rackagent.ipmi"))
             return (IPMIService(executor: executor, settings: settings), BMCUserManager(executor: executor))
         }
 

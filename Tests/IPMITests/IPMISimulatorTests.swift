@@ -1,4 +1,5 @@
 import AgentCore
+import ControllerAPI
 import Foundation
 import IPMI
 import Logging
@@ -49,9 +50,10 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
 
 @Suite(.serialized) struct IPMISimulatorTests {
     let logger = Logger(label: "test")
+    let scratch = ScratchDirectory(stateDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-ipmi-tests").path)
 
     func service(_ runner: any CommandRunner = ProcessRunner(), settings: IPMIConfiguration = ipmiSettings()) -> (IPMIService, BMCUserManager) {
-        let executor = IPMIExecutor(runner: runner, settings: settings, logger: logger)
+        let executor = IPMIExecutor(runner: runner, settings: settings, scratch: scratch, logger: logger)
         return (IPMIService(executor: executor, settings: settings), BMCUserManager(executor: executor))
     }
 
@@ -298,6 +300,55 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
             #expect(!process.cmdline.contains(password))
             #expect(process.environ.contains("IPMI_PASSWORD=\(password)"))
         }
+    }
+
+    /// The exec file carrying a new BMC user password exists only while ipmitool runs: not while the command waits
+    /// for the BMC's turn (here: the minimum gap after another command), never in /tmp, and a file a killed run left
+    /// in the scratch directory is gone after the next start.
+    @Test func passwordFilesExistOnlyWhileIpmitoolRuns() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let state = try TemporaryDirectory(prefix: "ipmistate")
+        defer { state.remove() }
+        let scratch = ScratchDirectory(stateDirectory: state.path)
+        let settings = ipmiSettings(gap: 2)
+        let executor = IPMIExecutor(runner: ProcessRunner(), settings: settings, scratch: scratch, logger: logger)
+        let users = BMCUserManager(executor: executor)
+        let connection = adminConnection(simulator)
+        let password = "pw-\(UUID().uuidString.prefix(8))"
+        func filesHolding(_ secret: String) -> [String] {
+            var found: [String] = []
+            for directory in [scratch.path, FileManager.default.temporaryDirectory.path] {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                    let path = "\(directory)/\(name)"
+                    if let data = FileManager.default.contents(atPath: path), data.range(of: Data(secret.utf8)) != nil { found.append(path) }
+                }
+            }
+            return found
+        }
+        _ = try await IPMIService(executor: executor, settings: settings).powerStatus(connection)
+        // The BMC's gap holds the next command for two seconds: the password must not be on disk meanwhile.
+        let change = Task { try await users.setPassword(Secret(password), BMCUserReference(slot: 2, username: nil), withoutSlotCheck: true, channel: 1, connection) }
+        var seenWhileWaiting: [String] = []
+        let waitEnds = ContinuousClock.now + .milliseconds(1500)
+        while ContinuousClock.now < waitEnds {
+            seenWhileWaiting += filesHolding(password)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try await change.value
+        #expect(seenWhileWaiting.isEmpty, "the password was on disk while waiting for the BMC: \(Set(seenWhileWaiting))")
+        #expect(filesHolding(password).isEmpty, "the password stayed on disk")
+        #expect(await simulator.canLogIn(user: "admin", password: password), "the password was really set")
+
+        // A file a killed run left behind is removed when the agent starts.
+        try scratch.prepare(emptying: false)
+        let leftover = "\(scratch.path)/ipmi-exec-leftover"
+        try "user set password 3 leftover-secret 16\n".write(toFile: leftover, atomically: true, encoding: .utf8)
+        var configuration = AgentConfiguration()
+        configuration.stateDirectory = state.path
+        let runtime = try await AgentRuntime(configuration: configuration, logger: logger)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        await runtime.shutdown()
     }
 
     /// /proc files report size 0, so read them until EOF; NUL separators become spaces.

@@ -26,7 +26,9 @@ func renderContext(_ entries: [DHCPEntry], configure: (inout AgentConfiguration)
 }
 
 @Suite struct DHCPRenderingTests {
-    let validator = DHCPValidator(runner: ProcessRunner(), settings: DHCPConfiguration())
+    let validator = DHCPValidator(
+        runner: ProcessRunner(), settings: DHCPConfiguration(),
+        scratch: ScratchDirectory(stateDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-render-tests").path))
 
     @Test func subnetsComeFromEntriesAndConfiguration() throws {
         let plans = try DHCPSubnetPlan.plan(entries: sampleEntries(), configured: [DHCPSubnetConfiguration(subnet: "10.10.10.0/24", range: "10.10.10.100-10.10.10.150")], defaultLeaseSeconds: 600)
