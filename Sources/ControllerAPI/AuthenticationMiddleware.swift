@@ -26,7 +26,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw AgentError.unauthorized
         }
-        guard token.matches(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+        guard await token.matches(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
             context.logger.notice("request with a wrong bearer token refused", metadata: ["peer": "\(context.peerAddress ?? "-")"])
             throw AgentError.unauthorized
         }
@@ -34,30 +34,77 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 }
 
-/// The API token, read from its file and re-read when the file changes (so `rackagent token rotate`
-/// takes effect without a restart). Compared in constant time.
+/// The API token, read once and re-read when its file changes, so `rackagent token rotate` takes effect without a
+/// restart. Requests compare with the digest in memory (constant time); the file is looked at (on the blocking
+/// pool, never a cooperative thread) at most once a second, and at once (at most every 100 ms) for a token that does
+/// not match: a rotated token works on its first use, and the old one stops working then, or a second later at most.
 final class BearerTokenFile: Sendable {
     private struct Loaded {
-        var modified: Date?
+        var stamp: FileStamp?
         var digest: [UInt8]
+        var checkedAt: ContinuousClock.Instant
+        /// The last check a token that did not match asked for (they are limited, a flood of wrong tokens must
+        /// not become a flood of file reads).
+        var mismatchCheckedAt: ContinuousClock.Instant?
+        var checking = false
+    }
+
+    /// What tells a rewritten file from the one loaded.
+    private struct FileStamp: Equatable {
+        var modified: Date?
+        var size: Int?
+        var inode: Int?
     }
 
     let path: String
     private let loaded: Mutex<Loaded>
+    static let recheckInterval = Duration.seconds(1)
+    static let mismatchRecheckInterval = Duration.milliseconds(100)
 
     init(path: String) throws {
         self.path = path
-        loaded = Mutex(try Self.load(path))
+        let (stamp, digest) = try Self.read(path)
+        loaded = Mutex(Loaded(stamp: stamp, digest: digest, checkedAt: .now))
     }
 
-    func matches(_ candidate: String) -> Bool {
-        let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
-        let expected = loaded.withLock { state -> [UInt8] in
-            if modified != state.modified, let fresh = try? Self.load(path) { state = fresh }
-            return state.digest
-        }
+    func matches(_ candidate: String) async -> Bool {
         let offered = Array(SHA256.hash(data: Array(candidate.utf8)))
-        return Self.constantTimeEqual(expected, offered)
+        await reloadIfChanged(afterMismatch: false)
+        if Self.constantTimeEqual(loaded.withLock { $0.digest }, offered) { return true }
+        await reloadIfChanged(afterMismatch: true)
+        return Self.constantTimeEqual(loaded.withLock { $0.digest }, offered)
+    }
+
+    /// Re-reads the file (off the cooperative pool) when it changed, if the last check is older than a second, or,
+    /// for a token that did not match, than the last such check by 100 ms.
+    private func reloadIfChanged(afterMismatch: Bool) async {
+        let claimed = loaded.withLock { state -> Bool in
+            let now = ContinuousClock.now
+            guard !state.checking else { return false }
+            if afterMismatch {
+                guard state.mismatchCheckedAt.map({ now - $0 >= Self.mismatchRecheckInterval }) ?? true else { return false }
+                state.mismatchCheckedAt = now
+            } else {
+                guard now - state.checkedAt >= Self.recheckInterval else { return false }
+            }
+            state.checking = true
+            return true
+        }
+        guard claimed else { return }
+        let path = self.path
+        let known = loaded.withLock { $0.stamp }
+        let fresh = try? await BlockingWork.run { () -> (FileStamp, [UInt8])? in
+            guard Self.stamp(path) != known else { return nil }
+            return try Self.read(path)
+        }
+        loaded.withLock { state in
+            if let fresh = fresh ?? nil {
+                state.stamp = fresh.0
+                state.digest = fresh.1
+            }
+            state.checkedAt = .now
+            state.checking = false
+        }
     }
 
     static func constantTimeEqual(_ left: [UInt8], _ right: [UInt8]) -> Bool {
@@ -67,10 +114,18 @@ final class BearerTokenFile: Sendable {
         return difference == 0
     }
 
-    private static func load(_ path: String) throws -> Loaded {
+    private static func stamp(_ path: String) -> FileStamp? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return FileStamp(
+            modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.intValue,
+            inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue)
+    }
+
+    /// The file's stamp and the digest of its token; a missing or empty file is an error (the old token stays).
+    private static func read(_ path: String) throws -> (FileStamp, [UInt8]) {
+        let stamp = Self.stamp(path)
         let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw AgentError.internalError("token file \(path) is empty") }
-        let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
-        return Loaded(modified: modified, digest: Array(SHA256.hash(data: Array(text.utf8))))
+        guard !text.isEmpty, let stamp else { throw AgentError.internalError("token file \(path) is empty or gone") }
+        return (stamp, Array(SHA256.hash(data: Array(text.utf8))))
     }
 }

@@ -166,7 +166,8 @@ public final class OSCache: Sendable {
                 case .notModified:
                     return .notModified
                 case .complete(let etag, let lastModified):
-                    let (size, digest) = try Self.sha256(ofFile: partial)
+                    // An ISO is gigabytes: hashed on the blocking pool, never on a cooperative thread.
+                    let (size, digest) = try await BlockingWork.run { try Self.sha256(ofFile: partial) }
                     var verified = false
                     if let expected = try await sums.expected(for: relativePath, mirrorBase: mirrorBase) {
                         guard expected == digest else {
@@ -250,22 +251,31 @@ public final class OSCache: Sendable {
         default:
             throw TransferFailure(reason: "HTTP \(response.status.code) \(response.status.reasonPhrase)", retryable: response.status.code >= 500)
         }
-        if !append {
-            FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o644])
-        }
         Self.writeValidator(partial, etag ?? lastModified)
-        guard let handle = FileHandle(forWritingAtPath: partial) else {
-            throw TransferFailure(reason: "cannot write \(partial)", retryable: false)
+        let descriptor = open(partial, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
+        guard descriptor >= 0 else {
+            throw TransferFailure(reason: "cannot write \(partial): \(String(cString: strerror(errno)))", retryable: false)
         }
-        defer { try? handle.close() }
-        if append { try handle.seekToEnd() } else { try handle.truncate(atOffset: 0) }
+        defer { close(descriptor) }
+        // The body is gathered into blocks of a megabyte and each block written on the blocking pool.
         var received: Int64 = 0
+        var block: [UInt8] = []
+        block.reserveCapacity(Self.writeBlockBytes)
         do {
             for try await buffer in response.body {
-                try handle.write(contentsOf: Data(buffer.readableBytesView))
+                block.append(contentsOf: buffer.readableBytesView)
                 received += Int64(buffer.readableBytes)
+                if block.count >= Self.writeBlockBytes {
+                    try await Self.write(block, to: descriptor, partial: partial)
+                    block.removeAll(keepingCapacity: true)
+                }
             }
+            try await Self.write(block, to: descriptor, partial: partial)
+        } catch let failure as TransferFailure {
+            throw failure
         } catch {
+            // What arrived is good: keep it, so the next attempt resumes after it.
+            try await Self.write(block, to: descriptor, partial: partial)
             throw TransferFailure(reason: "connection lost after \(received) bytes: \(error)", retryable: true)
         }
         if let length = response.headers.first(name: "Content-Length").flatMap(Int64.init), length != received {
@@ -273,6 +283,23 @@ public final class OSCache: Sendable {
         }
         Self.writeValidator(partial, nil)
         return .complete(etag: etag, lastModified: lastModified)
+    }
+
+    static let writeBlockBytes = 1 << 20
+
+    /// Writes one block of a download through the blocking pool.
+    static func write(_ block: [UInt8], to descriptor: Int32, partial: String) async throws {
+        guard !block.isEmpty else { return }
+        try await BlockingWork.run {
+            var offset = 0
+            while offset < block.count {
+                let written = block.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, block.count - offset) }
+                guard written > 0 else {
+                    throw TransferFailure(reason: "cannot write \(partial): \(String(cString: strerror(errno)))", retryable: false)
+                }
+                offset += written
+            }
+        }
     }
 
     /// The ETag or Last-Modified a `.part` file was started with (kept next to it), for If-Range.

@@ -22,9 +22,9 @@ struct SNMPBench: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10_000).contains(devices), (2...512).contains(interfaces) else { throw ValidationError("--devices 1-10000, --interfaces 2-512") }
-        let namespace = try NetworkNamespace(prefix: "rab", subnet: 77)
+        let namespace = try await NetworkNamespace(prefix: "rab", subnet: 77)
         defer { namespace.remove() }
-        for index in 0..<(interfaces / 2) { try namespace.addInterfacePair("b\(index)a", "b\(index)b") }
+        for index in 0..<(interfaces / 2) { try await namespace.addInterfacePair("b\(index)a", "b\(index)b") }
         let daemon = try await SNMPDaemon(host: namespace.peerAddress, namespace: namespace.name)
         defer { daemon.stop() }
 

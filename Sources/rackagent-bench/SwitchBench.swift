@@ -19,7 +19,7 @@ struct SwitchBench: AsyncParsableCommand {
         guard (2...1000).contains(actions) else { throw ValidationError("--actions 2-1000") }
         let keys = try TemporaryDirectory(prefix: "benchkey")
         defer { keys.remove() }
-        let (generated, output) = try PeerTools.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keys.file("id_ed25519")])
+        let (generated, output) = try await PeerTools.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keys.file("id_ed25519")])
         guard generated == 0 else { throw BenchFailure(message: "ssh-keygen: \(output)") }
         let publicKey = try String(contentsOfFile: keys.file("id_ed25519.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let privateKey = try String(contentsOfFile: keys.file("id_ed25519"), encoding: .utf8)
@@ -35,7 +35,8 @@ struct SwitchBench: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let target = SwitchTarget(deviceId: "bench", host: "127.0.0.1", port: peer.port, user: SSHSwitchPeer.user,
-                                  credential: .privateKey(Secret(privateKey), passphrase: nil), vendor: "aristaSsh", pinnedHostKey: peer.hostKeyFingerprint)
+                                  credential: .privateKey(Secret(privateKey), passphrase: nil), vendor: "aristaSsh",
+                                  pinnedHostKey: try await peer.hostKeyFingerprint())
         func service() -> SwitchService {
             SwitchService(pool: SwitchSessionPool(settings: settings, store: store, logger: logger), store: store, actionLog: ActionLog(database: database), logger: logger)
         }
@@ -63,15 +64,15 @@ struct SwitchBench: AsyncParsableCommand {
         let input = try keys.write("commands", script.joined(separator: "\n") + "\nexit\n")
         let arguments = ["-T", "-i", keys.file("id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                          "-p", String(peer.port), "\(SSHSwitchPeer.user)@127.0.0.1"]
-        func openSSH() throws -> Duration {
+        func openSSH() async throws -> Duration {
             let begin = ContinuousClock.now
-            let (status, text) = try PeerTools.run("/bin/sh", ["-c", "/usr/bin/ssh " + arguments.joined(separator: " ") + " < \(input)"], timeout: .seconds(60))
+            let (status, text) = try await PeerTools.run("/bin/sh", ["-c", "/usr/bin/ssh " + arguments.joined(separator: " ") + " < \(input)"], timeout: .seconds(60))
             guard status == 0 else { throw BenchFailure(message: "ssh: \(text.suffix(300))") }
             return ContinuousClock.now - begin
         }
-        let referenceOne = try openSSH()
+        let referenceOne = try await openSSH()
         var referenceBurst = Duration.zero
-        for _ in 0..<actions { referenceBurst += try openSSH() }
+        for _ in 0..<actions { referenceBurst += try await openSSH() }
 
         func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
         var report = BenchReport(benchmark: "switch", parameters: ["actions": String(actions), "dialect": "aristaSsh (emulator over OpenSSH)"])

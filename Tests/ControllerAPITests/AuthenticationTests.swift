@@ -35,8 +35,14 @@ import Testing
             let fresh = try AgentIdentity.rotateToken(at: agent.runtime.configuration.tokenFilePath)
             #expect(fresh != old)
             #expect(fresh.count == 64)
-            #expect(try await client.execute(uri: "/v1/ping", method: .get, headers: [.authorization: "Bearer \(old)"]).status == .unauthorized)
+            // The new token works on its first use, and from then on the old one does not.
             #expect(try await client.execute(uri: "/v1/ping", method: .get, headers: [.authorization: "Bearer \(fresh)"]).status == .ok)
+            #expect(try await client.execute(uri: "/v1/ping", method: .get, headers: [.authorization: "Bearer \(old)"]).status == .unauthorized)
+            // Without any use of the new one, the old one stops working within a second of the rotation.
+            let third = try AgentIdentity.rotateToken(at: agent.runtime.configuration.tokenFilePath)
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await client.execute(uri: "/v1/ping", method: .get, headers: [.authorization: "Bearer \(fresh)"]).status == .unauthorized)
+            #expect(try await client.execute(uri: "/v1/ping", method: .get, headers: [.authorization: "Bearer \(third)"]).status == .ok)
         }
     }
 

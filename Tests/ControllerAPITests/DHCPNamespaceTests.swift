@@ -48,7 +48,7 @@ extension DHCPServerSuites {
         }
 
         @Test func dnsmasqServesLeasesBootFilesTFTPAndScripts() async throws {
-            let namespace = try NetworkNamespace(prefix: "rd", subnet: 51, peerMAC: Self.clientMAC, addressPeer: false)
+            let namespace = try await NetworkNamespace(prefix: "rd", subnet: 51, peerMAC: Self.clientMAC, addressPeer: false)
             defer { namespace.remove() }
             let bootPort = FreePort.tcp()
             let agent = try await TestAgent { configuration in
@@ -75,38 +75,38 @@ extension DHCPServerSuites {
             // dnsmasq reads new host files by itself; give it a moment.
             try await Task.sleep(for: .milliseconds(500))
 
-            let bios = try #require(try DHCPClient.lease(namespace: namespace), "no lease: \(supervisor.processIdentifier.map(String.init) ?? "no dnsmasq")")
+            let bios = try await #require(try DHCPClient.lease(namespace: namespace), "no lease: \(supervisor.processIdentifier.map(String.init) ?? "no dnsmasq")")
             #expect(bios["ip"] == "10.231.51.42")
             #expect(bios["siaddr"] == namespace.hostAddress)
             #expect(bios["boot_file"] == "undionly.kpxe")
             #expect(bios["router"] == "10.231.51.1")
-            let efi = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
+            let efi = try await #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
             #expect(efi["boot_file"] == "ipxe.efi")
-            let ipxe = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0xaf:01"]))
+            let ipxe = try await #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0xaf:01"]))
             #expect(ipxe["boot_file"] == "http://\(namespace.hostAddress):\(bootPort)/boot/ipxe?mac=${net0/mac}&arch=${platform}")
 
             // With an address the client fetches the boot file over TFTP and its script over HTTP.
-            let (added, addOutput) = try namespace.run("/usr/sbin/ip", ["addr", "add", "10.231.51.42/24", "dev", namespace.peerInterface])
+            let (added, addOutput) = try await namespace.run("/usr/sbin/ip", ["addr", "add", "10.231.51.42/24", "dev", namespace.peerInterface])
             #expect(added == 0, "\(addOutput)")
             let downloaded = namespace.name + "-undionly.kpxe"
             let target = FileManager.default.temporaryDirectory.appendingPathComponent(downloaded).path
             defer { unlink(target) }
-            let (tftpStatus, tftpOutput) = try namespace.run(locateProgram("tftp") ?? "/usr/bin/tftp", ["-m", "binary", namespace.hostAddress, "-c", "get", "undionly.kpxe", target])
+            let (tftpStatus, tftpOutput) = try await namespace.run(locateProgram("tftp") ?? "/usr/bin/tftp", ["-m", "binary", namespace.hostAddress, "-c", "get", "undionly.kpxe", target])
             #expect(tftpStatus == 0, "\(tftpOutput)")
             #expect(FileManager.default.contents(atPath: target) == FileManager.default.contents(atPath: "/usr/lib/ipxe/undionly.kpxe"))
             let scriptURL = "http://\(namespace.hostAddress):\(bootPort)/boot/ipxe?mac=\(Self.clientMAC)&arch=pcbios"
-            let (curlStatus, script) = try namespace.run("/usr/bin/curl", ["-sf", scriptURL])
+            let (curlStatus, script) = try await namespace.run("/usr/bin/curl", ["-sf", scriptURL])
             #expect(curlStatus == 0)
             #expect(script.hasPrefix("#!ipxe"))
             #expect(script.contains("sanboot --no-describe --drive 0x80"))
-            _ = try namespace.run("/usr/sbin/ip", ["addr", "flush", "dev", namespace.peerInterface])
+            _ = try await namespace.run("/usr/sbin/ip", ["addr", "flush", "dev", namespace.peerInterface])
 
             // PXE off: a lease, no boot file.
             try await agent.withRouter { client in
                 _ = try await client.execute(uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: headers, body: Self.entryBody(ip: "10.231.51.42", pxe: false))
             }
             try await Task.sleep(for: .milliseconds(500))
-            let plain = try #require(try DHCPClient.lease(namespace: namespace))
+            let plain = try await #require(try DHCPClient.lease(namespace: namespace))
             #expect(plain["ip"] == "10.231.51.42")
             #expect(plain["boot_file"] == nil || plain["boot_file"] == "")
 
@@ -116,7 +116,7 @@ extension DHCPServerSuites {
                 #expect(deleted.status == .ok)
             }
             try await Task.sleep(for: .milliseconds(500))
-            #expect(try DHCPClient.lease(namespace: namespace) == nil)
+            await #expect(try DHCPClient.lease(namespace: namespace) == nil)
         }
 
         @Test func keaServesTheRenderedConfigurationAndReloads() async throws {
@@ -124,7 +124,7 @@ extension DHCPServerSuites {
                 Issue.record("kea-dhcp4 is not installed")
                 return
             }
-            let namespace = try NetworkNamespace(prefix: "rk", subnet: 52, peerMAC: Self.clientMAC, addressPeer: false)
+            let namespace = try await NetworkNamespace(prefix: "rk", subnet: 52, peerMAC: Self.clientMAC, addressPeer: false)
             defer { namespace.remove() }
             let work = try TemporaryDirectory(prefix: "kea")
             defer { work.remove() }
@@ -154,13 +154,13 @@ extension DHCPServerSuites {
                 #expect(put.status == .created, "\(put.text)")
             }
             try await daemon.waitForLog { $0.contains("DHCP4_DYNRECONF") || $0.contains("COMMAND_RECEIVED") }
-            let lease = try #require(try DHCPClient.lease(namespace: namespace), "no lease: \(daemon.log.suffix(1500))")
+            let lease = try await #require(try DHCPClient.lease(namespace: namespace), "no lease: \(daemon.log.suffix(1500))")
             #expect(lease["ip"] == "10.231.52.42")
             #expect(lease["boot_file"] == "undionly.kpxe")
             #expect(lease["siaddr"] == namespace.hostAddress)
-            let efi = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
+            let efi = try await #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x5d:0007"]))
             #expect(efi["boot_file"] == "ipxe.efi")
-            let ipxe = try #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x4d:69505845"]))
+            let ipxe = try await #require(try DHCPClient.lease(namespace: namespace, options: ["-x", "0x4d:69505845"]))
             #expect(ipxe["boot_file"]?.hasPrefix("http://") == true)
 
             func reloads() -> Int { daemon.log.components(separatedBy: "DHCP4_DYNRECONF").count + daemon.log.components(separatedBy: "COMMAND_RECEIVED").count }
@@ -172,7 +172,7 @@ extension DHCPServerSuites {
             // Kea has taken the new configuration once it logged another reload.
             try await Self.waitFor { reloads() > reloadsBefore }
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try DHCPClient.lease(namespace: namespace) == nil, "\(daemon.log.suffix(1500))")
+            await #expect(try DHCPClient.lease(namespace: namespace) == nil, "\(daemon.log.suffix(1500))")
         }
 
         @Test func refusedConfigurationKeepsTheOldOneAndStoresNothing() async throws {

@@ -67,7 +67,7 @@ import Testing
         }
         // Straight from the PDU: nothing was written to either outlet.
         for outlet in [1, 2] {
-            #expect(try simulator.get(community: "pdu1", oid: "\(Self.outletState).\(outlet)") == "1")
+            await #expect(try simulator.get(community: "pdu1", oid: "\(Self.outletState).\(outlet)") == "1")
         }
     }
 
@@ -99,7 +99,7 @@ import Testing
             #expect(!bmc.commands.contains("power off"))
         }
         for outlet in [1, 2] {
-            #expect(try simulator.get(community: "pdu1", oid: "\(Self.outletState).\(outlet)") == "2")
+            await #expect(try simulator.get(community: "pdu1", oid: "\(Self.outletState).\(outlet)") == "2")
         }
     }
 }

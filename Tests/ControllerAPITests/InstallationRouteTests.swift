@@ -257,7 +257,7 @@ import Testing
             let (created, _, text) = try await Self.call(client, .PUT, "\(api)/v1/installations/61?wait=60", token: token, body: body)
             #expect(created == 201, "\(text)")
             _ = try await Self.waitForStatus(client, live, "61") { $0["stepName"] == "waitingForBoot" }
-            simulator.stop()
+            await simulator.terminate()
             let (status, refused, answer) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token)
             #expect(status == 502, "\(answer)")
             #expect(refused["error"]?["code"] == "installation_cleanup_failed", "\(answer)")
@@ -350,7 +350,7 @@ import Testing
             #expect(created == 201, "\(text)")
             let command = try #require(json["result"]?["hwdetectCommand"]?.stringValue)
             #expect(command.hasPrefix("wget -qO - 'http://127.0.0.1:\(live.bootPort)/boot/"))
-            let (status, output) = try PeerTools.run("/bin/bash", ["-c", command], timeout: .seconds(60))
+            let (status, output) = try await PeerTools.run("/bin/bash", ["-c", command], timeout: .seconds(60))
             #expect(status == 0, "\(output)")
             let done = try await Self.waitForStatus(client, live, "61") { $0["state"] == "completed" }
             #expect(done["flags"]?["hardwarecollectRunning"] == 0)

@@ -43,9 +43,9 @@ import Yams
 
 @Suite struct OpenAPIDocumentTests {
     /// The spec itself is valid OpenAPI 3 (openapi-spec-validator from PyPI).
-    @Test func specIsValidOpenAPI() throws {
+    @Test func specIsValidOpenAPI() async throws {
         let validator = try PeerTools.venvProgram("openapi-spec-validator")
-        let (status, output) = try PeerTools.run(validator, [OpenAPISpecTests.specPath])
+        let (status, output) = try await PeerTools.run(validator, [OpenAPISpecTests.specPath])
         #expect(status == 0, "\(output)")
     }
 }

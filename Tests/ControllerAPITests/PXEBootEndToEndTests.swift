@@ -16,9 +16,9 @@ extension DHCPServerSuites {
         static let mac = "52:54:00:e2:e0:01"
 
         @Test(.timeLimit(.minutes(4))) func aMachineBootsItsInstallationScriptAndCompletes() async throws {
-            let namespace = try NetworkNamespace(prefix: "rq", subnet: 61, addressPeer: false)
+            let namespace = try await NetworkNamespace(prefix: "rq", subnet: 61, addressPeer: false)
             defer { namespace.remove() }
-            try namespace.addBridgedTap("tap0")
+            try await namespace.addBridgedTap("tap0")
             let mirrorRoot = try TemporaryDirectory(prefix: "mirror")
             _ = try mirrorRoot.write("e2e/vmlinuz", String(repeating: "K", count: 20_000))
             _ = try mirrorRoot.write("e2e/initrd.img", String(repeating: "I", count: 30_000))

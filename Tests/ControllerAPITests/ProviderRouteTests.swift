@@ -123,10 +123,10 @@ import Testing
             #expect(mismatch.status == .badRequest && mismatch.envelope["error"]?["details"]?["field"] == "connection.type")
             #expect(try await post("/v1/providers/ionos/reboot", ["connection": vm]).envelope["error"]?["details"]?["field"] == "operation")
 
-            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
-            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
-            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
-            try venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            try await venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            try await venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            try await venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
+            try await venocix.queue(status: 502, body: "<html><body>Bad Gateway</body></html>", contentType: "text/html")
             let html = try await post("/v1/providers/venocix/status", ["connection": vm])
             #expect(html.status == .badGateway && html.envelope["error"]?["code"] == "provider_error", "\(html.text)")
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Ports the kernel hands out as free on 127.0.0.1 right now (bind to port 0, read it back, close), never the same
 /// one twice in a test run: the kernel may offer a port again once it is closed, and two peers of parallel suites
@@ -7,17 +8,16 @@ public enum FreePort {
     public static func tcp() -> Int { unique(type: Int32(SOCK_STREAM.rawValue)) }
     public static func udp() -> Int { unique(type: Int32(SOCK_DGRAM.rawValue)) }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var handedOut: Set<Int> = []
+    private static let handedOut = Mutex<Set<Int>>([])
 
     private static func unique(type: Int32) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        for _ in 0..<1000 {
-            let port = allocate(type: type)
-            if handedOut.insert(port).inserted { return port }
+        handedOut.withLock { handedOut in
+            for _ in 0..<1000 {
+                let port = allocate(type: type)
+                if handedOut.insert(port).inserted { return port }
+            }
+            preconditionFailure("no unused port left after 1000 tries")
         }
-        preconditionFailure("no unused port left after 1000 tries")
     }
 
     private static func allocate(type: Int32) -> Int {

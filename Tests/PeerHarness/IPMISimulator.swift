@@ -82,7 +82,7 @@ public final class IPMISimulator: Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(30))
-            if let output = try? runIpmitool(["chassis", "power", "status"]), output.contains("Chassis Power") { return }
+            if let output = try? await runIpmitool(["chassis", "power", "status"]), output.contains("Chassis Power") { return }
         }
         throw HarnessError.timeout("ipmi_sim on port \(port) did not answer: \(process.log)")
     }
@@ -90,8 +90,8 @@ public final class IPMISimulator: Sendable {
     /// Runs ipmitool directly as admin (test assertions that bypass the agent).
     public func runIpmitool(
         _ arguments: [String], user: String = adminUser, password: String = adminPassword, privilege: String = "ADMINISTRATOR", retries: Int = 1
-    ) throws -> String {
-        let (status, text) = try PeerTools.run(
+    ) async throws -> String {
+        let (status, text) = try await PeerTools.run(
             locateProgram("ipmitool") ?? "/usr/bin/ipmitool",
             ["-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(port), "-U", user, "-E", "-L", privilege, "-N", "1", "-R", String(retries)] + arguments,
             environment: ["IPMI_PASSWORD": password], timeout: .seconds(20))
@@ -104,7 +104,7 @@ public final class IPMISimulator: Sendable {
     public func canLogIn(user: String, password: String, privilege: String = "ADMINISTRATOR") async -> Bool {
         for attempt in 0..<3 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(300)) }
-            if (try? runIpmitool(["chassis", "power", "status"], user: user, password: password, privilege: privilege)) != nil {
+            if (try? await runIpmitool(["chassis", "power", "status"], user: user, password: password, privilege: privilege)) != nil {
                 return true
             }
         }
@@ -140,6 +140,12 @@ public final class IPMISimulator: Sendable {
     /// ipmi_sim ignores SIGTERM when started with -n, so it is killed outright.
     public func stop() {
         process.stop(grace: .zero)
+        directory.remove()
+    }
+
+    /// Kills the simulator and waits until it is gone (a BMC that must not answer any more).
+    public func terminate() async {
+        await process.terminate(grace: .zero)
         directory.remove()
     }
 }

@@ -61,29 +61,32 @@ public final class PeerProcess: Sendable {
     /// The peer's log so far (for assertion messages).
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// SIGTERM, then SIGKILL after `grace` (at once with `.zero`); waits (bounded) for the exit.
-    ///
-    /// Exit is read from /proc (gone, or a zombie waiting to be reaped), not from the reaping task: `stop` blocks its
-    /// thread, and with every cooperative thread blocked in a `stop` the reaping tasks could not run.
+    /// Asks the peer to stop, SIGTERM (SIGKILL at once with `.zero`), and returns without waiting: a peer still
+    /// running after `grace` gets SIGKILL from a background task. `terminate(grace:)` also waits for the exit.
     public func stop(grace: Duration = .seconds(3)) {
         guard isRunning else { return }
         kill(pid, grace == .zero ? SIGKILL : SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        while !hasTerminated, ContinuousClock.now < deadline { usleep(10_000) }
-        if !hasTerminated {
-            kill(pid, SIGKILL)
-            let hardDeadline = ContinuousClock.now + .seconds(3)
-            while !hasTerminated, ContinuousClock.now < hardDeadline { usleep(10_000) }
+        guard grace > .zero else { return }
+        let pid = self.pid
+        let exited = self.exited
+        Task.detached {
+            try? await Task.sleep(for: grace)
+            // Reaped already: the PID may belong to someone else now.
+            if !exited.isSet { kill(pid, SIGKILL) }
         }
     }
 
-    /// True once the process is gone or a zombie.
-    var hasTerminated: Bool {
-        guard isRunning else { return true }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
-        guard let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-        return state == "Z" || state == "X"
+    /// Stops the peer and waits until it has exited (bounded by `grace` plus three seconds), for a test that
+    /// starts another peer on the same port or reads the log after the exit.
+    public func terminate(grace: Duration = .seconds(3)) async {
+        stop(grace: grace)
+        let task = self.task
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await task.value }
+            group.addTask { try? await Task.sleep(for: grace + .seconds(3)) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Sends SIGSTOP/SIGCONT (a hung device).

@@ -1,3 +1,4 @@
+import AgentCore
 import Foundation
 
 /// Where the PyPI peers live: the virtualenv `make test` creates (`RACKAGENT_PEERS_VENV`, default
@@ -20,40 +21,29 @@ public enum PeerTools {
         return path
     }
 
-    /// Runs a short-lived program to completion (bounded) and returns its exit status and combined output.
-    /// Spawned with posix_spawn and waited for by its PID; output goes to a file.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) throws -> (Int32, String) {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("peer-run-\(UUID().uuidString)").path
-        defer { unlink(outputPath) }
+    /// Runs a short-lived program to completion (bounded) without holding a thread while it runs, and returns its
+    /// exit status (128 + signal when killed) and its standard output followed by its standard error.
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> (Int32, String) {
+        let result = try await ProcessRunner().run(ProcessCommand(executable, arguments, environment: environment, timeout: timeout))
+        if result.timedOut { throw HarnessError.timeout("\(executable) \(arguments.joined(separator: " "))") }
+        return (result.exitCode ?? 128 + (result.signal ?? 0), result.standardOutput + result.standardError)
+    }
+
+    /// Runs a short program and waits for it on this thread: only for clean-up in `defer` blocks and `remove()`
+    /// methods, which cannot await (`ip netns del`, a few milliseconds). `timeout(1)` bounds it.
+    public static func runToCompletionBlocking(_ executable: String, _ arguments: [String]) -> Int32 {
+        var pid: pid_t = 0
+        let argv = (["/usr/bin/timeout", "-k", "2", "20", executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw HarnessError.peerFailed("cannot start \(executable): \(String(cString: strerror(spawned)))") }
+        for descriptor: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0) }
+        guard posix_spawn(&pid, "/usr/bin/timeout", &actions, nil, argv, environ) == 0 else { return -1 }
         var status: Int32 = 0
-        let deadline = ContinuousClock.now + timeout
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            guard ContinuousClock.now < deadline else {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                throw HarnessError.timeout("\(executable) \(arguments.joined(separator: " "))")
-            }
-            usleep(2_000)
-        }
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitCode, text)
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }

@@ -1,5 +1,7 @@
 import AgentCore
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 
 /// A provider API on 127.0.0.1 replaying its seed document with state (Emulators/provider_replay.py): IONOS,
 /// Venocix or CloudSigma. `/_control/*` queues canned answers and lists the requests seen.
@@ -60,17 +62,17 @@ public final class ProviderReplayPeer: Sendable {
     }
 
     /// Answers the next API request with this (status, headers, body) instead of the replayed one.
-    public func queue(status: Int, body: String, contentType: String = "application/json", headers: [String: String] = [:]) throws {
+    public func queue(status: Int, body: String, contentType: String = "application/json", headers: [String: String] = [:]) async throws {
         let document: JSONValue = ["status": .integer(Int64(status)), "body": .string(body), "contentType": .string(contentType),
                                    "headers": .object(headers.mapValues(JSONValue.string))]
-        _ = try Self.http("POST", "http://127.0.0.1:\(port)/_control/queue", body: document.jsonText)
+        _ = try await Self.http("POST", "http://127.0.0.1:\(port)/_control/queue", body: document.jsonText)
     }
 
     /// Overrides fields of a server's replayed state.
-    public func setState(server: String, _ fields: [String: JSONValue]) throws {
+    public func setState(server: String, _ fields: [String: JSONValue]) async throws {
         var document = fields
         document["server"] = .string(server)
-        _ = try Self.http("POST", "http://127.0.0.1:\(port)/_control/state", body: JSONValue.object(document).jsonText)
+        _ = try await Self.http("POST", "http://127.0.0.1:\(port)/_control/state", body: JSONValue.object(document).jsonText)
     }
 
     public struct SeenRequest: Decodable, Sendable {
@@ -83,17 +85,22 @@ public final class ProviderReplayPeer: Sendable {
     }
 
     /// Every API request the replay answered, oldest first.
-    public func requests() throws -> [SeenRequest] {
-        try JSONDecoder().decode([SeenRequest].self, from: Data(try Self.http("GET", "http://127.0.0.1:\(port)/_control/requests").utf8))
+    public func requests() async throws -> [SeenRequest] {
+        try JSONDecoder().decode([SeenRequest].self, from: Data(try await Self.http("GET", "http://127.0.0.1:\(port)/_control/requests").utf8))
     }
 
-    /// A control call with curl (short, loopback only).
-    static func http(_ method: String, _ url: String, body: String? = nil) throws -> String {
-        var arguments = ["-sS", "--max-time", "5", "-X", method, url]
-        if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
-        let (status, output) = try PeerTools.run("/usr/bin/curl", arguments, timeout: .seconds(10))
-        guard status == 0 else { throw HarnessError.peerFailed("replay control \(url): \(output)") }
-        return output
+    /// A control call (short, loopback only).
+    static func http(_ method: String, _ url: String, body: String? = nil) async throws -> String {
+        var request = HTTPClientRequest(url: url)
+        request.method = .RAW(value: method)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        guard (200..<300).contains(Int(response.status.code)) else { throw HarnessError.peerFailed("replay control \(url): \(response.status) \(text)") }
+        return text
     }
 
     public func stop() {

@@ -96,7 +96,7 @@ public final class SNMPSimulator: Sendable {
         let deadline = ContinuousClock.now + .seconds(30)
         let snmpget = locateProgram("snmpget") ?? "/usr/bin/snmpget"
         while ContinuousClock.now < deadline {
-            if let (status, _) = try? PeerTools.run(
+            if let (status, _) = try? await PeerTools.run(
                 snmpget, ["-v2c", "-c", community, "-t", "0.3", "-r", "0", "127.0.0.1:\(port)", "1.3.6.1.2.1.1.3.0"], environment: ["MIBS": ""], timeout: .seconds(5)),
                 status == 0
             {
@@ -109,9 +109,9 @@ public final class SNMPSimulator: Sendable {
     }
 
     /// One value straight from the simulator with net-snmp's snmpget (bypassing the agent), as `-Oqv` prints it.
-    public func get(community: String, oid: String) throws -> String {
+    public func get(community: String, oid: String) async throws -> String {
         let snmpget = locateProgram("snmpget") ?? "/usr/bin/snmpget"
-        let (status, output) = try PeerTools.run(
+        let (status, output) = try await PeerTools.run(
             snmpget, ["-v2c", "-c", community, "-Oqv", "-t", "1", "-r", "1", "127.0.0.1:\(port)", oid], environment: ["MIBS": ""], timeout: .seconds(10))
         guard status == 0 else { throw HarnessError.peerFailed("snmpget \(oid): \(output)") }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -136,7 +136,7 @@ public final class NetworkNamespace: Sendable {
     ///   - subnet: the third octet of 10.231.<subnet>.0/24 used for the link.
     ///   - peerMAC: the MAC of the interface inside (a DHCP client's identity).
     ///   - addressPeer: false leaves the inside interface without an address (for DHCP clients).
-    public init(prefix: String = "ra", subnet: Int, peerMAC: String? = nil, addressPeer: Bool = true) throws {
+    public init(prefix: String = "ra", subnet: Int, peerMAC: String? = nil, addressPeer: Bool = true) async throws {
         let suffix = String(UUID().uuidString.prefix(6)).lowercased()
         name = "\(prefix)-\(suffix)"
         hostInterface = "vh\(suffix)"
@@ -145,50 +145,51 @@ public final class NetworkNamespace: Sendable {
         peerAddress = "10.231.\(subnet).2"
         try FileManager.default.createDirectory(atPath: "/etc/netns/\(name)", withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: "/etc/netns/\(name)/resolv.conf", contents: Data())
-        try Self.ip(["netns", "add", name])
-        try Self.ip(["link", "add", hostInterface, "type", "veth", "peer", "name", peerInterface])
-        try Self.ip(["link", "set", peerInterface, "netns", name])
-        try Self.ip(["addr", "add", "\(hostAddress)/24", "dev", hostInterface])
-        try Self.ip(["link", "set", hostInterface, "up"])
-        if let peerMAC { try Self.ip(["-n", name, "link", "set", peerInterface, "address", peerMAC]) }
-        if addressPeer { try Self.ip(["-n", name, "addr", "add", "\(peerAddress)/24", "dev", peerInterface]) }
-        try Self.ip(["-n", name, "link", "set", peerInterface, "up"])
-        try Self.ip(["-n", name, "link", "set", "lo", "up"])
+        try await Self.ip(["netns", "add", name])
+        try await Self.ip(["link", "add", hostInterface, "type", "veth", "peer", "name", peerInterface])
+        try await Self.ip(["link", "set", peerInterface, "netns", name])
+        try await Self.ip(["addr", "add", "\(hostAddress)/24", "dev", hostInterface])
+        try await Self.ip(["link", "set", hostInterface, "up"])
+        if let peerMAC { try await Self.ip(["-n", name, "link", "set", peerInterface, "address", peerMAC]) }
+        if addressPeer { try await Self.ip(["-n", name, "addr", "add", "\(peerAddress)/24", "dev", peerInterface]) }
+        try await Self.ip(["-n", name, "link", "set", peerInterface, "up"])
+        try await Self.ip(["-n", name, "link", "set", "lo", "up"])
     }
 
     /// Adds a veth pair inside the namespace: two IF-MIB rows with real counters. (This kernel has no
     /// dummy driver; veth is always there.)
-    public func addInterfacePair(_ first: String, _ second: String) throws {
-        try Self.ip(["-n", name, "link", "add", first, "type", "veth", "peer", "name", second])
-        try Self.ip(["-n", name, "link", "set", first, "up"])
-        try Self.ip(["-n", name, "link", "set", second, "up"])
+    public func addInterfacePair(_ first: String, _ second: String) async throws {
+        try await Self.ip(["-n", name, "link", "add", first, "type", "veth", "peer", "name", second])
+        try await Self.ip(["-n", name, "link", "set", first, "up"])
+        try await Self.ip(["-n", name, "link", "set", second, "up"])
     }
 
     /// Puts the inside end of the veth link into a bridge with a new tap device, for a virtual machine whose NIC
     /// must be on the link (qemu `-netdev tap,ifname=<tap>`).
-    public func addBridgedTap(_ tap: String, bridge: String = "br0") throws {
-        try Self.ip(["-n", name, "link", "add", bridge, "type", "bridge"])
-        try Self.ip(["-n", name, "link", "set", peerInterface, "master", bridge])
-        try Self.ip(["-n", name, "tuntap", "add", "dev", tap, "mode", "tap"])
-        try Self.ip(["-n", name, "link", "set", tap, "master", bridge])
-        try Self.ip(["-n", name, "link", "set", tap, "up"])
-        try Self.ip(["-n", name, "link", "set", bridge, "up"])
+    public func addBridgedTap(_ tap: String, bridge: String = "br0") async throws {
+        try await Self.ip(["-n", name, "link", "add", bridge, "type", "bridge"])
+        try await Self.ip(["-n", name, "link", "set", peerInterface, "master", bridge])
+        try await Self.ip(["-n", name, "tuntap", "add", "dev", tap, "mode", "tap"])
+        try await Self.ip(["-n", name, "link", "set", tap, "master", bridge])
+        try await Self.ip(["-n", name, "link", "set", tap, "up"])
+        try await Self.ip(["-n", name, "link", "set", bridge, "up"])
     }
 
     /// Runs a command inside the namespace.
     @discardableResult
-    public func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) throws -> (Int32, String) {
-        try PeerTools.run("/usr/sbin/ip", ["netns", "exec", name, executable] + arguments, timeout: timeout)
+    public func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) async throws -> (Int32, String) {
+        try await PeerTools.run("/usr/sbin/ip", ["netns", "exec", name, executable] + arguments, timeout: timeout)
     }
 
+    /// Removes the link and the namespace (called from `defer`, so it waits for `ip` on this thread: milliseconds).
     public func remove() {
-        _ = try? Self.ip(["link", "del", hostInterface])
-        _ = try? Self.ip(["netns", "del", name])
+        _ = PeerTools.runToCompletionBlocking("/usr/sbin/ip", ["link", "del", hostInterface])
+        _ = PeerTools.runToCompletionBlocking("/usr/sbin/ip", ["netns", "del", name])
         try? FileManager.default.removeItem(atPath: "/etc/netns/\(name)")
     }
 
-    static func ip(_ arguments: [String]) throws {
-        let (status, output) = try PeerTools.run("/usr/sbin/ip", arguments)
+    static func ip(_ arguments: [String]) async throws {
+        let (status, output) = try await PeerTools.run("/usr/sbin/ip", arguments)
         guard status == 0 else { throw HarnessError.peerFailed("ip \(arguments.joined(separator: " ")): \(output)") }
     }
 }
@@ -199,7 +200,7 @@ public enum DHCPClient {
     /// Asks for a lease; returns the variables udhcpc hands its script on "bound" (ip, siaddr, boot_file ...), or
     /// nil when no server answered.
     /// - Parameter options: extra udhcpc arguments, e.g. `["-x", "0x5d:0007"]` (client arch 7) or `["-x", "0xaf:01"]` (option 175).
-    public static func lease(namespace: NetworkNamespace, options: [String] = []) throws -> [String: String]? {
+    public static func lease(namespace: NetworkNamespace, options: [String] = []) async throws -> [String: String]? {
         let directory = try TemporaryDirectory(prefix: "udhcpc")
         defer { directory.remove() }
         chmod(directory.path, 0o755)
@@ -207,7 +208,7 @@ public enum DHCPClient {
         let script = try directory.write(
             "script.sh", "#!/bin/sh\nif [ \"$1\" = bound ]; then env > \(output); fi\nexit 0\n", mode: 0o755)
         let udhcpc = locateProgram("udhcpc") ?? "/usr/bin/udhcpc"
-        let (status, log) = try namespace.run(
+        let (status, log) = try await namespace.run(
             udhcpc, ["-i", namespace.peerInterface, "-n", "-q", "-f", "-t", "4", "-T", "1", "-A", "1", "-s", script] + options, timeout: .seconds(30))
         guard status == 0, let text = try? String(contentsOfFile: output, encoding: .utf8) else {
             _ = log

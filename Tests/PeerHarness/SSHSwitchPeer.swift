@@ -18,7 +18,7 @@ public final class SSHSwitchPeer: Sendable {
     ///   - port: listen on this port (a restarted "device"); nil picks a free one.
     public init(dialect: String, state: JSONValue, hostKeyDirectory: String? = nil, port: Int? = nil, authorizedKey: String? = nil) async throws {
         self.dialect = dialect
-        try Self.ensureUser()
+        try await Self.ensureUser()
         directory = try TemporaryDirectory(prefix: "sshswitch-\(dialect)")
         chmod(directory.path, 0o777)
         self.port = port ?? FreePort.tcp()
@@ -28,7 +28,7 @@ public final class SSHSwitchPeer: Sendable {
         _ = try directory.write("state.json", state.jsonText, mode: 0o666)
         let keyDirectory = hostKeyDirectory ?? directory.path
         if hostKeyDirectory == nil {
-            let (status, output) = try PeerTools.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", directory.file("hostkey_ed25519")])
+            let (status, output) = try await PeerTools.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", directory.file("hostkey_ed25519")])
             guard status == 0 else { throw HarnessError.peerFailed("ssh-keygen: \(output)") }
         }
         if let authorizedKey { _ = try directory.write("authorized_keys", authorizedKey + "\n", mode: 0o644) }
@@ -54,7 +54,7 @@ public final class SSHSwitchPeer: Sendable {
             LogLevel VERBOSE
             """
         let configPath = try directory.write("sshd_config", configuration + "\n", mode: 0o600)
-        let (checked, complaint) = try PeerTools.run("/usr/sbin/sshd", ["-t", "-f", configPath])
+        let (checked, complaint) = try await PeerTools.run("/usr/sbin/sshd", ["-t", "-f", configPath])
         guard checked == 0 else { throw HarnessError.peerFailed("sshd -t: \(complaint)") }
         process = try await PeerProcess(name: "sshd", executable: "/usr/sbin/sshd", arguments: ["-D", "-e", "-f", configPath], logPath: directory.file("sshd.log"))
         try await FreePort.waitForTCP(self.port)
@@ -64,8 +64,8 @@ public final class SSHSwitchPeer: Sendable {
     public var hostKeyDirectory: String { directory.path }
 
     /// `SHA256:...` of the host key, as `ssh-keygen -l` prints it.
-    public var hostKeyFingerprint: String {
-        let (_, output) = (try? PeerTools.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", directory.file("hostkey_ed25519.pub")])) ?? (1, "")
+    public func hostKeyFingerprint() async throws -> String {
+        let (_, output) = try await PeerTools.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", directory.file("hostkey_ed25519.pub")])
         return output.split(separator: " ").dropFirst().first.map(String.init) ?? ""
     }
 
@@ -94,15 +94,21 @@ public final class SSHSwitchPeer: Sendable {
         directory.remove()
     }
 
+    /// Stops sshd and waits until it is gone (another peer is about to listen on the same port).
+    public func terminate() async {
+        await process.terminate()
+        directory.remove()
+    }
+
     /// The local user sshd runs the emulator as.
-    static func ensureUser() throws {
+    static func ensureUser() async throws {
         if getpwnam(user) != nil { return }
-        let (created, output) = try PeerTools.run("/usr/sbin/useradd", ["-m", "-s", "/bin/bash", user])
+        let (created, output) = try await PeerTools.run("/usr/sbin/useradd", ["-m", "-s", "/bin/bash", user])
         guard created == 0 || getpwnam(user) != nil else { throw HarnessError.peerFailed("useradd \(user): \(output)") }
         let passwordFile = try TemporaryDirectory(prefix: "chpasswd")
         defer { passwordFile.remove() }
         let input = try passwordFile.write("input", "\(user):\(password)\n", mode: 0o600)
-        let (changed, message) = try PeerTools.run("/bin/sh", ["-c", "/usr/sbin/chpasswd < \(input)"])
+        let (changed, message) = try await PeerTools.run("/bin/sh", ["-c", "/usr/sbin/chpasswd < \(input)"])
         guard changed == 0 else { throw HarnessError.peerFailed("chpasswd: \(message)") }
     }
 

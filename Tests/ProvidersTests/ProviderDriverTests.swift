@@ -62,16 +62,16 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         let reset = try await service.power(.reset, target)
         #expect(reset.providerState == "POWERED_ON")
         #expect(reset.verified && reset.evidence == "state went REBOOTING, then POWERED_ON", "\(reset)")
-        let actions = try peer.requests().filter { $0.path.hasSuffix("/status/action") }
+        let actions = try await peer.requests().filter { $0.path.hasSuffix("/status/action") }
         #expect(actions.map(\.body) == [
             #"{"action":"POWER_OFF","method":"HARDWARE"}"#, #"{"action":"POWER_ON"}"#, #"{"action":"POWER_OFF","method":"SOFTWARE"}"#,
             #"{"action":"POWER_ON"}"#, #"{"action":"REBOOT","method":"SOFTWARE"}"#, #"{"action":"REBOOT","method":"HARDWARE"}"#,
         ])
-        #expect(try peer.requests().allSatisfy { $0.xToken == ProviderReplayPeer.ionosToken || $0.xToken == "wrong" })
+        await #expect(try peer.requests().allSatisfy { $0.xToken == ProviderReplayPeer.ionosToken || $0.xToken == "wrong" })
 
         // A provider that accepts a reset (202) and whose server reads POWERED_ON throughout: no evidence, never verified.
-        try peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
-        try peer.queue(status: 202, body: #"{"id": "39AA65F5D5B02FA02D58173094EBAF95", "status": {"state": "POWERED_ON", "percent": null}}"#)
+        try await peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
+        try await peer.queue(status: 202, body: #"{"id": "39AA65F5D5B02FA02D58173094EBAF95", "status": {"state": "POWERED_ON", "percent": null}}"#)
         var briefly = ProvidersConfiguration()
         briefly.pollIntervalSeconds = 0.1
         briefly.waitTimeoutSeconds = 1
@@ -93,14 +93,14 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         #expect(result.details["providerState"] == "POWERED_ON")
         #expect(await progress.messages.contains { $0.contains("deploying (DEPLOYING)") })
         #expect(await progress.fractions.contains(0.6))
-        let image = try #require(try peer.requests().last { $0.path.hasSuffix("/image") })
+        let image = try await #require(try peer.requests().last { $0.path.hasSuffix("/image") })
         #expect(image.method == "PUT" && image.body.contains(#""public_key":["ssh-ed25519 AAAA test"]"#))
 
         #expect(try await driver.console(serverId: target.serverId) == .unsupported(reason: "the Cloud Panel API has no console call"))
         let traffic = try await driver.traffic(serverId: target.serverId)
         #expect(traffic.samples.count == 3 && traffic.samples[1].upstreamBitsPerSecond == 200)
         try await driver.setReverseDNS(serverId: target.serverId, ip: "10.4.140.213", hostname: "node1.example.com")
-        #expect(try peer.requests().last?.body == #"{"reverse_dns":"node1.example.com"}"#)
+        await #expect(try peer.requests().last?.body == #"{"reverse_dns":"node1.example.com"}"#)
         #expect(await failureCode { try await driver.setReverseDNS(serverId: target.serverId, ip: "10.9.9.9", hostname: "x.example.com") }
             == "provider_not_found")
     }
@@ -116,7 +116,7 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         #expect(await failureCode { _ = try await service.status(missing) } == "provider_not_found")
 
         // A 429 with the documented headers: the agent waits the reset and the call still succeeds.
-        try peer.queue(status: 429, body: #"{"type":"TOO_MANY_REQUESTS","message":"Too many requests","errors":null}"#,
+        try await peer.queue(status: 429, body: #"{"type":"TOO_MANY_REQUESTS","message":"Too many requests","errors":null}"#,
                        headers: ["X-Rate-Limit-Limit": "25", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1"])
         let started = ContinuousClock.now
         #expect(try await service.status(target).state == .on)
@@ -125,24 +125,24 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         // A redirect is an answer, not a hop: the token never travels to another host.
         let trap = try await ProviderReplayPeer(provider: "ionos")
         defer { trap.stop() }
-        try peer.queue(status: 302, body: "", headers: ["Location": trap.baseURL + "/servers/\(ProviderReplayPeer.ionosServer)/status"])
+        try await peer.queue(status: 302, body: "", headers: ["Location": trap.baseURL + "/servers/\(ProviderReplayPeer.ionosServer)/status"])
         #expect(await failureMessage { _ = try await service.status(target) }.hasPrefix("ionos answered 302"))
-        #expect(try trap.requests().isEmpty)
+        await #expect(try trap.requests().isEmpty)
 
-        try peer.queue(status: 200, body: "<html><body><h1>502 Bad Gateway</h1></body></html>", contentType: "text/html")
+        try await peer.queue(status: 200, body: "<html><body><h1>502 Bad Gateway</h1></body></html>", contentType: "text/html")
         #expect(await failureMessage { _ = try await service.status(target) }.contains("an HTML page instead of JSON"))
-        try peer.queue(status: 200, body: #"{"percent": null}"#)
+        try await peer.queue(status: 200, body: #"{"percent": null}"#)
         #expect(await failureMessage { _ = try await service.status(target) }.contains("state: expected a string"))
-        try peer.queue(status: 200, body: #"{"state": ["POWERED_ON"]}"#)
+        try await peer.queue(status: 200, body: #"{"state": ["POWERED_ON"]}"#)
         #expect(await failureCode { _ = try await service.status(target) } == "provider_error")
-        try peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
-        try peer.queue(status: 400, body: #"{"Type":"INVALID_PARAMETERS","Message":"Required field(s) id missing or empty. ","Errors":{"id":"x"}}"#)
+        try await peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
+        try await peer.queue(status: 400, body: #"{"Type":"INVALID_PARAMETERS","Message":"Required field(s) id missing or empty. ","Errors":{"id":"x"}}"#)
         let rejected = await failureMessage { _ = try await service.power(.off, target) }
         #expect(rejected.contains("Required field(s) id missing") && rejected.contains("(id)"), "\(rejected)")
 
         // An unclear answer to a change: the state is read first, then the action is sent once more.
-        try peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
-        try peer.queue(status: 500, body: #"{"type":"INTERNAL","message":"Internal error","errors":null}"#)
+        try await peer.queue(status: 200, body: #"{"state": "POWERED_ON", "percent": null}"#)
+        try await peer.queue(status: 500, body: #"{"type":"INTERNAL","message":"Internal error","errors":null}"#)
         let off = try await service.power(.off, target)
         #expect(off.verified && off.steps.contains { $0.contains("sent again after reading POWERED_ON") }, "\(off.steps)")
     }
@@ -184,9 +184,9 @@ extension IONOSDriverTests {
             let report = try await service.power(action, target)
             #expect(report.verified && report.powerState == action.expectedState.seedWord && !report.emulated, "\(action)")
         }
-        let commands = try peer.requests().filter { $0.method == "PUT" }.map { $0.path.components(separatedBy: "/4001/").last ?? "" }
+        let commands = try await peer.requests().filter { $0.method == "PUT" }.map { $0.path.components(separatedBy: "/4001/").last ?? "" }
         #expect(commands == ["stop", "start", "shutdown", "start", "reboot", "reboot/force"])
-        #expect(try peer.requests().allSatisfy { $0.authorization?.hasPrefix("Bearer ") == true })
+        await #expect(try peer.requests().allSatisfy { $0.authorization?.hasPrefix("Bearer ") == true })
         #expect(try await driver.templates().map(\.name) == ["Debian10.0"])
 
         let progress = ProgressLog()
@@ -195,7 +195,7 @@ extension IONOSDriverTests {
         #expect(result.generatedPassword == Secret("Vx-Job-Pass-7731") && result.details["user"] == "root" && result.details["providerJobId"] == "15")
         #expect(result.details["password"] == nil)
         #expect(await progress.fractions.contains(0.33))
-        #expect(try peer.requests().last { $0.path.hasSuffix("/reinstall") }?.body == #"{"hostname":"node-4001","sshKey":"ssh-ed25519 AAAA k","template":"Debian10.0"}"#)
+        await #expect(try peer.requests().last { $0.path.hasSuffix("/reinstall") }?.body == #"{"hostname":"node-4001","sshKey":"ssh-ed25519 AAAA k","template":"Debian10.0"}"#)
         #expect(await failureMessage {
             _ = try await service.reinstall(ProviderReinstallRequest(template: "Oversized"), target, progress: { _, _ in })
         } == "venocix job failed: 0xb0: Requested resources exceed administrative limits")
@@ -205,20 +205,20 @@ extension IONOSDriverTests {
         #expect(abs((expiresAt ?? .distantPast).timeIntervalSinceNow - 10) < 3)
         #expect(try await driver.traffic(serverId: "4001").inboundBytes == 52240)
         try await driver.setReverseDNS(serverId: "4001", ip: "37.114.41.200", hostname: "node.example.com")
-        #expect(try peer.requests().last?.method == "POST")
+        await #expect(try peer.requests().last?.method == "POST")
         #expect(await failureMessage { _ = try await service.status(try connection(peer, server: "4999")) } == "venocix: 0x01: no vm with id 4999 found")
-        try peer.queue(status: 200, body: #"{"result": "running"}"#)
+        try await peer.queue(status: 200, body: #"{"result": "running"}"#)
         #expect(await failureMessage { _ = try await service.status(target) } == "venocix sent an answer the agent cannot read: result: expected an object")
         // A power call answered with something other than `true` is not taken for a success.
-        try peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
-        try peer.queue(status: 200, body: #"{"result": "queued"}"#)
+        try await peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
+        try await peer.queue(status: 200, body: #"{"result": "queued"}"#)
         #expect(await failureMessage { _ = try await service.power(.off, target) } == "venocix sent an answer the agent cannot read: result: expected true or false")
-        try peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
-        try peer.queue(status: 200, body: #"{"result": false}"#)
+        try await peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
+        try await peer.queue(status: 200, body: #"{"result": false}"#)
         let refused = await failureMessage { _ = try await service.power(.off, target) }
         #expect(refused == "venocix answered 200: result false without an error", "\(refused)")
-        try peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
-        try peer.queue(status: 500, body: #"{"result": false, "error": "0xa1: failed to send stop signal to vm"}"#)
+        try await peer.queue(status: 200, body: #"{"result": {"state": "running"}}"#)
+        try await peer.queue(status: 500, body: #"{"result": false, "error": "0xa1: failed to send stop signal to vm"}"#)
         let off = try await service.power(.off, target)
         #expect(off.steps.contains { $0.contains("sent again") }, "\(off.steps)")
         let again = try await service.power(.off, target)
@@ -237,7 +237,7 @@ extension IONOSDriverTests {
         #expect(off.emulated && off.providerState == "halted" && off.steps.first == "shutdown")
         let reset = try await service.power(.reset, target)
         #expect(reset.emulated && reset.powerState == "online" && reset.steps.contains("on"))
-        #expect(try peer.requests().filter { $0.method == "PUT" }.allSatisfy { $0.path.contains("/datacenter/dedicated/9/") })
+        await #expect(try peer.requests().filter { $0.method == "PUT" }.allSatisfy { $0.path.contains("/datacenter/dedicated/9/") })
         #expect(try await driver.templates().count == 2)
         let result = try await service.reinstall(ProviderReinstallRequest(template: "Ubuntu 20.04 LTS", hostname: "dedi9"), target, progress: { _, _ in })
         #expect(result.generatedPassword == Secret("UOosKBueLhn8") && result.details["password"] == nil)
@@ -264,9 +264,9 @@ extension IONOSDriverTests {
         #expect(reset.emulated && reset.steps == ["off", "verified stopped", "on", "verified active"], "\(reset.steps)")
         _ = try await service.power(.shutdown, target)
         _ = try await service.power(.on, target)
-        let paths = try peer.requests().filter { $0.method == "POST" }.map { $0.path.components(separatedBy: "/").last ?? "" }
+        let paths = try await peer.requests().filter { $0.method == "POST" }.map { $0.path.components(separatedBy: "/").last ?? "" }
         #expect(paths == ["shutdown", "start", "stop", "start", "shutdown", "start"])
-        #expect(try peer.requests().first?.authorization == "Basic " + Data("foo.bar@example.com:sigma-secret-pw".utf8).base64EncodedString())
+        await #expect(try peer.requests().first?.authorization == "Basic " + Data("foo.bar@example.com:sigma-secret-pw".utf8).base64EncodedString())
         // Starting a running server is the seed's 409 with an errors: line.
         #expect(await failureMessage { try await driver.sendPower(.on, serverId: target.serverId) } == "cloudsigma answered 409: status: Server is already running")
     }
@@ -285,9 +285,9 @@ extension IONOSDriverTests {
         let drive = try #require(result.details["drive"]?.stringValue)
         #expect(result.details["previousDrive"] == "529ec0ce-f930-4b69-8aca-d438e9bbe6d3" && result.details["notApplied"] == ["password"])
         #expect(await progress.messages.contains("cloning 45%"))
-        let clone = try #require(try peer.requests().first { $0.path.hasSuffix("/clone") })
+        let clone = try await #require(try peer.requests().first { $0.path.hasSuffix("/clone") })
         #expect(clone.body == "name db1\nsize 5368709120\n" && clone.contentType == "text/plain")
-        #expect(try peer.requests().contains { $0.path.hasSuffix("/set") && $0.body == "ide:0:0 \(drive)\n" })
+        await #expect(try peer.requests().contains { $0.path.hasSuffix("/set") && $0.body == "ide:0:0 \(drive)\n" })
         #expect(try await service.status(target).state == .on)
 
         #expect(try await driver.console(serverId: target.serverId) == .vnc(host: "91.203.56.72", port: 5900, password: Secret("KD9R3jcF")))
@@ -295,13 +295,13 @@ extension IONOSDriverTests {
         #expect(await failureCode { try await driver.setReverseDNS(serverId: target.serverId, ip: "1.2.3.4", hostname: "a.example") } == "unsupported")
         #expect(await failureCode { _ = try await service.reinstall(ProviderReinstallRequest(template: "00000000-dead"), target, progress: { _, _ in }) }
             == "provider_not_found")
-        try peer.queue(status: 400, body: "errors:cpu The minimum CPU subscription is 2000 core MHz\nerrors:mem The minimum memory subscription is 1024 MB\n",
+        try await peer.queue(status: 400, body: "errors:cpu The minimum CPU subscription is 2000 core MHz\nerrors:mem The minimum memory subscription is 1024 MB\n",
                        contentType: "text/plain")
         #expect(await failureMessage { _ = try await service.status(target) }
             == "cloudsigma answered 400: cpu: The minimum CPU subscription is 2000 core MHz; mem: The minimum memory subscription is 1024 MB")
-        try peer.queue(status: 200, body: "<!DOCTYPE html><html><title>Maintenance</title></html>", contentType: "text/html")
+        try await peer.queue(status: 200, body: "<!DOCTYPE html><html><title>Maintenance</title></html>", contentType: "text/html")
         #expect(await failureCode { _ = try await service.status(target) } == "provider_error")
-        try peer.queue(status: 200, body: "name only\n", contentType: "text/plain")
+        try await peer.queue(status: 200, body: "name only\n", contentType: "text/plain")
         #expect(await failureMessage { _ = try await service.status(target) }.contains("no `status`"))
     }
 }

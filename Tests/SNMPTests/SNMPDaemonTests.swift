@@ -56,7 +56,7 @@ func v2cTarget(_ host: String, _ port: Int, community: String = "public") -> SNM
         #expect(interfaces.allSatisfy { InterfaceMIB.ifDescr.isAncestor(of: $0.oid) })
         // The whole system group by GETBULK, compared with net-snmp's own snmpbulkwalk.
         let walked = try await client.walk(target, OID([1, 3, 6, 1, 2, 1, 1]))
-        let (status, reference) = try PeerTools.run(
+        let (status, reference) = try await PeerTools.run(
             locateProgram("snmpbulkwalk")!, ["-v2c", "-c", "public", "-On", "\(daemon.host):\(daemon.port)", "1.3.6.1.2.1.1"], environment: ["MIBS": ""])
         #expect(status == 0)
         #expect(walked.count == reference.split(separator: "\n").filter { $0.hasPrefix(".1.3.6.1.2.1.1.") }.count)
@@ -127,9 +127,9 @@ func v2cTarget(_ host: String, _ port: Int, community: String = "public") -> SNM
     /// snmpd in a namespace of its own with 48 extra interfaces (real IF-MIB rows), reached over a veth link;
     /// traffic over the link moves real counters, and two polls see it.
     @Test func realCountersMoveWithTraffic() async throws {
-        let namespace = try NetworkNamespace(subnet: 41)
+        let namespace = try await NetworkNamespace(subnet: 41)
         defer { namespace.remove() }
-        for index in 0..<24 { try namespace.addInterfacePair("d\(index)a", "d\(index)b") }
+        for index in 0..<24 { try await namespace.addInterfacePair("d\(index)a", "d\(index)b") }
         let daemon = try await SNMPDaemon(host: namespace.peerAddress, namespace: namespace.name)
         defer { daemon.stop() }
         let fixture = try SNMPFixture()
@@ -145,7 +145,7 @@ func v2cTarget(_ host: String, _ port: Int, community: String = "public") -> SNM
         let first = try await fixture.service.poll(try #require(try await fixture.service.store.get(device.id)))
         #expect(first.baselines.contains(veth.id))
         // 20 pings of 1000 bytes each way cross the veth.
-        let (status, output) = try PeerTools.run("/bin/ping", ["-c", "20", "-i", "0.01", "-s", "1000", "-q", namespace.peerAddress])
+        let (status, output) = try await PeerTools.run("/bin/ping", ["-c", "20", "-i", "0.01", "-s", "1000", "-q", namespace.peerAddress])
         #expect(status == 0, "\(output)")
         // snmpd refreshes its interface table every 3 s.
         try await Task.sleep(for: .milliseconds(4000))

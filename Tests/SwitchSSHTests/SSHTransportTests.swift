@@ -41,7 +41,7 @@ import Testing
     @Test func publicKeyAuthentication() async throws {
         let keys = try TemporaryDirectory(prefix: "sshkey")
         defer { keys.remove() }
-        let (status, output) = try PeerTools.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keys.file("id_ed25519")])
+        let (status, output) = try await PeerTools.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keys.file("id_ed25519")])
         try #require(status == 0, "\(output)")
         let publicKey = try String(contentsOfFile: keys.file("id_ed25519.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let privateKey = try String(contentsOfFile: keys.file("id_ed25519"), encoding: .utf8)
@@ -63,21 +63,23 @@ import Testing
         let target = SwitchFixture.target(first, vendor: "aristaSsh")
         _ = try await fixture.service.interface(target, name: "Ethernet1")
         let recorded = try await fixture.service.store.hostKey("sw1")
-        #expect(recorded?.fingerprint == first.hostKeyFingerprint)
-        first.stop()
+        let firstKey = try await first.hostKeyFingerprint()
+        #expect(recorded?.fingerprint == firstKey)
+        await first.terminate()
         fixture.service.pool.closeAll()
 
         // The "switch" comes back on the same address with another key.
         let replaced = try await SSHSwitchPeer(dialect: "arista", state: state, port: port)
         defer { replaced.stop() }
-        await #expect(throws: SwitchError.hostKeyMismatch(device: target.label, expected: recorded?.fingerprint ?? "", presented: replaced.hostKeyFingerprint)) {
+        let replacedKey = try await replaced.hostKeyFingerprint()
+        await #expect(throws: SwitchError.hostKeyMismatch(device: target.label, expected: recorded?.fingerprint ?? "", presented: replacedKey)) {
             try await fixture.service.interface(target, name: "Ethernet1")
         }
         #expect(replaced.commandLog.isEmpty, "nothing was sent to the impostor")
 
         // Pinning the new key (or forgetting the old one) lets it in; a wrong pin does not.
         var pinned = target
-        pinned.pinnedHostKey = replaced.hostKeyFingerprint
+        pinned.pinnedHostKey = replacedKey
         #expect(try await fixture.service.interface(pinned, name: "Ethernet1").enabled)
         fixture.service.pool.closeAll()
         pinned.pinnedHostKey = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -94,7 +96,7 @@ import Testing
         await #expect(throws: SwitchError.hostKeyNotPinned(device: "sw1 (127.0.0.1:\(peer.port))")) {
             try await fixture.service.interface(SwitchFixture.target(peer, vendor: "aristaSsh"), name: "Ethernet1")
         }
-        let pinned = SwitchFixture.target(peer, vendor: "aristaSsh", pinned: peer.hostKeyFingerprint + "=")
+        let pinned = SwitchFixture.target(peer, vendor: "aristaSsh", pinned: try await peer.hostKeyFingerprint() + "=")
         #expect(try await fixture.service.interface(pinned, name: "Ethernet1").enabled)
     }
 
