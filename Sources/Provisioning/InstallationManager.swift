@@ -75,6 +75,8 @@ public actor InstallationManager: BootScriptProvider {
     let power: (any InstallationPowerControl)?
     public nonisolated let settings: InstallationSettings
     let logger: Logger
+    /// Refusals a booting machine or a scanner can cause at will are logged at most once a minute per kind.
+    nonisolated let refusals = LogThrottle()
     private var drivers: [String: Task<Void, Never>] = [:]
 
     public init(
@@ -344,7 +346,9 @@ public actor InstallationManager: BootScriptProvider {
             record.step >= .dhcp, record.step < .installerStarted, let script = record.files["ipxe"]
         else { return nil }
         guard addressAllowed(record, clientAddress) else {
-            logger.warning("boot script refused: wrong client address", metadata: ["mac": "\(mac)", "client": "\(clientAddress ?? "-")", "expected": "\(record.allowedAddress ?? "-")"])
+            refusals.log(logger, level: .warning, kind: "script-address", "boot script refused: wrong client address", metadata: [
+                "mac": "\(mac)", "client": "\(clientAddress ?? "-")", "expected": "\(record.allowedAddress ?? "-")",
+            ])
             return nil
         }
         try await update(record.serverId, type: "installation.progress") { record in
@@ -434,17 +438,21 @@ public actor InstallationManager: BootScriptProvider {
         guard token.count == 48, token.allSatisfy(\.isHexDigit),
             let record = try await database.writer.read({ db in try InstallationStore.byToken(token, in: db) })
         else {
-            logger.warning("boot URL with an unknown token refused", metadata: ["purpose": "\(purpose)", "client": "\(clientAddress ?? "-")"])
+            refusals.log(logger, level: .warning, kind: "unknown-token", "boot URL with an unknown token refused", metadata: [
+                "purpose": "\(purpose)", "client": "\(clientAddress ?? "-")",
+            ])
             throw InstallationError.unknownToken
         }
         let inGrace = record.state == .completed && afterCompletion
             && (record.finishedAt.map { now.timeIntervalSince($0) < Double(settings.completionGraceMinutes) * 60 } ?? false)
         guard record.isRunning || inGrace else {
-            logger.warning("boot URL of a finished installation refused", metadata: ["serverId": "\(record.serverId)", "purpose": "\(purpose)", "state": "\(record.state.rawValue)"])
+            refusals.log(logger, level: .warning, kind: "finished-\(record.serverId)", "boot URL of a finished installation refused", metadata: [
+                "serverId": "\(record.serverId)", "purpose": "\(purpose)", "state": "\(record.state.rawValue)",
+            ])
             throw InstallationError.unknownToken
         }
         guard addressAllowed(record, clientAddress) else {
-            logger.warning("boot URL refused: wrong client address", metadata: [
+            refusals.log(logger, level: .warning, kind: "address-\(record.serverId)", "boot URL refused: wrong client address", metadata: [
                 "serverId": "\(record.serverId)", "purpose": "\(purpose)", "client": "\(clientAddress ?? "-")", "expected": "\(record.allowedAddress ?? "-")"])
             throw InstallationError.unknownToken
         }

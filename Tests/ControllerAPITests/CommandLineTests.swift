@@ -102,7 +102,7 @@ enum RackAgentBinary {
         var (status, output) = try await RackAgentBinary.run(["provider", "status"] + sigmaOptions, environment: environment)
         #expect(status == 0 && output.hasPrefix("online (active)"), "\(output)")
         (status, output) = try await RackAgentBinary.run(["provider", "power", "reboot"] + sigmaOptions, environment: environment)
-        #expect(status == 0 && output.contains("reboot: online (active), verified, composed by the agent") && output.contains("  verified stopped"), "\(output)")
+        #expect(status == 0 && output.contains("reboot: online (active), verified: state read back stopped, then active, composed by the agent") && output.contains("  verified stopped"), "\(output)")
         (status, output) = try await RackAgentBinary.run(["provider", "templates"] + sigmaOptions, environment: environment)
         #expect(status == 0 && output.contains("a49e25b3-69f4-440b-87a8-d79fa78ace53  Debian 11 standard image"), "\(output)")
         (status, output) = try await RackAgentBinary.run(["provider", "console"] + sigmaOptions, environment: environment)

@@ -238,6 +238,21 @@ import Testing
 
     /// A BMC that stops answering before an abort: the installation is still aborted, but the abort answers 502 naming
     /// the clean-up steps that failed, and the record and the `installation.aborted` event say clean-up is incomplete.
+    /// A scanner or a broken client asking for boot files with made-up tokens: refused each time, logged once a minute.
+    @Test func unknownBootTokensDoNotFloodTheLog() async throws {
+        let log = CapturedLog()
+        let agent = try await TestAgent(logger: log.logger()) { $0.dhcp.backend = .none }
+        defer { agent.remove() }
+        for _ in 0..<200 {
+            let token = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            await #expect(throws: InstallationError.self) {
+                _ = try await agent.runtime.installations.file(token: token, path: "kickstart", clientAddress: "10.0.0.9")
+            }
+        }
+        let refusals = log.messages.filter { $0.contains("unknown token refused") }
+        #expect(refusals.count == 1, "\(refusals.count) log lines for 200 refusals")
+    }
+
     @Test func anAbortWhoseCleanUpFailsSaysSo() async throws {
         let simulator = try await IPMISimulator()
         let mirror = try await Self.mirror()

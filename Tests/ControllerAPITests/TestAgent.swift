@@ -13,7 +13,7 @@ struct TestAgent {
     let runtime: AgentRuntime
     let token: String
 
-    init(configure: (inout AgentConfiguration) -> Void = { _ in }) async throws {
+    init(logger: Logger = Logger(label: "test"), configure: (inout AgentConfiguration) -> Void = { _ in }) async throws {
         directory = try TemporaryDirectory()
         var configuration = AgentConfiguration()
         configuration.stateDirectory = directory.file("state")
@@ -22,7 +22,7 @@ struct TestAgent {
         configure(&configuration)
         try StateDirectory.prepare(configuration.stateDirectory)
         token = try AgentIdentity.ensureToken(at: configuration.tokenFilePath).token
-        runtime = try await AgentRuntime(configuration: configuration, logger: Logger(label: "test"))
+        runtime = try await AgentRuntime(configuration: configuration, logger: logger)
     }
 
     var authorization: HTTPFields { [.authorization: "Bearer \(token)"] }
