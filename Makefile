@@ -16,8 +16,8 @@ TEST_PACKAGES := openipmi snmpd openssh-server isc-dhcp-server kea-dhcp4-server 
 	udhcpc isc-dhcp-client dhcping qemu-system-x86 ipxe-qemu iproute2 iputils-ping python3 python3-venv \
 	curl wget dmidecode pciutils debconf
 # PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator),
-# pyghmi (the misbehaving BMC), the OpenAPI validator.
-PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator pyghmi==1.6.19
+# pyghmi (the misbehaving BMC), the OpenAPI validator, schemathesis (status-code conformance of openapi.yaml).
+PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator pyghmi==1.6.19 schemathesis==4.32.5
 # The venv is (re)filled whenever this list changes.
 PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 

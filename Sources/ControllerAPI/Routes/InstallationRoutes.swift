@@ -99,7 +99,7 @@ struct BootRoutes {
         }
         for callback in ["progress", "done"] {
             let handler: @Sendable (Request, AgentRequestContext) async throws -> Response = { request, context in
-                let token = try context.pathParameter("token")
+                let token = try Self.bootToken(context)
                 let query = try await Self.parameters(request, limit: limit)
                 if callback == "progress" {
                     try await installations.progress(token: token, step: query["step"], message: query["message"], clientAddress: context.peerAddress)
@@ -112,17 +112,27 @@ struct BootRoutes {
             router.post("/boot/{token}/\(callback)", use: handler)
         }
         router.post("/boot/{token}/inventory") { request, context in
-            let token = try context.pathParameter("token")
+            let token = try Self.bootToken(context)
             let report = try (try await RequestPayload.read(request, limit: limit)).decode(JSONValue.self)
             let inventory = try await installations.inventory(token: token, report: report, clientAddress: context.peerAddress)
             return Envelope.success(["components": .integer(Int64(inventory["components"].map { if case .array(let items) = $0 { items.count } else { 0 } } ?? 0))])
         }
         router.get("/boot/{token}/**") { _, context in
-            let token = try context.pathParameter("token")
+            let token = try Self.bootToken(context)
             var path = try context.pathRemainder()
             if path == "autoinstall" || path == "autoinstall/" { path = "autoinstall/user-data" }
             let file = try await installations.file(token: token, path: path, clientAddress: context.peerAddress)
             return Envelope.text(file.content, contentType: file.contentType)
+        }
+    }
+
+    /// The per-installation token of a boot URL. Anything wrong with it, a malformed encoding too, is the same plain
+    /// 404 an unknown token gets: the boot side tells a caller nothing about why.
+    static func bootToken(_ context: AgentRequestContext) throws -> String {
+        do {
+            return try context.pathParameter("token")
+        } catch {
+            throw InstallationError.unknownToken
         }
     }
 
