@@ -30,7 +30,7 @@ public struct DHCPEntryStore: Sendable {
 
     public func get(_ mac: MACAddress) async throws -> DHCPEntry? {
         try await database.writer.read { db in
-            try String.fetchOne(db, sql: "SELECT document FROM dhcpEntry WHERE mac = ?", arguments: [mac.description]).flatMap(Self.decode)
+            try String.fetchOne(db, sql: "SELECT document FROM dhcpEntry WHERE mac = ?", arguments: [mac.description]).map(Self.decode)
         }
     }
 
@@ -42,7 +42,7 @@ public struct DHCPEntryStore: Sendable {
     }
 
     static func all(_ db: Database) throws -> [DHCPEntry] {
-        try String.fetchAll(db, sql: "SELECT document FROM dhcpEntry ORDER BY mac").compactMap(decode)
+        try String.fetchAll(db, sql: "SELECT document FROM dhcpEntry ORDER BY mac").map(decode)
     }
 
     static func put(_ entry: DHCPEntry, in db: Database) throws {
@@ -58,7 +58,7 @@ public struct DHCPEntryStore: Sendable {
 
     /// Temporary entries whose time is up.
     static func expired(_ db: Database, now: Date) throws -> [DHCPEntry] {
-        try String.fetchAll(db, sql: "SELECT document FROM dhcpEntry WHERE expiresAt IS NOT NULL AND expiresAt <= ?", arguments: [now]).compactMap(decode)
+        try String.fetchAll(db, sql: "SELECT document FROM dhcpEntry WHERE expiresAt IS NOT NULL AND expiresAt <= ?", arguments: [now]).map(decode)
     }
 
     struct Stored: Codable {
@@ -82,8 +82,15 @@ public struct DHCPEntryStore: Sendable {
         return String(decoding: try JSONCoding.encoder.encode(stored), as: UTF8.self)
     }
 
-    static func decode(_ text: String) -> DHCPEntry? {
-        guard let stored = try? JSONCoding.decoder.decode(Stored.self, from: Data(text.utf8)) else { return nil }
+    /// A stored entry; one that cannot be read is an error, never left out (the configuration would silently lose a
+    /// machine's address).
+    static func decode(_ text: String) throws -> DHCPEntry {
+        let stored: Stored
+        do {
+            stored = try JSONCoding.decoder.decode(Stored.self, from: Data(text.utf8))
+        } catch {
+            throw AgentError.internalError("a stored DHCP entry cannot be read (\(error)): \(text.prefix(120))")
+        }
         return DHCPEntry(
             mac: stored.mac, serverId: stored.serverId, hostname: stored.hostname, ipv4: stored.ipv4, ipv6: stored.ipv6, dns: stored.dns,
             permanent: stored.permanent, keepMinutes: stored.keepMinutes, pxe: stored.pxe, bootFiles: stored.bootFiles, expiresAt: stored.expiresAt)

@@ -313,7 +313,7 @@ public actor InstallationManager: BootScriptProvider {
 
     private func putDHCPEntry(_ serverId: String) async throws {
         let record = try await currentRunning(serverId)
-        guard let mac = record.mac, let planned = record.dhcpEntry.flatMap(DHCPEntryStore.decode) else {
+        guard let mac = record.mac, let planned = try record.dhcpEntry.map(DHCPEntryStore.decode) else {
             try await transition(serverId, to: .dhcp, "no DHCP entry needed")
             return
         }
@@ -544,10 +544,10 @@ public actor InstallationManager: BootScriptProvider {
         let finalState = record.ending?.state ?? record.state
         if let mac = record.mac, reached >= .dhcp, record.dhcpEntry != nil {
             steps.append(await cleanupStep("dhcp") {
-                if let previous = record.previousDHCP.flatMap(DHCPEntryStore.decode) {
+                if let previous = try record.previousDHCP.map(DHCPEntryStore.decode) {
                     try await dhcp.put(previous)
                     return "DHCP entry \(mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))"
-                } else if record.permanentDHCP, finalState == .completed, var entry = record.dhcpEntry.flatMap(DHCPEntryStore.decode) {
+                } else if record.permanentDHCP, finalState == .completed, var entry = try record.dhcpEntry.map(DHCPEntryStore.decode) {
                     entry.pxe = false
                     entry.permanent = true
                     entry.keepMinutes = nil

@@ -171,7 +171,11 @@ public final class OSCache: Sendable {
                     var verified = false
                     if let expected = try await sums.expected(for: relativePath, mirrorBase: mirrorBase) {
                         guard expected == digest else {
-                            try? FileManager.default.removeItem(atPath: partial)
+                            do {
+                                try FileManager.default.removeItem(atPath: partial)
+                            } catch {
+                                logger.error("cannot remove a download that failed its checksum", metadata: ["file": "\(partial)", "error": "\(error)"])
+                            }
                             throw OSCacheError.checksumMismatch(url: url, expected: expected, actual: digest)
                         }
                         verified = true
@@ -382,7 +386,11 @@ public final class OSCache: Sendable {
             guard let index = readIndex(name), index.policy == .dailyCleanup,
                 let oldest = index.files.values.map(\.fetchedAt).min(), now.timeIntervalSince(oldest) >= 86_400
             else { continue }
-            if (try? await clear(name)) == true { removed.append(name) }
+            do {
+                if try await clear(name) { removed.append(name) }
+            } catch {
+                logger.error("daily cache cleanup could not remove a directory", metadata: ["cacheDirectory": "\(name)", "error": "\(error)"])
+            }
         }
         return removed
     }
