@@ -69,7 +69,8 @@ public protocol CommandRunner: Sendable {
 }
 
 /// Runs a program through swift-subprocess in a process group of its own. On timeout (or cancellation)
-/// the whole group gets SIGKILL, so grandchildren (`sh -c 'sleep 100 & sleep 100'`) die too.
+/// the whole group gets SIGKILL, so grandchildren (`sh -c 'sleep 100 & sleep 100'`) die too; a program killed
+/// because the caller was cancelled throws `CancellationError`.
 public struct ProcessRunner: CommandRunner {
     public init() {}
 
@@ -137,6 +138,8 @@ public struct ProcessRunner: CommandRunner {
         case .exited(let code): exitCode = code
         case .signaled(let number): signal = number
         }
+        // Killed because the caller was cancelled: the caller hears that, not "the tool failed".
+        if signal != nil, !captured.timedOut, Task.isCancelled { throw CancellationError() }
         return ProcessResult(
             exitCode: exitCode, signal: signal,
             standardOutput: String(decoding: captured.output.bytes, as: UTF8.self),

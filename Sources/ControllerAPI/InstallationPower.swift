@@ -36,7 +36,10 @@ struct RouterInstallationPower: InstallationPowerControl {
     }
 
     func reset(connection: JSONValue) async throws -> String {
-        let result = try await router.perform(.setPowerReset, parameters: .none, connection: try descriptor(connection), fallback: nil, noFailover: true)
+        let descriptor = try descriptor(connection)
+        let state = try await router.perform(.getPowerStatus, parameters: .none, connection: descriptor, fallback: nil, noFailover: true)
+        if state.stringValue == "offline" { return "server is off, left off" }
+        let result = try await router.perform(.setPowerReset, parameters: .none, connection: descriptor, fallback: nil, noFailover: true)
         return "reset (\(Self.summary(result)))"
     }
 

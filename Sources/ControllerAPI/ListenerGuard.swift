@@ -103,7 +103,8 @@ private struct ConnectionCap: AvailableConnectionsDelegate {
 }
 
 /// One connection's deadlines: the first request head (which includes the TLS handshake), each whole request from
-/// its head, and the next request after a response. Handling a request (a job waited for) has no deadline.
+/// its head, the next request after a response, and a response the client stops reading (writes stalled). Handling
+/// a request (a job waited for) has no deadline.
 private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -112,8 +113,11 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
 
     let listener: ListenerGuard
     private var deadline: Scheduled<Void>?
-    /// Requests read (or being read) whose response has not been written to its end.
+    private var stalledWrites: Scheduled<Void>?
+    /// Requests whose head was read and whose response has not been written to its end.
     private var unanswered = 0
+    /// A request whose head was read and whose end was not (its body is still arriving).
+    private var readingRequest = false
 
     init(listener: ListenerGuard) {
         self.listener = listener
@@ -125,17 +129,23 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
 
     func handlerRemoved(context: ChannelHandlerContext) {
         disarm()
+        stalledWrites?.cancel()
+        stalledWrites = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
             unanswered += 1
+            readingRequest = true
             arm(context, after: listener.limits.requestTimeout, phase: "request body")
         case .body:
             break
         case .end:
-            disarm()
+            readingRequest = false
+            // Read completely: no deadline while it is handled. Answered already (a 401 before the body was read):
+            // the connection waits for its next request.
+            if unanswered > 0 { disarm() } else { arm(context, after: listener.limits.idleTimeout, phase: "next request") }
         }
         context.fireChannelRead(data)
     }
@@ -143,9 +153,25 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             unanswered = max(0, unanswered - 1)
-            if unanswered == 0 { arm(context, after: listener.limits.idleTimeout, phase: "next request") }
+            // A request still being read keeps its request deadline; otherwise the idle deadline starts.
+            if unanswered == 0, !readingRequest { arm(context, after: listener.limits.idleTimeout, phase: "next request") }
         }
         context.write(data, promise: promise)
+    }
+
+    /// A client that stops reading a response (a large boot file) fills the socket buffer: when writes stay
+    /// blocked for the request timeout, the connection is closed.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        stalledWrites?.cancel()
+        stalledWrites = nil
+        if !context.channel.isWritable {
+            let listener = self.listener
+            stalledWrites = context.eventLoop.assumeIsolated().scheduleTask(in: listener.limits.requestTimeout) {
+                listener.timedOut(phase: "response not read")
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount, phase: String) {

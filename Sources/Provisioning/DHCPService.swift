@@ -117,6 +117,12 @@ public final class DHCPService: Sendable {
     /// its action-log row and `dhcp.regenerated` event: the controller hears of a configuration that is live. When
     /// the daemon does not take it, the previous files are put back, nothing is stored and the error says why.
     private func apply(_ entries: [DHCPEntry], reason: String, change: @escaping @Sendable (Database) throws -> Void) async throws {
+        // Once begun, a change runs to its end in a task of its own: a caller cancelled half way (an aborted
+        // installation's driver) must not leave the live files and the database disagreeing.
+        try await Task { try await self.applyToTheEnd(entries, reason: reason, change: change) }.value
+    }
+
+    private func applyToTheEnd(_ entries: [DHCPEntry], reason: String, change: @escaping @Sendable (Database) throws -> Void) async throws {
         let rendered = try render(entries)
         if let rendered {
             try await validator.validate(rendered.validationConfig, backend: backend)

@@ -13,7 +13,8 @@ public protocol InstallationPowerControl: Sendable {
     func setBootDevice(_ device: String, connection: JSONValue) async throws -> String
     /// Power cycle (or hard reset when `hard`) a server that is on, power on one that is off.
     func restart(connection: JSONValue, hard: Bool) async throws -> String
-    /// A hard reset (aborting an installation).
+    /// A hard reset of a server that is on, so it stops running the installer (aborting an installation); a server
+    /// that is off is left off.
     func reset(connection: JSONValue) async throws -> String
 }
 
@@ -78,6 +79,12 @@ public actor InstallationManager: BootScriptProvider {
     /// Refusals a booting machine or a scanner can cause at will are logged at most once a minute per kind.
     nonisolated let refusals = LogThrottle()
     private var drivers: [String: Task<Void, Never>] = [:]
+    /// Installations whose ending (clean-up, final record) is being completed right now.
+    private var endingsInProgress: Set<String> = []
+    /// The installation the current task drives (its preparation steps), if any.
+    @TaskLocal static var drivenInstallation: String?
+    /// How long an ending waits for the driver it cancelled to finish its step in flight.
+    static let driverStopWait = Duration.seconds(120)
 
     public init(
         database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, dhcp: DHCPService, cache: OSCache, renderer: InstallationRenderer,
@@ -191,7 +198,7 @@ public actor InstallationManager: BootScriptProvider {
         for record in try await store.all(state: .running) {
             if record.ending != nil {
                 logger.notice("finishing the clean-up of an installation", metadata: ["serverId": "\(record.serverId)"])
-                _ = try await completeEnding(record.serverId)
+                await completePendingEnding(record.serverId)
             } else if record.step < .waitingForBoot {
                 logger.notice("resuming installation", metadata: ["serverId": "\(record.serverId)", "step": "\(record.step.name)"])
                 launchDriver(record.serverId)
@@ -199,9 +206,25 @@ public actor InstallationManager: BootScriptProvider {
         }
     }
 
+    /// Completes an ending left unfinished (a restart in the middle of clean-up, a failed final write); errors are
+    /// logged and the next maintenance round tries again.
+    private func completePendingEnding(_ serverId: String) async {
+        guard !endingsInProgress.contains(serverId) else { return }
+        do {
+            _ = try await completeEnding(serverId)
+        } catch {
+            logger.error("cannot complete the end of an installation; will try again", metadata: [
+                "serverId": "\(serverId)", "error": "\(AgentError.from(error).message)",
+            ])
+        }
+    }
+
     /// Fails installations past their deadline; removes stale dailyCleanup cache directories.
     public func maintenance(now: Date = Date()) async {
         do {
+            for record in try await store.all(state: .running) where record.ending != nil {
+                await completePendingEnding(record.serverId)
+            }
             for record in try await store.all(state: .running) where record.deadline <= now && record.ending == nil {
                 do {
                     _ = try await finish(
@@ -229,7 +252,7 @@ public actor InstallationManager: BootScriptProvider {
     private func launchDriver(_ serverId: String) {
         drivers[serverId]?.cancel()
         drivers[serverId] = Task { [weak self] in
-            await self?.drive(serverId)
+            await Self.$drivenInstallation.withValue(serverId) { await self?.drive(serverId) }
         }
     }
 
@@ -257,10 +280,14 @@ public actor InstallationManager: BootScriptProvider {
                 try await putDHCPEntry(serverId)
             }
             record = try await currentRunning(serverId)
-            if record.step < .power {
+            // `.power` is recorded before the first BMC command (an abort in the middle of it then sets the boot
+            // device back to disk), and the sequence runs again after an agent restart that interrupted it: a second
+            // power cycle of a server booting from the network is harmless, a server never restarted is not.
+            if record.step <= .power {
                 if record.powerAction == .noRestart || record.connection == nil {
                     try await transition(serverId, to: .power, "power left alone (installPowerAction noRestart): boot the server from the network")
                 } else if let power, let connection = record.connection {
+                    try await transition(serverId, to: .power, "setting the boot device to PXE")
                     let boot = try await power.setBootDevice("pxe", connection: connection)
                     try await transition(serverId, to: .power, "boot device: \(boot)")
                     let restart = try await power.restart(connection: connection, hard: record.powerAction == .powerReset)
@@ -270,6 +297,9 @@ public actor InstallationManager: BootScriptProvider {
             _ = try await currentRunning(serverId)
             try await transition(serverId, to: .waitingForBoot, "waiting for \(record.mac?.description ?? "the server") to fetch its boot script")
         } catch is CancellationError {
+            return
+        } catch where Task.isCancelled {
+            // Stopped by whoever is ending the installation: they record the end.
             return
         } catch InstallationError.notRunning {
             return
@@ -475,50 +505,76 @@ public actor InstallationManager: BootScriptProvider {
 
     func transition(_ serverId: String, to step: InstallationStep, _ message: String) async throws {
         try await update(serverId, type: "installation.progress") { record in
-            guard record.isRunning else { throw InstallationError.notRunning(serverId) }
+            // Once ending, the preparation records nothing more: clean-up reads what was reached.
+            guard record.isRunning, record.ending == nil else { throw InstallationError.notRunning(serverId) }
             record.record(step, message)
             return message
         }
     }
 
-    /// Ends a running installation (completed, failed, aborted): marks it ending, cleans up (PXE off and DHCP
-    /// restored, boot device disk, a power reset when aborting), then records the end together with what clean-up
-    /// did, in one transaction with its `installation.<state>` event: the controller never hears "completed" for an
-    /// installation whose clean-up has not run, and hears which clean-up step failed. Returns nil when it was not
-    /// running (or another caller is already ending it).
+    /// Ends a running installation (completed, failed, aborted): stops its driver (waiting for the step in flight, so
+    /// clean-up knows everything that was done), marks it ending, cleans up (PXE off and DHCP restored, boot device
+    /// disk, a power reset when aborting), then records the end together with what clean-up did, in one
+    /// transaction with its `installation.<state>` event: the controller never hears "completed" for an installation
+    /// whose clean-up has not run, and hears which clean-up step failed. Returns nil when it was not running (or
+    /// another caller is already ending it).
     func finish(_ serverId: String, state: InstallationState, message: String, resetPower: Bool) async throws -> InstallationRecord? {
+        if let driver = drivers[serverId], Self.drivenInstallation != serverId {
+            driver.cancel()
+            await Self.waitForEnd(of: driver, upTo: Self.driverStopWait)
+        }
         let claimed: Bool = try await database.writer.write { db in
             guard var record = try InstallationStore.get(serverId, in: db), record.isRunning, record.ending == nil else { return false }
             record.ending = InstallationEnding(state: state, message: message, resetPower: resetPower, reached: record.step)
+            record.cleanup = []
             record.record(.cleanup, "ending (\(state.rawValue)): \(message); cleaning up")
             try InstallationStore.put(record, in: db)
             try self.outbox.append(record.event("installation.progress", message: record.progress.last?.message ?? ""), in: db)
             return true
         }
         guard claimed else { return nil }
-        if let driver = drivers[serverId] {
-            driver.cancel()
-            drivers[serverId] = nil
-        }
-        // In a task of its own: the caller may be the cancelled driver, or a request whose client went away, and the
+        // In a task of its own: the caller may be the driver itself, or a request whose client went away, and the
         // clean-up and the final record must happen regardless.
         let ending = Task { try await self.completeEnding(serverId) }
         return try await ending.value
     }
 
-    /// Clean-up for an installation marked ending, then its end.
+    /// Waits (bounded) until `task` has ended.
+    static func waitForEnd(of task: Task<Void, Never>, upTo limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await task.value }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Clean-up for an installation marked ending, then its end. Each step's outcome is stored as it completes, so
+    /// an ending completed after a restart does not repeat a step that already succeeded (a second power reset).
     func completeEnding(_ serverId: String) async throws -> InstallationRecord {
-        guard let record = try await store.get(serverId), let ending = record.ending else { throw InstallationError.notRunning(serverId) }
-        let steps = await cleanUp(record, reached: ending.reached, resetPower: ending.resetPower)
+        endingsInProgress.insert(serverId)
+        defer { endingsInProgress.remove(serverId) }
+        guard let record = try await store.get(serverId), record.isRunning, let ending = record.ending else {
+            throw InstallationError.notRunning(serverId)
+        }
+        for step in plannedCleanup(record, reached: ending.reached, resetPower: ending.resetPower)
+        where !(record.cleanup ?? []).contains(where: { $0.name == step.name && $0.succeeded }) {
+            let outcome = await cleanupStep(step.name, step.work)
+            try await database.writer.write { db in
+                guard var stored = try InstallationStore.get(serverId, in: db) else { return }
+                stored.cleanup = (stored.cleanup ?? []).filter { $0.name != outcome.name } + [outcome]
+                stored.record(.cleanup, "\(outcome.name): \(outcome.succeeded ? "" : "FAILED: ")\(outcome.detail)")
+                try InstallationStore.put(stored, in: db)
+            }
+        }
         let now = Date()
         let ended = try await database.writer.write { db -> InstallationRecord in
             guard var record = try InstallationStore.get(serverId, in: db) else { throw AgentError.notFound("installation for server", serverId) }
             record.state = ending.state
             record.finishedAt = now
             if ending.state == .failed { record.error = ending.message }
-            record.cleanup = steps
             record.connection = nil
-            for step in steps { record.record(.cleanup, "\(step.name): \(step.succeeded ? "" : "FAILED: ")\(step.detail)", at: now) }
+            let steps = record.cleanup ?? []
             let failed = steps.filter { !$0.succeeded }
             let summary = "\(record.kind.rawValue) \(ending.state.rawValue): \(ending.message)"
                 + (failed.isEmpty ? "" : "; clean-up failed: \(failed.map(\.name).joined(separator: ", "))")
@@ -537,13 +593,19 @@ public actor InstallationManager: BootScriptProvider {
         return ended
     }
 
-    /// The I/O of ending, step by step; a step that fails is recorded as failed with its error and the others still
-    /// run. `reached` is the step the installation had got to: only what it did is undone.
-    private func cleanUp(_ record: InstallationRecord, reached: InstallationStep, resetPower: Bool) async -> [CleanupStep] {
-        var steps: [CleanupStep] = []
+    /// One clean-up step to run.
+    struct PlannedCleanup: Sendable {
+        let name: String
+        let work: @Sendable () async throws -> String
+    }
+
+    /// The clean-up an ending needs. `reached` is the step the installation had got to: only what it did is undone.
+    private func plannedCleanup(_ record: InstallationRecord, reached: InstallationStep, resetPower: Bool) -> [PlannedCleanup] {
+        var steps: [PlannedCleanup] = []
         let finalState = record.ending?.state ?? record.state
+        let dhcp = self.dhcp
         if let mac = record.mac, reached >= .dhcp, record.dhcpEntry != nil {
-            steps.append(await cleanupStep("dhcp") {
+            steps.append(PlannedCleanup(name: "dhcp") {
                 if let previous = try record.previousDHCP.map(DHCPEntryStore.decode) {
                     try await dhcp.put(previous)
                     return "DHCP entry \(mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))"
@@ -562,9 +624,9 @@ public actor InstallationManager: BootScriptProvider {
             })
         }
         if let power, let connection = record.connection, record.powerAction != .noRestart, reached >= .power {
-            steps.append(await cleanupStep("bootDevice") { "boot device \(try await power.setBootDevice("disk", connection: connection))" })
+            steps.append(PlannedCleanup(name: "bootDevice") { "boot device \(try await power.setBootDevice("disk", connection: connection))" })
             if resetPower {
-                steps.append(await cleanupStep("power") { try await power.reset(connection: connection) })
+                steps.append(PlannedCleanup(name: "power") { try await power.reset(connection: connection) })
             }
         }
         return steps

@@ -236,8 +236,6 @@ import Testing
         await live.stop()
     }
 
-    /// A BMC that stops answering before an abort: the installation is still aborted, but the abort answers 502 naming
-    /// the clean-up steps that failed, and the record and the `installation.aborted` event say clean-up is incomplete.
     /// A scanner or a broken client asking for boot files with made-up tokens: refused each time, logged once a minute.
     @Test func unknownBootTokensDoNotFloodTheLog() async throws {
         let log = CapturedLog()
@@ -253,6 +251,8 @@ import Testing
         #expect(refusals.count == 1, "\(refusals.count) log lines for 200 refusals")
     }
 
+    /// A BMC that stops answering before an abort: the installation is still aborted, but the abort answers 502 naming
+    /// the clean-up steps that failed, and the record and the `installation.aborted` event say clean-up is incomplete.
     @Test func anAbortWhoseCleanUpFailsSaysSo() async throws {
         let simulator = try await IPMISimulator()
         let mirror = try await Self.mirror()
@@ -286,6 +286,44 @@ import Testing
         }
         let aborted = try #require(try await live.agent.runtime.outbox.pendingEvents().last { $0.type == "installation.aborted" })
         #expect(aborted.data["cleanupComplete"] == false && aborted.data["state"] == "aborted", "\(aborted.data.jsonText)")
+        await live.stop()
+    }
+
+    /// An abort that arrives while the preparation is in the middle of a BMC command (setting the boot device on a
+    /// BMC that does not answer): the command may have reached the BMC, so clean-up sets the boot device back to disk
+    /// even though the step never finished, and clean-up runs only once the preparation has stopped.
+    @Test func anAbortDuringABootDeviceCommandStillSetsDisk() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await Self.liveAgent { $0.ipmi.commandTimeoutSeconds = 8 }
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            simulator.process.suspend()
+            let body = Self.body(mirror: mirror, overrides: ["installPowerAction": "powerCycle", "connection": simulator.connection()])
+            let (created, _, text) = try await Self.call(client, .PUT, "\(api)/v1/installations/61", token: token, body: body)
+            #expect(created == 201, "\(text)")
+            // The driver is now waiting for the suspended BMC to set the boot device.
+            _ = try await Self.waitForStatus(client, live, "61") { $0["stepName"] == "power" }
+            try await Task.sleep(for: .milliseconds(300))
+            let abort = Task { try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token) }
+            try await Task.sleep(for: .milliseconds(500))
+            simulator.process.resume()
+            let (status, _, answer) = try await abort.value
+            #expect(status == 200, "\(answer)")
+            let (_, record, _) = try await Self.call(client, .GET, "\(api)/v1/installations/61", token: token)
+            #expect(record["result"]?["state"] == "aborted", "\(record.jsonText)")
+            guard case .array(let cleanup)? = record["result"]?["cleanup"] else { Issue.record("no clean-up in \(record.jsonText)"); return }
+            #expect(cleanup.contains { $0["step"] == "bootDevice" && $0["succeeded"] == true }, "\(record.jsonText)")
+        }
+        // ipmi_sim hands `bootdev disk` to the chassis script as "default".
+        #expect(simulator.chassisLog.contains("set boot default"), "no boot device set after the abort: \(simulator.chassisLog)")
         await live.stop()
     }
 

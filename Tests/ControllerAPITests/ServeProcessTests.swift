@@ -130,6 +130,27 @@ import Testing
         #expect(server.process.log.contains("open file limit") && server.process.log.contains("before=1024"), "\(server.process.log.prefix(2000))")
     }
 
+    /// A client answered before its body was read (a 401 for a missing token) that then sends the body and stays
+    /// silent is still closed at the idle timeout: an early answer does not lift the connection's deadlines.
+    @Test func anEarlyAnswerDoesNotLiftTheDeadlines() async throws {
+        let server = try await Server.start(environment: ["RACKAGENT_BOOT_IDLE_TIMEOUT_SECONDS": "2", "RACKAGENT_BOOT_REQUEST_TIMEOUT_SECONDS": "3"])
+        defer { server.stop() }
+        // The boot listener answers a path it does not serve with 404 before reading the body.
+        guard let descriptor = Self.connect(port: server.bootPort) else { throw HarnessError.peerFailed("cannot connect") }
+        defer { close(descriptor) }
+        let head = Array("POST /no-such-route HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n".utf8)
+        _ = send(descriptor, head, head.count, Int32(MSG_NOSIGNAL))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let answered = recv(descriptor, &buffer, buffer.count, 0)
+        #expect(answered > 0 && String(decoding: buffer.prefix(max(0, answered)), as: UTF8.self).hasPrefix("HTTP/1.1 "), "no answer")
+        _ = send(descriptor, [UInt8(ascii: "x")], 1, Int32(MSG_NOSIGNAL))
+        let started = ContinuousClock.now
+        #expect(Self.closedByPeer(descriptor, within: 8), "the connection stayed open")
+        #expect(ContinuousClock.now - started < .seconds(7))
+    }
+
     /// The controller is down: events wait, and the outbox gauges say so at every scrape (before, the pending gauge
     /// read 0 until a delivery succeeded, so an alert on it never fired during an outage).
     @Test func outboxGaugesShowEventsWaitingForADownController() async throws {
