@@ -35,13 +35,19 @@ public struct DeviceActionFailure: Error, Sendable, AgentErrorConvertible, Devic
         DeviceActionFailure(deviceEffect: .untouched, action: action, underlying: AgentError.from(error))
     }
 
+    /// The error was raised by the command itself: what the error says about the device stands.
+    public static func whileSending(_ action: String, _ error: any Error) -> DeviceActionFailure {
+        if let failure = error as? DeviceActionFailure { return failure }
+        return DeviceActionFailure(deviceEffect: DeviceEffect.of(error), action: action, underlying: AgentError.from(error))
+    }
+
     /// The error was raised after the device accepted the command.
     public static func afterAcceptance(_ action: String, _ error: any Error) -> DeviceActionFailure {
         if let failure = error as? DeviceActionFailure, failure.deviceEffect == .accepted { return failure }
         return DeviceActionFailure(deviceEffect: .accepted, action: action, underlying: AgentError.from(error))
     }
 
-    /// Before sending: the underlying error as it is. After acceptance: `not_verified`, so that nobody retries a
+    /// Before or while sending: the underlying error as it is, with `deviceEffect` in its details. After acceptance: `not_verified`, so that nobody retries a
     /// command the device already took because the message happens to say "unreachable".
     public var agentError: AgentError {
         var error = underlying

@@ -288,10 +288,11 @@ public final class JobStore: Sendable {
         try await database.writer.read { db in try Job.fetchOne(db, key: id) }
     }
 
-    /// The secrets a finished job handed over, removed as they are returned: the first caller gets them, nobody
-    /// after (and nobody after a restart).
-    public func takeHandedOverSecrets(jobId: String) -> [String: Secret] {
-        handedOver.withLock { $0.removeValue(forKey: jobId)?.secrets } ?? [:]
+    /// The secrets `job` handed over, removed as they are returned: the first caller that read the job as
+    /// succeeded gets them, nobody after (and nobody after a restart).
+    public func takeHandedOverSecrets(of job: Job) -> [String: Secret] {
+        guard job.state == .succeeded else { return [:] }
+        return handedOver.withLock { $0.removeValue(forKey: job.jobId)?.secrets } ?? [:]
     }
 
     /// Newest first, optionally filtered by state.
@@ -371,6 +372,15 @@ public final class JobStore: Sendable {
                 description: "\(request.description) failed: \(agentError.message)", loglevel: .error,
                 meta: ["text": .string(request.target), "jobId": .string(job.jobId), "code": .string(agentError.code)])
         }
+        // Waiting before the commit: whoever reads the finished job first, even in the instant after the commit,
+        // finds them (readers take them only from a job they read as succeeded).
+        if finished.state == .succeeded, !secrets.isEmpty {
+            let now = ContinuousClock.now
+            handedOver.withLock { waiting in
+                waiting = waiting.filter { now - $0.value.at < Self.handOverLifetime }
+                waiting[job.jobId] = (secrets, now)
+            }
+        }
         do {
             try await database.writer.write { [finished] db in
                 if let stored = try Job.fetchOne(db, key: finished.jobId) {
@@ -382,14 +392,8 @@ public final class JobStore: Sendable {
                 for event in events { try self.outbox.append(event, in: db) }
                 try self.outbox.append(OutboxEvent(type: "job.finished", data: finished.apiRepresentation), in: db)
             }
-            if finished.state == .succeeded, !secrets.isEmpty {
-                let now = ContinuousClock.now
-                handedOver.withLock { waiting in
-                    waiting = waiting.filter { now - $0.value.at < Self.handOverLifetime }
-                    waiting[job.jobId] = (secrets, now)
-                }
-            }
         } catch {
+            handedOver.withLock { _ = $0.removeValue(forKey: job.jobId) }
             logger.error("cannot record job end", metadata: ["job": "\(job.jobId)", "error": "\(error)"])
         }
     }

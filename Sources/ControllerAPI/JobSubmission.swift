@@ -33,6 +33,6 @@ public struct JobSubmission: Sendable {
             return first
         }
         guard let finished, finished.state.isFinished else { return Envelope.accepted(job) }
-        return Envelope.success(finished.apiRepresentation(revealing: runtime.jobs.takeHandedOverSecrets(jobId: finished.jobId)))
+        return Envelope.success(finished.apiRepresentation(revealing: runtime.jobs.takeHandedOverSecrets(of: finished)))
     }
 }

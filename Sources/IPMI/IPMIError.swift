@@ -4,8 +4,11 @@ import AgentCore
 public enum IPMIError: Error, Sendable, Equatable, AgentErrorConvertible, DeviceEffectDescribing, CustomStringConvertible {
     /// Wrong user name or password, or a privilege the account does not have.
     case authenticationFailed(bmc: String, detail: String)
-    /// No answer from the BMC.
+    /// No answer from the BMC while setting up the session: nothing was sent.
     case unreachable(bmc: String, detail: String)
+    /// The session was up and the command sent, but its answer never came (or the BMC dropped the session on the
+    /// way): the command may have been carried out.
+    case answerLost(bmc: String, detail: String)
     /// The BMC says it is busy or out of sessions.
     case busy(bmc: String, detail: String)
     /// The BMC does not implement the command.
@@ -29,7 +32,7 @@ public enum IPMIError: Error, Sendable, Equatable, AgentErrorConvertible, Device
     public var deviceEffect: DeviceEffect {
         switch self {
         case .authenticationFailed, .unreachable, .busy, .unsupportedCommand, .invalidParameter, .commandNotAllowed: return .untouched
-        case .timeout, .commandFailed: return .unknown
+        case .timeout, .commandFailed, .answerLost: return .unknown
         case .verificationFailed: return .accepted
         }
     }
@@ -40,6 +43,10 @@ public enum IPMIError: Error, Sendable, Equatable, AgentErrorConvertible, Device
             return AgentError(status: .badGateway, code: "auth_failed", message: "BMC \(bmc) refused the login: \(detail)", details: ["bmc": .string(bmc)])
         case .unreachable(let bmc, let detail):
             return AgentError(status: .gatewayTimeout, code: "bmc_unreachable", message: "BMC \(bmc) did not answer: \(detail)", details: ["bmc": .string(bmc)])
+        case .answerLost(let bmc, let detail):
+            return AgentError(
+                status: .gatewayTimeout, code: "bmc_no_answer", message: "BMC \(bmc) took the command but did not answer: \(detail)",
+                details: ["bmc": .string(bmc)])
         case .busy(let bmc, let detail):
             return AgentError(status: .conflict, code: "bmc_busy", message: "BMC \(bmc) is busy: \(detail)", details: ["bmc": .string(bmc)])
         case .unsupportedCommand(let bmc, let detail):
@@ -90,6 +97,7 @@ enum IPMIErrorClassifier {
         if let detail = line(matching: authenticationPhrases) { return .authenticationFailed(bmc: bmc, detail: detail) }
         if let detail = line(matching: busyPhrases) { return .busy(bmc: bmc, detail: detail) }
         if let detail = line(matching: unreachablePhrases) { return .unreachable(bmc: bmc, detail: detail) }
+        if let detail = line(matching: lostAnswerPhrases) { return .answerLost(bmc: bmc, detail: detail) }
         if let detail = line(matching: unsupportedPhrases) { return .unsupportedCommand(bmc: bmc, detail: detail) }
         if let detail = line(matching: invalidParameterPhrases) { return .invalidParameter(bmc: bmc, detail: detail) }
         let detail = summary(text)
@@ -98,13 +106,17 @@ enum IPMIErrorClassifier {
 
     static let authenticationPhrases = [
         "RAKP 2 HMAC is invalid", "unauthorized name", "RAKP 4 message has invalid integrity", "Invalid user name",
-        "Activate Session command failed", "Password is invalid", "Insufficient privilege", "Invalid session ID in request",
+        "Activate Session command failed", "Password is invalid", "Insufficient privilege",
     ]
     static let busyPhrases = ["Node busy", "insufficient resources for session", "Out of space", "compcode = c0", "Insufficient resources"]
+    /// Failures of the session set-up, before any command was sent.
     static let unreachablePhrases = [
-        "Get Auth Capabilities error", "No response from remote controller", "Error issuing Get Channel Authentication",
-        "Connection refused", "Name or service not known", "Address lookup", "Unable to establish",
+        "Get Auth Capabilities error", "Error issuing Get Channel Authentication", "Connection refused", "Name or service not known",
+        "Address lookup", "Unable to establish",
     ]
+    /// Checked after the session set-up phrases: on their own, these mean the command went out and its answer did
+    /// not come back (ipmitool prints "No response from remote controller" for both).
+    static let lostAnswerPhrases = ["No response from remote controller", "Invalid session ID in request"]
     static let unsupportedPhrases = [
         "Invalid command", "Invalid chassis command", "not supported", "Command not supported", "Unknown command",
         "compcode = c1", "compcode = d5",

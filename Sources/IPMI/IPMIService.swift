@@ -73,10 +73,14 @@ public struct IPMIService: Sendable {
         let baseline: RestartBaseline?
         do {
             baseline = action.restarts ? try await restartBaseline(connection) : nil
-        } catch {
+        } catch let error where !(error is CancellationError) {
             throw DeviceActionFailure.beforeSending(name, error)
         }
-        _ = try await executor.run(["chassis", "power", action.rawValue], on: connection)
+        do {
+            _ = try await executor.run(["chassis", "power", action.rawValue], on: connection)
+        } catch let error where !(error is CancellationError) {
+            throw DeviceActionFailure.whileSending(name, error)
+        }
         do {
             if let baseline { return try await verifyRestart(action, since: baseline, connection, started: started, deadline: deadline) }
             let (state, checks) = try await poll(connection, until: action.expectedState, deadline: deadline)
@@ -111,8 +115,23 @@ public struct IPMIService: Sendable {
         var sel: SELMark?
     }
 
+    /// The baseline is evidence, not a precondition: a reading the BMC does not give (busy, slow, an odd failure)
+    /// leaves that kind of evidence out, and the reset still goes out. Only a BMC that cannot be reached or refuses
+    /// the login stops it here, before anything was sent (so a fallback may act).
     private func restartBaseline(_ connection: IPMIConnection) async throws -> RestartBaseline {
-        RestartBaseline(cause: try await restartCause(connection), sel: try await selMark(connection))
+        RestartBaseline(cause: try await baselineReading { try await restartCause(connection) },
+                        sel: try await baselineReading { try await selMark(connection) })
+    }
+
+    private func baselineReading<Value>(_ read: () async throws -> Value?) async throws -> Value? {
+        do {
+            return try await read()
+        } catch let error as IPMIError {
+            switch error {
+            case .unreachable, .authenticationFailed: throw error
+            default: return nil
+            }
+        }
     }
 
     /// The last restart cause, or nil when the BMC does not implement the command.

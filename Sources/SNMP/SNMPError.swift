@@ -15,14 +15,18 @@ public enum SNMPError: Error, Sendable, Equatable, AgentErrorConvertible, Device
 
     public var description: String { agentError.message }
 
-    /// A SET that timed out may have been applied (the answer, not the request, may be what was lost); an error
-    /// status, refused credentials or a session that never opened mean the device did not act.
+    /// A SET that timed out may have been applied (the answer, not the request, may be what was lost), and so may
+    /// one the device answered with commitFailed, undoFailed (RFC 3416: part of it stuck) or genErr (anything);
+    /// any other error status, refused credentials or a session that never opened mean the device did not act.
     public var deviceEffect: DeviceEffect {
         switch self {
         case .timeout: return .unknown
+        case .deviceError(_, let status, _) where Self.statusesThatMayHaveActed.contains(status): return .unknown
         case .authenticationFailed, .deviceError, .sessionFailed, .noSuchObject: return .untouched
         }
     }
+
+    static let statusesThatMayHaveActed: Set<String> = ["commitFailed", "undoFailed", "genErr"]
 
     public var agentError: AgentError {
         switch self {

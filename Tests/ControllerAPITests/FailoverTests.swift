@@ -71,6 +71,38 @@ import Testing
         }
     }
 
+    /// A BMC that carries out "power off" but whose answer is lost: the agent cannot know it acted, so the outlets
+    /// are not switched on top of it (which would cut a server the BMC may be shutting down), and the error says the
+    /// effect is unknown.
+    @Test func aLostAnswerIsNeverBackedUpByTheOutlets() async throws {
+        let bmc = try await FakeBMC(mode: .silentPower, initialPower: true)
+        defer { bmc.stop() }
+        let simulator = try await Self.pdu()
+        defer { simulator.stop() }
+        let agent = try await TestAgent {
+            $0.ipmi.minimumGapSeconds = 0.02
+            $0.ipmi.commandTimeoutSeconds = 4
+            $0.snmp.timeoutSeconds = 1
+        }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            let device: JSONValue = ["deviceType": "apc", "name": "pdu1", "host": .string("127.0.0.1:\(simulator.port)"), "snmpCommunity": "pdu1"]
+            _ = try await client.execute(uri: "/v1/network-devices/pdu1", method: .put, headers: headers, body: Self.body(device))
+            let off = try await client.execute(
+                uri: "/v1/power/setPowerOff?wait=60", method: .post, headers: headers,
+                body: Self.body(["connection": bmc.connection, "fallback": ["type": "pdu", "meta": ["deviceId": "pdu1", "outlet": "1,2"]]]))
+            #expect(off.envelope["result"]?["state"] == "failed", "\(off.text)")
+            #expect(off.envelope["result"]?["error"]?["details"]?["deviceEffect"] == "unknown", "\(off.text)")
+            #expect(off.envelope["result"]?["result"]?["via"] == nil, "\(off.text)")
+            #expect(bmc.commands.filter { $0 == "power off" }.count == 1, "\(bmc.commands)")
+            #expect(bmc.powerState == "0", "the BMC did act")
+        }
+        for outlet in [1, 2] {
+            await #expect(try simulator.get(community: "pdu1", oid: "\(Self.outletState).\(outlet)") == "1")
+        }
+    }
+
     /// Wrong BMC credentials: the BMC refused the login, so it provably did nothing and the outlets stand in.
     @Test func aRefusedLoginFailsOverToTheOutlets() async throws {
         let bmc = try await FakeBMC(mode: .normal, initialPower: true)

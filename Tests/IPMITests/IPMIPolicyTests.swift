@@ -49,6 +49,13 @@ import Testing
         #expect(IPMIErrorClassifier.classify("Given Privilege Limit '9' is invalid.", bmc: bmc).agentError.code == "invalid_parameter")
         #expect(IPMIErrorClassifier.classify("Set Chassis Power Control to Cycle failed: Node busy", bmc: bmc).agentError.code == "bmc_busy")
         #expect(IPMIErrorClassifier.classify("something odd", bmc: bmc).agentError.code == "bmc_error")
+        // A session that was up: the command went out and its answer never came, so it may have been carried out.
+        let lost = IPMIErrorClassifier.classify("No response from remote controller\nUnable to set Chassis Power Control to Cycle", bmc: bmc)
+        #expect(lost.agentError.code == "bmc_no_answer" && lost.deviceEffect == .unknown)
+        #expect(IPMIErrorClassifier.classify("Invalid session ID in request\nUnable to set Chassis Power Control to Up/On", bmc: bmc).deviceEffect == .unknown)
+        // The same phrase during the session set-up: nothing was sent.
+        let setUp = IPMIErrorClassifier.classify("No response from remote controller\nError: Unable to establish LAN session", bmc: bmc)
+        #expect(setUp.agentError.code == "bmc_unreachable" && setUp.deviceEffect == .untouched)
         #expect(IPMIError.unreachable(bmc: bmc, detail: "x").agentError.status == .gatewayTimeout)
         #expect(IPMIError.authenticationFailed(bmc: bmc, detail: "x").agentError.status == .badGateway)
     }

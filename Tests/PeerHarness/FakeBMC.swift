@@ -12,6 +12,8 @@ public final class FakeBMC: Sendable {
         case ignorePower = "ignore-power"
         /// On and off act; reset and cycle are accepted and do nothing.
         case ignoreReset = "ignore-reset"
+        /// Power commands act, but their answers are never sent (lost on the way back).
+        case silentPower = "silent-power"
     }
 
     public let port: Int

@@ -26,6 +26,16 @@ import Testing
         #expect(device.storageRepresentation["snmpCommunity"] == "Aks8gkjsa8a2")
     }
 
+    /// Which SNMP failures allow a fallback to act: only those that show the device did not apply the SET.
+    @Test func errorStatusesSayWhetherTheDeviceMayHaveActed() {
+        #expect(SNMPError.deviceError(host: "pdu", status: "notWritable", oid: nil).deviceEffect == .untouched)
+        #expect(SNMPError.deviceError(host: "pdu", status: "wrongValue", oid: nil).deviceEffect == .untouched)
+        for status in ["commitFailed", "undoFailed", "genErr"] {
+            #expect(SNMPError.deviceError(host: "pdu", status: status, oid: nil).deviceEffect == .unknown, "\(status)")
+        }
+        #expect(SNMPError.timeout(host: "pdu").deviceEffect == .unknown)
+    }
+
     @Test func hostForms() throws {
         for (host, expectedHost, expectedPort) in [
             ("switch01.domain.com", "switch01.domain.com", 161), ("10.0.0.1:1161", "10.0.0.1", 1161), ("2001:db8::1", "2001:db8::1", 161),

@@ -20,7 +20,7 @@ struct AgentRoutes {
         router.get("/v1/jobs/{id}") { _, context in
             let id = try context.pathParameter("id")
             guard let job = try await runtime.jobs.job(id: id) else { throw AgentError.notFound("job", id) }
-            return Envelope.success(job.apiRepresentation(revealing: runtime.jobs.takeHandedOverSecrets(jobId: id)))
+            return Envelope.success(job.apiRepresentation(revealing: runtime.jobs.takeHandedOverSecrets(of: job)))
         }
         router.get("/v1/jobs") { request, _ in
             var state: JobState?

@@ -3,7 +3,7 @@
 for tests that need a BMC which misbehaves.
 
 Usage: fake_bmc.py --port PORT --state-dir DIR [--address 127.0.0.1] [--user admin] [--password secret]
-                   [--mode normal|ignore-power|ignore-reset] [--cycle-off-seconds 2.0] [--initial-power on|off]
+                   [--mode normal|ignore-power|ignore-reset|silent-power] [--cycle-off-seconds 2.0] [--initial-power on|off]
 
 Prints `fake_bmc ready on 127.0.0.1:PORT` once listening. Client: `ipmitool -I lanplus -C 3 ...` (pyghmi only
 speaks cipher suite 3; it also answers Get Channel Cipher Suites, so leaving out -C works too).
@@ -18,6 +18,8 @@ Modes (every chassis control command is answered with completion code 0 in every
                 a restart; cycle powers off, then after --cycle-off-seconds powers on and records a restart.
   ignore-power  every power control is accepted but the state never changes and no restart is recorded.
   ignore-reset  on/off/soft as in normal mode; reset and cycle are accepted and do nothing.
+  silent-power  power control acts as in normal mode (once per request; retransmissions are not acted on again),
+                but its answer is never sent: the reply "lost on the way back".
 
 Get System Restart Cause (netfn chassis 0x00, cmd 0x07) answers [cause, channel]: cause 0x0 (unknown) until a
 restart is recorded, then 0x1 (chassis control command), channel 1 (the LAN channel).
@@ -30,6 +32,7 @@ import threading
 import pyghmi.ipmi.bmc as bmc
 
 NETFN_CHASSIS = 0x00
+CMD_CHASSIS_CONTROL = 0x02
 CMD_GET_RESTART_CAUSE = 0x07
 CAUSE_UNKNOWN = 0x0
 CAUSE_CHASSIS_CONTROL = 0x1
@@ -46,6 +49,7 @@ class FakeBmc(bmc.Bmc):
         self.restart_cause = CAUSE_UNKNOWN
         self.lock = threading.Lock()  # the cycle timer thread and the IPMI loop share the state
         self.cycle_timer = None
+        self.last_silent_sequence = None
         self.write_power(args.initial_power == "on")
 
     # -- state files --------------------------------------------------------------------------------------
@@ -136,10 +140,31 @@ class FakeBmc(bmc.Bmc):
         self.log("power diag")
         return 0
 
+    def act_without_answering(self, request, session):
+        """Carries out a chassis control request and sends nothing back. ipmitool repeats an unanswered request
+        with the same sequence number (pyghmi keeps the request's in `seqlun` in server mode); only the first copy
+        acts."""
+        sequence = (id(session), getattr(session, "seqlun", None))
+        if sequence == self.last_silent_sequence:
+            return
+        self.last_silent_sequence = sequence
+        actions = {0: self.power_off, 1: self.power_on, 2: self.power_cycle, 3: self.power_reset, 4: self.pulse_diag, 5: self.power_shutdown}
+        action = actions.get(request["data"][0] if request["data"] else None)
+        if action is not None:
+            with_normal_behaviour = self.mode
+            self.mode = "normal"
+            try:
+                action()
+            finally:
+                self.mode = with_normal_behaviour
+
     def cold_reset(self):
         return 0  # "mc reset cold": accepted, the fake keeps running
 
     def handle_raw_request(self, request, session):
+        if self.mode == "silent-power" and request["netfn"] == NETFN_CHASSIS and request["command"] == CMD_CHASSIS_CONTROL:
+            self.act_without_answering(request, session)
+            return None
         if request["netfn"] == NETFN_CHASSIS and request["command"] == CMD_GET_RESTART_CAUSE:
             self.log("restart_cause")
             with self.lock:
@@ -155,7 +180,7 @@ def main():
     parser.add_argument("--address", default="127.0.0.1", choices=["127.0.0.1"], help="loopback only")
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="secret")
-    parser.add_argument("--mode", default="normal", choices=["normal", "ignore-power", "ignore-reset"])
+    parser.add_argument("--mode", default="normal", choices=["normal", "ignore-power", "ignore-reset", "silent-power"])
     parser.add_argument("--cycle-off-seconds", type=float, default=2.0)
     parser.add_argument("--initial-power", default="off", choices=["on", "off"])
     args = parser.parse_args()
