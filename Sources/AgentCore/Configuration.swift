@@ -244,6 +244,10 @@ public struct ProvidersConfiguration: Codable, Sendable, Equatable {
     public var pollIntervalSeconds = 5.0
     /// How long an agent job waits for a provider to reach a state.
     public var waitTimeoutSeconds = 1800.0
+    /// How long a native reset or reboot is watched for evidence (the state seen leaving "on" and coming back)
+    /// before it is reported `verified: false`; a restart that is under way when this ends is followed to the end
+    /// within `waitTimeoutSeconds`.
+    public var restartEvidenceSeconds = 120.0
     /// Requests per minute per IONOS account: the Cloud Panel API documents 25 (its X-Rate-Limit-* headers and
     /// 429 answers tighten this further when they say so).
     public var ionosRequestsPerMinute = 25.0
@@ -267,14 +271,17 @@ extension AgentConfiguration {
             throw ConfigurationError.invalidValue(key: "api.tlsKeyFile", reason: "tlsCertificateFile and tlsKeyFile go together")
         }
         guard api.maxBodyBytes > 0 else { throw ConfigurationError.invalidValue(key: "api.maxBodyBytes", reason: "must be positive") }
-        for (section, connections, timeouts) in [
-            ("api", api.maxConnections, [api.requestHeaderTimeoutSeconds, api.requestTimeoutSeconds, api.idleTimeoutSeconds]),
-            ("boot", boot.maxConnections, [boot.requestHeaderTimeoutSeconds, boot.requestTimeoutSeconds, boot.idleTimeoutSeconds]),
-        ] {
-            guard connections >= 16 else { throw ConfigurationError.invalidValue(key: "\(section).maxConnections", reason: "must be at least 16") }
-            guard timeouts.allSatisfy({ $0 > 0 }) else {
-                throw ConfigurationError.invalidValue(key: "\(section).requestHeaderTimeoutSeconds", reason: "listener timeouts must be positive")
-            }
+        for (section, connections) in [("api", api.maxConnections), ("boot", boot.maxConnections)] where connections < 16 {
+            throw ConfigurationError.invalidValue(key: "\(section).maxConnections", reason: "must be at least 16")
+        }
+        for (key, seconds) in [
+            ("api.requestHeaderTimeoutSeconds", api.requestHeaderTimeoutSeconds), ("api.requestTimeoutSeconds", api.requestTimeoutSeconds),
+            ("api.idleTimeoutSeconds", api.idleTimeoutSeconds), ("boot.requestHeaderTimeoutSeconds", boot.requestHeaderTimeoutSeconds),
+            ("boot.requestTimeoutSeconds", boot.requestTimeoutSeconds), ("boot.idleTimeoutSeconds", boot.idleTimeoutSeconds),
+            ("providers.requestTimeoutSeconds", providers.requestTimeoutSeconds), ("providers.pollIntervalSeconds", providers.pollIntervalSeconds),
+            ("providers.waitTimeoutSeconds", providers.waitTimeoutSeconds), ("providers.restartEvidenceSeconds", providers.restartEvidenceSeconds),
+        ] where !(seconds > 0) {
+            throw ConfigurationError.invalidValue(key: key, reason: "must be positive")
         }
         if let url = controller.url {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
@@ -300,6 +307,12 @@ extension AgentConfiguration {
         for (key, file) in [("dhcp.biosBootFile", dhcp.biosBootFile), ("dhcp.efiBootFile", dhcp.efiBootFile), ("dhcp.arm64BootFile", dhcp.arm64BootFile)] {
             if let file, !Validation.isBootFile(file) {
                 throw ConfigurationError.invalidValue(key: key, reason: "not a boot file name (letters, digits, ._-/) or a plain http(s) URL")
+            }
+        }
+        // Written into dnsmasq, Kea and dhcpd configuration lines.
+        for (key, path) in [("dhcp.configDirectory", dhcp.configDirectory), ("dhcp.tftpRoot", dhcp.tftpRoot), ("dhcp.keaControlSocket", dhcp.keaControlSocket)] {
+            if let path, !Validation.isPlainPath(path) {
+                throw ConfigurationError.invalidValue(key: key, reason: "not an absolute path of letters, digits and ._-/+@: \(path)")
             }
         }
         if let interface = dhcp.interface, !Validation.isInterfaceName(interface) {

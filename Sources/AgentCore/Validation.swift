@@ -56,22 +56,23 @@ public enum Validation {
     }
 
     /// A boot file a DHCP server hands to a booting machine: a file name in the TFTP root (letters, digits and
-    /// `._-/`, no `..`, at most 128 characters) or an http(s) URL without spaces, quotes, `;`, `,`, `$` or control
-    /// characters (it is written into dnsmasq, Kea and dhcpd configuration lines).
+    /// `._-/`, no `..`, at most 128 characters) or an http(s) URL without whitespace, quotes, backticks, `;`, `,`,
+    /// `\`, `<>|` or control characters (it is written into dnsmasq, Kea and dhcpd configuration lines). iPXE
+    /// settings such as `${mac}` are allowed in URLs: iPXE expands them, none of the DHCP servers does.
     public static func isBootFile(_ value: String) -> Bool {
         guard !value.isEmpty, value.count <= 512, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             return false
         }
         if value.hasPrefix("http://") || value.hasPrefix("https://") {
             guard let url = URL(string: value), url.host != nil else { return false }
-            return value.allSatisfy { $0.isASCII && !" \"'`;,$\\{}<>|".contains($0) }
+            return value.allSatisfy { $0.isASCII && !$0.isWhitespace && !"\"'`;,\\<>|".contains($0) }
         }
         return !value.contains("..") && value.count <= 128 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-/".contains($0)) }
     }
 
     public static func bootFile(_ value: String, field: String) throws -> String {
         guard isBootFile(value) else {
-            throw AgentError.invalidField(field, "a file name of letters, digits and ._-/ or an http(s) URL without spaces, quotes or ;,$")
+            throw AgentError.invalidField(field, "a file name of letters, digits and ._-/ or an http(s) URL without spaces, quotes or ;,\\<>|")
         }
         return value
     }
@@ -81,7 +82,7 @@ public enum Validation {
         (1...15).contains(value.count) && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
     }
 
-    /// An absolute path made of letters, digits and `._-/` only: safe inside any configuration line.
+    /// An absolute path made of letters, digits and `._-/+@` only: safe inside any configuration line.
     public static func isPlainPath(_ value: String) -> Bool {
         value.hasPrefix("/") && value.count <= 1024 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-/+@".contains($0)) }
     }

@@ -157,10 +157,13 @@ public final class ProviderService: Sendable {
         var steps: [String] = []
     }
 
-    /// After a native reset or reboot: reads the state until it was seen leaving "on" and back on (evidence), or
-    /// until the wait timeout. Never leaving "on" is no evidence: the observation says why, unverified.
+    /// After a native reset or reboot: reads the state until it was seen leaving "on" and back on (evidence). A
+    /// server still reading "on" after `restartEvidenceSeconds` gave no evidence: the observation says why,
+    /// unverified. One seen leaving "on" is followed until it is back, up to the wait timeout.
     private func waitForRestart(_ driver: any ProviderDriver, serverId: String, name: String) async throws -> RestartObservation {
-        let deadline = ContinuousClock.now + waiter.timeout
+        let started = ContinuousClock.now
+        let evidenceDeadline = started + .seconds(settings.restartEvidenceSeconds)
+        let deadline = started + waiter.timeout
         var left: ProviderServerStatus?
         var checks = 0
         var steps: [String] = []
@@ -178,7 +181,7 @@ public final class ProviderService: Sendable {
                     return RestartObservation(
                         final: status, evidence: "state went \(left.providerState), then \(status.providerState)", checks: checks, steps: steps)
                 }
-                guard ContinuousClock.now + waiter.interval < deadline else { break }
+                guard ContinuousClock.now + waiter.interval < (left == nil ? min(evidenceDeadline, deadline) : deadline) else { break }
                 try await Task.sleep(for: waiter.interval)
             }
         } catch {
@@ -191,7 +194,7 @@ public final class ProviderService: Sendable {
         return RestartObservation(
             final: status, evidence: nil,
             reason: "the provider accepted the \(name.split(separator: " ").first ?? "reset") but its state read \(status.providerState) at every "
-                + "check for \(Int(waiter.timeout.inSeconds)) s: no evidence that the server restarted",
+                + "check for \(Int((ContinuousClock.now - started).inSeconds.rounded())) s: no evidence that the server restarted",
             checks: checks, steps: steps)
     }
 

@@ -146,12 +146,15 @@ public protocol DHCPRenderer: Sendable {
 public enum DHCPRenderError: Error, Sendable, Equatable, AgentErrorConvertible {
     case unsafeValue(field: String, value: String, reason: String)
 
+    /// A 500: every value reaching the renderer passed validation first, so one refused here came from somewhere
+    /// validation did not cover (an old database, an installation profile) and is not the current request's fault.
     public var agentError: AgentError {
         switch self {
         case .unsafeValue(let field, let value, let reason):
             let shown = String(value.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) }.prefix(80))
             return AgentError(
-                status: .badRequest, code: "invalid_field", message: "\(field): \(reason) (refused by the DHCP renderer: \(shown))",
+                status: .internalError, code: "unrenderable_value",
+                message: "\(field): \(reason) (refused by the DHCP renderer, nothing was written: \(shown))",
                 details: ["field": .string(field)])
         }
     }

@@ -92,6 +92,13 @@ import Testing
             ("api:\n  listen: nonsense\n", "api.listen"),
             ("api:\n  allowedSources: [10.0.0.0/33]\n", "api.allowedSources[0]"),
             ("controller:\n  url: ftp://x\n", "controller.url"),
+            ("boot:\n  idleTimeoutSeconds: 0\n", "boot.idleTimeoutSeconds"),
+            ("api:\n  requestTimeoutSeconds: -1\n", "api.requestTimeoutSeconds"),
+            ("providers:\n  restartEvidenceSeconds: 0\n", "providers.restartEvidenceSeconds"),
+            ("dhcp:\n  tftpRoot: \"/srv/tftp\\ndhcp-script=/tmp/x\"\n", "dhcp.tftpRoot"),
+            ("dhcp:\n  configDirectory: relative/dir\n", "dhcp.configDirectory"),
+            ("dhcp:\n  backend: kea\n  keaControlSocket: \"/run/kea socket\"\n", "dhcp.keaControlSocket"),
+            ("dhcp:\n  efiBootFile: \"http://10.0.0.1/ipxe.efi;reboot\"\n", "dhcp.efiBootFile"),
         ]
         for (index, (yaml, key)) in cases.enumerated() {
             let path = try directory.write("bad\(index).yaml", yaml)

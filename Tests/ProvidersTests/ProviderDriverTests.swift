@@ -74,7 +74,7 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         try await peer.queue(status: 202, body: #"{"id": "39AA65F5D5B02FA02D58173094EBAF95", "status": {"state": "POWERED_ON", "percent": null}}"#)
         var briefly = ProvidersConfiguration()
         briefly.pollIntervalSeconds = 0.1
-        briefly.waitTimeoutSeconds = 1
+        briefly.restartEvidenceSeconds = 1
         briefly.ionosRequestsPerMinute = 3000
         let ignored = try await ProviderService(settings: briefly, logger: Logger(label: "test")).power(.reset, target)
         #expect(!ignored.verified && ignored.evidence == nil && ignored.powerState == "online", "\(ignored)")

@@ -121,6 +121,24 @@ func renderContext(_ entries: [DHCPEntry], configure: (inout AgentConfiguration)
         #expect(throws: ConfigurationError.self) { try hostile.validate() }
     }
 
+    /// iPXE settings in a boot URL (`${mac}`) are iPXE's to expand: every renderer writes them through untouched,
+    /// and each daemon's own check accepts the result.
+    @Test func iPXESettingsInABootURLAreWrittenThrough() async throws {
+        let url = "http://10.10.10.1:8081/boot/${mac:hexhyp}/script.ipxe"
+        #expect(Validation.isBootFile(url))
+        let entry = DHCPEntry(mac: MACAddress("52:54:00:12:34:59")!, hostname: "node-64", ipv4: .init(ip: "10.10.10.40", cidr: 24, gateway: nil),
+                              pxe: true, bootFiles: .init(bios: nil, efi: url))
+        let context = try renderContext(sampleEntries() + [entry])
+        for renderer in [DnsmasqRenderer() as any DHCPRenderer, KeaRenderer(), ISCRenderer()] {
+            let rendered = try renderer.render(context)
+            #expect(rendered.validationConfig.contains(url), "\(renderer.backend)")
+            try await validator.validate(rendered.validationConfig, backend: renderer.backend)
+        }
+        for refused in ["http://10.0.0.1/${mac} x", "http://10.0.0.1/a`id`", "http://10.0.0.1/a\\b", "http://10.0.0.1/a|b"] {
+            #expect(!Validation.isBootFile(refused), "\(refused)")
+        }
+    }
+
     @Test func everyRendererRefusesAnUnsafeHostName() throws {
         let entry = DHCPEntry(mac: MACAddress("52:54:00:12:34:59")!, hostname: "node\nfilename \"x\";", ipv4: .init(ip: "10.10.10.40", cidr: 24, gateway: nil))
         let context = try renderContext([entry])
