@@ -123,22 +123,32 @@ public struct JunosDialect: SwitchDialect {
         let switching = unit?["family"]?["ethernet-switching"]
         let mode = switching?["interface-mode"]?.text ?? switching?["port-mode"]?.text ?? "access"
         let members = switching?["vlan"]?["members"]?.rows.compactMap(\.text) ?? []
-        func id(_ member: String) throws -> Int {
-            if let number = Int(member) { return number }
-            if member == "default" { return 1 }
-            guard let vlan = vlans.first(where: { $0.name == member }) else {
-                throw SwitchError.unexpectedOutput(
-                    device: "juniperSsh", command: "show configuration interfaces \(name)", detail: "VLAN member \(member) names no configured VLAN")
+        /// A member is a VLAN id, a range of ids (`100-200`), `default` or a VLAN name.
+        func ids(_ member: String) throws -> [Int] {
+            if let number = Int(member) { return [number] }
+            if member == "default" { return [1] }
+            if let vlan = vlans.first(where: { $0.name == member }) { return [vlan.id] }
+            let bounds = member.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            if bounds.count == 2, let low = bounds[0], let high = bounds[1], (1...4094).contains(low), (low...4094).contains(high) {
+                return Array(low...high)
             }
-            return vlan.id
+            throw SwitchError.unexpectedOutput(
+                device: "juniperSsh", command: "show configuration interfaces \(name)",
+                detail: "VLAN member \(member) is neither a VLAN id, a range of ids nor the name of a configured VLAN")
         }
         result.nativeVlan = interface["native-vlan-id"]?.text.flatMap { Int($0) } ?? 1
         if mode == "trunk" {
             result.mode = .trunk
-            result.trunkVlans = members.contains("all") ? nil : try members.map(id).sorted()
+            let trunk = members.contains("all") ? nil : Array(Set(try members.flatMap(ids))).sorted()
+            result.trunkVlans = trunk.map { $0.count >= 4094 ? nil : $0 } ?? nil
         } else {
             result.mode = .access
-            result.accessVlan = try members.first.map(id) ?? 1
+            let access = try members.first.map(ids) ?? [1]
+            guard access.count == 1 else {
+                throw SwitchError.unexpectedOutput(
+                    device: "juniperSsh", command: "show configuration interfaces \(name)", detail: "an access port with VLAN members \(members)")
+            }
+            result.accessVlan = access[0]
         }
         return result
     }

@@ -22,6 +22,9 @@ public enum SwitchError: Error, Sendable, Equatable, AgentErrorConvertible, Cust
     case structuredOutputUnavailable(device: String, dialect: String, command: String)
     /// The change was applied but reading back found something else (502, `verify_failed`).
     case verifyFailed(device: String, detail: String)
+    /// The change stopped half way for another reason (a command timed out, the session dropped) and the device
+    /// was put back as it was (502, `change_interrupted`).
+    case changeInterrupted(device: String, failure: String, outcome: String)
     /// A change failed (refused half way or read back wrong) and putting the device back failed too: it may be left
     /// half changed (502, `rollback_failed`).
     case rollbackFailed(device: String, failure: String, detail: String)
@@ -66,6 +69,10 @@ public enum SwitchError: Error, Sendable, Equatable, AgentErrorConvertible, Cust
         case .verifyFailed(let device, let detail):
             return AgentError(status: .badGateway, code: "verify_failed", message: "\(device): the change did not take: \(detail)",
                               details: ["device": .string(device)])
+        case .changeInterrupted(let device, let failure, let outcome):
+            return AgentError(
+                status: .badGateway, code: "change_interrupted", message: "\(device): the change stopped half way: \(failure) (\(outcome))",
+                details: ["device": .string(device), "failure": .string(failure)])
         case .rollbackFailed(let device, let failure, let detail):
             return AgentError(
                 status: .badGateway, code: "rollback_failed",

@@ -132,29 +132,50 @@ public struct VLANChange: Sendable, Equatable {
     }
 }
 
-/// VLAN lists as switches print them: `10,20,30-32`, `ALL`, `NONE`, `1-4094`.
-/// Interface names as platforms abbreviate them: `Et1` and `Ethernet1`, `Gi1/0/1` and `GigabitEthernet1/0/1`,
-/// `Po10` and `Port-Channel10` name the same interface.
+/// Interface names as platforms abbreviate them: `Et1` and `Ethernet1`, `Gi1/0/1`, `Gig1/0/1` and
+/// `GigabitEthernet1/0/1`, `Po10` and `Port-Channel10` name the same interface. Like the platforms' own CLIs, any
+/// prefix that names one interface type is accepted; the two-letter abbreviations platforms print where two types
+/// share a prefix (`Tw` two-gigabit, `Twe` twenty-five-gigabit, `Fo` forty, `Fi` fifty) are fixed.
 public enum InterfaceName {
-    /// Full prefixes by the abbreviations the platforms accept (lowercased), longest abbreviations first.
-    static let prefixes: [(short: String, full: String)] = [
-        ("twentyfivegige", "twentyfivegige"), ("hundredgige", "hundredgige"), ("tengigabitethernet", "tengigabitethernet"),
-        ("fortygigabitethernet", "fortygigabitethernet"), ("gigabitethernet", "gigabitethernet"), ("fastethernet", "fastethernet"),
-        ("port-channel", "port-channel"), ("ethernet", "ethernet"), ("twe", "twentyfivegige"), ("eth", "ethernet"), ("gi", "gigabitethernet"),
-        ("fa", "fastethernet"), ("te", "tengigabitethernet"), ("fo", "fortygigabitethernet"), ("hu", "hundredgige"), ("po", "port-channel"),
-        ("et", "ethernet"),
+    /// Full type names, lowercased.
+    static let types = [
+        "ethernet", "fastethernet", "gigabitethernet", "twogigabitethernet", "fivegigabitethernet", "tengigabitethernet",
+        "twentyfivegige", "fortygigabitethernet", "fiftygige", "hundredgige", "fourhundredgige", "appgigabitethernet", "port-channel",
+        "vlan", "loopback", "tunnel", "management", "mgmt", "vxlan", "nve", "bundle-ether",
+    ]
+    /// Other spellings of the same type (IOS-XR's `TenGigE`, NX-OS's `Eth`).
+    static let aliases = [
+        "tengige": "tengigabitethernet", "fortygige": "fortygigabitethernet", "twentyfivegigabitethernet": "twentyfivegige",
+        "hundredgigabitethernet": "hundredgige", "portchannel": "port-channel", "port-ch": "port-channel",
+    ]
+    /// Abbreviations that several types share, as the platforms print them.
+    static let fixedAbbreviations = [
+        "et": "ethernet", "eth": "ethernet", "fa": "fastethernet", "gi": "gigabitethernet", "tw": "twogigabitethernet",
+        "twe": "twentyfivegige", "te": "tengigabitethernet", "fo": "fortygigabitethernet", "fi": "fiftygige", "fiv": "fivegigabitethernet",
+        "hu": "hundredgige", "fh": "fourhundredgige", "ap": "appgigabitethernet", "po": "port-channel", "vl": "vlan", "lo": "loopback",
+        "tu": "tunnel", "ma": "management", "be": "bundle-ether",
     ]
 
-    /// The lowercased full name: `Et1` → `ethernet1`, `Po10` → `port-channel10`.
+    /// The lowercased full name: `Et1` → `ethernet1`, `Po10` → `port-channel10`, `Ten1/1` → `tengigabitethernet1/1`.
+    /// A name whose type is not known, or is ambiguous, is only lowercased.
     public static func canonical(_ name: String) -> String {
         let lowered = name.trimmingCharacters(in: .whitespaces).lowercased()
         guard let digit = lowered.firstIndex(where: \.isNumber) else { return lowered }
         let prefix = String(lowered[..<digit]).trimmingCharacters(in: .whitespaces)
-        let full = prefixes.first { $0.short == prefix }?.full ?? prefix
-        return full + lowered[digit...]
+        return fullType(prefix) + lowered[digit...]
+    }
+
+    static func fullType(_ prefix: String) -> String {
+        if types.contains(prefix) { return prefix }
+        if let alias = aliases[prefix] { return alias }
+        if let fixed = fixedAbbreviations[prefix] { return fixed }
+        guard prefix.count >= 2 else { return prefix }
+        let candidates = types.filter { $0.hasPrefix(prefix) }
+        return candidates.count == 1 ? candidates[0] : prefix
     }
 }
 
+/// VLAN lists as switches print them: `10,20,30-32`, `ALL`, `NONE`, `1-4094`.
 public enum VLANList {
     /// nil for "all".
     public static func parse(_ text: String) -> [Int]? {

@@ -117,14 +117,29 @@ public final class SwitchService: Sendable {
         let script = dialect.applyScript(commands, job: jobId ?? "cli")
         do {
             for line in script { _ = try await cli.run(line) }
-        } catch let rejection as SwitchError {
-            guard case .commandRejected(let device, let command, let message) = rejection else { throw rejection }
+        } catch SwitchError.commandRejected(let device, let command, let message) {
             let outcome = try await restore(
                 target, dialect: dialect, cli: cli, before: before, readBack: readBack, reverse: reverse, jobId: jobId,
                 failure: "\(device) rejected `\(command)`: \(message)")
             throw SwitchError.commandRejected(device: device, command: command, message: "\(message) (\(outcome))")
+        } catch let error where !(error is CancellationError) {
+            // A timeout or a dropped session half way: some lines may have taken. Put the device back if the session
+            // still allows it; if not, the error says the device may be left changed.
+            let failure = AgentError.from(error).message
+            let outcome = try await restore(
+                target, dialect: dialect, cli: cli, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure)
+            throw SwitchError.changeInterrupted(device: target.label, failure: failure, outcome: outcome)
         }
-        let (after, problems) = try await readBack()
+        let after: JSONValue
+        let problems: [String]
+        do {
+            (after, problems) = try await readBack()
+        } catch let error where !(error is CancellationError) {
+            let failure = "reading the change back failed: \(AgentError.from(error).message)"
+            let outcome = try await restore(
+                target, dialect: dialect, cli: cli, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure, committed: true)
+            throw SwitchError.changeInterrupted(device: target.label, failure: failure, outcome: outcome)
+        }
         guard problems.isEmpty else {
             let failure = problems.joined(separator: "; ")
             let outcome = try await restore(

@@ -119,6 +119,50 @@ struct CapturedCLI: CLICommandRunner {
         #expect(fromXML == expected)
     }
 
+    /// Junos trunk members may be ranges (`100-103`); a member that is none of id, range or VLAN name is an error.
+    @Test func junosMemberRangesExpand() throws {
+        func configuration(_ members: [String], mode: String = "trunk") throws -> JSONValue {
+            let list = members.map { "\"\($0)\"" }.joined(separator: ", ")
+            let json = """
+                {"configuration": {"interfaces": {"interface": [{"name": "ge-0/0/2",
+                 "unit": [{"name": 0, "family": {"ethernet-switching": {"interface-mode": "\(mode)", "vlan": {"members": [\(list)]}}}}]}]}}}
+                """
+            return try JSONCoding.decoder.decode(JSONValue.self, from: Data(json.utf8))
+        }
+        let vlans = [SwitchVLAN(id: 20, name: "servers")]
+        let trunk = try JunosDialect.parseInterface(name: "ge-0/0/2", configuration: try configuration(["10", "100-103", "servers"]), vlans: vlans)
+        #expect(trunk.trunkVlans == [10, 20, 100, 101, 102, 103])
+        let everything = try JunosDialect.parseInterface(name: "ge-0/0/2", configuration: try configuration(["1-4094"]), vlans: vlans)
+        #expect(everything.mode == .trunk && everything.trunkVlans == nil)
+        for bad in ["5-x", "200-100", "0-3", "storage"] {
+            #expect(throws: SwitchError.self, "\(bad)") {
+                _ = try JunosDialect.parseInterface(name: "ge-0/0/2", configuration: try configuration([bad]), vlans: vlans)
+            }
+        }
+        #expect(throws: SwitchError.self) {
+            _ = try JunosDialect.parseInterface(name: "ge-0/0/2", configuration: try configuration(["100-101"], mode: "access"), vlans: vlans)
+        }
+    }
+
+    /// Every abbreviation platforms print names the same interface as the full name.
+    @Test func interfaceNamesInEveryAbbreviation() {
+        let same: [(String, String)] = [
+            ("Et1", "Ethernet1"), ("Eth1/1", "Ethernet1/1"), ("Gi1/0/1", "GigabitEthernet1/0/1"), ("Gig1/0/1", "GigabitEthernet1/0/1"),
+            ("Te1/1/1", "TenGigabitEthernet1/1/1"), ("Ten1/1/1", "TenGigabitEthernet1/1/1"), ("TenGigE0/0/0/1", "TenGigabitEthernet0/0/0/1"),
+            ("Tw1/0/1", "TwoGigabitEthernet1/0/1"), ("Twe1/0/1", "TwentyFiveGigE1/0/1"), ("Fo1/1/1", "FortyGigabitEthernet1/1/1"),
+            ("Fi1/0/1", "FiftyGigE1/0/1"), ("Hu1/0/49", "HundredGigE1/0/49"), ("Fa0/1", "FastEthernet0/1"), ("Po10", "Port-channel10"),
+            ("Port-ch10", "Port-Channel10"), ("Vl100", "Vlan100"), ("Lo0", "Loopback0"), ("Tu1", "Tunnel1"), ("Ma1", "Management1"),
+            ("Ethernet 1", "Ethernet1"), ("mgmt0", "mgmt0"),
+        ]
+        for (short, full) in same {
+            #expect(InterfaceName.canonical(short) == InterfaceName.canonical(full), "\(short) vs \(full)")
+        }
+        #expect(InterfaceName.canonical("Gi1/0/1") != InterfaceName.canonical("Te1/0/1"))
+        #expect(InterfaceName.canonical("Tw1/0/1") != InterfaceName.canonical("Twe1/0/1"))
+        #expect(InterfaceName.canonical("Fo1/1") != InterfaceName.canonical("Fi1/1"))
+        #expect(InterfaceName.canonical("ge-0/0/1") == "ge-0/0/1")
+    }
+
     /// A read-back must never check the wrong port or assume a field: a document about another interface, or one
     /// missing the state field, is an error.
     @Test func readBackRefusesAnotherInterfaceOrAMissingField() async throws {

@@ -197,6 +197,30 @@ func configurationSessions(_ peer: SSHSwitchPeer) -> Int {
         #expect(emulatedInterface(peer, dialect.interfaces[0])?.description == "half", "the emulator really is left changed")
     }
 
+    /// A switch that stops answering half way through a change (the description took, `shutdown` never answers):
+    /// the agent cannot put it back through the hung session, and says the device may be left changed instead of a
+    /// bare timeout.
+    @Test func aChangeThatHangsHalfWaySaysTheDeviceMayBeLeftChanged() async throws {
+        let dialect = DialectCase.all.first { $0.emulator == "ios" }!
+        let peer = try await dialect.peer()
+        defer { peer.stop() }
+        try peer.update { $0["hang"] = ["shutdown"] }
+        let fixture = try SwitchFixture { $0.commandTimeoutSeconds = 2 }
+        defer { fixture.remove() }
+        let target = SwitchFixture.target(peer, vendor: dialect.vendor)
+        let started = ContinuousClock.now
+        do {
+            _ = try await fixture.service.changeInterface(
+                target, name: dialect.interfaces[0], change: InterfaceChange(enabled: false, description: "half"), dryRun: false, jobId: "job-t")
+            Issue.record("the hang must fail the change")
+        } catch let error as SwitchError {
+            #expect(error.agentError.code == "rollback_failed", "\(error)")
+            #expect(error.agentError.message.contains("may be left changed") && error.agentError.message.contains("did not answer in time"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(emulatedInterface(peer, dialect.interfaces[0])?.description == "half", "the emulator really is left changed")
+    }
+
     @Test func junosFallsBackToXMLOnOlderReleases() async throws {
         let dialect = DialectCase.all.first { $0.emulator == "junos" }!
         let peer = try await dialect.peer()
