@@ -2,8 +2,8 @@ import AgentCore
 import Foundation
 
 /// Masks the secrets switches keep in their configuration text (SNMP communities and user keys, local user and
-/// enable secrets, TACACS+/RADIUS keys, routing-protocol and NTP keys, IKE pre-shared keys, Junos `$9$`/`$6$`
-/// hashes) wherever such text is stored or returned: configuration snapshots, CLI transcripts in the action log,
+/// enable secrets, TACACS+/RADIUS keys, routing-protocol (BGP, OSPF, IS-IS), HSRP/VRRP and NTP keys, IKE and
+/// WPA pre-shared keys, Junos `$9$`/`$6$` hashes) wherever such text is stored or returned: configuration snapshots, CLI transcripts in the action log,
 /// command output through the API and the CLI.
 ///
 /// The rules follow Oxidized's per-model `remove_secret` lists (lib/oxidized/model/ios.rb, nxos.rb, eos.rb,
@@ -65,6 +65,14 @@ public enum ConfigurationSecrets {
             (#"^([ \t]*ntp authentication-key [0-9]+ \S+ (?:[0-9] (?=\S))?)"# + unmasked + #"(\S+)"#, keepFirst),
             (#"^([ \t]*crypto isakmp key (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
             (#"^([ \t]+pre-shared-key (?:(?:local|remote) )?+(?:[0-9] )?)(?!(?:ascii-text|hexadecimal)\b)(?!")"# + unmasked + #"(\S+)"#, keepFirst),
+            // First-hop redundancy (HSRP `standby 1 authentication s3cret` / `text`, VRRP `authentication text`), key
+            // strings after `authentication md5` on any line, IS-IS passwords and keys, wireless pre-shared keys.
+            (#"^([ \t]*standby (?:[0-9]+ )?authentication )(?!(?:md5|text|sha)\b)"# + unmasked + #"(\S+)"#, keepFirst),
+            (#"(\bauthentication (?:text|plaintext) )"# + unmasked + #"(\S+)"#, keepFirst),
+            (#"(\bkey-string (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
+            (#"^([ \t]*(?:isis password|area-password|domain-password|lsp-password|hello-password) (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
+            (#"^([ \t]+(?:isis )?authentication key (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
+            (#"(\bwpa-psk (?:ascii|hex) (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
             // EOS MACsec `key <CKN> 7 <CAK>`.
             (#"^([ \t]+key [0-9A-Fa-f]+ 7 )"# + unmasked + #"([0-9A-Fa-f]+)"#, keepFirst),
             // Whatever type-7 key or typed password is left.

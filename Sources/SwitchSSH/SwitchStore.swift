@@ -83,7 +83,9 @@ public struct SwitchStore: Sendable {
         }
     }
 
-    public func snapshot(deviceId: String, id: Int64) async throws -> JSONValue? {
+    /// One snapshot, its content passed through `redactor` (snapshots are stored masked; this also masks what
+    /// rules added since would have).
+    public func snapshot(deviceId: String, id: Int64, redactor: SwitchTextRedactor) async throws -> JSONValue? {
         try await database.writer.read { db in
             guard let row = try Row.fetchOne(
                 db, sql: "SELECT id, jobId, vendor, takenAt, content FROM switchConfigSnapshot WHERE deviceId = ? AND id = ?", arguments: [deviceId, id])
@@ -93,7 +95,7 @@ public struct SwitchStore: Sendable {
             let takenAt: Date = row["takenAt"]
             let content: String = row["content"]
             return ["id": .integer(id), "jobId": jobId.map(JSONValue.string) ?? .null, "vendor": .string(vendor),
-                    "takenAt": .string(UTCTime.iso8601(takenAt)), "content": .string(content)]
+                    "takenAt": .string(UTCTime.iso8601(takenAt)), "content": .string(redactor.redact(content))]
         }
     }
 }

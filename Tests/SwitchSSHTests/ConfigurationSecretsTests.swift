@@ -40,6 +40,18 @@ enum SecretSamples {
         ("    community junosPublic {", "junosPublic"),
         ("set snmp community junosSet authorization read-only", "junosSet"),
         ("      key 1234abcd 7 0a1b2c3d4e5f", "0a1b2c3d4e5f"),
+        (" standby 1 authentication hsrpPlain", "hsrpPlain"),
+        (" standby 1 authentication text hsrpText", "hsrpText"),
+        (" standby 2 authentication md5 key-string 7 0822455D0A1B", "0822455D0A1B"),
+        (" vrrp 1 authentication text vrrpText", "vrrpText"),
+        (" vrrp 5 authentication md5 key-string vrrpMd5Key", "vrrpMd5Key"),
+        ("   vrrp 3 peer authentication text eosVrrp", "eosVrrp"),
+        (" isis password isisIfPass level-2", "isisIfPass"),
+        (" area-password isisArea", "isisArea"),
+        (" domain-password isisDomain", "isisDomain"),
+        ("   authentication key 0 eosIsisKey level-2", "eosIsisKey"),
+        (" isis authentication key 7 0822455D0A1C", "0822455D0A1C"),
+        (" wpa-psk ascii 7 wifiPsk0822", "wifiPsk0822"),
     ]
 
     /// Lines that look like secrets and are not: they must come through unchanged.
@@ -49,6 +61,8 @@ enum SecretSamples {
         "authentication-order [ radius password ];", "snmp-server host 10.1.1.1 use-vrf management",
         "snmp-server host 10.0.0.5 version 3 priv v3user", "snmp-server enable traps", "ntp trusted-key 7",
         "aaa authentication login default group tacacs+ local", "interface GigabitEthernet1/0/1",
+        " standby 1 authentication md5 key-chain HSRP-KEYS", " isis authentication mode md5", " isis authentication key-chain ISIS",
+        "   authentication mode md5", " vrrp 1 authentication md5 key-chain VRRP",
     ]
 }
 
@@ -76,6 +90,22 @@ enum SecretSamples {
 
 /// Every stored or returned switch text, against the emulator whose running configuration carries the secrets.
 @Suite(.serialized) struct SwitchSecretsTests {
+    /// A snapshot stored unmasked (by an older agent, or before a rule existed) is masked as it is read, the
+    /// device's own credentials too.
+    @Test func aSnapshotIsMaskedAgainWhenRead() async throws {
+        let fixture = try SwitchFixture()
+        defer { fixture.remove() }
+        let raw = SecretSamples.masked.map(\.line).joined(separator: "\n") + "\nbanner motd deviceLoginPassw0rd"
+        let id = try await fixture.service.store.saveSnapshot(deviceId: "sw1", jobId: nil, vendor: "ciscoSsh", content: raw)
+        let snapshot = try #require(try await fixture.service.store.snapshot(
+            deviceId: "sw1", id: id, redactor: SwitchTextRedactor(secrets: [Secret("deviceLoginPassw0rd")])))
+        let content = try #require(snapshot["content"]?.stringValue)
+        for (_, secret) in SecretSamples.masked {
+            #expect(!content.contains(secret), "\(secret)")
+        }
+        #expect(!content.contains("deviceLoginPassw0rd"))
+    }
+
     @Test(arguments: DialectCase.all)
     func snapshotsTranscriptsAndOutputCarryNoSecret(dialect: DialectCase) async throws {
         let peer = try await dialect.peer()
@@ -87,7 +117,7 @@ enum SecretSamples {
         let result = try await fixture.service.changeInterface(
             target, name: dialect.interfaces[0], change: InterfaceChange(description: "masked"), dryRun: false, jobId: "job-s")
         let snapshotId = try #require(result.snapshotId)
-        let snapshot = try #require(try await fixture.service.store.snapshot(deviceId: "sw1", id: snapshotId))
+        let snapshot = try #require(try await fixture.service.store.snapshot(deviceId: "sw1", id: snapshotId, redactor: SwitchTextRedactor(secrets: [])))
         let content = try #require(snapshot["content"]?.stringValue)
         #expect(content.contains(Secret.mask), "the secrets were in the configuration: \(content.prefix(300))")
         let output = try await fixture.service.run(target, command: dialect.emulator == "junos" ? "show configuration | display set" : "show running-config")

@@ -182,7 +182,10 @@ struct SwitchActions {
         router.get("/v1/network-devices/{id}/config-snapshots/{snapshotId}") { _, context in
             let id = try NetworkDeviceRoutes.deviceId(context)
             guard let snapshotId = Int64(try context.pathParameter("snapshotId")) else { throw AgentError.invalidField("snapshotId", "expected an integer") }
-            guard let snapshot = try await switches.store.snapshot(deviceId: id, id: snapshotId) else {
+            let device = try await runtime.networkDevices.stored(id)
+            // Masked again as it is read: a snapshot stored before a masking rule existed, or holding the device's
+            // current credentials, never leaves the agent unmasked.
+            guard let snapshot = try await switches.store.snapshot(deviceId: id, id: snapshotId, redactor: SwitchTextRedactor(secrets: device.device.secrets)) else {
                 throw AgentError.notFound("configuration snapshot", "\(id)/\(snapshotId)")
             }
             return Envelope.success(snapshot)
