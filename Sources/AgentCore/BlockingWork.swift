@@ -1,19 +1,35 @@
 import NIOPosix
 
-/// Runs blocking system calls (file reads and writes, hashing large files, a unix-socket exchange) on a small
-/// pool of threads of its own, so they never hold one of the cooperative pool's few threads: on a 2-core machine
+/// Runs blocking system calls (file reads and writes, hashing large files, a unix-socket exchange) on small
+/// pools of threads of their own, so they never hold one of the cooperative pool's few threads: on a 2-core machine
 /// two blocked cooperative threads stop every request, poll and job of the agent.
+///
+/// Two pools, so that bulk work cannot delay the short calls a request waits for: hashing a 4 GB ISO or writing
+/// downloads goes to ``runBulk(_:)``; a token-file check, a DHCP install or a Kea reload to ``run(_:)``.
 public enum BlockingWork {
-    /// Four threads: enough for the few blocking jobs that may overlap (a download's writes, a DHCP install, a
-    /// token reload, a Kea reload), separate from NIO's singleton pool that the HTTP servers' file I/O uses.
-    private static let pool: NIOThreadPool = {
+    /// Four threads for short calls (a token reload, a DHCP install, a Kea reload, a file lookup), separate from
+    /// NIO's singleton pool that the HTTP servers' file I/O uses.
+    private static let shortPool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
         return pool
     }()
 
-    /// Runs `body` on the blocking pool and returns its result. Cancellation before `body` starts skips it.
+    /// Two threads for work that may take seconds to minutes (hashing, download writes): concurrent downloads
+    /// queue here, never in front of a short call.
+    private static let bulkPool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
+
+    /// Runs a short blocking `body` and returns its result. Cancellation before `body` starts skips it.
     public static func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
-        try await pool.runIfActive(body)
+        try await shortPool.runIfActive(body)
+    }
+
+    /// Runs a long blocking `body` (hashing, bulk writes) on the bulk pool. Cancellation before it starts skips it.
+    public static func runBulk<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await bulkPool.runIfActive(body)
     }
 }

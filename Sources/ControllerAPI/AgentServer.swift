@@ -21,7 +21,7 @@ public enum AgentServer {
         router.add(
             middleware: AuthenticationMiddleware(
                 token: try BearerTokenFile(path: tokenFile),
-                allowedSources: runtime.configuration.api.allowedSources.compactMap(IPNetwork.init)))
+                allowedSources: runtime.configuration.api.allowedSources.compactMap(IPNetwork.init), refusals: LogThrottle()))
         AgentRoutes(runtime: runtime).register(on: router)
         PowerRoutes(runtime: runtime).register(on: router)
         ProviderRoutes(runtime: runtime).register(on: router)

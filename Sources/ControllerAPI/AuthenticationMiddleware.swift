@@ -11,12 +11,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     let token: BearerTokenFile
     let allowedSources: [IPNetwork]
+    /// Refusals are logged once a minute per kind and peer: a client retrying with a stale token cannot flood the log.
+    let refusals: LogThrottle
     static let openPaths: Set<String> = ["/healthz"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if !allowedSources.isEmpty {
             guard let peer = context.peerAddress.flatMap(IPAddress.init), allowedSources.contains(where: { $0.contains(peer) }) else {
-                context.logger.notice("request from a source outside api.allowedSources refused", metadata: ["peer": "\(context.peerAddress ?? "-")"])
+                let peer = context.peerAddress ?? "-"
+                refusals.log(context.logger, level: .notice, kind: "source \(peer)", "request from a source outside api.allowedSources refused",
+                             metadata: ["peer": "\(peer)"])
                 throw AgentError.unauthorized
             }
         }
@@ -27,7 +31,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw AgentError.unauthorized
         }
         guard await token.matches(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
-            context.logger.notice("request with a wrong bearer token refused", metadata: ["peer": "\(context.peerAddress ?? "-")"])
+            let peer = context.peerAddress ?? "-"
+            refusals.log(context.logger, level: .notice, kind: "token \(peer)", "request with a wrong bearer token refused", metadata: ["peer": "\(peer)"])
             throw AgentError.unauthorized
         }
         return try await next(request, context)
@@ -46,7 +51,8 @@ final class BearerTokenFile: Sendable {
         /// The last check a token that did not match asked for (they are limited, a flood of wrong tokens must
         /// not become a flood of file reads).
         var mismatchCheckedAt: ContinuousClock.Instant?
-        var checking = false
+        /// The check under way: requests that want one meanwhile wait for it rather than start another or skip it.
+        var inFlight: Task<Void, Never>?
     }
 
     /// What tells a rewritten file from the one loaded.
@@ -76,21 +82,28 @@ final class BearerTokenFile: Sendable {
     }
 
     /// Re-reads the file (off the cooperative pool) when it changed, if the last check is older than a second, or,
-    /// for a token that did not match, than the last such check by 100 ms.
+    /// for a token that did not match, than the last such check by 100 ms. A check already under way is waited
+    /// for, so a freshly rotated token is never refused just because another request's check was running.
     private func reloadIfChanged(afterMismatch: Bool) async {
-        let claimed = loaded.withLock { state -> Bool in
+        let check = loaded.withLock { state -> Task<Void, Never>? in
+            if let running = state.inFlight { return running }
             let now = ContinuousClock.now
-            guard !state.checking else { return false }
             if afterMismatch {
-                guard state.mismatchCheckedAt.map({ now - $0 >= Self.mismatchRecheckInterval }) ?? true else { return false }
+                guard state.mismatchCheckedAt.map({ now - $0 >= Self.mismatchRecheckInterval }) ?? true else { return nil }
                 state.mismatchCheckedAt = now
             } else {
-                guard now - state.checkedAt >= Self.recheckInterval else { return false }
+                guard now - state.checkedAt >= Self.recheckInterval else { return nil }
             }
-            state.checking = true
-            return true
+            let task = Task { await self.reload() }
+            state.inFlight = task
+            return task
         }
-        guard claimed else { return }
+        await check?.value
+    }
+
+    /// One look at the file; a file that is gone, empty or unreadable keeps the token loaded (a rotation caught half
+    /// way must not lock the controller out).
+    private func reload() async {
         let path = self.path
         let known = loaded.withLock { $0.stamp }
         let fresh = try? await BlockingWork.run { () -> (FileStamp, [UInt8])? in
@@ -103,7 +116,7 @@ final class BearerTokenFile: Sendable {
                 state.digest = fresh.1
             }
             state.checkedAt = .now
-            state.checking = false
+            state.inFlight = nil
         }
     }
 

@@ -167,7 +167,7 @@ public final class OSCache: Sendable {
                     return .notModified
                 case .complete(let etag, let lastModified):
                     // An ISO is gigabytes: hashed on the blocking pool, never on a cooperative thread.
-                    let (size, digest) = try await BlockingWork.run { try Self.sha256(ofFile: partial) }
+                    let (size, digest) = try await BlockingWork.runBulk { try Self.sha256(ofFile: partial) }
                     var verified = false
                     if let expected = try await sums.expected(for: relativePath, mirrorBase: mirrorBase) {
                         guard expected == digest else {
@@ -291,10 +291,10 @@ public final class OSCache: Sendable {
 
     static let writeBlockBytes = 1 << 20
 
-    /// Writes one block of a download through the blocking pool.
+    /// Writes one block of a download through the bulk blocking pool.
     static func write(_ block: [UInt8], to descriptor: Int32, partial: String) async throws {
         guard !block.isEmpty else { return }
-        try await BlockingWork.run {
+        try await BlockingWork.runBulk {
             var offset = 0
             while offset < block.count {
                 let written = block.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, block.count - offset) }

@@ -46,6 +46,24 @@ import Testing
         }
     }
 
+    /// Many requests with a freshly rotated token at once: each waits for the one file check under way instead of
+    /// being refused because another request's check was running.
+    @Test func aRotatedTokenWorksForConcurrentFirstUses() async throws {
+        let agent = try await TestAgent()
+        defer { agent.remove() }
+        try await agent.withRouter { client in
+            try await Task.sleep(for: .milliseconds(20))
+            let fresh = try AgentIdentity.rotateToken(at: agent.runtime.configuration.tokenFilePath)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { Int(try await client.execute(uri: "/v1/ping", method: .get, headers: [.authorization: "Bearer \(fresh)"]).status.code) }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 }.count) of 50 refused")
+        }
+    }
+
     @Test func mutualTLSRequiresAClientCertificateFromTheCA() async throws {
         let authority = try TestCertificateAuthority()
         let stranger = try TestCertificateAuthority()
