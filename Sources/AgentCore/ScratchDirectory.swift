@@ -1,37 +1,82 @@
 import Foundation
 
-/// A 0700 directory under the state directory for files that must exist for a moment and may hold a secret: an
-/// ipmitool exec file carrying a new BMC user password, a copy of the DHCP configuration for the daemon's checker.
-/// Each file exists only while its command runs; the daemon empties the directory when it starts, so not even a
-/// kill -9 leaves one behind past the next start. Nothing of the agent's goes to /tmp.
+/// A 0700 directory for files that must exist for a moment and may hold a secret: an ipmitool exec file carrying a
+/// new BMC user password, a copy of the DHCP configuration for the daemon's checker. Each file exists only while its
+/// command runs. The daemon's is `<stateDirectory>/scratch`, emptied when it starts, so not even a kill -9 leaves a
+/// file behind past the next start; a shell command's is the invoking user's own (``forCommandLine(environment:)``),
+/// so an admin's commands never write into, or depend on, the daemon's. Nothing of the agent's goes to /tmp.
 public struct ScratchDirectory: Sendable {
     public let path: String
 
-    public init(stateDirectory: String) {
-        path = stateDirectory + "/scratch"
+    public init(path: String) {
+        self.path = path
     }
 
-    /// Creates the directory (0700) and, for the daemon at start-up, removes whatever a previous run left.
-    public func prepare(emptying: Bool) throws {
+    /// The daemon's directory.
+    public init(stateDirectory: String) {
+        self.init(path: stateDirectory + "/scratch")
+    }
+
+    /// The invoking user's directory: `$XDG_RUNTIME_DIR/rackagent-scratch` (a tmpfs the user owns, gone at logout),
+    /// or `~/.cache/rackagent-scratch`.
+    public static func forCommandLine(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ScratchDirectory {
+        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/"), ownedByMe(runtime) {
+            return ScratchDirectory(path: runtime + "/rackagent-scratch")
+        }
+        guard let home = environment["HOME"], home.hasPrefix("/") else {
+            throw AgentError.internalError("no place for temporary files: neither XDG_RUNTIME_DIR nor HOME is set")
+        }
+        return ScratchDirectory(path: home + "/.cache/rackagent-scratch")
+    }
+
+    static func ownedByMe(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && status.st_uid == geteuid()
+    }
+
+    /// Creates the directory (0700) and, for the daemon at start-up, removes whatever a previous run left. A
+    /// directory of that name owned by another user (made by a command run as root before the daemon's first start)
+    /// is never used: the daemon moves it aside (`scratch.foreign-<time>`) and returns a note saying so; elsewhere
+    /// it is an error.
+    @discardableResult
+    public func prepare(emptying: Bool) throws -> String? {
+        var note: String?
+        var status = stat()
+        if lstat(path, &status) == 0, status.st_uid != geteuid() || (status.st_mode & S_IFMT) != S_IFDIR {
+            guard emptying else {
+                throw AgentError.internalError("\(path) belongs to another user (uid \(status.st_uid)) or is not a directory; remove it")
+            }
+            let aside = "\(path).foreign-\(Int(Date().timeIntervalSince1970))"
+            guard rename(path, aside) == 0 else {
+                throw AgentError.internalError("\(path) belongs to uid \(status.st_uid) and cannot be moved aside: \(String(cString: strerror(errno)))")
+            }
+            note = "\(path) belonged to uid \(status.st_uid); moved aside to \(aside)"
+        }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard chmod(path, 0o700) == 0 else { throw AgentError.internalError("cannot protect \(path): \(String(cString: strerror(errno)))") }
-        guard emptying else { return }
+        guard emptying else { return note }
         for name in try FileManager.default.contentsOfDirectory(atPath: path) {
             try FileManager.default.removeItem(atPath: "\(path)/\(name)")
         }
+        return note
     }
 
-    /// Writes `contents` to a new 0600 file named after `purpose`, runs `body` with its path, and removes the file
-    /// when `body` ends, however it ends.
+    /// Writes `contents` to a new 0600 file named after `purpose` (on the blocking pool), runs `body` with its path,
+    /// and removes the file when `body` ends, however it ends.
     public func withFile<Value>(_ purpose: String, contents: Data, _ body: (String) async throws -> Value) async throws -> Value {
-        try prepare(emptying: false)
         let file = "\(path)/\(purpose)-\(UUID().uuidString.prefix(12))"
-        let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw AgentError.internalError("cannot create \(file): \(String(cString: strerror(errno)))") }
-        let written = contents.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-        close(descriptor)
+        try await BlockingWork.run { [self] in
+            try prepare(emptying: false)
+            let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw AgentError.internalError("cannot create \(file): \(String(cString: strerror(errno)))") }
+            let written = contents.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            close(descriptor)
+            guard written == contents.count else {
+                unlink(file)
+                throw AgentError.internalError("cannot write \(file)")
+            }
+        }
         defer { unlink(file) }
-        guard written == contents.count else { throw AgentError.internalError("cannot write \(file)") }
         return try await body(file)
     }
 }

@@ -40,9 +40,10 @@ public final class AgentRuntime: Sendable {
         try StateDirectory.prepare(configuration.stateDirectory)
         // Files a previous run was killed in the middle of (an exec file with a BMC password) go now.
         let scratch = ScratchDirectory(stateDirectory: configuration.stateDirectory)
-        try scratch.prepare(emptying: true)
+        let scratchNote = try scratch.prepare(emptying: true)
         self.configuration = configuration
         self.logger = logger
+        if let scratchNote { logger.warning("scratch directory of another user moved aside", metadata: ["detail": "\(scratchNote)"]) }
         self.runner = runner
         database = try AgentDatabase(path: configuration.databasePath, migrations: AgentRuntime.migrations)
         outbox = Outbox(database: database, maximumEvents: configuration.controller.maxOutboxEvents, logger: logger)
@@ -69,8 +70,8 @@ public final class AgentRuntime: Sendable {
                 logger: logger.with(["module": "dnsmasq"]))
             : nil
         dhcp = DHCPService(
-            configuration: configuration, database: database, outbox: outbox, actionLog: actionLog, runner: runner, supervisor: dnsmasq,
-            logger: logger.with(["module": "dhcp"]))
+            configuration: configuration, database: database, outbox: outbox, actionLog: actionLog, runner: runner, scratch: scratch,
+            supervisor: dnsmasq, logger: logger.with(["module": "dhcp"]))
         let library: TemplateLibrary
         do {
             library = try TemplateLibrary.locate(configured: configuration.provisioning.templatesDirectory)

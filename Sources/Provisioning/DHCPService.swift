@@ -22,14 +22,14 @@ public final class DHCPService: Sendable {
 
     public init(
         configuration: AgentConfiguration, database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, runner: any CommandRunner,
-        supervisor: DnsmasqSupervisor?, logger: Logger
+        scratch: ScratchDirectory, supervisor: DnsmasqSupervisor?, logger: Logger
     ) {
         self.configuration = configuration
         self.database = database
         store = DHCPEntryStore(database: database)
         self.outbox = outbox
         self.actionLog = actionLog
-        validator = DHCPValidator(runner: runner, settings: configuration.dhcp, scratch: ScratchDirectory(stateDirectory: configuration.stateDirectory))
+        validator = DHCPValidator(runner: runner, settings: configuration.dhcp, scratch: scratch)
         self.runner = runner
         self.supervisor = supervisor
         self.logger = logger
@@ -172,8 +172,10 @@ public final class DHCPService: Sendable {
         } catch {
             let failure = AgentError.from(error).message
             guard previous.main != nil else {
-                // Nothing ran before: the daemon will read these files when it starts.
-                throw DHCPError.reloadFailed(backend: backend.rawValue, detail: failure)
+                // The first configuration ever written: there is none to put back, and removing it would leave the
+                // daemon nothing to start on. It stays (the daemon's own checker accepted it) and the error says so.
+                throw DHCPError.reloadFailed(
+                    backend: backend.rawValue, detail: "\(failure); this is the first configuration written, there is none to put back")
             }
             do {
                 let restored = try await BlockingWork.run { try previous.write(main: livePath, directory: directory, over: proposed) }

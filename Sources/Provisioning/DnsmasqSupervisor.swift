@@ -73,8 +73,10 @@ public final class DnsmasqSupervisor: Service, Sendable {
     public func configurationChanged(restart: Bool, reread: Bool) async throws {
         let before = state.withLock { $0 }
         if let pid = before.pid, !restart {
+            // dnsmasq re-reads the files on SIGHUP (new ones as they appear): watched for the settle time, like a
+            // restart, before the change counts as live.
             if reread { kill(pid, SIGHUP) }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: Self.settleTime)
             guard kill(pid, 0) == 0, processIdentifier == pid else { return try await waitUntilRunning(startedAfter: before.starts) }
             return
         }

@@ -22,7 +22,7 @@ struct StateAccess {
         let outbox = Outbox(database: database, maximumEvents: configuration.controller.maxOutboxEvents, logger: logger)
         dhcp = DHCPService(
             configuration: configuration, database: database, outbox: outbox, actionLog: ActionLog(database: database), runner: ProcessRunner(),
-            supervisor: nil, logger: logger)
+            scratch: try ScratchDirectory.forCommandLine(), supervisor: nil, logger: logger)
     }
 }
 
@@ -63,8 +63,7 @@ struct DHCPCommand: AsyncParsableCommand {
                 throw CommandFailure(message: "dhcp.backend is none; pass --backend")
             }
             try await exitingOnFailure {
-                let scratch = ScratchDirectory(stateDirectory: state.configuration.stateDirectory)
-                try await DHCPValidator(runner: ProcessRunner(), settings: state.configuration.dhcp, scratch: scratch)
+                try await DHCPValidator(runner: ProcessRunner(), settings: state.configuration.dhcp, scratch: try ScratchDirectory.forCommandLine())
                     .validate(rendered.validationConfig, backend: chosen)
             }
             print("\(chosen.rawValue): configuration valid")

@@ -46,7 +46,7 @@ struct IPMICommand: AsyncParsableCommand {
             let configuration = try configurationOptions.load()
             let settings = configuration.ipmi
             let executor = IPMIExecutor(
-                runner: ProcessRunner(), settings: settings, scratch: ScratchDirectory(stateDirectory: configuration.stateDirectory),
+                runner: ProcessRunner(), settings: settings, scratch: try ScratchDirectory.forCommandLine(),
                 logger: Logger(label: "rackagent.ipmi"))
             return (IPMIService(executor: executor, settings: settings), BMCUserManager(executor: executor))
         }
