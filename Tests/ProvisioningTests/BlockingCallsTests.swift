@@ -7,7 +7,7 @@ import Testing
 
 /// Calls that wait on the operating system (a socket, a file) run on the blocking pool, so the cooperative pool (two
 /// threads on a 2-core machine) keeps running everything else meanwhile.
-@Suite struct BlockingCallsTests {
+@Suite(.serialized) struct BlockingCallsTests {
     /// A Kea control socket that accepts and never answers (a hung kea-dhcp4): four reloads wait on it at once (each
     /// up to its 10-second read timeout), and work on the cooperative pool goes on meanwhile: a loop of short sleeps
     /// ends while all four still wait. Blocking reads on the pool's threads would hold it back until they time out.
@@ -53,7 +53,7 @@ import Testing
         let started = ContinuousClock.now
         let answer = try await BlockingWork.run { 42 }
         #expect(answer == 42)
-        #expect(ContinuousClock.now - started < .milliseconds(500), "a short call waited \(ContinuousClock.now - started) behind bulk work")
+        #expect(ContinuousClock.now - started < .seconds(1), "a short call waited \(ContinuousClock.now - started) behind bulk work")
         for task in bulk { try await task.value }
     }
 }
