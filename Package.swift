@@ -44,7 +44,12 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "IPMI", dependencies: ["AgentCore"]),
+        .target(name: "IPMI", dependencies: [
+            "AgentCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ]),
         .target(name: "SNMP", dependencies: [
             "AgentCore", "CNetSNMP",
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -4,10 +4,11 @@ import NIOPosix
 /// pools of threads of their own, so they never hold one of the cooperative pool's few threads: on a 2-core machine
 /// two blocked cooperative threads stop every request, poll and job of the agent.
 ///
-/// Two pools, so that bulk work cannot delay the short calls a request waits for: hashing a 4 GB ISO or writing
-/// downloads goes to ``runBulk(_:)``; a token-file check, a DHCP install or a Kea reload to ``run(_:)``.
+/// Two pools, so that long work cannot delay the short calls a request waits for: hashing a 4 GB ISO, writing
+/// downloads or waiting on Kea's control socket goes to ``runBulk(_:)``; a token-file check, a DHCP file install or a
+/// file lookup to ``run(_:)``.
 public enum BlockingWork {
-    /// Four threads for short calls (a token reload, a DHCP install, a Kea reload, a file lookup), separate from
+    /// Four threads for short calls (a token-file check, a DHCP file install, a file lookup), separate from
     /// NIO's singleton pool that the HTTP servers' file I/O uses.
     private static let shortPool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 4)
@@ -15,8 +16,8 @@ public enum BlockingWork {
         return pool
     }()
 
-    /// Two threads for work that may take seconds to minutes (hashing, download writes): concurrent downloads
-    /// queue here, never in front of a short call.
+    /// Two threads for work that may take seconds to minutes (hashing, download writes, a control socket that is
+    /// slow to answer): it queues here, never in front of a short call.
     private static let bulkPool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()

@@ -19,6 +19,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var dhcp = DHCPConfiguration()
     public var provisioning = ProvisioningConfiguration()
     public var providers = ProvidersConfiguration()
+    public var console = ConsoleConfiguration()
 
     public init() {}
 }
@@ -76,6 +77,37 @@ public struct BootConfiguration: Codable, Sendable, Equatable {
     public var requestTimeoutSeconds = 60.0
     /// A kept-alive connection may wait this long for its next request.
     public var idleTimeoutSeconds = 60.0
+
+    public init() {}
+}
+
+/// The console listener end users' browsers reach (HTTPS), and the console sessions behind it.
+public struct ConsoleConfiguration: Codable, Sendable, Equatable {
+    /// `HOST:PORT`; end users' browsers connect here.
+    public var listen = "0.0.0.0:8444"
+    /// The base URL links are made with, e.g. `https://agent1.example.net:8444`. Default: `https://<host name>:<port>`.
+    public var publicURL: String?
+    /// PEM certificate chain and key; default: the controller listener's (its configured or generated pair).
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// How long a new link can be opened (it can be opened once).
+    public var linkLifetimeSeconds = 300.0
+    /// A session with no byte in either direction for this long is closed.
+    public var idleTimeoutSeconds = 1800.0
+    /// A session is closed after this long, however busy.
+    public var maxDurationSeconds = 14_400.0
+    /// Sessions (links not yet opened and open ones) at most.
+    public var maxSessions = 256
+    /// The tail of each server's serial output kept for `GET /v1/consoles/log/{serverId}`.
+    public var serialLogBytes = 262_144
+    /// Watch the serial console of every installation with an IPMI connection, so its last screen can be read later.
+    public var captureInstallations = true
+    /// Browser assets from Debian packages: node-xterm's modules, libjs-xterm's stylesheet, novnc.
+    public var xtermModulesDirectory = "/usr/share/nodejs/xterm/lib"
+    public var xtermStylesheet = "/usr/share/javascript/xterm/xterm.css"
+    public var novncDirectory = "/usr/share/novnc"
+    /// Open connections at most on the console listener.
+    public var maxConnections = 1024
 
     public init() {}
 }
@@ -271,7 +303,21 @@ extension AgentConfiguration {
             throw ConfigurationError.invalidValue(key: "api.tlsKeyFile", reason: "tlsCertificateFile and tlsKeyFile go together")
         }
         guard api.maxBodyBytes > 0 else { throw ConfigurationError.invalidValue(key: "api.maxBodyBytes", reason: "must be positive") }
-        for (section, connections) in [("api", api.maxConnections), ("boot", boot.maxConnections)] where connections < 16 {
+        _ = try ListenAddress(parsing: console.listen, key: "console.listen")
+        if let url = console.publicURL {
+            guard let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.query == nil else {
+                throw ConfigurationError.invalidValue(key: "console.publicURL", reason: "not an https URL without query: \(url)")
+            }
+        }
+        if (console.tlsCertificateFile == nil) != (console.tlsKeyFile == nil) {
+            throw ConfigurationError.invalidValue(key: "console.tlsKeyFile", reason: "tlsCertificateFile and tlsKeyFile go together")
+        }
+        guard console.maxSessions > 0 else { throw ConfigurationError.invalidValue(key: "console.maxSessions", reason: "must be positive") }
+        guard (4096...(64 << 20)).contains(console.serialLogBytes) else {
+            throw ConfigurationError.invalidValue(key: "console.serialLogBytes", reason: "must be from 4096 to 67108864")
+        }
+        for (section, connections) in [("api", api.maxConnections), ("boot", boot.maxConnections), ("console", console.maxConnections)]
+        where connections < 16 {
             throw ConfigurationError.invalidValue(key: "\(section).maxConnections", reason: "must be at least 16")
         }
         for (key, seconds) in [
@@ -280,6 +326,13 @@ extension AgentConfiguration {
             ("boot.requestTimeoutSeconds", boot.requestTimeoutSeconds), ("boot.idleTimeoutSeconds", boot.idleTimeoutSeconds),
             ("providers.requestTimeoutSeconds", providers.requestTimeoutSeconds), ("providers.pollIntervalSeconds", providers.pollIntervalSeconds),
             ("providers.waitTimeoutSeconds", providers.waitTimeoutSeconds), ("providers.restartEvidenceSeconds", providers.restartEvidenceSeconds),
+            ("console.linkLifetimeSeconds", console.linkLifetimeSeconds), ("console.idleTimeoutSeconds", console.idleTimeoutSeconds),
+            ("console.maxDurationSeconds", console.maxDurationSeconds), ("ipmi.commandTimeoutSeconds", ipmi.commandTimeoutSeconds),
+            ("ipmi.verifyDeadlineSeconds", ipmi.verifyDeadlineSeconds), ("snmp.timeoutSeconds", snmp.timeoutSeconds),
+            ("ssh.connectTimeoutSeconds", ssh.connectTimeoutSeconds), ("ssh.commandTimeoutSeconds", ssh.commandTimeoutSeconds),
+            ("ssh.idleCloseSeconds", ssh.idleCloseSeconds), ("controller.requestTimeoutSeconds", controller.requestTimeoutSeconds),
+            ("controller.maxBackoffSeconds", controller.maxBackoffSeconds), ("provisioning.downloadTimeoutSeconds", provisioning.downloadTimeoutSeconds),
+            ("dhcp.expiryCheckSeconds", dhcp.expiryCheckSeconds),
         ] where !(seconds > 0) {
             throw ConfigurationError.invalidValue(key: key, reason: "must be positive")
         }
@@ -314,6 +367,13 @@ extension AgentConfiguration {
             if let path, !Validation.isPlainPath(path) {
                 throw ConfigurationError.invalidValue(key: key, reason: "not an absolute path of letters, digits and ._-/+@: \(path)")
             }
+        }
+        // The default DHCP and TFTP directories are under the state directory: it must be as plain.
+        if dhcp.backend != .none, dhcp.configDirectory == nil || dhcp.tftpRoot == nil,
+           !Validation.isPlainPath(stateDirectory.hasPrefix("/") ? stateDirectory : "/" + stateDirectory)
+        {
+            throw ConfigurationError.invalidValue(
+                key: "stateDirectory", reason: "the DHCP files are written under it, so it may hold only letters, digits and ._-/+@: \(stateDirectory)")
         }
         if let interface = dhcp.interface, !Validation.isInterfaceName(interface) {
             throw ConfigurationError.invalidValue(key: "dhcp.interface", reason: "not a network interface name: \(interface)")

@@ -85,6 +85,40 @@ extension JSONValue {
         return nil
     }
 
+    /// The number, when this value is an integer or a double.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): return Double(value)
+        case .double(let value): return value
+        default: return nil
+        }
+    }
+
+    /// The integer, when this value is an integer (or a double without a fraction).
+    public var intValue: Int? {
+        switch self {
+        case .integer(let value): return Int(exactly: value)
+        case .double(let value): return Int(exactly: value)
+        default: return nil
+        }
+    }
+
+    /// The boolean, when this value is a boolean, 0 or 1, or "true"/"false"/"0"/"1" (as the seed sends them).
+    public var boolValue: Bool? {
+        switch self {
+        case .bool(let value): return value
+        case .integer(0): return false
+        case .integer(1): return true
+        case .string(let text):
+            switch text.lowercased() {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
     /// Compact JSON text with sorted keys.
     public var jsonText: String {
         (try? String(decoding: JSONCoding.encoder.encode(self), as: UTF8.self)) ?? "null"

@@ -18,15 +18,24 @@ public struct ScratchDirectory: Sendable {
     }
 
     /// The invoking user's directory: `$XDG_RUNTIME_DIR/rackagent-scratch` (a tmpfs the user owns, gone at logout),
-    /// or `~/.cache/rackagent-scratch`.
-    public static func forCommandLine(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ScratchDirectory {
+    /// or `~/.cache/rackagent-scratch` (`$HOME`, else the home directory in the user database, as under a systemd unit
+    /// without `User=`).
+    public static func forCommandLine(
+        environment: [String: String] = ProcessInfo.processInfo.environment, userHome: String? = userDatabaseHome()
+    ) throws -> ScratchDirectory {
         if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/"), ownedByMe(runtime) {
             return ScratchDirectory(path: runtime + "/rackagent-scratch")
         }
-        guard let home = environment["HOME"], home.hasPrefix("/") else {
-            throw AgentError.internalError("no place for temporary files: neither XDG_RUNTIME_DIR nor HOME is set")
+        guard let home = [environment["HOME"], userHome].compactMap({ $0 }).first(where: { $0.hasPrefix("/") }) else {
+            throw AgentError.internalError("no place for temporary files: neither XDG_RUNTIME_DIR nor HOME is set, and the user has no home directory")
         }
         return ScratchDirectory(path: home + "/.cache/rackagent-scratch")
+    }
+
+    /// The effective user's home directory from the user database.
+    public static func userDatabaseHome() -> String? {
+        guard let entry = getpwuid(geteuid()), let directory = entry.pointee.pw_dir else { return nil }
+        return String(cString: directory)
     }
 
     static func ownedByMe(_ path: String) -> Bool {

@@ -73,19 +73,22 @@ final class BearerTokenFile: Sendable {
         loaded = Mutex(Loaded(stamp: stamp, digest: digest, checkedAt: .now))
     }
 
+    /// Compares with the token loaded, after a look at the file when the last one is a second old (so a rotation
+    /// retires the old token within a second) and, for a token that does not match, after a fresh look (so the first
+    /// use of a freshly rotated token works). Requests that want a look while one is under way wait for that one;
+    /// a look is a stat and, when the file changed, a read of a few bytes, on the short blocking pool.
     func matches(_ candidate: String) async -> Bool {
         let offered = Array(SHA256.hash(data: Array(candidate.utf8)))
-        await reloadIfChanged(afterMismatch: false)
+        await startCheckIfDue(afterMismatch: false)?.value
         if Self.constantTimeEqual(loaded.withLock { $0.digest }, offered) { return true }
-        await reloadIfChanged(afterMismatch: true)
+        await startCheckIfDue(afterMismatch: true)?.value
         return Self.constantTimeEqual(loaded.withLock { $0.digest }, offered)
     }
 
-    /// Re-reads the file (off the cooperative pool) when it changed, if the last check is older than a second, or,
-    /// for a token that did not match, than the last such check by 100 ms. A check already under way is waited
-    /// for, so a freshly rotated token is never refused just because another request's check was running.
-    private func reloadIfChanged(afterMismatch: Bool) async {
-        let check = loaded.withLock { state -> Task<Void, Never>? in
+    /// Starts a look at the file (off the cooperative pool) if the last check is older than a second, or, for a token
+    /// that did not match, than the last such check by 100 ms; returns the check under way, if any, to wait for.
+    private func startCheckIfDue(afterMismatch: Bool) -> Task<Void, Never>? {
+        loaded.withLock { state -> Task<Void, Never>? in
             if let running = state.inFlight { return running }
             let now = ContinuousClock.now
             if afterMismatch {
@@ -98,7 +101,6 @@ final class BearerTokenFile: Sendable {
             state.inFlight = task
             return task
         }
-        await check?.value
     }
 
     /// One look at the file; a file that is gone, empty or unreadable keeps the token loaded (a rotation caught half

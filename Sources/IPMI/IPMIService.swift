@@ -68,7 +68,6 @@ public struct IPMIService: Sendable {
     /// Errors say what the BMC did: refused before the command (`untouched`), or accepted it (`accepted`).
     public func setPower(_ action: ChassisPowerAction, _ connection: IPMIConnection) async throws -> PowerChangeReport {
         let started = ContinuousClock.now
-        let deadline = started + .seconds(settings.verifyDeadlineSeconds)
         let name = "chassis power \(action.rawValue) on BMC \(connection.address)"
         let baseline: RestartBaseline?
         do {
@@ -76,6 +75,8 @@ public struct IPMIService: Sendable {
         } catch let error where !(error is CancellationError) {
             throw DeviceActionFailure.beforeSending(name, error)
         }
+        // The deadline counts from the command, not from the (best-effort, possibly slow) baseline reads.
+        let deadline = ContinuousClock.now + .seconds(settings.verifyDeadlineSeconds)
         do {
             _ = try await executor.run(["chassis", "power", action.rawValue], on: connection)
         } catch let error where !(error is CancellationError) {

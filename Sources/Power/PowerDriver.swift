@@ -55,8 +55,8 @@ public struct PowerRouter: Sendable {
         return target
     }
 
-    /// Runs the method; when it fails and a fallback can do it (and `noFailover` is false), runs it there, but
-    /// only when the primary provably did not act (unreachable, login refused, command refused before execution).
+    /// Runs the method; when it fails and a fallback can do it (and `noFailover` is false), runs it there: a status
+    /// read whatever the failure, a change only when the primary provably did not act (unreachable, login refused, command refused before execution).
     /// A primary that accepted the command, or may have (a timeout), keeps its error and the fallback is left
     /// alone: switching the outlets after the BMC already acted would cut the power a second time.
     public func perform(
@@ -67,14 +67,17 @@ public struct PowerRouter: Sendable {
         do {
             return try await driver.perform(method, parameters: parameters, meta: connection.meta)
         } catch {
-            guard let fallback, !noFailover, method.canFailOver, DeviceEffect.of(error) == .untouched else { throw error }
+            // A read changes nothing, so any failure of the primary lets the fallback answer; a change only when the
+            // primary provably did not act.
+            let effect = DeviceEffect.of(error)
+            guard let fallback, !noFailover, method.canFailOver, method.isReadOnly || effect == .untouched else { throw error }
             let fallbackDriver = try self.driver(for: fallback, field: "fallback.type")
             guard fallbackDriver.supportedMethods.contains(method) else { throw error }
             let primaryError = AgentError.from(error)
             let result = try await fallbackDriver.perform(method, parameters: parameters, meta: fallback.meta)
             return [
                 "result": result, "via": .string(fallback.type),
-                "primaryError": ["code": .string(primaryError.code), "message": .string(primaryError.message), "deviceEffect": "untouched"],
+                "primaryError": ["code": .string(primaryError.code), "message": .string(primaryError.message), "deviceEffect": .string(effect.rawValue)],
             ]
         }
     }

@@ -8,6 +8,9 @@ public enum PowerMethod: String, Sendable, CaseIterable, Codable {
     /// Methods that change something (they run as jobs).
     public var isMutating: Bool { self != .getPowerStatus }
 
+    /// Methods that only read.
+    public var isReadOnly: Bool { self == .getPowerStatus }
+
     /// Methods a fallback connection (a PDU outlet) can stand in for.
     public var canFailOver: Bool {
         [.getPowerStatus, .setPowerOn, .setPowerOff, .setPowerReset, .setPowerCycle].contains(self)

@@ -179,11 +179,11 @@ public struct KeaControlChannel: Sendable {
         return first?["result"] == .integer(0)
     }
 
-    /// Sends one command and returns the answer text (bounded wait), on the blocking pool: the exchange waits on
-    /// a socket for up to ten seconds.
+    /// Sends one command and returns the answer text (bounded wait), on the bulk blocking pool: the exchange may wait
+    /// on the socket for up to ten seconds, which must not hold the short calls requests wait for.
     public func send(_ command: String) async throws -> String {
         let path = self.path
-        return try await BlockingWork.run { try Self.exchange(command, path: path) }
+        return try await BlockingWork.runBulk { try Self.exchange(command, path: path) }
     }
 
     private static func exchange(_ command: String, path: String) throws -> String {

@@ -79,8 +79,9 @@ public actor InstallationManager: BootScriptProvider {
     /// Refusals a booting machine or a scanner can cause at will are logged at most once a minute per kind.
     nonisolated let refusals = LogThrottle()
     private var drivers: [String: Task<Void, Never>] = [:]
-    /// Installations whose ending (clean-up, final record) is being completed right now.
-    private var endingsInProgress: Set<String> = []
+    /// Endings under way (driver stopped, clean-up, final record), one per installation: a second caller finds it
+    /// here in the same actor turn in which it was created, so clean-up never runs twice at once.
+    private var endings: [String: Task<InstallationRecord?, any Error>] = [:]
     /// The installation the current task drives (its preparation steps), if any.
     @TaskLocal static var drivenInstallation: String?
     /// How long an ending waits for the driver it cancelled to finish its step in flight.
@@ -209,9 +210,14 @@ public actor InstallationManager: BootScriptProvider {
     /// Completes an ending left unfinished (a restart in the middle of clean-up, a failed final write); errors are
     /// logged and the next maintenance round tries again.
     private func completePendingEnding(_ serverId: String) async {
-        guard !endingsInProgress.contains(serverId) else { return }
+        guard endings[serverId] == nil else { return }
+        let ending = Task { () async throws -> InstallationRecord? in
+            defer { self.endingFinished(serverId) }
+            return try await self.completeEnding(serverId)
+        }
+        endings[serverId] = ending
         do {
-            _ = try await completeEnding(serverId)
+            _ = try await ending.value
         } catch {
             logger.error("cannot complete the end of an installation; will try again", metadata: [
                 "serverId": "\(serverId)", "error": "\(AgentError.from(error).message)",
@@ -276,7 +282,7 @@ public actor InstallationManager: BootScriptProvider {
                 }
             }
             record = try await currentRunning(serverId)
-            if record.step < .dhcp {
+            if record.step <= .dhcp {
                 try await putDHCPEntry(serverId)
             }
             record = try await currentRunning(serverId)
@@ -357,15 +363,19 @@ public actor InstallationManager: BootScriptProvider {
         } else {
             entry.expiresAt = Date().addingTimeInterval(Double(entry.keepMinutes ?? 120) * 60)
         }
-        try await dhcp.put(entry)
+        // Recorded before the entry is put (with the one it replaces): an ending that comes while the put is under
+        // way, or an agent restart in the middle, restores the previous entry whether or not the put got through.
         let applied = entry
         try await update(serverId, type: "installation.progress") { record in
+            guard record.isRunning, record.ending == nil else { throw InstallationError.notRunning(serverId) }
             record.dhcpEntry = try DHCPEntryStore.document(applied)
             if record.previousDHCP == nil, let previous, !ours { record.previousDHCP = try DHCPEntryStore.document(previous) }
-            record.record(.dhcp, "DHCP entry \(mac) → \(applied.ipv4?.ip ?? applied.ipv6?.ip ?? "?") with PXE, "
+            record.record(.dhcp, "putting DHCP entry \(mac) → \(applied.ipv4?.ip ?? applied.ipv6?.ip ?? "?") with PXE, "
                 + (applied.permanent ? "permanent" : "expires in \(applied.keepMinutes ?? 0) minutes"))
             return record.progress.last?.message ?? ""
         }
+        try await dhcp.put(entry)
+        try await transition(serverId, to: .dhcp, "DHCP entry \(mac) live")
     }
 
     // MARK: - Boot side
@@ -519,41 +529,56 @@ public actor InstallationManager: BootScriptProvider {
     /// whose clean-up has not run, and hears which clean-up step failed. Returns nil when it was not running (or
     /// another caller is already ending it).
     func finish(_ serverId: String, state: InstallationState, message: String, resetPower: Bool) async throws -> InstallationRecord? {
-        if let driver = drivers[serverId], Self.drivenInstallation != serverId {
-            driver.cancel()
-            await Self.waitForEnd(of: driver, upTo: Self.driverStopWait)
+        guard endings[serverId] == nil else { return nil }
+        let driver = Self.drivenInstallation == serverId ? nil : drivers[serverId]
+        // Everything in a task of its own, registered in this actor turn: the caller may be the driver itself, or a
+        // request whose client goes away while the driver stops, and the claim, the clean-up and the final record
+        // must happen regardless.
+        let ending = Task { () async throws -> InstallationRecord? in
+            defer { self.endingFinished(serverId) }
+            if let driver {
+                driver.cancel()
+                await Self.waitForEnd(of: driver, upTo: Self.driverStopWait)
+            }
+            let claimed: Bool = try await self.database.writer.write { db in
+                guard var record = try InstallationStore.get(serverId, in: db), record.isRunning, record.ending == nil else { return false }
+                record.ending = InstallationEnding(state: state, message: message, resetPower: resetPower, reached: record.step)
+                record.cleanup = []
+                record.record(.cleanup, "ending (\(state.rawValue)): \(message); cleaning up")
+                try InstallationStore.put(record, in: db)
+                try self.outbox.append(record.event("installation.progress", message: record.progress.last?.message ?? ""), in: db)
+                return true
+            }
+            guard claimed else { return nil }
+            return try await self.completeEnding(serverId)
         }
-        let claimed: Bool = try await database.writer.write { db in
-            guard var record = try InstallationStore.get(serverId, in: db), record.isRunning, record.ending == nil else { return false }
-            record.ending = InstallationEnding(state: state, message: message, resetPower: resetPower, reached: record.step)
-            record.cleanup = []
-            record.record(.cleanup, "ending (\(state.rawValue)): \(message); cleaning up")
-            try InstallationStore.put(record, in: db)
-            try self.outbox.append(record.event("installation.progress", message: record.progress.last?.message ?? ""), in: db)
-            return true
-        }
-        guard claimed else { return nil }
-        // In a task of its own: the caller may be the driver itself, or a request whose client went away, and the
-        // clean-up and the final record must happen regardless.
-        let ending = Task { try await self.completeEnding(serverId) }
+        endings[serverId] = ending
         return try await ending.value
     }
 
-    /// Waits (bounded) until `task` has ended.
+    private func endingFinished(_ serverId: String) {
+        endings[serverId] = nil
+    }
+
+    /// Waits until `task` has ended, or `limit` has passed (whichever comes first; the task is not waited for after).
     static func waitForEnd(of task: Task<Void, Never>, upTo limit: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await task.value }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
+        let (done, signal) = AsyncStream<Void>.makeStream()
+        let watcher = Task {
+            await task.value
+            signal.finish()
         }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            signal.finish()
+        }
+        for await _ in done {}
+        watcher.cancel()
+        timer.cancel()
     }
 
     /// Clean-up for an installation marked ending, then its end. Each step's outcome is stored as it completes, so
     /// an ending completed after a restart does not repeat a step that already succeeded (a second power reset).
-    func completeEnding(_ serverId: String) async throws -> InstallationRecord {
-        endingsInProgress.insert(serverId)
-        defer { endingsInProgress.remove(serverId) }
+    private func completeEnding(_ serverId: String) async throws -> InstallationRecord {
         guard let record = try await store.get(serverId), record.isRunning, let ending = record.ending else {
             throw InstallationError.notRunning(serverId)
         }

@@ -68,9 +68,11 @@ public enum ConfigurationSecrets {
             // First-hop redundancy (HSRP `standby 1 authentication s3cret` / `text`, VRRP `authentication text`), key
             // strings after `authentication md5` on any line, IS-IS passwords and keys, wireless pre-shared keys.
             (#"^([ \t]*standby (?:[0-9]+ )?authentication )(?!(?:md5|text|sha)\b)"# + unmasked + #"(\S+)"#, keepFirst),
-            (#"(\bauthentication (?:text|plaintext) )"# + unmasked + #"(\S+)"#, keepFirst),
+            (#"(\bauthentication (?:text|plaintext) (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
             (#"(\bkey-string (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
-            (#"^([ \t]*(?:isis password|area-password|domain-password|lsp-password|hello-password) (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
+            // (possessive: an already masked line must not match with the keywords taken for the secret)
+            (#"^([ \t]*(?:isis password|area-password|domain-password|lsp-password|hello-password) (?!keychain\b)(?:(?:hmac-md5|text) )?+"#
+                + #"(?:(?:encrypted|clear) )?+(?:[0-9] )?+)"# + unmasked + #"(\S+)"#, keepFirst),
             (#"^([ \t]+(?:isis )?authentication key (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
             (#"(\bwpa-psk (?:ascii|hex) (?:[0-9] )?)"# + unmasked + #"(\S+)"#, keepFirst),
             // EOS MACsec `key <CKN> 7 <CAK>`.
@@ -99,5 +101,18 @@ public struct SwitchTextRedactor: Sendable {
 
     public func redact(_ text: String) -> String {
         credentials.redact(ConfigurationSecrets.mask(text))
+    }
+}
+
+extension ConfigurationSecrets {
+    /// Every string in `value` masked: action-log rows are masked again when read, so a transcript stored before a
+    /// rule existed does not show the secret it missed.
+    public static func mask(json value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text): return .string(mask(text))
+        case .array(let items): return .array(items.map { mask(json: $0) })
+        case .object(let members): return .object(members.mapValues { mask(json: $0) })
+        case .null, .bool, .integer, .double: return value
+        }
     }
 }

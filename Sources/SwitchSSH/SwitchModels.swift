@@ -135,7 +135,7 @@ public struct VLANChange: Sendable, Equatable {
 /// Interface names as platforms abbreviate them: `Et1` and `Ethernet1`, `Gi1/0/1`, `Gig1/0/1` and
 /// `GigabitEthernet1/0/1`, `Po10` and `Port-Channel10` name the same interface. Like the platforms' own CLIs, any
 /// prefix that names one interface type is accepted; the two-letter abbreviations platforms print where two types
-/// share a prefix (`Tw` two-gigabit, `Twe` twenty-five-gigabit, `Fo` forty, `Fi` fifty) are fixed.
+/// share a prefix (`Tw` two-gigabit, `Twe` twenty-five-gigabit, `Fo` forty, `Fi` five, `Fif` fifty) are fixed.
 public enum InterfaceName {
     /// Full type names, lowercased.
     static let types = [
@@ -151,7 +151,7 @@ public enum InterfaceName {
     /// Abbreviations that several types share, as the platforms print them.
     static let fixedAbbreviations = [
         "et": "ethernet", "eth": "ethernet", "fa": "fastethernet", "gi": "gigabitethernet", "tw": "twogigabitethernet",
-        "twe": "twentyfivegige", "te": "tengigabitethernet", "fo": "fortygigabitethernet", "fi": "fiftygige", "fiv": "fivegigabitethernet",
+        "twe": "twentyfivegige", "te": "tengigabitethernet", "fo": "fortygigabitethernet", "fi": "fivegigabitethernet", "fif": "fiftygige",
         "hu": "hundredgige", "fh": "fourhundredgige", "ap": "appgigabitethernet", "po": "port-channel", "vl": "vlan", "lo": "loopback",
         "tu": "tunnel", "ma": "management", "be": "bundle-ether",
     ]

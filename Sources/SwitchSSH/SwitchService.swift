@@ -59,8 +59,8 @@ public final class SwitchService: Sendable {
             let commands = dialect.interfaceCommands(from: current, to: desired)
             return try await self.apply(
                 target, dialect: dialect, cli: cli, commands: commands, before: try JSONValue(encoding: current), dryRun: dryRun, jobId: jobId,
-                readBack: {
-                    let after = try await dialect.readInterface(name, using: cli)
+                readBack: { session in
+                    let after = try await dialect.readInterface(name, using: session)
                     return (try JSONValue(encoding: after), change.mismatches(desired, after))
                 },
                 reverse: { after in
@@ -83,8 +83,8 @@ public final class SwitchService: Sendable {
             return try await self.apply(
                 target, dialect: dialect, cli: cli, commands: commands, before: try current.map { try JSONValue(encoding: $0) } ?? .null,
                 dryRun: dryRun, jobId: jobId,
-                readBack: {
-                    let after = try await dialect.readVLANs(using: cli).first { $0.id == change.id }
+                readBack: { session in
+                    let after = try await dialect.readVLANs(using: session).first { $0.id == change.id }
                     var problems: [String] = []
                     if after == nil { problems.append("VLAN \(change.id) is missing") }
                     if let after, after.name != desired.name { problems.append("name is \(after.name)") }
@@ -103,7 +103,7 @@ public final class SwitchService: Sendable {
     /// that cannot be done the error says the device may be left changed (`rollback_failed`), never "rolled back".
     func apply(
         _ target: SwitchTarget, dialect: any SwitchDialect, cli: CLISession, commands: [String], before: JSONValue, dryRun: Bool, jobId: String?,
-        readBack: () async throws -> (JSONValue, [String]), reverse: (JSONValue) -> [String]
+        readBack: (CLISession) async throws -> (JSONValue, [String]), reverse: (JSONValue) -> [String]
     ) async throws -> SwitchChangeResult {
         guard !commands.isEmpty else {
             return SwitchChangeResult(changed: false, dryRun: dryRun, message: "already as requested; nothing sent", commands: [], before: before, after: before, snapshotId: nil)
@@ -123,21 +123,21 @@ public final class SwitchService: Sendable {
                 failure: "\(device) rejected `\(command)`: \(message)")
             throw SwitchError.commandRejected(device: device, command: command, message: "\(message) (\(outcome))")
         } catch let error where !(error is CancellationError) {
-            // A timeout or a dropped session half way: some lines may have taken. Put the device back if the session
-            // still allows it; if not, the error says the device may be left changed.
+            // A timeout or a dropped session half way: some lines may have taken, and the session is out of step (a
+            // late prompt would answer the next command). The device is read and put back through a new session.
             let failure = AgentError.from(error).message
-            let outcome = try await restore(
-                target, dialect: dialect, cli: cli, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure)
+            let outcome = try await restoreThroughNewSession(
+                target, dialect: dialect, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure)
             throw SwitchError.changeInterrupted(device: target.label, failure: failure, outcome: outcome)
         }
         let after: JSONValue
         let problems: [String]
         do {
-            (after, problems) = try await readBack()
+            (after, problems) = try await readBack(cli)
         } catch let error where !(error is CancellationError) {
             let failure = "reading the change back failed: \(AgentError.from(error).message)"
-            let outcome = try await restore(
-                target, dialect: dialect, cli: cli, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure, committed: true)
+            let outcome = try await restoreThroughNewSession(
+                target, dialect: dialect, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure)
             throw SwitchError.changeInterrupted(device: target.label, failure: failure, outcome: outcome)
         }
         guard problems.isEmpty else {
@@ -152,13 +152,32 @@ public final class SwitchService: Sendable {
             snapshotId: snapshot)
     }
 
+    /// ``restore`` on a new connection (the one the change ran on is out of step or gone); its configuration mode died
+    /// with it. When no new connection can be had, the error says the device may be left changed.
+    func restoreThroughNewSession(
+        _ target: SwitchTarget, dialect: any SwitchDialect, before: JSONValue, readBack: (CLISession) async throws -> (JSONValue, [String]),
+        reverse: (JSONValue) -> [String], jobId: String?, failure: String
+    ) async throws -> String {
+        do {
+            return try await pool.withUnpooledCLI(target, dialect: dialect) { fresh in
+                try await restore(
+                    target, dialect: dialect, cli: fresh, before: before, readBack: readBack, reverse: reverse, jobId: jobId, failure: failure,
+                    committed: true)
+            }
+        } catch let error as SwitchError {
+            if case .rollbackFailed = error { throw error }
+            throw SwitchError.rollbackFailed(device: target.label, failure: failure, detail: "no new session to put it back: \(error.agentError.message)")
+        }
+    }
+
     /// Brings the device back to `before` after `failure`: leaves configuration mode (discarding what was not
     /// committed), reads the device, and when it differs undoes the difference and reads again. Returns what it
     /// did ("nothing had changed", "rolled back, verified"); throws ``SwitchError/rollbackFailed`` when the device could
     /// not be brought back or read.
     func restore(
-        _ target: SwitchTarget, dialect: any SwitchDialect, cli: CLISession, before: JSONValue, readBack: () async throws -> (JSONValue, [String]),
-        reverse: (JSONValue) -> [String], jobId: String?, failure: String, committed: Bool = false
+        _ target: SwitchTarget, dialect: any SwitchDialect, cli: CLISession, before: JSONValue,
+        readBack: (CLISession) async throws -> (JSONValue, [String]), reverse: (JSONValue) -> [String], jobId: String?, failure: String,
+        committed: Bool = false
     ) async throws -> String {
         func failed(_ detail: String) -> SwitchError { .rollbackFailed(device: target.label, failure: failure, detail: detail) }
         if !committed {
@@ -172,7 +191,7 @@ public final class SwitchService: Sendable {
         }
         let current: JSONValue
         do {
-            current = try await readBack().0
+            current = try await readBack(cli).0
         } catch {
             throw failed("cannot read the device after the failure: \(AgentError.from(error).message)")
         }
@@ -191,7 +210,7 @@ public final class SwitchService: Sendable {
         }
         let restored: JSONValue
         do {
-            restored = try await readBack().0
+            restored = try await readBack(cli).0
         } catch {
             throw failed("cannot read the device after the rollback: \(AgentError.from(error).message)")
         }

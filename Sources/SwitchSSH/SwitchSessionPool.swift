@@ -127,6 +127,14 @@ public final class SwitchSessionPool: Sendable {
         }
     }
 
+    /// Runs `body` on a new CLI connection that is not pooled and is closed afterwards, without taking the device's
+    /// lock: for putting a device back from inside ``withCLI(_:dialect:_:)`` when its session fell out of step.
+    func withUnpooledCLI<Value: Sendable>(_ target: SwitchTarget, dialect: any SwitchDialect, _ body: (CLISession) async throws -> Value) async throws -> Value {
+        let entry = try await open(target, dialect: dialect, key: target.sessionKey)
+        defer { entry.session.close() }
+        return try await body(entry.cli)
+    }
+
     /// Runs `body` on a fresh connection that is not pooled (exec channels).
     public func withSession<Value: Sendable>(_ target: SwitchTarget, _ body: (SSHSession) async throws -> Value) async throws -> Value {
         try await lock(target.deviceId).withPermit {

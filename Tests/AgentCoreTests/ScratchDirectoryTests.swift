@@ -15,7 +15,8 @@ import Testing
         #expect(try ScratchDirectory.forCommandLine(environment: ["HOME": home.path]).path == home.path + "/.cache/rackagent-scratch")
         #expect(try ScratchDirectory.forCommandLine(environment: ["XDG_RUNTIME_DIR": "/nonexistent-runtime", "HOME": home.path]).path
             == home.path + "/.cache/rackagent-scratch")
-        #expect(throws: AgentError.self) { try ScratchDirectory.forCommandLine(environment: [:]) }
+        #expect(try ScratchDirectory.forCommandLine(environment: [:], userHome: home.path).path == home.path + "/.cache/rackagent-scratch")
+        #expect(throws: AgentError.self) { try ScratchDirectory.forCommandLine(environment: [:], userHome: nil) }
     }
 
     /// The file exists, 0600, only while the body runs, and is gone after it throws too.

@@ -103,6 +103,31 @@ import Testing
         }
     }
 
+    /// A status read changes nothing: when the BMC's answer to it is lost, the outlets answer instead.
+    @Test func aStatusReadWhoseAnswerIsLostFallsBackToTheOutlets() async throws {
+        let bmc = try await FakeBMC(mode: .silentChassis, initialPower: true)
+        defer { bmc.stop() }
+        let simulator = try await Self.pdu()
+        defer { simulator.stop() }
+        let agent = try await TestAgent {
+            $0.ipmi.minimumGapSeconds = 0.02
+            $0.ipmi.commandTimeoutSeconds = 4
+            $0.snmp.timeoutSeconds = 1
+        }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            let device: JSONValue = ["deviceType": "apc", "name": "pdu1", "host": .string("127.0.0.1:\(simulator.port)"), "snmpCommunity": "pdu1"]
+            _ = try await client.execute(uri: "/v1/network-devices/pdu1", method: .put, headers: headers, body: Self.body(device))
+            let status = try await client.execute(
+                uri: "/v1/power/getPowerStatus", method: .post, headers: headers,
+                body: Self.body(["connection": bmc.connection, "fallback": ["type": "pdu", "meta": ["deviceId": "pdu1", "outlet": "1,2"]]]))
+            #expect(status.status == .ok, "\(status.text)")
+            #expect(status.envelope["result"]?["via"] == "pdu", "\(status.text)")
+            #expect(status.envelope["result"]?["primaryError"]?["deviceEffect"] == "unknown", "\(status.text)")
+        }
+    }
+
     /// Wrong BMC credentials: the BMC refused the login, so it provably did nothing and the outlets stand in.
     @Test func aRefusedLoginFailsOverToTheOutlets() async throws {
         let bmc = try await FakeBMC(mode: .normal, initialPower: true)

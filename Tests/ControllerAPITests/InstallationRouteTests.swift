@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import PeerHarness
 import Provisioning
+import Synchronization
 import Testing
 
 /// Installations through the real listeners: the controller API over HTTPS, the boot listener over HTTP from
@@ -369,6 +370,48 @@ import Testing
         await live.stop()
     }
 
+    /// An abort while the installation's DHCP entry is being put (a Kea that takes its time to reload): the entry the
+    /// server had before is restored, whether or not the put got through first. The put is recorded before it is made.
+    @Test func anAbortDuringTheDHCPChangeRestoresThePreviousEntry() async throws {
+        let mirror = try await Self.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let socketDirectory = try TemporaryDirectory(prefix: "kea-slow")
+        defer { socketDirectory.remove() }
+        let kea = try SlowKeaControlSocket(path: socketDirectory.file("kea.sock"), delay: .milliseconds(1500))
+        defer { kea.stop() }
+        let live = try await Self.liveAgent {
+            $0.dhcp.backend = .kea
+            $0.dhcp.keaControlSocket = socketDirectory.file("kea.sock")
+        }
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let permanent: JSONValue = ["hostname": "node61", "ipv4": ["ip": "10.10.10.30", "cidr": 24, "gateway": "10.10.10.1"], "permanent": true, "pxe": false]
+            let (put, _, putText) = try await Self.call(client, .PUT, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token, body: permanent)
+            #expect(put == 201, "\(putText)")
+            let reloadsBefore = kea.connections
+            let body = Self.body(mirror: mirror, overrides: [
+                "ipassignments": [["ip": "10.10.10.30", "primary_ip": 1, "subnetinformation": ["netmask": "255.255.255.0", "gw": "10.10.10.1"]]],
+            ])
+            let (created, _, text) = try await Self.call(client, .PUT, "\(api)/v1/installations/61", token: token, body: body)
+            #expect(created == 201, "\(text)")
+            // Wait (bounded) until Kea is being asked to load the installation's entry, then abort.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while kea.connections == reloadsBefore, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(kea.connections > reloadsBefore, "the installation never reloaded Kea")
+            let (aborted, _, answer) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token)
+            #expect(aborted == 200, "\(answer)")
+            let (_, after, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
+            #expect(after["result"]?["pxe"] == false && after["result"]?["permanent"] == true && after["result"]?["hostname"] == "node61",
+                    "restored as it was: \(after.jsonText)")
+        }
+        await live.stop()
+    }
+
     @Test func aFailedDownloadFailsEarlyNamingTheURL() async throws {
         let mirror = try await Self.mirror()
         defer {
@@ -457,5 +500,48 @@ import Testing
         try await client.shutdown()
         await embedded.stop()
         await runtime.shutdown()
+    }
+}
+
+/// A Kea control socket that answers every command with success after `delay`: a kea-dhcp4 slow to reload.
+final class SlowKeaControlSocket: Sendable {
+    let path: String
+    private let listener: Int32
+    private let state = Mutex<(connections: Int, stopped: Bool)>((0, false))
+
+    init(path: String, delay: Duration) throws {
+        self.path = path
+        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            let bytes = Array(path.utf8)
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard bound == 0, listen(listener, 16) == 0 else { throw AgentError.internalError("cannot listen on \(path)") }
+        let descriptor = listener
+        let milliseconds = UInt32(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(descriptor, nil, nil)
+                guard connection >= 0 else { return }
+                state.withLock { $0.connections += 1 }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                _ = read(connection, &buffer, buffer.count)
+                usleep(milliseconds * 1000)
+                let answer = Array(#"{"result": 0, "text": "Configuration successful."}"#.utf8)
+                _ = write(connection, answer, answer.count)
+                close(connection)
+            }
+        }
+    }
+
+    var connections: Int { state.withLock { $0.connections } }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
     }
 }

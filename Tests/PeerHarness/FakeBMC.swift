@@ -14,6 +14,8 @@ public final class FakeBMC: Sendable {
         case ignoreReset = "ignore-reset"
         /// Power commands act, but their answers are never sent (lost on the way back).
         case silentPower = "silent-power"
+        /// As silentPower, and status reads go unanswered too.
+        case silentChassis = "silent-chassis"
     }
 
     public let port: Int

@@ -48,7 +48,8 @@ import Testing
     /// Hashing ISOs and writing downloads (bulk work, seconds to minutes each) never queue in front of the short
     /// calls a request waits for, such as the token-file check.
     @Test func bulkWorkDoesNotDelayShortCalls() async throws {
-        let bulk = (0..<3).map { _ in Task { try await BlockingWork.runBulk { usleep(1_000_000) } } }
+        // More sleepers than the short pool has threads: with one pool for both, the short call would wait 1.2 s.
+        let bulk = (0..<5).map { _ in Task { try await BlockingWork.runBulk { usleep(1_200_000) } } }
         try await Task.sleep(for: .milliseconds(100))
         let started = ContinuousClock.now
         let answer = try await BlockingWork.run { 42 }

@@ -52,6 +52,9 @@ enum SecretSamples {
         ("   authentication key 0 eosIsisKey level-2", "eosIsisKey"),
         (" isis authentication key 7 0822455D0A1C", "0822455D0A1C"),
         (" wpa-psk ascii 7 wifiPsk0822", "wifiPsk0822"),
+        (" lsp-password hmac-md5 encrypted 0822455D0A1D level 1", "0822455D0A1D"),
+        (" hello-password text clear xrHello", "xrHello"),
+        (" vrrp 2 authentication text 7 0822455D0A1E", "0822455D0A1E"),
     ]
 
     /// Lines that look like secrets and are not: they must come through unchanged.
@@ -62,7 +65,7 @@ enum SecretSamples {
         "snmp-server host 10.0.0.5 version 3 priv v3user", "snmp-server enable traps", "ntp trusted-key 7",
         "aaa authentication login default group tacacs+ local", "interface GigabitEthernet1/0/1",
         " standby 1 authentication md5 key-chain HSRP-KEYS", " isis authentication mode md5", " isis authentication key-chain ISIS",
-        "   authentication mode md5", " vrrp 1 authentication md5 key-chain VRRP",
+        "   authentication mode md5", " vrrp 1 authentication md5 key-chain VRRP", " lsp-password keychain ISIS-KEYS",
     ]
 }
 

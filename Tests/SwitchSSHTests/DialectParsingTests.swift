@@ -150,7 +150,7 @@ struct CapturedCLI: CLICommandRunner {
             ("Et1", "Ethernet1"), ("Eth1/1", "Ethernet1/1"), ("Gi1/0/1", "GigabitEthernet1/0/1"), ("Gig1/0/1", "GigabitEthernet1/0/1"),
             ("Te1/1/1", "TenGigabitEthernet1/1/1"), ("Ten1/1/1", "TenGigabitEthernet1/1/1"), ("TenGigE0/0/0/1", "TenGigabitEthernet0/0/0/1"),
             ("Tw1/0/1", "TwoGigabitEthernet1/0/1"), ("Twe1/0/1", "TwentyFiveGigE1/0/1"), ("Fo1/1/1", "FortyGigabitEthernet1/1/1"),
-            ("Fi1/0/1", "FiftyGigE1/0/1"), ("Hu1/0/49", "HundredGigE1/0/49"), ("Fa0/1", "FastEthernet0/1"), ("Po10", "Port-channel10"),
+            ("Fi1/0/1", "FiveGigabitEthernet1/0/1"), ("Fif1/0/1", "FiftyGigE1/0/1"), ("Hu1/0/49", "HundredGigE1/0/49"), ("Fa0/1", "FastEthernet0/1"), ("Po10", "Port-channel10"),
             ("Port-ch10", "Port-Channel10"), ("Vl100", "Vlan100"), ("Lo0", "Loopback0"), ("Tu1", "Tunnel1"), ("Ma1", "Management1"),
             ("Ethernet 1", "Ethernet1"), ("mgmt0", "mgmt0"),
         ]
@@ -160,6 +160,7 @@ struct CapturedCLI: CLICommandRunner {
         #expect(InterfaceName.canonical("Gi1/0/1") != InterfaceName.canonical("Te1/0/1"))
         #expect(InterfaceName.canonical("Tw1/0/1") != InterfaceName.canonical("Twe1/0/1"))
         #expect(InterfaceName.canonical("Fo1/1") != InterfaceName.canonical("Fi1/1"))
+        #expect(InterfaceName.canonical("Fi1/1") != InterfaceName.canonical("FiftyGigE1/1"))
         #expect(InterfaceName.canonical("ge-0/0/1") == "ge-0/0/1")
     }
 

@@ -37,7 +37,7 @@ struct AgentRoutes {
         router.get("/v1/logs") { request, _ in
             let limit = try request.integerQuery("limit", default: 100, range: 1...1000)
             let entries = try await runtime.actionLog.recent(limit: limit)
-            return try Envelope.success(encoding: entries.map(ActionLogRow.init))
+            return try Envelope.success(encoding: entries.map(ActionLogEntry.maskedForReading).map(ActionLogRow.init))
         }
     }
 

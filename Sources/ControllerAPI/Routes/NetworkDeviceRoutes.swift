@@ -102,7 +102,7 @@ struct NetworkDeviceRoutes {
             return Envelope.success(try await statistics(stored, body))
         case .getActionLogs:
             let rows = try await runtime.actionLog.recent(limit: 200, rootType: nil, rootId: deviceId)
-            return try Envelope.success(encoding: rows.map(ActionLogRow.init))
+            return try Envelope.success(encoding: rows.map(ActionLogEntry.maskedForReading).map(ActionLogRow.init))
         case .setPortEnabled, .setPortDisabled:
             if device.enableAdvancedManagement {
                 return try await SwitchActions(runtime: runtime).perform(action, stored: stored, request: request, payload: payload)

@@ -204,3 +204,13 @@ struct SwitchActions {
         }
     }
 }
+
+extension ActionLogEntry {
+    /// The entry with configuration secrets in its text masked again (switch transcripts stored by an older agent).
+    static func maskedForReading(_ entry: ActionLogEntry) -> ActionLogEntry {
+        var copy = entry
+        copy.meta = ConfigurationSecrets.mask(json: entry.meta)
+        copy.description = ConfigurationSecrets.mask(entry.description)
+        return copy
+    }
+}

@@ -3,7 +3,7 @@
 for tests that need a BMC which misbehaves.
 
 Usage: fake_bmc.py --port PORT --state-dir DIR [--address 127.0.0.1] [--user admin] [--password secret]
-                   [--mode normal|ignore-power|ignore-reset|silent-power] [--cycle-off-seconds 2.0] [--initial-power on|off]
+                   [--mode normal|ignore-power|ignore-reset|silent-power|silent-chassis] [--cycle-off-seconds 2.0] [--initial-power on|off]
 
 Prints `fake_bmc ready on 127.0.0.1:PORT` once listening. Client: `ipmitool -I lanplus -C 3 ...` (pyghmi only
 speaks cipher suite 3; it also answers Get Channel Cipher Suites, so leaving out -C works too).
@@ -20,6 +20,7 @@ Modes (every chassis control command is answered with completion code 0 in every
   ignore-reset  on/off/soft as in normal mode; reset and cycle are accepted and do nothing.
   silent-power  power control acts as in normal mode (once per request; retransmissions are not acted on again),
                 but its answer is never sent: the reply "lost on the way back".
+  silent-chassis as silent-power, and status reads (Get Chassis Status) go unanswered too.
 
 Get System Restart Cause (netfn chassis 0x00, cmd 0x07) answers [cause, channel]: cause 0x0 (unknown) until a
 restart is recorded, then 0x1 (chassis control command), channel 1 (the LAN channel).
@@ -32,6 +33,7 @@ import threading
 import pyghmi.ipmi.bmc as bmc
 
 NETFN_CHASSIS = 0x00
+CMD_GET_CHASSIS_STATUS = 0x01
 CMD_CHASSIS_CONTROL = 0x02
 CMD_GET_RESTART_CAUSE = 0x07
 CAUSE_UNKNOWN = 0x0
@@ -162,8 +164,10 @@ class FakeBmc(bmc.Bmc):
         return 0  # "mc reset cold": accepted, the fake keeps running
 
     def handle_raw_request(self, request, session):
-        if self.mode == "silent-power" and request["netfn"] == NETFN_CHASSIS and request["command"] == CMD_CHASSIS_CONTROL:
+        if self.mode in ("silent-power", "silent-chassis") and request["netfn"] == NETFN_CHASSIS and request["command"] == CMD_CHASSIS_CONTROL:
             self.act_without_answering(request, session)
+            return None
+        if self.mode == "silent-chassis" and request["netfn"] == NETFN_CHASSIS and request["command"] == CMD_GET_CHASSIS_STATUS:
             return None
         if request["netfn"] == NETFN_CHASSIS and request["command"] == CMD_GET_RESTART_CAUSE:
             self.log("restart_cause")
@@ -180,7 +184,7 @@ def main():
     parser.add_argument("--address", default="127.0.0.1", choices=["127.0.0.1"], help="loopback only")
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="secret")
-    parser.add_argument("--mode", default="normal", choices=["normal", "ignore-power", "ignore-reset", "silent-power"])
+    parser.add_argument("--mode", default="normal", choices=["normal", "ignore-power", "ignore-reset", "silent-power", "silent-chassis"])
     parser.add_argument("--cycle-off-seconds", type=float, default=2.0)
     parser.add_argument("--initial-power", default="off", choices=["on", "off"])
     args = parser.parse_args()
