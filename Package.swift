@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -78,9 +79,21 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Power", dependencies: ["IPMI", "PDU", "Providers"]),
+        .target(name: "Console", dependencies: [
+            "AgentCore", "IPMI",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "ControllerAPI", dependencies: [
-            "AgentCore", "IPMI", "SNMP", "PDU", "SwitchSSH", "Provisioning", "Providers", "Power",
+            "AgentCore", "IPMI", "SNMP", "PDU", "SwitchSSH", "Provisioning", "Providers", "Power", "Console",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -88,14 +101,15 @@ let package = Package(
         ]),
         // The installed product: never the test harness.
         .executableTarget(name: "rackagent", dependencies: [
-            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH",
+            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH", "Console",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),
         ]),
         // Benchmarks start the same real peers the tests use; built on demand, not installed.
         .executableTarget(name: "rackagent-bench", dependencies: [
-            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH", "PeerHarness",
+            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH", "Console", "PeerHarness",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
@@ -111,8 +125,10 @@ let package = Package(
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "PeerHarness"]),
         .testTarget(name: "SwitchSSHTests", dependencies: ["SwitchSSH", "PeerHarness"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "PeerHarness"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "IPMI", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
-            "ControllerAPI", "PeerHarness", "SNMP", "Provisioning",
+            "ControllerAPI", "PeerHarness", "SNMP", "Provisioning", "Console",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Yams", package: "Yams"),

@@ -25,6 +25,13 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible, Comparable {
 
     public var isIPv4: Bool { if case .v4 = self { return true } else { return false } }
 
+    /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:10.0.0.10`, as a dual-stack socket reports an IPv4
+    /// peer), nil for any other address.
+    public var ipv4MappedAddress: IPAddress? {
+        guard case .v6(let bytes) = self, bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff else { return nil }
+        return .v4(bytes[12...].reduce(0) { ($0 << 8) | UInt32($1) })
+    }
+
     /// Big-endian bytes: 4 for IPv4, 16 for IPv6.
     public var bytes: [UInt8] {
         switch self {

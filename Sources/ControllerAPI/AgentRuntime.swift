@@ -1,4 +1,5 @@
 import AgentCore
+import Console
 import Foundation
 import IPMI
 import Logging
@@ -8,6 +9,7 @@ import Providers
 import Provisioning
 import SNMP
 import SwitchSSH
+import Synchronization
 
 /// Everything the daemon's routes and background services share, built once from the configuration.
 public final class AgentRuntime: Sendable {
@@ -33,6 +35,9 @@ public final class AgentRuntime: Sendable {
     public let switches: SwitchService
     public let providers: ProviderService
     public let pdus: PDUService
+    public let console: ConsoleService
+    /// Where the console listener runs (its port is known once it listens).
+    public let consoleEndpoint = ConsoleListenerEndpoint()
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -82,9 +87,12 @@ public final class AgentRuntime: Sendable {
         let cache = OSCache(
             directory: configuration.osCacheDirectory, timeoutSeconds: configuration.provisioning.downloadTimeoutSeconds,
             logger: logger.with(["module": "os-cache"]))
+        console = ConsoleService(
+            settings: configuration.console, stateDirectory: configuration.stateDirectory, executor: ipmiExecutor, database: database, outbox: outbox,
+            actionLog: actionLog, logger: logger.with(["module": "console"]))
         installations = InstallationManager(
             database: database, outbox: outbox, actionLog: actionLog, dhcp: dhcp, cache: cache, renderer: InstallationRenderer(library: library),
-            power: RouterInstallationPower(router: power),
+            power: RouterInstallationPower(router: power), consoleCapture: ConsoleInstallationCapture(console: console),
             settings: InstallationSettings(bootBaseURL: configuration.bootBaseURL, timeoutMinutes: configuration.provisioning.installationTimeoutMinutes),
             logger: logger.with(["module": "installations"]))
         pxeGate = PXEGate(store: dhcp.store, provider: installations, unknownMACAction: configuration.dhcp.unknownMACAction)
@@ -93,6 +101,18 @@ public final class AgentRuntime: Sendable {
             pool: SwitchSessionPool(settings: configuration.ssh, store: switchStore, logger: logger.with(["module": "switch"])), store: switchStore,
             actionLog: actionLog, logger: logger.with(["module": "switch"]))
         try await jobs.failInterruptedJobs()
+    }
+
+    /// The base of console links: `console.publicURL`, or https on the console listener's host (the machine's name
+    /// when it listens on every address) and port.
+    public var consoleBaseURL: String {
+        if let url = configuration.console.publicURL { return url.hasSuffix("/") ? String(url.dropLast()) : url }
+        let address = try? ListenAddress(parsing: configuration.console.listen, key: "console.listen")
+        let port = consoleEndpoint.port ?? address?.port ?? 8444
+        var host = address?.host ?? "0.0.0.0"
+        if host == "0.0.0.0" || host == "::" || host.isEmpty { host = ProcessInfo.processInfo.hostName }
+        if host.contains(":") { host = "[\(host)]" }
+        return "https://\(host):\(port)"
     }
 
     /// The schema of every module, in the order they were introduced.
@@ -110,7 +130,7 @@ public final class AgentRuntime: Sendable {
          "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe",
          "installations.install", "installations.rescue", "installations.diskWipe", "installations.passwordReset",
          "installations.hardwareDetection", "osCache", "switch.ssh", "pdu.outlets", "providers.reinstall",
-         "providers.templates", "providers.console", "providers.traffic", "providers.rdns"] + SwitchDialects.vendors.map { "switch.\($0)" }
+         "providers.templates", "providers.console", "providers.traffic", "providers.rdns", "console.serial", "console.graphical"] + SwitchDialects.vendors.map { "switch.\($0)" }
             + power.connectionTypes.map { "power.\($0)" }
     }
 
@@ -142,4 +162,11 @@ actor ToolCache {
         cached = fresh
         return fresh
     }
+}
+
+/// The console listener's port once it listens (0 in the configuration means "any").
+public final class ConsoleListenerEndpoint: Sendable {
+    private let value = Mutex<Int?>(nil)
+    public var port: Int? { value.withLock { $0 } }
+    func set(port: Int) { value.withLock { $0 = port } }
 }

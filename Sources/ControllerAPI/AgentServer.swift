@@ -31,6 +31,7 @@ public enum AgentServer {
         DHCPRoutes(runtime: runtime).register(on: router)
         InstallationRoutes(runtime: runtime).register(on: router)
         SwitchActions.register(on: router, runtime: runtime)
+        ConsoleRoutes(runtime: runtime).register(on: router)
         return router
     }
 
@@ -126,6 +127,7 @@ public enum AgentServer {
             DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger.with(["service": "dhcp"])),
             InstallationMaintenance(manager: runtime.installations, logger: runtime.logger.with(["service": "installations"])),
             SwitchSessionMaintenance(pool: runtime.switches.pool),
+            runtime.console,
         ]
         if let dnsmasq = runtime.dnsmasq { services.append(dnsmasq) }
         let controller = runtime.configuration.controller

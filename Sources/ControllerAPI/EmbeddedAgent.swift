@@ -5,12 +5,13 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Both listeners of a runtime running in this process (ports 0 pick free ones): what benchmarks and
-/// tests use to talk to a real agent over real sockets.
+/// The three listeners of a runtime running in this process (ports 0 pick free ones), and its console service: what
+/// benchmarks and tests use to talk to a real agent over real sockets.
 public final class EmbeddedAgent: Sendable {
     public let runtime: AgentRuntime
     public let apiPort: Int
     public let bootPort: Int
+    public let consolePort: Int
     public let certificate: AgentIdentity.CertificateFiles
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
@@ -27,7 +28,7 @@ public final class EmbeddedAgent: Sendable {
         certificate = try AgentIdentity.ensureCertificate(configuration: configuration)
         let tls = try AgentServer.tlsConfiguration(
             certificatePath: certificate.certificatePath, keyPath: certificate.keyPath, clientCAFile: configuration.api.clientCAFile)
-        let ports = Mutex<(api: Int?, boot: Int?)>((nil, nil))
+        let ports = Mutex<(api: Int?, boot: Int?, console: Int?)>((nil, nil, nil))
         let router = try AgentServer.controllerRouter(runtime: runtime, tokenFile: configuration.tokenFilePath)
         let api = try AgentServer.controllerApplication(runtime: runtime, router: router, tls: tls) { port in
             ports.withLock { $0.api = port }
@@ -35,11 +36,18 @@ public final class EmbeddedAgent: Sendable {
         let boot = try AgentServer.bootApplication(runtime: runtime, router: AgentServer.bootRouter(runtime: runtime)) { port in
             ports.withLock { $0.boot = port }
         }
+        let console = try AgentServer.consoleApplication(
+            runtime: runtime, tls: try AgentServer.consoleTLSConfiguration(configuration: configuration, certificate: certificate)
+        ) { port in
+            ports.withLock { $0.console = port }
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: ListenerService(name: "api", address: configuration.api.listen, wrapped: api)),
                     .init(service: ListenerService(name: "boot", address: configuration.boot.listen, wrapped: boot)),
+                    .init(service: ListenerService(name: "console", address: configuration.console.listen, wrapped: console)),
+                    .init(service: runtime.console),
                 ],
                 gracefulShutdownSignals: [], logger: runtime.logger))
         self.group = group
@@ -55,10 +63,10 @@ public final class EmbeddedAgent: Sendable {
             }
         }
         let deadline = ContinuousClock.now + .seconds(15)
-        var started: (Int, Int)?
+        var started: (Int, Int, Int)?
         while ContinuousClock.now < deadline {
-            if case let (api?, boot?) = ports.withLock({ $0 }) {
-                started = (api, boot)
+            if case let (api?, boot?, console?) = ports.withLock({ $0 }) {
+                started = (api, boot, console)
                 break
             }
             if let reason = ended.withLock({ $0 }) {
@@ -71,7 +79,7 @@ public final class EmbeddedAgent: Sendable {
             _ = await task.result
             throw AgentError.internalError("the embedded agent's listeners did not start within 15 s")
         }
-        (apiPort, bootPort) = started
+        (apiPort, bootPort, consolePort) = started
     }
 
     /// The bearer token clients must send.
@@ -81,6 +89,7 @@ public final class EmbeddedAgent: Sendable {
 
     public var apiBaseURL: String { "https://127.0.0.1:\(apiPort)" }
     public var bootBaseURL: String { "http://127.0.0.1:\(bootPort)" }
+    public var consoleBaseURL: String { "https://127.0.0.1:\(consolePort)" }
 
     /// Graceful shutdown of both listeners.
     public func stop() async {

@@ -1,4 +1,6 @@
 import AgentCore
+import Console
+import IPMI
 import Power
 import Provisioning
 
@@ -52,5 +54,21 @@ struct RouterInstallationPower: InstallationPowerControl {
         }
         if let stored = result["stored"] { return "read back \(stored.jsonText)" }
         return result.jsonText.count > 120 ? String(result.jsonText.prefix(120)) + "…" : result.jsonText
+    }
+}
+
+/// Installations watch the serial console of servers they restart through an IPMI connection.
+struct ConsoleInstallationCapture: InstallationConsoleCapture {
+    let console: ConsoleService
+
+    func startCapture(serverId: String, connection: JSONValue) async {
+        guard connection["type"]?.stringValue == "ipmi", ConsoleRequest.isServerId(serverId),
+              let ipmi = try? (connection["meta"] ?? .null).decode(as: IPMIConnection.self)
+        else { return }
+        await console.startCapture(serverId: serverId, connection: ipmi)
+    }
+
+    func stopCapture(serverId: String) async {
+        await console.stopCapture(serverId: serverId)
     }
 }

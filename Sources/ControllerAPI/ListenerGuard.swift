@@ -188,3 +188,75 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
         deadline = nil
     }
 }
+
+extension ListenerGuard {
+    /// A child channel (HTTP/1 with a WebSocket upgrade, whose HTTP handlers are added only once it has decided not
+    /// to upgrade) with the header deadline from the moment the connection is set up: the TLS handshake and the first
+    /// request head must arrive within it, or the connection is closed. After the first head the wrapped channel's
+    /// own timeouts apply (a WebSocket pings and has the console's idle timeout).
+    func guarding<Base: ServerChildChannel>(_ base: Base) -> GuardedChildChannel<Base> {
+        GuardedChildChannel(base: base, listener: self)
+    }
+}
+
+struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+    let listener: ListenerGuard
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(FirstRequestDeadlineHandler(listener: listener))
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+/// Closes a connection whose first request head (`\r\n\r\n`) has not arrived within the header timeout, then steps
+/// aside.
+private final class FirstRequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let listener: ListenerGuard
+    private var deadline: Scheduled<Void>?
+    private var seen: [UInt8] = []
+    private var done = false
+
+    init(listener: ListenerGuard) {
+        self.listener = listener
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let listener = self.listener
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: listener.limits.headerTimeout) {
+            listener.timedOut(phase: "handshake and first request head")
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !done {
+            let bytes = unwrapInboundIn(data)
+            seen += bytes.readableBytesView.suffix(16 * 1024)
+            if seen.count > 64 * 1024 { seen.removeFirst(seen.count - 64 * 1024) }
+            if seen.firstRange(of: [13, 10, 13, 10]) != nil {
+                done = true
+                deadline?.cancel()
+                deadline = nil
+                seen = []
+            }
+        }
+        context.fireChannelRead(data)
+    }
+}

@@ -18,6 +18,13 @@ public protocol InstallationPowerControl: Sendable {
     func reset(connection: JSONValue) async throws -> String
 }
 
+/// Keeps a server's serial console open while its installation runs, so its output is kept even when nobody
+/// watches (the console module does it; this module knows nothing of SOL).
+public protocol InstallationConsoleCapture: Sendable {
+    func startCapture(serverId: String, connection: JSONValue) async
+    func stopCapture(serverId: String) async
+}
+
 /// Settings the manager takes from the configuration.
 public struct InstallationSettings: Sendable {
     public var bootBaseURL: String
@@ -74,6 +81,7 @@ public actor InstallationManager: BootScriptProvider {
     public nonisolated let cache: OSCache
     let renderer: InstallationRenderer
     let power: (any InstallationPowerControl)?
+    let consoleCapture: (any InstallationConsoleCapture)?
     public nonisolated let settings: InstallationSettings
     let logger: Logger
     /// Refusals a booting machine or a scanner can cause at will are logged at most once a minute per kind.
@@ -89,7 +97,7 @@ public actor InstallationManager: BootScriptProvider {
 
     public init(
         database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, dhcp: DHCPService, cache: OSCache, renderer: InstallationRenderer,
-        power: (any InstallationPowerControl)?, settings: InstallationSettings, logger: Logger
+        power: (any InstallationPowerControl)?, consoleCapture: (any InstallationConsoleCapture)? = nil, settings: InstallationSettings, logger: Logger
     ) {
         self.database = database
         store = InstallationStore(database: database)
@@ -99,6 +107,7 @@ public actor InstallationManager: BootScriptProvider {
         self.cache = cache
         self.renderer = renderer
         self.power = power
+        self.consoleCapture = consoleCapture
         self.settings = settings
         self.logger = logger
     }
@@ -203,6 +212,8 @@ public actor InstallationManager: BootScriptProvider {
             } else if record.step < .waitingForBoot {
                 logger.notice("resuming installation", metadata: ["serverId": "\(record.serverId)", "step": "\(record.step.name)"])
                 launchDriver(record.serverId)
+            } else if let connection = record.connection, record.powerAction != .noRestart, let consoleCapture {
+                Task { await consoleCapture.startCapture(serverId: record.serverId, connection: connection) }
             }
         }
     }
@@ -294,6 +305,9 @@ public actor InstallationManager: BootScriptProvider {
                     try await transition(serverId, to: .power, "power left alone (installPowerAction noRestart): boot the server from the network")
                 } else if let power, let connection = record.connection {
                     try await transition(serverId, to: .power, "setting the boot device to PXE")
+                    // The serial console is watched from before the restart, so the whole boot is in its log; its
+                    // start (a slow BMC) never holds the installation up.
+                    if let consoleCapture { Task { await consoleCapture.startCapture(serverId: serverId, connection: connection) } }
                     let boot = try await power.setBootDevice("pxe", connection: connection)
                     try await transition(serverId, to: .power, "boot device: \(boot)")
                     let restart = try await power.restart(connection: connection, hard: record.powerAction == .powerReset)
@@ -613,6 +627,7 @@ public actor InstallationManager: BootScriptProvider {
                 in: db)
             return record
         }
+        await consoleCapture?.stopCapture(serverId: serverId)
         logger.info("installation \(ending.state.rawValue)", metadata: ["serverId": "\(serverId)", "message": "\(ending.message)",
                                                                         "cleanupComplete": "\(ended.cleanupComplete)"])
         return ended

@@ -102,6 +102,7 @@ func benchRuntime(configure: (inout AgentConfiguration) -> Void) async throws ->
     configuration.stateDirectory = directory
     configuration.api.listen = "127.0.0.1:0"
     configuration.boot.listen = "127.0.0.1:0"
+    configuration.console.listen = "127.0.0.1:0"
     configure(&configuration)
     var logger = Logger(label: "rackagent.bench")
     logger.logLevel = .error

@@ -24,10 +24,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("boot-listen"), help: ArgumentHelp("Boot API address (plain HTTP).", valueName: "host:port"))
     var bootListen: String?
 
+    @Option(name: .customLong("console-listen"), help: ArgumentHelp("Console listener address (HTTPS, for end users' browsers).", valueName: "host:port"))
+    var consoleListen: String?
+
     func run() async throws {
         var configuration = try options.load()
         if let apiListen { configuration.api.listen = apiListen }
         if let bootListen { configuration.boot.listen = bootListen }
+        if let consoleListen { configuration.console.listen = consoleListen }
         try configuration.validate()
         let apiAddress = configuration.api.listen
         let bootAddress = configuration.boot.listen
@@ -66,9 +70,16 @@ struct ServeCommand: AsyncParsableCommand {
         let boot = try AgentServer.bootApplication(runtime: runtime, router: AgentServer.bootRouter(runtime: runtime)) { port in
             logger.info("boot API listening", metadata: ["address": "\(bootAddress)", "port": "\(port)"])
         }
+        let consoleAddress = configuration.console.listen
+        let console = try AgentServer.consoleApplication(
+            runtime: runtime, tls: try AgentServer.consoleTLSConfiguration(configuration: configuration, certificate: certificate)
+        ) { port in
+            logger.info("console listening", metadata: ["address": "\(consoleAddress)", "port": "\(port)"])
+        }
         var services: [any Service] = [
             ListenerService(name: "api", address: configuration.api.listen, wrapped: api),
             ListenerService(name: "boot", address: configuration.boot.listen, wrapped: boot),
+            ListenerService(name: "console", address: configuration.console.listen, wrapped: console),
         ]
         services += try AgentServer.backgroundServices(runtime: runtime)
         let group = ServiceGroup(

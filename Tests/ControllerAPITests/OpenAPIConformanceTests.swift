@@ -27,7 +27,7 @@ import Testing
             name: "rackagent serve", executable: "/usr/sbin/ip",
             arguments: [
                 "netns", "exec", namespace, RackAgentBinary.path, "serve", "--state-dir", work.file("state"), "--api-listen", "127.0.0.1:8443",
-                "--boot-listen", "127.0.0.1:8080",
+                "--boot-listen", "127.0.0.1:8080", "--console-listen", "127.0.0.1:8444",
             ],
             environment: environment, logPath: work.file("serve.log"))
         defer { agent.stop() }

@@ -26,7 +26,7 @@ import Testing
                 name: "rackagent serve", executable: locateProgram("prlimit") ?? "/usr/bin/prlimit",
                 arguments: [
                     "--nofile=1024:\(ProcessLimits.openFileLimit)", "--", RackAgentBinary.path, "serve", "--state-dir", directory.file("state"),
-                    "--api-listen", "127.0.0.1:\(apiPort)", "--boot-listen", "127.0.0.1:\(bootPort)",
+                    "--api-listen", "127.0.0.1:\(apiPort)", "--boot-listen", "127.0.0.1:\(bootPort)", "--console-listen", "127.0.0.1:0",
                 ],
                 environment: merged, logPath: directory.file("serve.log"))
             try await process.waitForLog(timeout: .seconds(30)) { $0.contains("controller API listening") && $0.contains("boot API listening") }

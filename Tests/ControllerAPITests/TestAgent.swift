@@ -19,6 +19,7 @@ struct TestAgent {
         configuration.stateDirectory = directory.file("state")
         configuration.api.listen = "127.0.0.1:0"
         configuration.boot.listen = "127.0.0.1:0"
+        configuration.console.listen = "127.0.0.1:0"
         configure(&configuration)
         try StateDirectory.prepare(configuration.stateDirectory)
         token = try AgentIdentity.ensureToken(at: configuration.tokenFilePath).token

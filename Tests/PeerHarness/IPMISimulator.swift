@@ -12,7 +12,9 @@ public final class IPMISimulator: Sendable {
     public static let adminUser = "admin"
     public static let adminPassword = "secret"
 
-    public init() async throws {
+    /// `serialPort`: the TCP port of the machine's serial line (a qemu `-serial tcp:...,server`) that SOL carries;
+    /// nil: the BMC has no SOL (it answers SOL commands with "Invalid command").
+    public init(serialPort: Int? = nil) async throws {
         guard let simulator = locateProgram("ipmi_sim") else { throw HarnessError.peerFailed("ipmi_sim is not installed (openipmi)") }
         directory = try TemporaryDirectory(prefix: "ipmi-sim")
         port = FreePort.udp()
@@ -32,6 +34,7 @@ public final class IPMISimulator: Sendable {
                 guid a123456789abcdefa123456789abcdef
               endlan
               chassis_control "\(path)/chassis.sh 0x20"
+            \(serialPort.map { "  sol \"tcp:127.0.0.1:\($0)\" 115200" } ?? "")
               user 1 true  ""      "test"   user   10 none md2 md5 straight
               user 2 true  "admin" "secret" admin  10 none md2 md5 straight
 
