@@ -6,6 +6,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import PeerHarness
+import Synchronization
 import Testing
 
 /// Remote consoles against real peers: qemu's serial port behind ipmi_sim's Serial-over-LAN, qemu's VNC server, and
@@ -106,5 +107,199 @@ import Testing
         #expect(closed.data["closeReason"] == "revoked" && closed.data["durationSeconds"] != nil, "\(closed.data.jsonText)")
         #expect(!events.map(\.data.jsonText).joined().contains(IPMISimulator.adminPassword), "no BMC password in an event")
         await live.stop()
+    }
+
+    /// Speaks RFB as a browser would through the console's WebSocket, far enough to get a framebuffer update.
+    static func rfbThroughConsole(_ console: ConsoleSocket) async throws -> (name: String, update: [UInt8]) {
+        var received = try await console.waitForBytes(12)
+        #expect(String(decoding: received.prefix(12), as: UTF8.self) == "RFB 003.008\n")
+        try await console.type("RFB 003.008\n")
+        received = try await console.waitForBytes(14)
+        #expect(Array(received[12..<14]) == [1, 1], "the agent offers only 'no authentication' to the browser")
+        try await console.send([1])
+        received = try await console.waitForBytes(18)
+        #expect(Array(received[14..<18]) == [0, 0, 0, 0], "security result OK")
+        try await console.send([1])  // ClientInit, shared
+        received = try await console.waitForBytes(18 + 24)
+        let width = Int(received[18]) << 8 | Int(received[19])
+        let height = Int(received[20]) << 8 | Int(received[21])
+        let nameLength = received[38..<42].reduce(0) { $0 << 8 | Int($1) }
+        received = try await console.waitForBytes(42 + nameLength)
+        let name = String(decoding: received[42..<(42 + nameLength)], as: UTF8.self)
+        let before = received.count
+        // FramebufferUpdateRequest, not incremental, the whole screen.
+        try await console.send([3, 0, 0, 0, 0, 0, UInt8(width >> 8), UInt8(width & 0xff), UInt8(height >> 8), UInt8(height & 0xff)])
+        received = try await console.waitForBytes(before + 4)
+        return (name, Array(received[before...]))
+    }
+
+    /// The graphical path three ways: qemu's VNC server without a password, with one (the agent answers the VNC
+    /// challenge; the browser is never asked), and RFB over qemu's WebSocket; a viewer asking the agent for another
+    /// host (noVNC's `host`/`port` parameters) still reaches only the session's server; a wrong password is a 502
+    /// before any link exists.
+    @Test func graphicalConsoleThroughVNC() async throws {
+        let display = QEMUMachine.freeVNCDisplay()
+        let machine = try await QEMUMachine(consoleSerialPort: FreePort.tcp(), vncDisplay: display, vncPassword: "vncpass1")
+        defer { machine.stop() }
+        let open = QEMUMachine.freeVNCDisplay()
+        let plain = try await QEMUMachine(consoleSerialPort: FreePort.tcp(), vncDisplay: open)
+        defer { plain.stop() }
+        let decoy = try await SlowTCPServer()
+        defer { decoy.stop() }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let cases: [(String, JSONValue)] = [
+                ("no password", ["type": "vnc", "meta": ["host": "127.0.0.1", "port": .integer(Int64(5900 + open))]]),
+                ("VNC authentication", ["type": "vnc", "meta": ["host": "127.0.0.1", "port": .integer(Int64(5900 + display)), "password": "vncpass1"]]),
+                ("RFB over WebSocket", ["type": "vnc", "meta": ["websocketUrl": .string("ws://127.0.0.1:\(5700 + open)")]]),
+            ]
+            for (label, connection) in cases {
+                let (status, created, text) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                    "serverId": "62", "authorizedIp": "127.0.0.1", "consoleMode": "graphical", "connection": connection,
+                ])
+                #expect(status == 201, "\(label): \(text)")
+                let link = try #require(created["result"]?["url"]?.stringValue)
+                let (_, _, page) = try await Self.call(client, .GET, link, token: nil)
+                #expect(page.contains("graphical.js"), "\(label)")
+                let console = try await ConsoleSocket.open(Self.socketURL(link) + "?host=127.0.0.1&port=\(decoy.port)", certificatePath: live.certificate.certificatePath)
+                let (name, update) = try await Self.rfbThroughConsole(console)
+                #expect(name.contains("QEMU"), "\(label): server name \(name)")
+                #expect(update.first == 0, "\(label): a FramebufferUpdate message (type 0), got \(update.prefix(4))")
+                await console.close()
+            }
+            #expect(decoy.connections == 0, "the agent connected where the viewer asked")
+            let (refused, error, _) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                "serverId": "62", "authorizedIp": "127.0.0.1", "consoleMode": "graphical",
+                "connection": ["type": "vnc", "meta": ["host": "127.0.0.1", "port": .integer(Int64(5900 + display)), "password": "wrong-pw"]],
+            ])
+            #expect(refused == 502 && error["error"]?["code"] == "console_unavailable", "\(error.jsonText)")
+            #expect(error.jsonText.contains("refused the password") && !error.jsonText.contains("wrong-pw"), "\(error.jsonText)")
+        }
+        await live.stop()
+    }
+
+    /// Who may open a link: only `authorizedIp` (403 from anywhere else, with nothing in the body), only once, only in
+    /// time (404 after), and a missing or bad `authorizedIp` is refused naming it.
+    @Test func linksOpenOnlyFromTheirAddressOnceAndInTime() async throws {
+        let display = QEMUMachine.freeVNCDisplay()
+        let machine = try await QEMUMachine(consoleSerialPort: FreePort.tcp(), vncDisplay: display)
+        defer { machine.stop() }
+        let live = try await Self.liveAgent { $0.console.linkLifetimeSeconds = 2 }
+        defer { live.agent.remove() }
+        let connection: JSONValue = ["type": "vnc", "meta": ["host": "127.0.0.1", "port": .integer(Int64(5900 + display))]]
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            for (body, field) in [
+                (["serverId": "63", "consoleMode": "graphical", "connection": connection] as JSONValue, "authorizedIp"),
+                (["serverId": "63", "authorizedIp": "10.0.0.300", "connection": connection], "authorizedIp"),
+                (["serverId": "63", "authorizedIp": "127.0.0.1\n", "connection": connection], "authorizedIp"),
+                (["serverId": "6 3", "authorizedIp": "127.0.0.1", "connection": connection], "serverId"),
+                (["serverId": "63", "authorizedIp": "127.0.0.1", "consoleMode": "both", "connection": connection], "consoleMode"),
+            ] {
+                let (status, error, text) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: body)
+                #expect(status == 400 && error["error"]?["details"]?["field"]?.stringValue == field, "\(text)")
+            }
+            // Bound to 127.0.0.2: the page answers curl bound to 127.0.0.2, and 403 with an empty body from 127.0.0.1.
+            let (_, created, _) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                "serverId": "63", "authorizedIp": "127.0.0.2", "connection": connection,
+            ])
+            let link = try #require(created["result"]?["url"]?.stringValue)
+            let (forbidden, _, forbiddenBody) = try await Self.call(client, .GET, link, token: nil)
+            #expect(forbidden == 403 && forbiddenBody.isEmpty)
+            await #expect(throws: (any Error).self) { _ = try await ConsoleSocket.open(Self.socketURL(link), certificatePath: live.certificate.certificatePath) }
+            let curl = try await PeerTools.run(
+                locateProgram("curl") ?? "/usr/bin/curl",
+                ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", "127.0.0.2", "--cacert", live.certificate.certificatePath, link])
+            #expect(curl.1.trimmingCharacters(in: .whitespacesAndNewlines) == "200", "from 127.0.0.2: \(curl.1)")
+            // Not opened in time: gone.
+            try await Task.sleep(for: .milliseconds(2200))
+            let curlLate = try await PeerTools.run(
+                locateProgram("curl") ?? "/usr/bin/curl",
+                ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", "127.0.0.2", "--cacert", live.certificate.certificatePath, link])
+            #expect(curlLate.1.trimmingCharacters(in: .whitespacesAndNewlines) == "404", "expired: \(curlLate.1)")
+            let (unknown, _, _) = try await Self.call(client, .GET, "\(live.embedded.consoleBaseURL)/console/\(String(repeating: "ab", count: 32))", token: nil)
+            #expect(unknown == 404)
+            let (_, sessions, _) = try await Self.call(client, .GET, "\(api)/v1/consoles", token: token)
+            #expect(sessions.jsonText.contains("\"state\":\"expired\""), "\(sessions.jsonText)")
+        }
+        await live.stop()
+    }
+
+    /// A BMC without SOL is a 502 naming the BMC's words; a BMC that dies mid-session ends the console, and the page
+    /// and the `console.closed` event say why.
+    @Test func aBMCWithoutSOLOrThatDropsItIsReportedWithItsReason() async throws {
+        let noSOL = try await IPMISimulator()
+        defer { noSOL.stop() }
+        let serialPort = FreePort.tcp()
+        let machine = try await QEMUMachine(consoleSerialPort: serialPort, vncDisplay: QEMUMachine.freeVNCDisplay())
+        defer { machine.stop() }
+        let simulator = try await IPMISimulator(serialPort: serialPort)
+        defer { simulator.stop() }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let (status, error, text) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                "serverId": "64", "authorizedIp": "127.0.0.1", "connection": noSOL.connection(),
+            ])
+            #expect(status == 502 && error["error"]?["code"] == "console_unavailable", "\(text)")
+            #expect(text.contains("Invalid command"), "the BMC's own words: \(text)")
+
+            let (_, created, _) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                "serverId": "65", "authorizedIp": "127.0.0.1", "connection": simulator.connection(),
+            ])
+            let link = try #require(created["result"]?["url"]?.stringValue)
+            let console = try await ConsoleSocket.open(Self.socketURL(link), certificatePath: live.certificate.certificatePath)
+            try await console.waitForStatus("interactive")
+            try await machine.start()
+            try await console.waitForText("iPXE's banner") { $0.contains("iPXE") }
+            simulator.process.killNow()
+            try await console.type("x")
+            let last = try await console.waitForStatus("disconnected", timeout: .seconds(30))
+            #expect(last["reason"]?.stringValue?.contains("BMC ended the serial console") == true, "\(last.jsonText)")
+            await console.close()
+        }
+        let closed = try #require(try await live.agent.runtime.outbox.pendingEvents().first { $0.type == "console.closed" })
+        #expect(closed.data["closeReason"]?.stringValue?.contains("SOL session closed by BMC") == true, "\(closed.data.jsonText)")
+        await live.stop()
+    }
+}
+
+/// A TCP server that counts connections and never answers: it must see none.
+final class SlowTCPServer: Sendable {
+    let port: Int
+    private let listener: Int32
+    private let count = Mutex(0)
+
+    init() async throws {
+        port = FreePort.tcp()
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(listener, 16) == 0 else { throw HarnessError.peerFailed("cannot listen on \(port)") }
+        let descriptor = listener
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(descriptor, nil, nil)
+                guard connection >= 0 else { return }
+                count.withLock { $0 += 1 }
+                close(connection)
+            }
+        }
+    }
+
+    var connections: Int { count.withLock { $0 } }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
     }
 }

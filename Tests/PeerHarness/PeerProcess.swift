@@ -91,6 +91,8 @@ public final class PeerProcess: Sendable {
 
     /// Sends SIGSTOP/SIGCONT (a hung device).
     public func suspend() { kill(pid, SIGSTOP) }
+    /// SIGKILL: the peer dies at once (a BMC that loses power).
+    public func killNow() { kill(pid, SIGKILL) }
     public func resume() { kill(pid, SIGCONT) }
 
     /// Waits until `predicate(log)` holds, bounded by `timeout`.
