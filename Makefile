@@ -10,11 +10,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DEBIAN_FRONTEND := noninteractive
 
 # What the agent needs to build and run.
-RUN_PACKAGES := pkg-config libsnmp-dev libssh2-1-dev libsqlite3-dev ipmitool snmp dnsmasq ipxe
+RUN_PACKAGES := pkg-config libsnmp-dev libssh2-1-dev libsqlite3-dev ipmitool snmp dnsmasq ipxe libjs-xterm node-xterm novnc
 # The real peers the tests talk to (test-peers.md).
 TEST_PACKAGES := openipmi snmpd openssh-server isc-dhcp-server kea-dhcp4-server tftp-hpa \
 	udhcpc isc-dhcp-client dhcping qemu-system-x86 ipxe-qemu iproute2 iputils-ping python3 python3-venv \
-	curl wget dmidecode pciutils debconf
+	curl wget dmidecode pciutils debconf chromium
 # PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator),
 # pyghmi (the misbehaving BMC), the OpenAPI validator, schemathesis (status-code conformance of openapi.yaml).
 PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator pyghmi==1.6.19 schemathesis==4.32.5

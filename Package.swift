@@ -116,6 +116,7 @@ let package = Package(
         .target(name: "PeerHarness", dependencies: [
             "AgentCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], path: "Tests/PeerHarness", exclude: ["Emulators"]),

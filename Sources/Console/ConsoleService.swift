@@ -428,16 +428,27 @@ public final class ConsoleService: Service, Sendable {
     /// Writes the serial logs to disk every two seconds while the agent runs, and once more when it stops.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(2))
-                for (serverId, failure) in await self.serialLogs.flush() {
-                    self.logger.error("cannot keep a serial log on disk", metadata: ["serverId": "\(serverId)", "error": "\(failure)"])
+            while true {
+                do {
+                    try await Task.sleep(for: .seconds(2))
+                } catch {
+                    return
                 }
+                self.logFlushFailures(await self.serialLogs.flush())
             }
         }
         sessions.closeAll(reason: "the agent is stopping")
-        await hub.closeAll()
-        _ = await serialLogs.flush()
+        // Outside the cancelled task: the last output and the sessions' ends must still be written.
+        await Task {
+            await self.hub.closeAll()
+            self.logFlushFailures(await self.serialLogs.flush())
+        }.value
+    }
+
+    private func logFlushFailures(_ failures: [String: String]) {
+        for (serverId, failure) in failures {
+            logger.error("cannot keep a serial log on disk", metadata: ["serverId": "\(serverId)", "error": "\(failure)"])
+        }
     }
 }
 

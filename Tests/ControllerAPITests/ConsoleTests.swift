@@ -268,6 +268,52 @@ import Testing
         #expect(closed.data["closeReason"]?.stringValue?.contains("SOL session closed by BMC") == true, "\(closed.data.jsonText)")
         await live.stop()
     }
+
+    /// A real browser (headless Chromium) opens both pages: the terminal shows iPXE's banner in its DOM (xterm.js from
+    /// Debian's node-xterm, bundled by the agent), the noVNC canvas has non-black pixels from qemu's screen. The
+    /// screenshots are kept in the test artifacts directory.
+    @Test func aBrowserShowsBothConsoles() async throws {
+        let serialPort = FreePort.tcp()
+        let display = QEMUMachine.freeVNCDisplay()
+        let machine = try await QEMUMachine(consoleSerialPort: serialPort, vncDisplay: display)
+        defer { machine.stop() }
+        let simulator = try await IPMISimulator(serialPort: serialPort)
+        defer { simulator.stop() }
+        let browser = try await HeadlessChromium()
+        defer { browser.stop() }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let (_, serial, _) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                "serverId": "66", "authorizedIp": "127.0.0.1", "connection": simulator.connection(),
+            ])
+            let (_, graphical, _) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                "serverId": "66", "authorizedIp": "127.0.0.1", "consoleMode": "graphical",
+                "connection": ["type": "vnc", "meta": ["host": "127.0.0.1", "port": .integer(Int64(5900 + display))]],
+            ])
+            let serialTab = try await browser.open(try #require(serial["result"]?["url"]?.stringValue))
+            try await serialTab.waitFor("document.getElementById('status').dataset.state", timeout: .seconds(30)) { $0 == "interactive" }
+            try await machine.start()
+            let screen = try await serialTab.waitFor(
+                "(document.querySelector('.xterm-rows') || {innerText: ''}).innerText", timeout: .seconds(60)) { $0.stringValue?.contains("iPXE") == true }
+            #expect(screen.stringValue?.contains("iPXE") == true)
+            try await serialTab.screenshot(to: HeadlessChromium.artifactsDirectory + "/console-serial.png")
+
+            let graphicalTab = try await browser.open(try #require(graphical["result"]?["url"]?.stringValue))
+            let lit = try await graphicalTab.waitFor("""
+                (() => { const c = document.querySelector('#screen canvas'); if (!c || !c.width) return 0;
+                  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+                  for (let i = 0; i < d.length; i += 4) { if (d[i] | d[i + 1] | d[i + 2]) n++; } return n; })()
+                """, timeout: .seconds(60)) { ($0.intValue ?? 0) > 100 }
+            #expect((lit.intValue ?? 0) > 100, "non-black pixels on the VNC canvas")
+            try await graphicalTab.screenshot(to: HeadlessChromium.artifactsDirectory + "/console-graphical.png")
+            await serialTab.close()
+            await graphicalTab.close()
+        }
+        await live.stop()
+    }
 }
 
 /// A TCP server that counts connections and never answers: it must see none.

@@ -1,0 +1,160 @@
+import AgentCore
+import AsyncHTTPClient
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Synchronization
+
+/// Debian's chromium, headless, driven through the Chrome DevTools Protocol: opens a page, evaluates JavaScript in
+/// it, takes screenshots. It trusts nothing it is not told to: the agent's self-signed certificate is accepted with
+/// `--ignore-certificate-errors` (the browser is a test peer, not the thing under test).
+public final class HeadlessChromium: Sendable {
+    public let process: PeerProcess
+    public let directory: TemporaryDirectory
+    let debuggerPort: Int
+
+    public init() async throws {
+        guard let chromium = locateProgram("chromium") else { throw HarnessError.peerFailed("chromium is not installed") }
+        directory = try TemporaryDirectory(prefix: "chromium")
+        process = try await PeerProcess(
+            name: "chromium", executable: chromium,
+            arguments: [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions", "--disable-background-networking",
+                "--ignore-certificate-errors", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--remote-allow-origins=*",
+                "--user-data-dir=\(directory.file("profile"))", "--window-size=1100,800", "about:blank",
+            ],
+            logPath: directory.file("chromium.log"))
+        try await process.waitForLog(timeout: .seconds(60)) { $0.contains("DevTools listening on ws://127.0.0.1:") }
+        let line = process.log.split(separator: "\n").first { $0.contains("DevTools listening on ws://127.0.0.1:") } ?? ""
+        guard let portText = line.split(separator: "127.0.0.1:").last?.split(separator: "/").first, let port = Int(portText) else {
+            throw HarnessError.peerFailed("chromium did not say where DevTools listen: \(line)")
+        }
+        debuggerPort = port
+    }
+
+    /// Opens `url` in a new tab and returns the tab.
+    public func open(_ url: String) async throws -> Tab {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { Task { try? await client.shutdown() } }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(debuggerPort)/json/new?\(url)")
+        request.method = .PUT
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        let target = try JSONCoding.decoder.decode(JSONValue.self, from: Data(buffer: body))
+        guard let socket = target["webSocketDebuggerUrl"]?.stringValue else { throw HarnessError.peerFailed("no tab: \(target.jsonText)") }
+        return try await Tab.connect(socket)
+    }
+
+    public func stop() {
+        process.stop(grace: .seconds(2))
+        directory.remove()
+    }
+
+    /// One tab's DevTools connection.
+    public final class Tab: Sendable {
+        private struct State {
+            var outbound: WebSocketOutboundWriter?
+            var answers: [Int: JSONValue] = [:]
+            var nextId = 1
+            var ended: String?
+        }
+
+        private final class Shared: Sendable {
+            let state = Mutex(State())
+        }
+
+        private let shared = Shared()
+        private let task: Task<Void, Never>
+
+        private init(_ url: String) {
+            let shared = self.shared
+            task = Task {
+                do {
+                    try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 26), logger: Logger(label: "cdp")) { inbound, outbound, _ in
+                        shared.state.withLock { $0.outbound = outbound }
+                        for try await message in inbound.messages(maxSize: 1 << 26) {
+                            guard case .text(let text) = message,
+                                  let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8)), let id = value["id"]?.intValue
+                            else { continue }
+                            shared.state.withLock { $0.answers[id] = value }
+                        }
+                    }
+                    shared.state.withLock { $0.ended = "closed" }
+                } catch {
+                    shared.state.withLock { $0.ended = "\(error)" }
+                }
+            }
+        }
+
+        static func connect(_ url: String) async throws -> Tab {
+            let tab = Tab(url)
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let (ready, ended) = tab.shared.state.withLock { ($0.outbound != nil, $0.ended) }
+                if ready { return tab }
+                if let ended { throw HarnessError.peerFailed("DevTools: \(ended)") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            throw HarnessError.timeout("DevTools connection")
+        }
+
+        /// Sends a DevTools command and returns its result.
+        public func call(_ method: String, _ parameters: JSONValue = [:]) async throws -> JSONValue {
+            let (id, outbound) = shared.state.withLock { state -> (Int, WebSocketOutboundWriter?) in
+                defer { state.nextId += 1 }
+                return (state.nextId, state.outbound)
+            }
+            guard let outbound else { throw HarnessError.peerFailed("DevTools not connected") }
+            let command: JSONValue = ["id": .integer(Int64(id)), "method": .string(method), "params": parameters]
+            try await outbound.write(.text(command.jsonText))
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                if let answer = shared.state.withLock({ $0.answers.removeValue(forKey: id) }) {
+                    if let error = answer["error"] { throw HarnessError.peerFailed("\(method): \(error.jsonText)") }
+                    return answer["result"] ?? .null
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            throw HarnessError.timeout("DevTools \(method)")
+        }
+
+        /// The value of a JavaScript expression in the page.
+        public func evaluate(_ expression: String) async throws -> JSONValue {
+            let result = try await call("Runtime.evaluate", ["expression": .string(expression), "returnByValue": true])
+            return result["result"]?["value"] ?? .null
+        }
+
+        /// Polls `expression` (bounded) until `condition` holds for its value.
+        @discardableResult
+        public func waitFor(_ expression: String, timeout: Duration = .seconds(60), _ condition: (JSONValue) -> Bool) async throws -> JSONValue {
+            let deadline = ContinuousClock.now + timeout
+            var last: JSONValue = .null
+            while ContinuousClock.now < deadline {
+                last = try await evaluate(expression)
+                if condition(last) { return last }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            throw HarnessError.timeout("the page never satisfied the condition; \(expression) was \(last.jsonText.prefix(500))")
+        }
+
+        /// A PNG of the page, written to `path`.
+        public func screenshot(to path: String) async throws {
+            let result = try await call("Page.captureScreenshot", ["format": "png"])
+            guard let text = result["data"]?.stringValue, let data = Data(base64Encoded: text) else { throw HarnessError.peerFailed("no screenshot") }
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try data.write(to: URL(fileURLWithPath: path))
+        }
+
+        public func close() async {
+            if let outbound = shared.state.withLock({ $0.outbound }) { try? await outbound.close(.normalClosure, reason: nil) }
+            _ = await task.value
+        }
+    }
+
+    /// Where tests keep what they produce for people to look at (screenshots): `RACKAGENT_TEST_ARTIFACTS`, or
+    /// `.build/test-artifacts` in the repository.
+    public static var artifactsDirectory: String {
+        ProcessInfo.processInfo.environment["RACKAGENT_TEST_ARTIFACTS"] ?? PeerTools.repositoryRoot + "/.build/test-artifacts"
+    }
+}
