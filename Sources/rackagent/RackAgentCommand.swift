@@ -11,6 +11,9 @@ struct RackAgentCommand: AsyncParsableCommand {
             daemon, for diagnostics; each prints human-readable text, or JSON with --json, and exits non-zero on failure.
             """,
         version: AgentVersion.current,
-        subcommands: [ServeCommand.self, InfoCommand.self, DoctorCommand.self, TokenCommand.self, IPMICommand.self, SNMPCommand.self, SwitchCommand.self, PDUCommand.self, ProviderCommand.self, DHCPCommand.self, PXECommand.self]
+        subcommands: [
+            ServeCommand.self, InfoCommand.self, DoctorCommand.self, TokenCommand.self, IPMICommand.self, SNMPCommand.self, SwitchCommand.self,
+            PDUCommand.self, ProviderCommand.self, DHCPCommand.self, PXECommand.self, ConsoleCommand.self,
+        ]
     )
 }

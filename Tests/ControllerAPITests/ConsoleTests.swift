@@ -314,6 +314,56 @@ import Testing
         }
         await live.stop()
     }
+
+    /// The CLI: `rackagent console sol` attaches a terminal (here a pipe) to the BMC's SOL, Ctrl-B and a command reach
+    /// the machine, `~.` leaves cleanly (the BMC's SOL is free again: the API opens it right after); `rackagent
+    /// console open` asks the running agent for a link.
+    @Test func theCommandLineAttachesAndIssuesLinks() async throws {
+        let serialPort = FreePort.tcp()
+        let machine = try await QEMUMachine(consoleSerialPort: serialPort, vncDisplay: QEMUMachine.freeVNCDisplay())
+        defer { machine.stop() }
+        let simulator = try await IPMISimulator(serialPort: serialPort)
+        defer { simulator.stop() }
+        let work = try TemporaryDirectory(prefix: "console-cli")
+        defer { work.remove() }
+        let fifo = work.file("keys")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let command = [RackAgentBinary.path, "console", "sol", "--host", "127.0.0.1", "--port", String(simulator.port), "--user", IPMISimulator.adminUser,
+                       "--password-env", "BMC_PASSWORD", "--state-dir", work.file("state")]
+        let attached = try await PeerProcess(
+            name: "rackagent console sol", executable: "/bin/sh", arguments: ["-c", "exec \"$@\" < \(fifo)", "sh"] + command,
+            environment: ["BMC_PASSWORD": IPMISimulator.adminPassword], logPath: work.file("console.log"))
+        defer { attached.stop() }
+        let keys = try #require(FileHandle(forWritingAtPath: fifo))
+        try await attached.waitForLog(timeout: .seconds(30)) { $0.contains("~. to leave") }
+        try await machine.start()
+        try await attached.waitForLog(timeout: .seconds(60)) { $0.contains("Press Ctrl-B for the iPXE command line") }
+        keys.write(Data([0x02]))
+        try await attached.waitForLog(timeout: .seconds(30)) { $0.contains("iPXE>") }
+        keys.write(Data("echo cli-marker-67\r".utf8))
+        try await attached.waitForLog(timeout: .seconds(30)) { $0.components(separatedBy: "cli-marker-67").count >= 3 }
+        keys.write(Data("\r~.".utf8))
+        try await attached.waitForLog(timeout: .seconds(15)) { $0.contains("[left the serial console]") }
+        #expect(!attached.log.contains(IPMISimulator.adminPassword))
+        try keys.close()
+
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        let passwordFile = try work.write("bmc-password", IPMISimulator.adminPassword)
+        let (status, output) = try await RackAgentBinary.run([
+            "console", "open", "--server-id", "67", "--authorized-ip", "127.0.0.1", "--bmc-host", "127.0.0.1", "--bmc-port", String(simulator.port),
+            "--user", IPMISimulator.adminUser,
+            "--password-file", passwordFile, "--api-url", live.baseURL, "--state-dir", live.agent.runtime.configuration.stateDirectory, "--json",
+        ])
+        #expect(status == 0, "\(output)")
+        let link = try JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8))
+        let url = try #require(link["url"]?.stringValue)
+        // The BMC's SOL was left free: the link's console opens.
+        let console = try await ConsoleSocket.open(Self.socketURL(url), certificatePath: live.certificate.certificatePath)
+        try await console.waitForStatus("interactive")
+        await console.close()
+        await live.stop()
+    }
 }
 
 /// A TCP server that counts connections and never answers: it must see none.
