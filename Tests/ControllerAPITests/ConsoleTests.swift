@@ -364,6 +364,94 @@ import Testing
         await console.close()
         await live.stop()
     }
+
+    /// One SOL session per BMC, shared: a second viewer of the same server watches read-only (its keys never reach
+    /// the machine), a third that asks to take over gets the keyboard and the first goes read-only.
+    @Test func viewersShareOneSOLSession() async throws {
+        let serialPort = FreePort.tcp()
+        let machine = try await QEMUMachine(consoleSerialPort: serialPort, vncDisplay: QEMUMachine.freeVNCDisplay())
+        defer { machine.stop() }
+        let simulator = try await IPMISimulator(serialPort: serialPort)
+        defer { simulator.stop() }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            func link(takeOver: Bool = false) async throws -> String {
+                let (status, created, text) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                    "serverId": "68", "authorizedIp": "127.0.0.1", "connection": simulator.connection(), "takeOver": .bool(takeOver),
+                ])
+                #expect(status == 201, "\(text)")
+                return Self.socketURL(try #require(created["result"]?["url"]?.stringValue))
+            }
+            let first = try await ConsoleSocket.open(try await link(), certificatePath: live.certificate.certificatePath)
+            try await first.waitForStatus("interactive")
+            let second = try await ConsoleSocket.open(try await link(), certificatePath: live.certificate.certificatePath)
+            try await second.waitForStatus("readOnly")
+            try await machine.start()
+            try await first.waitForText("the Ctrl-B prompt") { $0.contains("Press Ctrl-B for the iPXE command line") }
+            try await second.send([0x02])  // read-only: dropped
+            try await Task.sleep(for: .seconds(3))
+            #expect(!first.text.contains("iPXE>"), "a read-only viewer's Ctrl-B reached the machine")
+            #expect(second.text.contains("Press Ctrl-B"), "the read-only viewer sees the console too")
+            let third = try await ConsoleSocket.open(try await link(takeOver: true), certificatePath: live.certificate.certificatePath)
+            try await third.waitForStatus("interactive")
+            try await first.waitForStatus("readOnly")
+            #expect(third.text.contains("Press Ctrl-B"), "a joining viewer starts with the screen so far")
+            await first.close()
+            await second.close()
+            await third.close()
+        }
+        await live.stop()
+    }
+
+    /// An installation with an IPMI connection watches the server's serial console with nobody looking: after it
+    /// ended, its boot output is in the serial log.
+    @Test func anInstallationsConsoleIsKeptWithNobodyWatching() async throws {
+        let serialPort = FreePort.tcp()
+        let machine = try await QEMUMachine(consoleSerialPort: serialPort, vncDisplay: QEMUMachine.freeVNCDisplay())
+        defer { machine.stop() }
+        let simulator = try await IPMISimulator(serialPort: serialPort)
+        defer { simulator.stop() }
+        let mirror = try await InstallationRouteTests.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await Self.liveAgent {
+            $0.boot.listen = "127.0.0.1:0"
+            $0.dhcp.backend = .none
+            $0.ipmi.verifyDeadlineSeconds = 3
+        }
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let body = InstallationRouteTests.body(mirror: mirror, overrides: ["installPowerAction": "powerCycle", "connection": simulator.connection()])
+            let (created, _, text) = try await Self.call(client, .PUT, "\(api)/v1/installations/69", token: token, body: body)
+            #expect(created == 201, "\(text)")
+            let deadline = ContinuousClock.now + .seconds(30)
+            var step = ""
+            while ContinuousClock.now < deadline, step != "waitingForBoot" {
+                let (_, status, _) = try await Self.call(client, .GET, "\(api)/v1/installations/69", token: token)
+                step = status["result"]?["stepName"]?.stringValue ?? ""
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(step == "waitingForBoot")
+            // The machine boots now (ipmi_sim's power cycle only records): nobody has opened a console.
+            try await machine.start()
+            try await Task.sleep(for: .seconds(6))
+            let (aborted, _, answer) = try await Self.call(client, .DELETE, "\(api)/v1/installations/69", token: token)
+            #expect(aborted == 200, "\(answer)")
+            let (logStatus, log, logText) = try await Self.call(client, .GET, "\(api)/v1/consoles/log/69", token: token)
+            #expect(logStatus == 200, "\(logText.prefix(300))")
+            #expect(log["result"]?["text"]?.stringValue?.contains("iPXE") == true, "\(logText.prefix(500))")
+            let (_, sessions, _) = try await Self.call(client, .GET, "\(api)/v1/consoles", token: token)
+            #expect(sessions["result"] == .array([]), "a capture is no console session: \(sessions.jsonText)")
+        }
+        await live.stop()
+    }
 }
 
 /// A TCP server that counts connections and never answers: it must see none.
