@@ -46,7 +46,7 @@ import Testing
         // The controller listener, every operation but the boot API.
         let (apiStatus, apiOutput) = try await run([
             "--url", "https://127.0.0.1:8443", "--header", "Authorization: Bearer \(token)", "--tls-verify", work.file("state/tls/agent.crt"),
-            "--exclude-path-regex", "^/boot/",
+            "--exclude-path-regex", "^/(boot|console)/",
         ])
         #expect(apiStatus == 0, "\(apiOutput.suffix(6000))")
         let tested = apiOutput.split(separator: "\n").first { $0.contains("Tested:") }.flatMap { Int($0.filter(\.isNumber)) } ?? 0
@@ -56,6 +56,11 @@ import Testing
             "--url", "http://127.0.0.1:8080", "--include-path-regex", #"^/boot/(ipxe|\{token\}/(progress|done|inventory))$"#,
         ])
         #expect(bootStatus == 0, "\(bootOutput.suffix(6000))")
+        // The console listener's link routes (made-up tokens: 404, never anything undocumented).
+        let (consoleStatus, consoleOutput) = try await run([
+            "--url", "https://127.0.0.1:8444", "--tls-verify", work.file("state/tls/agent.crt"), "--include-path-regex", "^/console/",
+        ])
+        #expect(consoleStatus == 0, "\(consoleOutput.suffix(6000))")
         #expect(!agent.log.contains("Fatal error"), "\(agent.log.suffix(2000))")
     }
 }
