@@ -143,6 +143,11 @@ public final class ConsoleService: Service, Sendable {
         }
     }
 
+    /// SOL sessions open right now (one per BMC, however many viewers).
+    public var liveSerialSessions: Int {
+        get async { await hub.activeSessions }
+    }
+
     /// The serial output tail kept for a server.
     public func serialLog(_ serverId: String) async throws -> (bytes: [UInt8], updatedAt: Date)? {
         try await serialLogs.read(serverId)
