@@ -208,7 +208,7 @@ extension AgentServer {
             maxConnections: configuration.console.maxConnections, headerTimeoutSeconds: configuration.api.requestHeaderTimeoutSeconds,
             requestTimeoutSeconds: configuration.api.requestTimeoutSeconds, idleTimeoutSeconds: configuration.api.idleTimeoutSeconds)
         let guardian = ListenerGuard(name: "console", limits: limits, logger: logger)
-        let router = ConsoleListener.router(runtime: runtime, assets: ConsoleAssets(settings: configuration.console))
+        let router = consoleRouter(runtime: runtime)
         let webSocketResponder = ConsoleListener.webSocketRouter(runtime: runtime).buildResponder()
         let channelConfiguration = guardian.channelConfiguration
         let server = HTTPServerBuilder { responder in
@@ -229,6 +229,11 @@ extension AgentServer {
                 await onRunning(port)
             },
             logger: logger)
+    }
+
+    /// The console listener's HTTP routes (pages, assets, and the WebSocket path's refusals).
+    public static func consoleRouter(runtime: AgentRuntime) -> Router<ConsoleRequestContext> {
+        ConsoleListener.router(runtime: runtime, assets: ConsoleAssets(settings: runtime.configuration.console))
     }
 
     /// TLS for the console listener: `console.tlsCertificateFile` and key, or the controller listener's pair.
