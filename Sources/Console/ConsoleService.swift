@@ -181,7 +181,7 @@ public final class ConsoleService: Service, Sendable {
             try? await viewer.send(.status(ConsoleStatus(state: "disconnected", reason: "this link is not valid (used, expired or revoked)")))
             return
         }
-        await record(session, opened: true)
+        await Task { await self.record(session, opened: true) }.value
         let closeReason = Mutex<String?>(nil)
         let activity = ActivityClock()
         let work = Task { () -> String in
@@ -205,7 +205,8 @@ public final class ConsoleService: Service, Sendable {
         let outcome = await work.value
         let reason = closeReason.withLock { $0 } ?? outcome
         try? await viewer.send(.status(ConsoleStatus(state: "disconnected", reason: reason)))
-        if let ended = sessions.finish(session.sessionId, reason: reason) { await record(ended, opened: false) }
+        // Recorded outside this task: the viewer's connection may be gone and this task cancelled with it.
+        if let ended = sessions.finish(session.sessionId, reason: reason) { await Task { await self.record(ended, opened: false) }.value }
     }
 
     private func serveSerial(

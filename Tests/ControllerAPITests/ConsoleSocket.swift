@@ -31,7 +31,7 @@ final class ConsoleSocket: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(certificatePath)
         // The client sends the URL's host as SNI, which may not be an IP address: the certificate names localhost too.
-        var configuration = WebSocketClientConfiguration(sniHostname: "localhost")
+        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 24, sniHostname: "localhost")
         for (name, value) in headers { if let field = HTTPField.Name(name) { configuration.additionalHeaders[field] = value } }
         let finalConfiguration = configuration
         let finalTLS = tls

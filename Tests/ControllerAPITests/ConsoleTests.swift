@@ -452,6 +452,48 @@ import Testing
         }
         await live.stop()
     }
+
+    /// A console nobody uses is closed after the idle timeout, and one in use after the maximum duration; the event
+    /// says which.
+    @Test func idleAndOverlongConsolesAreClosed() async throws {
+        let display = QEMUMachine.freeVNCDisplay()
+        let machine = try await QEMUMachine(consoleSerialPort: FreePort.tcp(), vncDisplay: display)
+        defer { machine.stop() }
+        let live = try await Self.liveAgent {
+            $0.console.idleTimeoutSeconds = 1
+            $0.console.maxDurationSeconds = 3
+        }
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let connection: JSONValue = ["type": "vnc", "meta": ["host": "127.0.0.1", "port": .integer(Int64(5900 + display))]]
+            func open() async throws -> ConsoleSocket {
+                let (_, created, _) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
+                    "serverId": "70", "authorizedIp": "127.0.0.1", "connection": connection,
+                ])
+                return try await ConsoleSocket.open(Self.socketURL(try #require(created["result"]?["url"]?.stringValue)),
+                                                    certificatePath: live.certificate.certificatePath)
+            }
+            let idle = try await open()
+            _ = try await idle.waitForEnd(timeout: .seconds(10))
+            // Busy the whole time (a keep-alive byte every half second is RFB's SetEncodings, harmless), ended by the
+            // maximum duration.
+            let busy = try await open()
+            _ = try await Self.rfbThroughConsole(busy)
+            let started = ContinuousClock.now
+            while busy.ended == nil, ContinuousClock.now - started < .seconds(10) {
+                try? await busy.send([2, 0, 0, 1, 0, 0, 0, 0])  // SetEncodings: raw
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(busy.ended != nil && ContinuousClock.now - started < .seconds(6) && ContinuousClock.now - started > .seconds(2), "ended after \(ContinuousClock.now - started): \(busy.ended ?? "-")")
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        let reasons = try await live.agent.runtime.outbox.pendingEvents().filter { $0.type == "console.closed" }.compactMap { $0.data["closeReason"]?.stringValue }
+        #expect(reasons.contains("idle for 1 s"), "\(reasons)")
+        #expect(reasons.contains("open for the maximum of 3 s"), "\(reasons)")
+        await live.stop()
+    }
 }
 
 /// A TCP server that counts connections and never answers: it must see none.
