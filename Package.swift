@@ -53,6 +53,7 @@ let package = Package(
         ]),
         .target(name: "SNMP", dependencies: [
             "AgentCore", "CNetSNMP",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -170,6 +170,10 @@ public struct SNMPConfiguration: Codable, Sendable, Equatable {
     public var rollupRetentionDays = 400
     /// Per-poll raw deltas are kept this long (rollups carry the history).
     public var rawSampleRetentionDays = 3
+    /// How long a cycled outlet stays off before it is switched on again.
+    public var outletCycleDelaySeconds = 5.0
+    /// How long an outlet switch may take to show in the PDU's state column before it counts as not carried out.
+    public var outletVerifySeconds = 10.0
 
     public init() {}
 }
@@ -329,6 +333,7 @@ extension AgentConfiguration {
             ("console.linkLifetimeSeconds", console.linkLifetimeSeconds), ("console.idleTimeoutSeconds", console.idleTimeoutSeconds),
             ("console.maxDurationSeconds", console.maxDurationSeconds), ("ipmi.commandTimeoutSeconds", ipmi.commandTimeoutSeconds),
             ("ipmi.verifyDeadlineSeconds", ipmi.verifyDeadlineSeconds), ("snmp.timeoutSeconds", snmp.timeoutSeconds),
+            ("snmp.outletCycleDelaySeconds", snmp.outletCycleDelaySeconds), ("snmp.outletVerifySeconds", snmp.outletVerifySeconds),
             ("ssh.connectTimeoutSeconds", ssh.connectTimeoutSeconds), ("ssh.commandTimeoutSeconds", ssh.commandTimeoutSeconds),
             ("ssh.idleCloseSeconds", ssh.idleCloseSeconds), ("controller.requestTimeoutSeconds", controller.requestTimeoutSeconds),
             ("controller.maxBackoffSeconds", controller.maxBackoffSeconds), ("provisioning.downloadTimeoutSeconds", provisioning.downloadTimeoutSeconds),

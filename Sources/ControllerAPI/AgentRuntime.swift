@@ -64,7 +64,10 @@ public final class AgentRuntime: Sendable {
             client: snmp, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox),
             settings: configuration.snmp, logger: logger.with(["module": "snmp"]))
         let registry = networkDevices
-        pdus = PDUService(client: snmp, settings: configuration.snmp) { try await registry.stored($0).device }
+        pdus = PDUService(
+            client: snmp, settings: configuration.snmp, cycleDelay: .seconds(configuration.snmp.outletCycleDelaySeconds),
+            verifyTimeout: .seconds(configuration.snmp.outletVerifySeconds)
+        ) { try await registry.stored($0).device }
         let providers = ProviderService(settings: configuration.providers, logger: logger.with(["module": "providers"]))
         self.providers = providers
         power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi), PDUPowerDriver(service: pdus)]

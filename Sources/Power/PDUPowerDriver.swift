@@ -91,6 +91,10 @@ public struct PDUPowerDriver: PowerDriver {
         ]
     }
 
+    public func checkReferences(meta: JSONValue, path: String) async throws {
+        try await service.checkHasOutlets(try Self.connection(meta, path: path).deviceId)
+    }
+
     public func testConnection(meta: JSONValue) async throws -> String {
         let connection = try Self.connection(meta, path: "connection.meta")
         for outlet in connection.outlets { _ = try await service.state(connection.deviceId, outlet: outlet) }

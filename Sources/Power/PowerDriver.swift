@@ -11,6 +11,9 @@ public protocol PowerDriver: Sendable {
     func target(meta: JSONValue, path: String) throws -> String
     /// Checks the method's parameters before any job exists (a bad request is a 400, not a failed job).
     func validate(_ method: PowerMethod, parameters: PowerParameters) throws
+    /// Checks what the meta refers to, before any job exists and without touching the device (a PDU that is not
+    /// registered, or whose type has no outlets).
+    func checkReferences(meta: JSONValue, path: String) async throws
     /// Performs the method; the result is what the API returns (`"online"`, a verified report, command output).
     func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> JSONValue
     /// "online" when the connection works.
@@ -19,6 +22,7 @@ public protocol PowerDriver: Sendable {
 
 extension PowerDriver {
     public func validate(_ method: PowerMethod, parameters: PowerParameters) throws {}
+    public func checkReferences(meta: JSONValue, path: String) async throws {}
 }
 
 /// Routes power calls to the driver for the connection type, with failover to a fallback connection.
@@ -53,6 +57,13 @@ public struct PowerRouter: Sendable {
             _ = try fallbackDriver.target(meta: fallback.meta, path: "fallback.meta")
         }
         return target
+    }
+
+    /// What ``prepare(_:parameters:connection:fallback:)`` cannot check without a lookup: the registered devices the
+    /// connections refer to (still no traffic to them).
+    public func checkReferences(connection: ConnectionDescriptor, fallback: ConnectionDescriptor?) async throws {
+        try await driver(for: connection).checkReferences(meta: connection.meta, path: "connection.meta")
+        if let fallback { try await driver(for: fallback, field: "fallback.type").checkReferences(meta: fallback.meta, path: "fallback.meta") }
     }
 
     /// Runs the method; when it fails and a fallback can do it (and `noFailover` is false), runs it there: a status

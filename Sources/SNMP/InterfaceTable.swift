@@ -3,6 +3,7 @@ import AgentCore
 /// IF-MIB (RFC 2863) and SNMPv2-MIB object identifiers the agent reads, by number.
 public enum InterfaceMIB {
     public static let sysDescr = OID([1, 3, 6, 1, 2, 1, 1, 1, 0])
+    public static let sysObjectID = OID([1, 3, 6, 1, 2, 1, 1, 2, 0])
     public static let sysUpTime = OID([1, 3, 6, 1, 2, 1, 1, 3, 0])
     public static let sysName = OID([1, 3, 6, 1, 2, 1, 1, 5, 0])
 

@@ -26,6 +26,8 @@ public struct NetworkDevice: Sendable, Equatable {
     public var snmpHost: String
     public var snmpPort: Int
     public var snmpVersion: SNMPTarget.Version?
+    /// For a PDU registered without a version (the seed detects theirs): the version it answered, v2c or v1.
+    public var detectedSnmpVersion: SNMPTarget.Version?
     public var snmpCommunity: Secret?
     public var snmpWriteCommunity: Secret?
     public var snmpUsername: String?
@@ -64,9 +66,10 @@ public struct NetworkDevice: Sendable, Equatable {
 
     /// The read target for SNMP, with the agent's timing defaults (device meta `maxRepetitions`,
     /// `timeoutSeconds`, `retries` override them).
-    /// PDUs registered without a version (the seed detects theirs) are spoken to with v2c.
+    /// PDUs registered without a version (the seed detects theirs) are spoken to with the version they answered,
+    /// v2c until detected.
     public func snmpTarget(settings: SNMPConfiguration, write: Bool = false) throws -> SNMPTarget {
-        guard let version = snmpVersion ?? (deviceType == "snmp_switch" ? nil : .v2c) else {
+        guard let version = snmpVersion ?? detectedSnmpVersion ?? (deviceType == "snmp_switch" ? nil : .v2c) else {
             throw AgentError.unsupported("device \(id) has no SNMP version")
         }
         var security: SNMPTarget.UserSecurity?
@@ -111,7 +114,7 @@ extension NetworkDevice: Decodable {
     enum CodingKeys: String, CodingKey {
         case id, deviceType, name, host, snmpVersion, snmpCommunity, snmpWriteCommunity, snmpUsername, snmpAuthLevel, snmpAuthAlgo
         case snmpAuthPassword, snmpCryptoAlgo, snmpCryptoPassword, features, meta, enableAdvancedManagement, managementVendor
-        case managementPort, managementUser, managementPassword, port, username, password, agentId
+        case managementPort, managementUser, managementPassword, port, username, password, agentId, detectedSnmpVersion
     }
 
     public init(from decoder: any Decoder) throws {
@@ -156,6 +159,9 @@ extension NetworkDevice: Decodable {
                 throw container.invalid(.snmpVersion, "must be 1, 2c or 3")
             }
             snmpVersion = version
+        }
+        if let text = try container.decodeTolerantStringIfPresent(forKey: .detectedSnmpVersion), !text.isEmpty {
+            detectedSnmpVersion = SNMPTarget.Version(rawValue: text)
         }
         if let text = try container.decodeTolerantStringIfPresent(forKey: .snmpAuthLevel), !text.isEmpty {
             guard let level = SNMPTarget.SecurityLevel.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
@@ -276,6 +282,7 @@ extension NetworkDevice {
         ]
         func put(_ key: String, _ value: String?) { if let value { object[key] = .string(value) } }
         put("snmpVersion", snmpVersion?.rawValue)
+        put("detectedSnmpVersion", detectedSnmpVersion?.rawValue)
         put("snmpCommunity", snmpCommunity?.revealed)
         put("snmpWriteCommunity", snmpWriteCommunity?.revealed)
         put("snmpUsername", snmpUsername)
@@ -302,7 +309,8 @@ extension NetworkDevice {
         return [
             "id": Int64(id).map(JSONValue.integer) ?? .string(id), "name": .string(name), "host": .string(host),
             "deviceType": .string(deviceType), "snmpCommunity": masked(snmpCommunity), "snmpWriteCommunity": masked(snmpWriteCommunity),
-            "snmpVersion": text(snmpVersion?.rawValue), "agentId": agentId.map { .integer(Int64($0)) } ?? .null,
+            "snmpVersion": text(snmpVersion?.rawValue), "snmpVersionDetected": text(detectedSnmpVersion?.rawValue),
+            "agentId": agentId.map { .integer(Int64($0)) } ?? .null,
             "features": .array(features.map(JSONValue.string)), "meta": .object(maskedMeta), "username": .string(username ?? ""),
             "password": masked(password), "port": port.map { .integer(Int64($0)) } ?? .null,
             "snmpUsername": text(snmpUsername), "snmpAuthAlgo": text(snmpAuthAlgo?.rawValue), "snmpAuthLevel": text(snmpAuthLevel?.rawValue),

@@ -1,6 +1,9 @@
 import AgentCore
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 
 /// SNMP work on registered devices: connectivity test, port discovery, counter polls, port admin status.
 public struct NetworkDeviceService: Sendable {
@@ -23,6 +26,33 @@ public struct NetworkDeviceService: Sendable {
         return stored
     }
 
+    /// A PDU registered without `snmpVersion`: probes v2c, then v1 (sysObjectID), and stores the version that
+    /// answered. Returns it, or nil when neither did (v2c stays in use and the next test tries again).
+    @discardableResult
+    public func detectVersion(_ id: String) async throws -> SNMPTarget.Version? {
+        let stored = try await stored(id)
+        let device = stored.device
+        guard device.snmpVersion == nil, device.deviceType != "snmp_switch", NetworkDevice.snmpDeviceTypes.contains(device.deviceType) else {
+            return device.snmpVersion
+        }
+        for version in [SNMPTarget.Version.v2c, .v1] {
+            var probe = device
+            probe.detectedSnmpVersion = version
+            do {
+                let answer = try await client.get(try probe.snmpTarget(settings: settings), [InterfaceMIB.sysObjectID])
+                guard answer.first.map({ !$0.value.isException }) ?? false else { continue }
+            } catch SNMPError.timeout {
+                continue
+            }
+            if device.detectedSnmpVersion != version {
+                try await store.setDetectedVersion(id, version)
+                logger.info("SNMP version detected", metadata: ["device": "\(id)", "version": "\(version.rawValue)"])
+            }
+            return version
+        }
+        return nil
+    }
+
     /// sysDescr, sysName and sysUpTime; a success is cached (the seed's statusCache) for `statusCacheSeconds`
     /// and served from the cache when `useCache` is true. Failures are never served from the cache.
     public func testConnectivity(_ id: String, useCache: Bool) async throws -> JSONValue {
@@ -32,7 +62,12 @@ public struct NetworkDeviceService: Sendable {
         {
             return cached
         }
-        let target = try stored.device.snmpTarget(settings: settings)
+        if stored.device.deviceType == "telejetDigiOne" { return try await testWebResetter(stored) }
+        var device = stored.device
+        if device.snmpVersion == nil, device.detectedSnmpVersion == nil, let version = try await detectVersion(id) {
+            device.detectedSnmpVersion = version
+        }
+        let target = try device.snmpTarget(settings: settings)
         let bindings = try await client.get(target, [InterfaceMIB.sysDescr, InterfaceMIB.sysName, InterfaceMIB.sysUpTime])
         let values = Dictionary(bindings.map { ($0.oid, $0.value) }, uniquingKeysWith: { first, _ in first })
         let description = values[InterfaceMIB.sysDescr]?.text ?? ""
@@ -43,6 +78,54 @@ public struct NetworkDeviceService: Sendable {
         ]
         try await store.setStatusCache(id, status)
         return status
+    }
+
+    /// A TELEJET web resetter (behind a Digi One SP): its port must accept a connection and its web server must
+    /// accept the device's credentials (HTTP Basic). Its reset protocol is not published, so this is all the agent
+    /// can check.
+    func testWebResetter(_ stored: StoredNetworkDevice) async throws -> JSONValue {
+        let device = stored.device
+        let port = device.port ?? 80
+        let details: [String: JSONValue] = ["host": .string(device.snmpHost), "port": .integer(Int64(port))]
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(Int64(settings.timeoutSeconds * 1000)))
+                .connect(host: device.snmpHost, port: port).get()
+            try await channel.close()
+        } catch {
+            throw AgentError(
+                status: .gatewayTimeout, code: "device_unreachable", message: "\(device.snmpHost):\(port) did not accept a connection: \(error)",
+                details: details)
+        }
+        let host = device.snmpHost.contains(":") ? "[\(device.snmpHost)]" : device.snmpHost
+        var request = HTTPClientRequest(url: "http://\(host):\(port)/")
+        if let username = device.username {
+            let credentials = Data("\(username):\(device.password?.revealed ?? "")".utf8).base64EncodedString()
+            request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+        }
+        let status: UInt
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(settings.timeoutSeconds * 1000)))
+            status = response.status.code
+        } catch {
+            throw AgentError(
+                status: .badGateway, code: "device_not_http",
+                message: "\(device.snmpHost):\(port) accepts connections but did not answer HTTP: \(error)", details: details)
+        }
+        guard status != 401, status != 403 else {
+            throw AgentError(
+                status: .badGateway, code: "device_auth_failed",
+                message: "\(device.snmpHost):\(port) refused the username and password (HTTP \(status))", details: details)
+        }
+        guard status < 500 else {
+            throw AgentError(status: .badGateway, code: "device_error", message: "\(device.snmpHost):\(port) answered HTTP \(status)", details: details)
+        }
+        let result: JSONValue = [
+            "content": ["success": 1, "result": .string("TCP and HTTP \(device.snmpHost):\(port) answer (HTTP \(status) with the device's credentials)")],
+            "time": .integer(Int64(Date().timeIntervalSince1970)),
+        ]
+        try await store.setStatusCache(device.id, result)
+        return result
     }
 
     /// The interfaces, from the cache when the device has meta.cachePorts and a cache exists.

@@ -126,6 +126,15 @@ public struct NetworkDeviceStore: Sendable {
         }
     }
 
+    /// Records the SNMP version a PDU registered without one answered.
+    public func setDetectedVersion(_ id: String, _ version: SNMPTarget.Version) async throws {
+        try await database.writer.write { db in
+            guard var stored = try Self.fetch(db, id) else { return }
+            stored.device.detectedSnmpVersion = version
+            try db.execute(sql: "UPDATE networkDevice SET document = ? WHERE id = ?", arguments: [stored.device.storageRepresentation.jsonText, id])
+        }
+    }
+
     public func setStatusCache(_ id: String, _ status: JSONValue) async throws {
         try await database.writer.write { db in
             try db.execute(sql: "UPDATE networkDevice SET statusCache = ? WHERE id = ?", arguments: [status.jsonText, id])

@@ -89,6 +89,16 @@ public enum SNMPValue: Sendable, Hashable {
         }
     }
 
+    /// Any numeric value as a signed integer (negative INTEGERs kept: many MIBs use -1 for "not measured").
+    public var number: Int64? {
+        switch self {
+        case .integer(let value): return value
+        case .counter32(let value), .gauge32(let value), .timeTicks(let value): return Int64(value)
+        case .counter64(let value): return Int64(exactly: value)
+        default: return nil
+        }
+    }
+
     /// True for noSuchObject, noSuchInstance and endOfMibView.
     public var isException: Bool {
         switch self {

@@ -7,12 +7,13 @@ import SNMP
 struct PDUCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pdu",
-        abstract: "List and switch PDU outlets over SNMP; every switch is read back.",
+        abstract: "List and switch PDU outlets over SNMP (every switch is read back); transfer switch and console switch status.",
         discussion: """
-            Device types: \(OutletDialect.byDeviceType.keys.sorted().joined(separator: ", ")). The community comes from \
+            Device types with outlets: \(DeviceTypeCatalogue.deviceTypes.filter(DeviceTypeCatalogue.hasOutlets).joined(separator: ", ")). \
+            `rackagent pdu types` says what every other type gets. The community comes from \
             --community-file or --community-env (SET uses --write-community-... when given, else the same community).
             """,
-        subcommands: [Outlets.self, Switch.self]
+        subcommands: [Outlets.self, Switch.self, TransferSwitch.self, ConsolePorts.self, Types.self]
     )
 
     struct PDUOptions: ParsableArguments {
@@ -28,8 +29,8 @@ struct PDUCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard OutletDialect.byDeviceType[deviceType] != nil else {
-                throw ValidationError("--type must be one of \(OutletDialect.byDeviceType.keys.sorted().joined(separator: ", "))")
+            guard DeviceTypeCatalogue.support(deviceType) != nil else {
+                throw ValidationError("--type must be one of \(DeviceTypeCatalogue.deviceTypes.joined(separator: ", ")) (see `rackagent pdu types`)")
             }
         }
 
@@ -68,9 +69,18 @@ struct PDUCommand: AsyncParsableCommand {
         @OptionGroup var options: PDUOptions
 
         func run() async throws {
-            let outlets = try await options.perform { service, device in try await service.outlets(of: device) }
-            if options.output.json { try Self.printJSON(outlets) } else {
-                for outlet in outlets { print("\(outlet.number)\t\(outlet.state.rawValue)\t\(outlet.name)") }
+            let listing = try await options.perform { service, device in try await service.outlets(of: device) }
+            if options.output.json { try Self.printJSON(listing) } else {
+                print("# \(listing.family)")
+                for outlet in listing.outlets {
+                    let meters = [outlet.currentAmps.map { "\($0) A" }, outlet.powerWatts.map { "\($0) W" }, outlet.energyKWh.map { "\($0) kWh" }]
+                        .compactMap { $0 }.joined(separator: " ")
+                    print("\(outlet.number)\t\(outlet.state.rawValue)\t\(outlet.name)\(meters.isEmpty ? "" : "\t\(meters)")")
+                }
+                if let load = listing.load {
+                    print("load: " + [load.currentAmps.map { "\($0) A" }, load.powerWatts.map { "\($0) W" }, load.energyKWh.map { "\($0) kWh" }]
+                        .compactMap { $0 }.joined(separator: ", "))
+                }
             }
         }
     }
@@ -86,6 +96,53 @@ struct PDUCommand: AsyncParsableCommand {
             let report = try await options.perform { service, device in try await service.perform(action, device: device, outlet: outlet) }
             if options.output.json { try Self.printJSON(report) } else {
                 print("outlet \(report.outlet): \(report.before.rawValue) -> \(report.state.rawValue), verified (\(report.steps.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    struct TransferSwitch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ats", abstract: "An automatic transfer switch's sources (selected, preferred, voltages) and output (cyberpowerAts).")
+        @OptionGroup var options: PDUOptions
+
+        func run() async throws {
+            let status = try await options.perform { service, device in try await service.transferSwitch(of: device) }
+            if options.output.json { try Self.printJSON(status) } else {
+                print("# \(status.family)")
+                print("selected source: \(status.selectedSource ?? "?"), preferred: \(status.preferredSource ?? "?"), \(status.redundancy ?? "")")
+                for source in status.sources {
+                    print("\(source.source)\t\(source.name)\t\(source.voltage.map { "\($0) V" } ?? "-")\t\(source.voltageState ?? "")")
+                }
+                let output = [status.outputCurrentAmps.map { "\($0) A" }, status.outputPowerWatts.map { "\($0) W" }].compactMap { $0 }
+                if !output.isEmpty { print("output: " + output.joined(separator: ", ")) }
+            }
+        }
+    }
+
+    struct ConsolePorts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "console-ports", abstract: "A KVM or serial console switch's ports with the connected target and status (Raritan Dominion).")
+        @OptionGroup var options: PDUOptions
+
+        func run() async throws {
+            let ports = try await options.perform { service, device in try await service.consolePorts(of: device) }
+            if options.output.json { try Self.printJSON(ports) } else {
+                for port in ports {
+                    print("\(port.number.map(String.init) ?? "-")\t\(port.status)\t\(port.name)\(port.type.map { $0.isEmpty ? "" : "\t\($0)" } ?? "")")
+                }
+            }
+        }
+    }
+
+    struct Types: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "What the agent does with every non-switch deviceType of the seed.")
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            if output.json {
+                try Self.printJSON(Dictionary(uniqueKeysWithValues: DeviceTypeCatalogue.deviceTypes.map { ($0, DeviceTypeCatalogue.summary($0)) }))
+            } else {
+                for type in DeviceTypeCatalogue.deviceTypes { print("\(type)\t\(DeviceTypeCatalogue.summary(type))") }
             }
         }
     }

@@ -134,11 +134,43 @@ enum RackAgentBinary {
         let options = ["--type", "apc", "--host", "127.0.0.1:\(simulator.port)", "--community-env", "PDU_COMMUNITY", "--cycle-delay", "0.2"]
         let environment = ["PDU_COMMUNITY": "pdu1"]
         var (status, output) = try await RackAgentBinary.run(["pdu", "outlets"] + options, environment: environment)
-        #expect(status == 0 && output == "1\ton\tserver-a\n", "\(output)")
+        #expect(status == 0 && output == "# APC PowerNet-MIB rPDU\n1\ton\tserver-a\n", "\(output)")
         (status, output) = try await RackAgentBinary.run(["pdu", "switch", "1", "cycle"] + options, environment: environment)
         #expect(status == 0 && output.contains("outlet 1: on -> on, verified (off verified, on verified)"), "\(output)")
         (status, output) = try await RackAgentBinary.run(["pdu", "switch", "7", "off"] + options, environment: environment)
         #expect(status == 1 && output.contains("outlet 7"), "\(output)")
+    }
+
+    /// The other families through the CLI: a Vertiv PDU behind snmpd (meters, a switch read back), a transfer switch
+    /// and a console switch, and the catalogue of every type.
+    @Test func pduFamiliesTransferAndConsoleSwitchesThroughTheCLI() async throws {
+        let daemon = try await SNMPDaemon.withOutlets("geist-v5")
+        defer { daemon.stop() }
+        let environment = ["PDU_COMMUNITY": "public", "PDU_WRITE": "private"]
+        let geist = ["--type", "geistV5", "--host", "127.0.0.1:\(daemon.port)", "--community-env", "PDU_COMMUNITY", "--write-community-env", "PDU_WRITE"]
+        var (status, output) = try await RackAgentBinary.run(["pdu", "outlets"] + geist, environment: environment)
+        #expect(status == 0 && output.hasPrefix("# Vertiv/Geist VERTIV-V5-MIB\n1\ton\tserver-a\t1.2 A 230.0 W 15.5 kWh\n2\toff\tserver-b\n"), "\(output)")
+        #expect(output.hasSuffix("load: 4.8 A, 1100.0 W, 321.5 kWh\n"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["pdu", "switch", "2", "on"] + geist, environment: environment)
+        #expect(status == 0 && output.contains("outlet 2: off -> on, verified (on verified)"), "\(output)")
+
+        let simulator = try await SNMPSimulator(devices: [
+            "ats": try await DeviceTypeTests.transferSwitchRecords(), "kvm": try await DeviceTypeTests.consolePortRecords(),
+        ])
+        defer { simulator.stop() }
+        func options(_ type: String) -> [String] {
+            ["--type", type, "--host", "127.0.0.1:\(simulator.port)", "--community-env", "COMMUNITY"]
+        }
+        (status, output) = try await RackAgentBinary.run(["pdu", "ats", "--json"] + options("cyberpowerAts"), environment: ["COMMUNITY": "ats"])
+        let ats = try #require(try? JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8)), "\(output)")
+        #expect(ats["selectedSource"] == "B" && ats["sources"]?.jsonText.contains(#""voltage":230.1"#) == true, "\(output)")
+        (status, output) = try await RackAgentBinary.run(["pdu", "console-ports"] + options("raritanDominionKXIII"), environment: ["COMMUNITY": "kvm"])
+        #expect(status == 0 && output.hasPrefix("1\tconnected\tweb-01\tDCIM-USBG2\n2\tavailable\tdb-01\tDCIM-USBG2\n16\tinactive\t\n"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["pdu", "outlets"] + options("cyberpowerAts"), environment: ["COMMUNITY": "ats"])
+        #expect(status != 0 && output.contains("transfer switch has no outlets"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["pdu", "types"])
+        #expect(status == 0 && output.contains("azepdu\tno outlet control: AZE publishes no SNMP MIB"), "\(output)")
+        #expect(output.contains("apc\toutlets: APC PowerNet-MIB rPDU2, then APC PowerNet-MIB rPDU, then APC PowerNet-MIB sPDU"), "\(output)")
     }
 
     /// argument-parser validates a command's options only when it is used: ask every subcommand for its help, so a

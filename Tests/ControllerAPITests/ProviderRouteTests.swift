@@ -193,7 +193,7 @@ import Testing
     /// ServerTech PDUs keep state and command in different columns and index rows tower.infeed.outlet: snmpd with a
     /// pass_persist emulator whose writes change the state column (through the wait state).
     @Test(arguments: ["sentry3", "sentry4"]) func serverTechOutletsThroughSnmpd(vendor: String) async throws {
-        let daemon = try await SNMPDaemon.withServerTechOutlets(vendor)
+        let daemon = try await SNMPDaemon.withOutlets(vendor)
         defer { daemon.stop() }
         let agent = try await TestAgent { $0.snmp.timeoutSeconds = 2 }
         defer { agent.remove() }
@@ -204,10 +204,12 @@ import Testing
             let put = try await client.execute(uri: "/v1/network-devices/cdu", method: .put, headers: headers, body: Self.body(device))
             #expect(put.status == .created, "\(put.text)")
             let outlets = try await client.execute(uri: "/v1/network-devices/cdu/outlets", method: .get, headers: headers)
-            #expect(outlets.envelope["result"]?["outlets"] == [
-                ["number": 1, "name": "server-a", "state": "on"], ["number": 2, "name": "server-b", "state": "off"],
-                ["number": 3, "name": "server-c", "state": "on"], ["number": 4, "name": "server-d", "state": "on"],
+            guard case .array(let listed)? = outlets.envelope["result"]?["outlets"] else { Issue.record("no outlets: \(outlets.text)"); return }
+            #expect(listed.map { [$0["number"], $0["name"], $0["state"]] } == [
+                [1, "server-a", "on"], [2, "server-b", "off"], [3, "server-c", "on"], [4, "server-d", "on"],
             ], "\(outlets.text)")
+            // The emulator meters outlet 1 only (1.2 A on both generations).
+            #expect(listed.first?["currentAmps"] == 1.2, "\(outlets.text)")
             let off = try await client.execute(uri: "/v1/network-devices/cdu/outlets/3/off?wait=20", method: .post, headers: headers)
             #expect(off.envelope["result"]?["result"]?["state"] == "off" && off.envelope["result"]?["result"]?["before"] == "on", "\(off.text)")
             let on = try await client.execute(uri: "/v1/network-devices/cdu/outlets/2/on?wait=20", method: .post, headers: headers)

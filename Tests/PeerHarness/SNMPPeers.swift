@@ -46,11 +46,26 @@ public final class SNMPDaemon: Sendable {
         try await process.waitForLog { $0.contains("NET-SNMP version") }
     }
 
-    /// snmpd with the ServerTech outlet emulator (Emulators/pdu_pass_persist.py) for `vendor` sentry3 or sentry4.
-    public static func withServerTechOutlets(_ vendor: String) async throws -> SNMPDaemon {
-        let script = PeerTools.repositoryRoot + "/Tests/PeerHarness/Emulators/pdu_pass_persist.py"
-        let subtree = vendor == "sentry3" ? ".1.3.6.1.4.1.1718.3.2.3.1" : ".1.3.6.1.4.1.1718.4.1.8"
-        return try await SNMPDaemon(extraConfiguration: "pass_persist \(subtree) /usr/bin/python3 \(script) \(vendor)\n")
+    /// What the outlet emulator's PDU does with a SET (Emulators/outlet_agent.py).
+    public enum OutletMode: String, Sendable {
+        /// Switches, showing a transition state for one read.
+        case normal
+        /// Accepts every SET and never changes (a relay that does not move).
+        case stuck
+        /// Refuses every SET (notWritable).
+        case refuse
+    }
+
+    /// snmpd with the outlet emulator (Emulators/outlet_agent.py) for one outlet family (a key of its FAMILIES:
+    /// apc-rpdu2, apc-rpdu, apc-spdu, apc-cpdu, dell, cyberpower-epdu2, enlogic, geist-v5, ipoman, raritan-pdu1,
+    /// raritan-pdu2, sentry3, sentry4, racktivity), its objects resolved from the vendor MIBs in Tests/Fixtures/mibs.
+    public static func withOutlets(_ family: String, mode: OutletMode = .normal) async throws -> SNMPDaemon {
+        let script = PeerTools.repositoryRoot + "/Tests/PeerHarness/Emulators/outlet_agent.py"
+        let mibs = PeerTools.repositoryRoot + "/Tests/Fixtures/mibs"
+        let (status, output) = try await PeerTools.run("/usr/bin/python3", [script, family, "subtree", mibs])
+        let subtree = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard status == 0, subtree.hasPrefix(".1.3.6.1.4.1.") else { throw HarnessError.peerFailed("outlet_agent.py \(family): \(output)") }
+        return try await SNMPDaemon(extraConfiguration: "pass_persist \(subtree) /usr/bin/python3 \(script) \(family) \(mode.rawValue) \(mibs)\n")
     }
 
     public func stop() {
@@ -220,5 +235,70 @@ public enum DHCPClient {
             variables[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
         return variables
+    }
+}
+
+/// Object names and enumeration labels of the vendor MIBs in Tests/Fixtures/mibs, resolved by the outlet
+/// emulator's MIB reader: for tests that write .snmprec data from a MIB's own tables.
+public enum VendorMIB {
+    /// One line per argument (`object` or `object:label`): the object's OID (with a leading dot), and after a space
+    /// the label's INTEGER value.
+    public static func resolve(_ module: String, _ objects: [String]) async throws -> [String: (oid: String, value: Int?)] {
+        let script = PeerTools.repositoryRoot + "/Tests/PeerHarness/Emulators/outlet_agent.py"
+        let (status, output) = try await PeerTools.run(
+            "/usr/bin/python3", [script, "resolve", PeerTools.repositoryRoot + "/Tests/Fixtures/mibs", module] + objects)
+        let lines = output.split(separator: "\n").map(String.init)
+        guard status == 0, lines.count == objects.count else { throw HarnessError.peerFailed("resolving \(objects) in \(module): \(output)") }
+        var resolved: [String: (oid: String, value: Int?)] = [:]
+        for (object, line) in zip(objects, lines) {
+            let parts = line.split(separator: " ")
+            resolved[object] = (String(parts[0].dropFirst()), parts.count > 1 ? Int(parts[1]) : nil)
+        }
+        return resolved
+    }
+}
+
+/// A web server on 127.0.0.1 that wants HTTP Basic credentials (Python's http.server), as a TELEJET resetter's
+/// Digi One SP answers on its web port.
+public final class BasicAuthWebServer: Sendable {
+    public let port: Int
+    let process: PeerProcess
+    let directory: TemporaryDirectory
+
+    static let server = #"""
+    import base64, http.server, sys
+    port, expected = int(sys.argv[1]), "Basic " + base64.b64encode(sys.argv[2].encode()).decode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="Digi One SP"')
+                self.end_headers()
+                return
+            body = b"<html><title>Digi One SP</title></html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+    print("listening", flush=True)
+    server.serve_forever()
+    """#
+
+    public init(username: String, password: String) async throws {
+        directory = try TemporaryDirectory(prefix: "basic-auth")
+        let script = try directory.write("server.py", Self.server)
+        port = FreePort.tcp()
+        process = try await PeerProcess(
+            name: "basic-auth-web", executable: "/usr/bin/python3", arguments: ["-u", script, String(port), "\(username):\(password)"],
+            logPath: directory.file("server.log"))
+        try await process.waitForLog { $0.contains("listening") }
+    }
+
+    public func stop() {
+        process.stop()
+        directory.remove()
     }
 }

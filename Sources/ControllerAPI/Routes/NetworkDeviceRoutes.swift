@@ -47,6 +47,18 @@ struct NetworkDeviceRoutes {
             try await runtime.actionLog.append(
                 ActionLogEntry(rootType: stored.deviceType, rootId: id, description: created ? "Network device registered" : "Network device updated",
                                meta: ["text": .string(stored.name)]))
+            if stored.snmpVersion == nil, NetworkDevice.snmpDeviceTypes.contains(stored.deviceType) {
+                // The seed's "detected automatically": v2c, then v1, in the background (a device that is down must not
+                // hold the registration); the connectivity test tries again while nothing answered.
+                let logger = runtime.logger
+                Task {
+                    do {
+                        try await devices.detectVersion(id)
+                    } catch {
+                        logger.warning("SNMP version detection failed", metadata: ["device": "\(id)", "error": "\(AgentError.from(error).message)"])
+                    }
+                }
+            }
             return Envelope.success(.object(stored.apiRepresentation), status: created ? .created : .ok)
         }
         router.get("/v1/network-devices/{id}") { _, context in

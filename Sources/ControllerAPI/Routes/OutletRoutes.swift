@@ -4,7 +4,8 @@ import Hummingbird
 import PDU
 
 /// `GET /v1/network-devices/{id}/outlets` and `POST /v1/network-devices/{id}/outlets/{outlet}/{on|off|cycle}` for
-/// registered PDUs. Switching runs as a job (a cycle waits for the outlet to stay off) and is read back.
+/// registered PDUs (switching runs as a job, a cycle waits for the outlet to stay off, every switch is read back);
+/// `GET .../ats` for transfer switches and `GET .../console-ports` for KVM and serial console switches.
 struct OutletRoutes {
     let runtime: AgentRuntime
 
@@ -13,7 +14,13 @@ struct OutletRoutes {
         let pdus = runtime.pdus
         router.get("/v1/network-devices/{id}/outlets") { _, context in
             let id = try NetworkDeviceRoutes.deviceId(context)
-            return Envelope.success(["outlets": try JSONValue(encoding: try await pdus.outlets(id))])
+            return Envelope.success(try JSONValue(encoding: try await pdus.outlets(id)))
+        }
+        router.get("/v1/network-devices/{id}/ats") { _, context in
+            Envelope.success(try JSONValue(encoding: try await pdus.transferSwitch(try NetworkDeviceRoutes.deviceId(context))))
+        }
+        router.get("/v1/network-devices/{id}/console-ports") { _, context in
+            Envelope.success(["ports": try JSONValue(encoding: try await pdus.consolePorts(try NetworkDeviceRoutes.deviceId(context)))])
         }
         router.post("/v1/network-devices/{id}/outlets/{outlet}/{action}") { request, context in
             let id = try NetworkDeviceRoutes.deviceId(context)

@@ -39,6 +39,7 @@ struct PowerRoutes {
             let body = try payload.decode(PowerRequest.self)
             let parameters = try PowerParameters(body.params)
             let target = try runtime.power.prepare(method, parameters: parameters, connection: body.connection, fallback: body.fallback)
+            try await runtime.power.checkReferences(connection: body.connection, fallback: body.fallback)
             let power = runtime.power
             let outbox = runtime.outbox
             /// Every power state the agent reads or verifies goes to the controller as `power.state`.
