@@ -115,7 +115,8 @@ extension AgentError {
     public func prefixingField(_ prefix: String) -> AgentError {
         guard !prefix.isEmpty, case .string(let field) = details["field"] else { return self }
         var copy = self
-        let full = field.isEmpty ? prefix : "\(prefix).\(field)"
+        // An array position joins without a dot: `assignments[0].relId`.
+        let full = field.isEmpty ? prefix : field.hasPrefix("[") ? "\(prefix)\(field)" : "\(prefix).\(field)"
         copy.details["field"] = .string(full)
         if message.hasPrefix("\(field):") {
             copy.message = full + message.dropFirst(field.count)

@@ -73,12 +73,37 @@ public enum BandwidthStatistics {
 
     /// The seed's lastBwrate: the last sample's rates in Mbit/s, two decimals.
     public static func lastRate(_ sample: PollOutcome.Sample?) -> JSONValue {
-        guard let sample else { return ["in": "0.00", "out": "0.00"] }
-        let seconds = max(1e-9, sample.endedAt.timeIntervalSince(sample.startedAt))
-        return [
-            "in": .string(String(format: "%.2f", Double(sample.inOctets) * 8 / seconds / 1e6)),
-            "out": .string(String(format: "%.2f", Double(sample.outOctets) * 8 / seconds / 1e6)),
-        ]
+        lastRate(sample.map { [$0] } ?? [])
+    }
+
+    /// A server's lastBwrate: the sum of its ports' last rates, in Mbit/s with two decimals.
+    public static func lastRate(_ samples: [PollOutcome.Sample]) -> JSONValue {
+        var inRate = 0.0
+        var outRate = 0.0
+        for sample in samples {
+            let seconds = max(1e-9, sample.endedAt.timeIntervalSince(sample.startedAt))
+            inRate += Double(sample.inOctets) * 8 / seconds / 1e6
+            outRate += Double(sample.outOctets) * 8 / seconds / 1e6
+        }
+        return ["in": .string(String(format: "%.2f", inRate)), "out": .string(String(format: "%.2f", outRate))]
+    }
+
+    /// One rollup per 5-minute bucket for a server: the sum over the ports it held in that bucket (`owned` pairs each
+    /// port's rollups with the period that made them the server's). Its 95th percentile is then taken over the
+    /// server's own 5-minute rates, never as a sum of per-port percentiles. A port listed twice for the same time
+    /// (two connections on one cable) counts once.
+    public static func serverRollups(_ owned: [(period: AssignmentPeriod, rollups: [BandwidthStore.Rollup])]) -> [BandwidthStore.Rollup] {
+        struct Key: Hashable { var deviceId: String; var portId: Int; var bucket: Int64 }
+        var seen: Set<Key> = []
+        var sums: [Int64: (inOctets: UInt64, outOctets: UInt64)] = [:]
+        for (period, rollups) in owned {
+            for rollup in rollups where rollup.ifIndex == period.portId && period.owns(bucket: rollup.bucket) {
+                guard seen.insert(Key(deviceId: period.deviceId, portId: period.portId, bucket: rollup.bucket)).inserted else { continue }
+                let sum = sums[rollup.bucket] ?? (0, 0)
+                sums[rollup.bucket] = (sum.inOctets &+ rollup.inOctets, sum.outOctets &+ rollup.outOctets)
+            }
+        }
+        return sums.keys.sorted().map { BandwidthStore.Rollup(ifIndex: 0, bucket: $0, inOctets: sums[$0]!.inOctets, outOctets: sums[$0]!.outOctets) }
     }
 
     /// Graph points: one per 5-minute bucket (or coarser grouping), rates in bits per second.

@@ -115,21 +115,25 @@ public struct BandwidthStore: Sendable {
                 try outbox.append(OutboxEvent(type: "device.status", time: poll.time, data: ["deviceId": .string(poll.deviceId), "reachable": true]), in: db)
             }
             if !outcome.samples.isEmpty || !outcome.drops.isEmpty {
-                try outbox.append(OutboxEvent(type: "bandwidth.samples", time: poll.time, data: Self.event(poll, outcome)), in: db)
+                let assignments = try PortAssignmentStore.current(db, deviceId: poll.deviceId)
+                try outbox.append(OutboxEvent(type: "bandwidth.samples", time: poll.time, data: Self.event(poll, outcome, assignments: assignments)), in: db)
             }
             return outcome
         }
     }
 
-    /// The `bandwidth.samples` event of one poll.
-    static func event(_ poll: DevicePoll, _ outcome: PollOutcome) -> JSONValue {
+    /// The `bandwidth.samples` event of one poll. Each port carries the server it counts for (`serverId`, null when
+    /// none or several; `serverIds` lists them all) so that the controller can bill without a join.
+    static func event(_ poll: DevicePoll, _ outcome: PollOutcome, assignments: [Int: [PortAssignment]]) -> JSONValue {
         [
             "deviceId": .string(poll.deviceId), "polledAt": .string(timestamp(poll.time)), "counterWidth": .integer(Int64(poll.width.rawValue)),
             "ports": .array(outcome.samples.map { sample in
-                [
+                let servers = (assignments[sample.portId] ?? []).filter { $0.type == "server" }.map(\.relId)
+                return [
                     "portId": .integer(Int64(sample.portId)), "inOctets": .integer(Int64(clamping: sample.inOctets)),
                     "outOctets": .integer(Int64(clamping: sample.outOctets)), "startedAt": .string(timestamp(sample.startedAt)),
                     "endedAt": .string(timestamp(sample.endedAt)),
+                    "serverId": servers.count == 1 ? .integer(servers[0]) : .null, "serverIds": .array(servers.map(JSONValue.integer)),
                 ]
             }),
             "dropped": .array(outcome.drops.map { ["portId": .integer(Int64($0.portId)), "reason": .string($0.reason)] }),

@@ -64,6 +64,7 @@ public enum SNMPSchema {
                 table.column("reason", .text).notNull()
             }
         },
+        PortAssignmentStore.migration,
     ]
 }
 

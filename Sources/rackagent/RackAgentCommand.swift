@@ -13,7 +13,7 @@ struct RackAgentCommand: AsyncParsableCommand {
         version: AgentVersion.current,
         subcommands: [
             ServeCommand.self, InfoCommand.self, DoctorCommand.self, TokenCommand.self, IPMICommand.self, SNMPCommand.self, SwitchCommand.self,
-            PDUCommand.self, ProviderCommand.self, DHCPCommand.self, PXECommand.self, ConsoleCommand.self,
+            PDUCommand.self, TrafficCommand.self, ProviderCommand.self, DHCPCommand.self, PXECommand.self, ConsoleCommand.self,
         ]
     )
 }

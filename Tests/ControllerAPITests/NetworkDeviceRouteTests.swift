@@ -106,7 +106,7 @@ import Testing
             }
             #expect(list.first == [
                 "id": 1, "name": "Gi1/0/1", "description": "GigabitEthernet1/0/1", "alias": "server-61 eth0", "portOperStatus": "1",
-                "portAdminStatus": "1", "linkSpeed": "1000", "ifType": "6",
+                "portAdminStatus": "1", "linkSpeed": "1000", "ifType": "6", "assignments": [],
             ])
 
             // Two polls a second apart: the numeric counter moves 125000 octets/s in.
@@ -153,6 +153,82 @@ import Testing
         }
         let events = try await agent.runtime.outbox.pendingEvents()
         #expect(events.contains { $0.type == "bandwidth.samples" })
+    }
+
+    /// The seed's port assignments (its own example, two servers on one port), set through the API, listed exactly as
+    /// the seed lists them, carried on every `bandwidth.samples` port, and summed into the server's traffic.
+    @Test func portAssignmentsAndServerTrafficThroughTheAPI() async throws {
+        let simulator = try await SNMPSimulator(devices: Self.simulatedDevices)
+        defer { simulator.stop() }
+        let agent = try await TestAgent { $0.snmp.timeoutSeconds = 1 }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        try await agent.withRouter { client in
+            _ = try await client.execute(uri: "/v1/network-devices/7", method: .put, headers: headers, body: Self.body(Self.device(port: simulator.port)))
+            _ = try await client.execute(uri: "/v1/network-devices/7/ports", method: .get, headers: headers)
+            let seedExample: JSONValue = [["type": "server", "relId": 2, "connectionId": 25], ["type": "server", "relId": 61, "connectionId": 26]]
+            let set = try await client.execute(uri: "/v1/network-devices/7/ports/1/assignments", method: .put, headers: headers, body: Self.body(seedExample))
+            #expect(set.envelope["result"] == ["id": 1, "assignments": seedExample], "\(set.text)")
+            // By name too, and wrapped in an object.
+            let byName = try await client.execute(uri: "/v1/network-devices/7/ports/Gi1%2F0%2F2/assignments", method: .put, headers: headers,
+                                                  body: Self.body(["assignments": [["type": "server", "relId": 61, "connectionId": 27]]]))
+            #expect(byName.envelope["result"]?["id"] == 2, "\(byName.text)")
+
+            let device = try await client.execute(uri: "/v1/network-devices/7", method: .get, headers: headers)
+            #expect(device.envelope["result"]?["ports"] == [
+                ["id": 1, "name": "Gi1/0/1", "assignments": seedExample],
+                ["id": 2, "name": "Gi1/0/2", "assignments": [["type": "server", "relId": 61, "connectionId": 27]]],
+            ], "\(device.text)")
+            #expect(device.envelope["result"]?["extendedDetails"]?["ports"]?.jsonText.contains(#""alias":"server-61 eth0","assignments":[{"#) == true,
+                    "\(device.text)")
+            let ports = try await client.execute(uri: "/v1/network-devices/7/ports", method: .get, headers: headers)
+            #expect(ports.text.contains(#""assignments":[{"connectionId":27,"relId":61,"type":"server"}]"#), "\(ports.text)")
+
+            // Bad lists name the field; nothing is stored from them.
+            let badId = try await client.execute(uri: "/v1/network-devices/7/ports/1/assignments", method: .put, headers: headers,
+                                                 body: Self.body([["type": "server", "relId": "sixty-one"]]))
+            #expect(badId.status == .badRequest && badId.envelope["error"]?["details"]?["field"] == "assignments[0].relId", "\(badId.text)")
+            let badType = try await client.execute(uri: "/v1/network-devices/7/ports/1/assignments", method: .put, headers: headers,
+                                                   body: Self.body([["type": "server\nreload", "relId": 1]]))
+            #expect(badType.status == .badRequest && badType.envelope["error"]?["details"]?["field"] == "assignments[0].type", "\(badType.text)")
+            let notAList = try await client.execute(uri: "/v1/network-devices/7/ports/1/assignments", method: .put, headers: headers, body: Self.body(["type": "server"]))
+            #expect(notAList.envelope["error"]?["details"]?["field"] == "assignments", "\(notAList.text)")
+            let unknownDevice = try await client.execute(uri: "/v1/network-devices/8/ports/1/assignments", method: .put, headers: headers, body: Self.body([]))
+            #expect(unknownDevice.status == .notFound)
+            let unknownPort = try await client.execute(uri: "/v1/network-devices/7/ports/Te9%2F9/assignments", method: .put, headers: headers, body: Self.body([]))
+            #expect(unknownPort.envelope["error"]?["details"]?["field"] == "portId", "\(unknownPort.text)")
+
+            // Two polls: each port's samples name the servers it counts for.
+            let collector = BandwidthCollector(service: agent.runtime.networkDevices, settings: agent.runtime.configuration.snmp, logger: Logger(label: "test"))
+            await collector.pollAll()
+            try await Task.sleep(for: .milliseconds(1500))
+            await collector.pollAll()
+            let event = try #require(try await agent.runtime.outbox.pendingEvents().last { $0.type == "bandwidth.samples" })
+            #expect(event.data["ports"]?.jsonText.contains(#""portId":1,"serverId":null,"serverIds":[2,61]"#) == true, "\(event.data)")
+            #expect(event.data["ports"]?.jsonText.contains(#""portId":2,"serverId":61,"serverIds":[61]"#) == true, "\(event.data)")
+
+            // Server 61 holds both ports: its lastBwrate is their sum (1 Mbit/s in on port 1, nothing on port 2).
+            let traffic = try await client.execute(uri: "/v1/servers/61/traffic", method: .get, headers: headers)
+            let lastIn = Double(traffic.envelope["result"]?["lastBwrate"]?["in"]?.stringValue ?? "0") ?? 0
+            #expect(lastIn > 0.5 && lastIn < 2, "\(traffic.text)")
+            #expect(traffic.envelope["result"]?["trafficStatistics"]?["95th_total_30d"] != nil)
+            guard case .array(let held)? = traffic.envelope["result"]?["ports"] else { Issue.record("no ports: \(traffic.text)"); return }
+            #expect(held.map { $0["portId"] } == [1, 2] && held.allSatisfy { $0["unassignedAt"] == .null }, "\(traffic.text)")
+            #expect(try await client.execute(uri: "/v1/servers/abc/traffic", method: .get, headers: headers).status == .badRequest)
+            // The CLI reads the same state and answers the same document.
+            let state = agent.runtime.configuration.stateDirectory
+            let (status, output) = try await RackAgentBinary.run(["traffic", "61", "--json", "--state-dir", state])
+            #expect(status == 0 && (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8)))?["lastBwrate"] == traffic.envelope["result"]?["lastBwrate"], "\(output)")
+            let (humanStatus, human) = try await RackAgentBinary.run(["traffic", "61", "--state-dir", state])
+            #expect(humanStatus == 0 && human.contains("95th_total_30d") && human.contains("device 7 port 2: from "), "\(human)")
+
+            // An empty list clears; the history stays and ends now.
+            let cleared = try await client.execute(uri: "/v1/network-devices/7/ports/1/assignments", method: .put, headers: headers, body: Self.body([]))
+            #expect(cleared.envelope["result"]?["assignments"] == [])
+            let after = try await client.execute(uri: "/v1/servers/2/traffic", method: .get, headers: headers)
+            #expect(after.envelope["result"]?["ports"]?.jsonText.contains(#""unassignedAt":null"#) == false, "\(after.text)")
+            #expect(after.envelope["result"]?["lastBwrate"] == ["in": "0.00", "out": "0.00"], "\(after.text)")
+        }
     }
 
     @Test func deadDeviceIs504AndOthersKeepPolling() async throws {

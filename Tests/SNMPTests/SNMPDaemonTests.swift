@@ -160,4 +160,51 @@ func v2cTarget(_ host: String, _ port: Int, community: String = "public") -> SNM
         let rollups = try await fixture.service.bandwidth.rollups(deviceId: "ns", ports: [veth.id], from: Date().addingTimeInterval(-600), to: Date().addingTimeInterval(600))
         #expect(rollups.map(\.inOctets).reduce(0, +) == sample.inOctets)
     }
+
+    /// `meta.flip_in_out` with real, one-way traffic: UDP datagrams into a namespace where nothing listens (the only
+    /// answers are a few rate-limited ICMP errors). The plain registration counts them as the port's in; the flipped
+    /// one (the server's point of view) as out, in its samples, its rollups and its `bandwidth.samples` event.
+    @Test func flipInOutSwapsRealOneWayTraffic() async throws {
+        let namespace = try await NetworkNamespace(subnet: 42)
+        defer { namespace.remove() }
+        let daemon = try await SNMPDaemon(host: namespace.peerAddress, namespace: namespace.name)
+        defer { daemon.stop() }
+        let fixture = try SNMPFixture()
+        defer { Task { await fixture.close() } }
+        for (id, flip) in [("plain", false), ("flipped", true)] {
+            try await fixture.register([
+                "id": .string(id), "deviceType": "snmp_switch", "name": .string(id), "host": .string("\(daemon.host):\(daemon.port)"),
+                "snmpVersion": "2c", "snmpCommunity": "public", "features": ["bw_collection"], "meta": ["flip_in_out": .string(flip ? "true" : "false")],
+            ])
+        }
+        let veth = try #require(try await fixture.service.ports("plain").first { $0.name == namespace.peerInterface })
+        for id in ["plain", "flipped"] { _ = try await fixture.service.poll(try #require(try await fixture.service.store.get(id))) }
+        // 200 datagrams of 1000 bytes: 1000 + 8 UDP + 20 IP + 14 Ethernet = 1042 octets each into the namespace.
+        let sender = """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for _ in range(200): s.sendto(b"x" * 1000, ("\(namespace.peerAddress)", 9))
+            """
+        let (status, output) = try await PeerTools.run("/usr/bin/python3", ["-c", sender])
+        #expect(status == 0, "\(output)")
+        try await Task.sleep(for: .milliseconds(4000))
+        var samples: [String: PollOutcome.Sample] = [:]
+        for id in ["plain", "flipped"] {
+            let outcome = try await fixture.service.poll(try #require(try await fixture.service.store.get(id)))
+            samples[id] = outcome.samples.first { $0.portId == veth.id }
+        }
+        let plain = try #require(samples["plain"])
+        let flipped = try #require(samples["flipped"])
+        #expect(plain.inOctets >= 200 * 1042 && plain.outOctets < 40_000, "\(plain)")
+        #expect(flipped.outOctets >= 200 * 1042 && flipped.inOctets < 40_000, "\(flipped)")
+        let window = (Date().addingTimeInterval(-600), Date().addingTimeInterval(600))
+        let rollups = try await fixture.service.bandwidth.rollups(deviceId: "flipped", ports: [veth.id], from: window.0, to: window.1)
+        #expect(rollups.map(\.outOctets).reduce(0, +) == flipped.outOctets && rollups.map(\.inOctets).reduce(0, +) == flipped.inOctets)
+        let event = try #require(try await fixture.outbox.pendingEvents().last { $0.type == "bandwidth.samples" && $0.data["deviceId"] == "flipped" })
+        guard case .array(let ports)? = event.data["ports"], let port = ports.first(where: { $0["portId"] == .integer(Int64(veth.id)) }) else {
+            Issue.record("no port \(veth.id) in \(event.data)")
+            return
+        }
+        #expect(port["outOctets"] == .integer(Int64(flipped.outOctets)) && port["inOctets"] == .integer(Int64(flipped.inOctets)))
+    }
 }

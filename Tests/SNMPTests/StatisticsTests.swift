@@ -47,3 +47,91 @@ import Testing
         #expect(BandwidthStatistics.lastRate(sample) == ["in": "1.00", "out": "0.10"])
     }
 }
+
+/// A server's traffic over the ports assigned to it, in a real database: the 95th percentile over the sum of its
+/// ports per 5 minutes, and a port re-assigned mid-way counting for each server only while it held the port.
+@Suite struct ServerTrafficTests {
+    static let base: Int64 = 1_800_000_000 - 1_800_000_000 % 300
+    static let oneMegabit: UInt64 = 37_500_000  // octets in 300 s at 1 Mbit/s
+
+    /// Twenty 5-minute polls aligned on the buckets, port p carrying `rates[p](k)` Mbit/s in during bucket k, 0.5 out.
+    static func polls(_ fixture: SNMPFixture, deviceId: String, rates: [Int: (Int) -> UInt64]) async throws {
+        var totals: [Int: (UInt64, UInt64)] = Dictionary(uniqueKeysWithValues: rates.keys.map { ($0, (0, 0)) })
+        for k in 0...20 {
+            if k > 0 {
+                for (port, rate) in rates {
+                    totals[port]!.0 += rate(k - 1) * oneMegabit
+                    totals[port]!.1 += oneMegabit / 2
+                }
+            }
+            let ports = totals.map { PortCounters(ifIndex: $0.key, inOctets: $0.value.0, outOctets: $0.value.1, width: .bits64, speedMbps: 1000, discontinuityTime: nil) }
+            try await fixture.service.bandwidth.record(
+                DevicePoll(deviceId: deviceId, time: Date(timeIntervalSince1970: TimeInterval(base + Int64(k) * 300)), sysUpTime: UInt32(100 + k * 30_000),
+                           width: .bits64, ports: ports))
+        }
+    }
+
+    @Test func ninetyFifthIsTakenOverTheSumOfTheServersPorts() async throws {
+        let fixture = try SNMPFixture()
+        defer { Task { await fixture.close() } }
+        try await fixture.register(["id": "sw1", "deviceType": "snmp_switch", "name": "sw1", "host": "127.0.0.1", "snmpVersion": "2c", "snmpCommunity": "x"])
+        try await fixture.register(["id": "sw2", "deviceType": "snmp_switch", "name": "sw2", "host": "127.0.0.1", "snmpVersion": "2c", "snmpCommunity": "x"])
+        let before = Date(timeIntervalSince1970: TimeInterval(Self.base - 3600))
+        // The seed's example: server 61 on sw1 port 2 (connection 26) and, bonded, on sw2 port 5.
+        try await fixture.service.assignments.set(deviceId: "sw1", portId: 2, [PortAssignment(type: "server", relId: 61, connectionId: 26)], at: before)
+        try await fixture.service.assignments.set(deviceId: "sw2", portId: 5, [PortAssignment(type: "server", relId: 61, connectionId: 27)], at: before)
+        // sw1/2 peaks at 10 Mbit/s in buckets 0 and 1, sw2/5 in buckets 2 and 3; 1 Mbit/s otherwise.
+        try await Self.polls(fixture, deviceId: "sw1", rates: [2: { $0 < 2 ? 10 : 1 }])
+        try await Self.polls(fixture, deviceId: "sw2", rates: [5: { $0 == 2 || $0 == 3 ? 10 : 1 }])
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.base + 20 * 300 + 10))
+        let traffic = try await fixture.service.serverTraffic(61, now: now)
+        // Per port, 20 rates with the top one dropped: each port's 95th is 10, so the sum of per-port 95ths would be 20.
+        // Summed per bucket: 11, 11, 11, 11, then 2 sixteen times; dropping the top one leaves 11.
+        #expect(traffic.trafficStatistics["95th_in_30d"] == "11.00", "\(traffic.trafficStatistics)")
+        // Out is 0.5 + 0.5 in every bucket.
+        #expect(traffic.trafficStatistics["95th_out_30d"] == "1.00")
+        #expect(traffic.trafficStatistics["95th_total_30d"] == "12.00")
+        // In: (2 * 10 + 18) + (2 * 10 + 18) Mbit/s-buckets = 76 * 37.5 MB; out 40 * 18.75 MB → 3.60 GB.
+        #expect(traffic.trafficStatistics["1d"] == "3.60")
+        // The last poll's rates: 1 + 1 in, 0.5 + 0.5 out.
+        #expect(traffic.lastBwrate == ["in": "2.00", "out": "1.00"])
+        #expect(traffic.periods.count == 2)
+        // A server with no ports has the seed's zero summary, not an error.
+        let none = try await fixture.service.serverTraffic(99, now: now)
+        #expect(none.trafficStatistics["30d"] == "0.00" && none.lastBwrate == ["in": "0.00", "out": "0.00"])
+    }
+
+    @Test func reassignedPortCountsForEachServerOnlyWhileAssigned() async throws {
+        let fixture = try SNMPFixture()
+        defer { Task { await fixture.close() } }
+        try await fixture.register(["id": "sw1", "deviceType": "snmp_switch", "name": "sw1", "host": "127.0.0.1", "snmpVersion": "2c", "snmpCommunity": "x"])
+        let before = Date(timeIntervalSince1970: TimeInterval(Self.base - 3600))
+        try await fixture.service.assignments.set(deviceId: "sw1", portId: 3, [PortAssignment(type: "server", relId: 1, connectionId: 10)], at: before)
+        // Mid-way through bucket 10 the port moves to server 2: bucket 10 belongs to whoever holds the port at its end.
+        let handOver = Date(timeIntervalSince1970: TimeInterval(Self.base + 10 * 300 + 120))
+        try await fixture.service.assignments.set(deviceId: "sw1", portId: 3, [PortAssignment(type: "server", relId: 2, connectionId: 11)], at: handOver)
+        // Bucket k carries k + 1 Mbit/s in.
+        try await Self.polls(fixture, deviceId: "sw1", rates: [3: { UInt64($0 + 1) }])
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.base + 20 * 300 + 10))
+        let first = try await fixture.service.serverTraffic(1, now: now)
+        let second = try await fixture.service.serverTraffic(2, now: now)
+        // Server 1: buckets 0...9, in 1...10 Mbit/s (55 units of 37.5 MB) + out 10 * 18.75 MB = 2.25 GB; 95th of 1...10 drops none → 10.
+        #expect(first.trafficStatistics["30d"] == "2.25", "\(first.trafficStatistics)")
+        #expect(first.trafficStatistics["95th_in_30d"] == "10.00")
+        #expect(first.lastBwrate == ["in": "0.00", "out": "0.00"])
+        // Server 2: buckets 10...19, in 11...20 (155 units) + out 10 * 18.75 MB = 6.00 GB; 95th of 11...20 → 20.
+        #expect(second.trafficStatistics["30d"] == "6.00", "\(second.trafficStatistics)")
+        #expect(second.trafficStatistics["95th_in_30d"] == "20.00")
+        #expect(second.lastBwrate == ["in": "20.00", "out": "0.50"])
+        // Together exactly the port's own volume: nothing lost, nothing counted twice.
+        let port = try await fixture.service.bandwidth.rollups(deviceId: "sw1", ports: [3], from: before, to: now)
+        let portBytes = port.reduce(0.0) { $0 + Double($1.inOctets + $1.outOctets) }
+        #expect(String(format: "%.2f", portBytes / 1e9) == "8.25")
+        // The history: server 1's period ended at the hand-over, server 2's is open.
+        let periods = try await fixture.service.assignments.periods(serverId: 1)
+        #expect(periods.count == 1 && periods[0].unassignedAt == handOver)
+        // Setting the same list again keeps the history as it is.
+        try await fixture.service.assignments.set(deviceId: "sw1", portId: 3, [PortAssignment(type: "server", relId: 2, connectionId: 11)], at: now)
+        #expect(try await fixture.service.assignments.periods(serverId: 2).map(\.assignedAt) == [handOver])
+    }
+}

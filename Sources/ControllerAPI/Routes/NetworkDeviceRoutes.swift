@@ -63,10 +63,14 @@ struct NetworkDeviceRoutes {
         }
         router.get("/v1/network-devices/{id}") { _, context in
             let stored = try await devices.stored(try Self.deviceId(context))
-            return Envelope.success(.object(Self.representation(stored)))
+            return Envelope.success(.object(try Self.representation(stored, assignments: try await devices.assignments.current(deviceId: stored.device.id))))
         }
         router.get("/v1/network-devices") { _, _ in
-            Envelope.success(.array(try await devices.store.all().map { .object(Self.representation($0)) }))
+            var listed: [JSONValue] = []
+            for stored in try await devices.store.all() {
+                listed.append(.object(try Self.representation(stored, assignments: try await devices.assignments.current(deviceId: stored.device.id))))
+            }
+            return Envelope.success(.array(listed))
         }
         router.delete("/v1/network-devices/{id}") { _, context in
             let id = try Self.deviceId(context)
@@ -85,8 +89,34 @@ struct NetworkDeviceRoutes {
             let ports = try await devices.ports(id, refresh: request.stringQuery("refresh") == "1")
             let stored = try await devices.stored(id)
             return Envelope.success([
-                "ports": try JSONValue(encoding: ports), "advancedManagementAvailable": .integer(stored.device.enableAdvancedManagement ? 1 : 0),
+                "ports": try Self.withAssignments(ports, try await devices.assignments.current(deviceId: id)),
+                "advancedManagementAvailable": .integer(stored.device.enableAdvancedManagement ? 1 : 0),
             ])
+        }
+        router.put("/v1/network-devices/{id}/ports/{portId}/assignments") { request, context in
+            let id = try Self.deviceId(context)
+            let stored = try await devices.stored(id)
+            let portId = try await Self.portNumber(try context.pathParameter("portId"), stored: stored, devices: devices)
+            let document = try (try await RequestPayload.read(request, limit: limit)).decode(JSONValue.self)
+            // The seed's list itself, or an object holding it as `assignments`.
+            let list: JSONValue
+            switch document {
+            case .array: list = document
+            case .object(let members): list = members["assignments"] ?? .null
+            default: list = .null
+            }
+            guard case .array = list else { throw AgentError.invalidField("assignments", "expected the port's assignment list, e.g. [{\"type\": \"server\", \"relId\": 61, \"connectionId\": 26}]") }
+            let assignments = try list.decode(as: [PortAssignment].self, at: "assignments")
+            let saved = try await devices.assignments.set(deviceId: id, portId: portId, assignments)
+            try await runtime.actionLog.append(
+                ActionLogEntry(rootType: stored.device.deviceType, rootId: id, description: "Port assignments set",
+                               meta: ["portId": .integer(Int64(portId)), "assignments": try JSONValue(encoding: saved)]))
+            return Envelope.success(["id": .integer(Int64(portId)), "assignments": try JSONValue(encoding: saved)])
+        }
+        router.get("/v1/servers/{serverId}/traffic") { _, context in
+            let text = try context.pathParameter("serverId")
+            guard let serverId = Int64(text), serverId > 0 else { throw AgentError.invalidField("serverId", "must be a positive integer") }
+            return Envelope.success(try await devices.serverTraffic(serverId).apiRepresentation)
         }
         router.post("/v1/network-devices/{id}/actions/{networkDeviceAction}") { request, context in
             let id = try Self.deviceId(context)
@@ -200,18 +230,48 @@ struct NetworkDeviceRoutes {
         ]
     }
 
-    static func representation(_ stored: StoredNetworkDevice) -> [String: JSONValue] {
+    /// A device as the seed lists it: `ports` with their assignments (from the cached port list, and any port that has
+    /// assignments without being in it), `extendedDetails.ports` with every cached column and the assignments too.
+    static func representation(_ stored: StoredNetworkDevice, assignments: [Int: [PortAssignment]]) throws -> [String: JSONValue] {
         var object = stored.device.apiRepresentation
         object["statusCache"] = stored.statusCache ?? .array([])
-        if let ports = stored.portsCache, let encoded = try? JSONValue(encoding: ports) {
-            object["extendedDetails"] = ["ports": encoded, "advancedManagementAvailable": .integer(stored.device.enableAdvancedManagement ? 1 : 0)]
-            if case .array(let items) = encoded {
-                object["ports"] = .array(items.map { ["id": $0["id"] ?? .null, "name": $0["name"] ?? .null, "assignments": .array([])] })
-            }
+        let cached = stored.portsCache ?? []
+        let extended = try withAssignments(cached, assignments)
+        if stored.portsCache != nil {
+            object["extendedDetails"] = ["ports": extended, "advancedManagementAvailable": .integer(stored.device.enableAdvancedManagement ? 1 : 0)]
         }
+        var ports: [JSONValue] = []
+        for port in cached {
+            ports.append(["id": .integer(Int64(port.id)), "name": .string(port.name), "assignments": try JSONValue(encoding: assignments[port.id] ?? [])])
+        }
+        for (portId, list) in assignments.sorted(by: { $0.key < $1.key }) where !cached.contains(where: { $0.id == portId }) {
+            ports.append(["id": .integer(Int64(portId)), "name": .null, "assignments": try JSONValue(encoding: list)])
+        }
+        if stored.portsCache != nil || !assignments.isEmpty { object["ports"] = .array(ports) }
         object["counterWidth"] = stored.counterWidth.map { .integer(Int64($0.rawValue)) } ?? .null
         object["reachable"] = stored.reachable.map(JSONValue.bool) ?? .null
         return object
+    }
+
+    /// Interface rows with each port's `assignments` (an empty list where it has none), as the seed's port lists show them.
+    static func withAssignments(_ ports: [InterfacePort], _ assignments: [Int: [PortAssignment]]) throws -> JSONValue {
+        guard case .array(let rows) = try JSONValue(encoding: ports) else { return .array([]) }
+        return .array(try zip(ports, rows).map { port, row in
+            guard case .object(var members) = row else { return row }
+            members["assignments"] = try JSONValue(encoding: assignments[port.id] ?? [])
+            return .object(members)
+        })
+    }
+
+    /// A port named in a path: its ifIndex, or its name (looked up in the device's port list).
+    static func portNumber(_ text: String, stored: StoredNetworkDevice, devices: NetworkDeviceService) async throws -> Int {
+        guard !text.isEmpty, text.count <= 64 else { throw AgentError.invalidField("portId", "must be 1 to 64 characters") }
+        try Validation.noControlCharacters(text, field: "portId")
+        if let number = Int(text) {
+            guard number > 0 else { throw AgentError.invalidField("portId", "must be a positive ifIndex or a port name") }
+            return number
+        }
+        return try InterfacePort.resolve(text, in: try await devices.ports(stored.device.id), field: "portId").id
     }
 
     static func deviceId(_ context: AgentRequestContext) throws -> String {
