@@ -2,7 +2,8 @@ import AgentCore
 import Foundation
 
 /// The seed's getStatistics request body: `portIds`, `mode` ("graph" or "text"), `groupBy` ("1d", "1mo" ...),
-/// `from` / `to` as "YYYY-MM-DD HH:MM:SS" (UTC).
+/// `from` / `to` as "YYYY-MM-DD HH:MM:SS" or the seed's "2025-08-25T15:29:15" (UTC), or `predefined` ("1h", "24h",
+/// "14days", ...: the range ending at `to`, or now).
 public struct StatisticsRequest: Sendable, Decodable {
     public enum Mode: String, Sendable { case graph, text }
     public enum Grouping: String, Sendable, CaseIterable {
@@ -14,8 +15,10 @@ public struct StatisticsRequest: Sendable, Decodable {
     public var groupBy: Grouping
     public var from: Date?
     public var to: Date?
+    /// The `predefined` range's length in seconds, when one was given.
+    public var predefinedSeconds: TimeInterval?
 
-    enum CodingKeys: String, CodingKey { case portIds, mode, groupBy, from, to }
+    enum CodingKeys: String, CodingKey { case portIds, mode, groupBy, from, to, predefined }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -40,8 +43,18 @@ public struct StatisticsRequest: Sendable, Decodable {
         groupBy = grouping
         for key in [CodingKeys.from, .to] {
             guard let text = try container.decodeTolerantStringIfPresent(forKey: key), !text.isEmpty else { continue }
-            guard let date = BandwidthStatistics.parseTimestamp(text) else { throw container.invalid(key, "expected YYYY-MM-DD HH:MM:SS") }
+            guard let date = BandwidthStatistics.parseTimestamp(text) else {
+                throw container.invalid(key, "expected YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS (UTC)")
+            }
             if key == .from { from = date } else { to = date }
+        }
+        if let text = try container.decodeTolerantStringIfPresent(forKey: .predefined), !text.isEmpty {
+            guard let seconds = BandwidthStatistics.predefinedRange(text) else {
+                throw container.invalid(.predefined, "expected a number and a unit: 1h, 24h, 7days, 14days, 1mo, 1y (h, d/days, w/weeks, mo/months, y/years)")
+            }
+            predefinedSeconds = seconds
+            // A range replaces `from`: it ends at `to` (or now).
+            from = nil
         }
         if let from, let to, from >= to { throw container.invalid(.to, "must be after from") }
     }
@@ -175,10 +188,30 @@ public enum BandwidthStatistics {
         UTCTime.seedTimestamp(seconds)
     }
 
-    /// Parses "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" (UTC).
+    /// Parses "YYYY-MM-DD HH:MM:SS", the seed's "YYYY-MM-DDTHH:MM:SS" (optionally with fractional seconds and a
+    /// trailing Z, as Laravel writes them) or "YYYY-MM-DD", all UTC.
     public static func parseTimestamp(_ text: String) -> Date? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        return formatter("yyyy-MM-dd HH:mm:ss").date(from: trimmed) ?? formatter("yyyy-MM-dd").date(from: trimmed)
+        var trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("Z") { trimmed.removeLast() }
+        if let dot = trimmed.firstIndex(of: "."), trimmed.contains("T"), trimmed[trimmed.index(after: dot)...].allSatisfy(\.isNumber) {
+            trimmed = String(trimmed[..<dot])
+        }
+        return formatter("yyyy-MM-dd HH:mm:ss").date(from: trimmed) ?? formatter("yyyy-MM-dd'T'HH:mm:ss").date(from: trimmed)
+            ?? formatter("yyyy-MM-dd").date(from: trimmed)
+    }
+
+    /// The length of a seed `predefined` range ("1h", "24h", "7days", "14days", "1mo", "1y"), or nil.
+    public static func predefinedRange(_ text: String) -> TimeInterval? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let digits = trimmed.prefix { $0.isNumber }
+        guard let count = Int(digits), count > 0, count <= 10_000 else { return nil }
+        let hour = 3600.0, day = 86_400.0
+        let units: [String: TimeInterval] = [
+            "h": hour, "hour": hour, "hours": hour, "d": day, "day": day, "days": day, "w": 7 * day, "week": 7 * day, "weeks": 7 * day,
+            "mo": 30 * day, "month": 30 * day, "months": 30 * day, "y": 365 * day, "year": 365 * day, "years": 365 * day,
+        ]
+        guard let unit = units[String(trimmed.dropFirst(digits.count))] else { return nil }
+        return TimeInterval(count) * unit
     }
 
     /// A fresh formatter per use: formatters are not safe to share between threads.

@@ -195,7 +195,12 @@ extension NetworkDevice: Decodable {
             if deviceType == "snmp_switch", snmpVersion == nil { throw container.invalid(.snmpVersion, "required for snmp_switch (1, 2c or 3)") }
             let version = snmpVersion ?? .v2c
             if version == .v3 {
-                guard snmpUsername != nil else { throw container.invalid(.snmpUsername, "required for SNMPv3") }
+                guard snmpUsername != nil else {
+                    throw container.invalid(
+                        .snmpUsername,
+                        "required for SNMPv3: the seed's registration has no user-name field, so add snmpUsername (the USM user) and, "
+                            + "for authNoPriv or authPriv, snmpAuthPassword (the authentication passphrase); snmpCryptoPassword stays the privacy passphrase")
+                }
                 guard let level = snmpAuthLevel else { throw container.invalid(.snmpAuthLevel, "required for SNMPv3") }
                 if level != .noAuthNoPriv {
                     guard snmpAuthAlgo != nil else { throw container.invalid(.snmpAuthAlgo, "required for \(level.rawValue)") }

@@ -53,8 +53,11 @@ public struct NetworkDeviceService: Sendable {
         return nil
     }
 
-    /// sysDescr, sysName and sysUpTime; a success is cached (the seed's statusCache) for `statusCacheSeconds`
-    /// and served from the cache when `useCache` is true. Failures are never served from the cache.
+    /// sysDescr, sysName and sysUpTime, as the seed's statusCache; a success is served from the cache for
+    /// `statusCacheSeconds` when `useCache` is true (the seed's opt-in). A device that does not answer, refuses the
+    /// credentials or answers with an error is a normal answer here, as in the seed: `{"content": {"success": 0,
+    /// "result": "<why>"}, "time": ..., "error": {"code": ..., "details": ...}}`, stored as the status and never served
+    /// from the cache. Only a request the agent cannot make (unknown device, bad registration) throws.
     public func testConnectivity(_ id: String, useCache: Bool) async throws -> JSONValue {
         let stored = try await stored(id)
         if useCache, let cached = stored.statusCache, case .integer(let time) = cached["time"],
@@ -62,6 +65,23 @@ public struct NetworkDeviceService: Sendable {
         {
             return cached
         }
+        do {
+            return try await probe(stored)
+        } catch {
+            let failure = AgentError.from(error)
+            guard failure.status == .badGateway || failure.status == .gatewayTimeout else { throw failure }
+            let status: JSONValue = [
+                "content": ["success": 0, "result": .string(failure.message)], "time": .integer(Int64(Date().timeIntervalSince1970)),
+                "error": ["code": .string(failure.code), "details": .object(failure.details)],
+            ]
+            try await store.setStatusCache(id, status)
+            return status
+        }
+    }
+
+    /// One connectivity probe: SNMP for SNMP devices, TCP and HTTP for a TELEJET.
+    private func probe(_ stored: StoredNetworkDevice) async throws -> JSONValue {
+        let id = stored.device.id
         if stored.device.deviceType == "telejetDigiOne" { return try await testWebResetter(stored) }
         var device = stored.device
         if device.snmpVersion == nil, device.detectedSnmpVersion == nil, let version = try await detectVersion(id) {

@@ -26,6 +26,27 @@ import Testing
         #expect(device.storageRepresentation["snmpCommunity"] == "Aks8gkjsa8a2")
     }
 
+    /// The seed's example turned to SNMPv3 with only the seed's own fields: the 400 names the field to add and says why.
+    @Test func seedShapedV3NamesTheMissingUserField() throws {
+        do {
+            _ = try decode("""
+                {"id": 1, "name": "EX3200", "host": "192.168.188.223", "deviceType": "snmp_switch", "snmpCommunity": "", "snmpVersion": "3",
+                 "agentId": 1, "features": ["bw_collection"], "meta": {"cachePorts": true}, "username": "", "password": "", "port": null,
+                 "statusCache": [], "snmpAuthAlgo": "SHA", "snmpAuthLevel": "authPriv", "snmpCryptoAlgo": "AES", "snmpCryptoPassword": "crypto-pass-1"}
+                """)
+            Issue.record("a v3 device without a user name was accepted")
+        } catch {
+            let failure = AgentError.from(error)
+            #expect(failure.status == .badRequest && failure.details["field"] == "snmpUsername", "\(failure)")
+            #expect(failure.message.contains("no user-name field") && failure.message.contains("snmpAuthPassword"), "\(failure.message)")
+        }
+        let added = try decode("""
+            {"id": 1, "name": "EX3200", "host": "192.168.188.223", "deviceType": "snmp_switch", "snmpVersion": "3", "snmpUsername": "monitor",
+             "snmpAuthPassword": "auth-pass-1", "snmpAuthAlgo": "SHA", "snmpAuthLevel": "authPriv", "snmpCryptoAlgo": "AES", "snmpCryptoPassword": "crypto-pass-1"}
+            """)
+        #expect(added.snmpUsername == "monitor")
+    }
+
     /// Which SNMP failures allow a fallback to act: only those that show the device did not apply the SET.
     @Test func errorStatusesSayWhetherTheDeviceMayHaveActed() {
         #expect(SNMPError.deviceError(host: "pdu", status: "notWritable", oid: nil).deviceEffect == .untouched)

@@ -135,3 +135,29 @@ import Testing
         #expect(try await fixture.service.assignments.periods(serverId: 2).map(\.assignedAt) == [handOver])
     }
 }
+
+/// The seed's own statistics bodies: `from`/`to` as "2025-08-25T15:29:15" and `predefined` ranges.
+@Suite struct StatisticsRequestTests {
+    static func decode(_ body: JSONValue) throws -> StatisticsRequest { try body.decode(as: StatisticsRequest.self, at: "") }
+
+    @Test func seedTimestampsAndPredefinedRanges() throws {
+        // The seed's example body (its from and to are equal, which is no range: `to` must be after `from`).
+        let seed = try Self.decode(["from": "2025-08-25T15:29:15", "to": "2025-08-25T15:29:15", "predefined": "24h", "user_id": 7, "groupBy": "1mo", "summary": true])
+        #expect(seed.predefinedSeconds == 86_400 && seed.from == nil)
+        #expect(seed.to == BandwidthStatistics.parseTimestamp("2025-08-25 15:29:15"))
+        #expect(seed.groupBy == .month)
+        #expect(try Self.decode(["predefined": "14days"]).predefinedSeconds == 14 * 86_400)
+        #expect(try Self.decode(["predefined": "1h"]).predefinedSeconds == 3600)
+        let both = try Self.decode(["from": "2025-08-25T15:29:15", "to": "2025-08-26 15:29:15"])
+        #expect(both.to!.timeIntervalSince(both.from!) == 86_400)
+        #expect(BandwidthStatistics.parseTimestamp("2025-08-25T15:15:47.000000Z") == BandwidthStatistics.parseTimestamp("2025-08-25 15:15:47"))
+        #expect(throws: AgentError.self) { try Self.decode(["predefined": "fortnight"]) }
+        #expect(throws: AgentError.self) { try Self.decode(["from": "2025-08-25T15:29:15", "to": "2025-08-25T15:29:15"]) }
+        do {
+            _ = try Self.decode(["from": "25/08/2025"])
+            Issue.record("a day-first date was accepted")
+        } catch {
+            #expect(AgentError.from(error).details["field"] == "from")
+        }
+    }
+}

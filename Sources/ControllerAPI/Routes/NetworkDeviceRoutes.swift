@@ -18,7 +18,8 @@ struct NetworkDeviceRoutes {
         enum CodingKeys: String, CodingKey { case useCache }
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            useCache = try container.decodeTolerantBoolIfPresent(forKey: .useCache) ?? true
+            // The seed's opt-in: the cached status only when asked for.
+            useCache = try container.decodeTolerantBoolIfPresent(forKey: .useCache) ?? false
         }
     }
 
@@ -202,7 +203,7 @@ struct NetworkDeviceRoutes {
         }
         let now = Date()
         let to = request.to ?? now
-        let from = request.from ?? to.addingTimeInterval(request.mode == .graph ? -86_400 : -30 * 86_400)
+        let from = request.from ?? to.addingTimeInterval(-(request.predefinedSeconds ?? (request.mode == .graph ? 86_400 : 30 * 86_400)))
         let rollups = try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: from, to: to)
         let window = try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: now.addingTimeInterval(-30 * 86_400), to: now)
         let last = try await devices.bandwidth.lastSamples(deviceId: id)
