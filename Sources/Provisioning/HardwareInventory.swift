@@ -1,10 +1,19 @@
 import AgentCore
 import Foundation
 
-/// Turns what `scripts/hwdetect.sh` posts (raw /proc, dmidecode, lsblk, lspci output) into the seed's inventory
-/// components: mainboard (text), memory (mb), cpu (MHz, cores), disk (mb = MiB, HDD/SSD/NVMe), plus bios, system,
-/// nics, RAID and storage controllers, and a flat component list like the seed's inventory items. Pure.
+/// Turns what `scripts/hwdetect.sh` posts (raw /proc, dmidecode, lsblk, lspci output) into the seed's inventory:
+/// its detailedHardwareInformation (mainboard text, memory mb, cpu MHz with cores, threads and mhzTurbo, disk mib
+/// with HDD/SSD/NVMe) plus bios, system, nic, raid_controller and storage_controller under the seed's component
+/// names, and `components`, a flat list of the seed's inventory items. Pure.
 public enum HardwareInventory {
+    /// The seed's root inventory components (componentname → the id the seed's default, not-deletable component has).
+    public static let rootComponentIds: [String: Int64] = [
+        "cpu": 1, "memory": 2, "system": 3, "bios": 4, "storage_controller": 5, "mainboard": 6, "disk": 7, "nic": 8, "raid_controller": 9,
+    ]
+    /// The seed's default custom fields: cpu Cores 2, MHz Turbo 3, MHz Normal 4, Threads 5; disk Disk Type 1
+    /// (dropdown: 1 HDD, 2 SSD, 3 NVMe).
+    static let diskTypeValues = ["HDD": "1", "SSD": "2", "NVMe": "3"]
+
     /// Values vendors leave in DMI tables instead of nothing.
     static let placeholders: Set<String> = [
         "", "not specified", "to be filled by o.e.m.", "to be filled by oem", "default string", "none", "unknown", "not provided",
@@ -125,9 +134,14 @@ public enum HardwareInventory {
         let dmiId = report["dmiId"]
         func records(_ key: String) -> [[String: String]] { dmiRecords(dmi?[key]?.stringValue ?? "") }
         var components: [JSONValue] = []
-        func component(_ name: String, model: String?, value: String?, serial: String?, description: String = "") {
-            components.append(["component": .string(name), "model": .string(model ?? ""), "value": .string(value ?? ""),
-                               "serial": .string(serial ?? ""), "description": .string(description)])
+        /// One of the seed's inventory items (`model`, `value`, `serial`, `inventorycomponent_id`, `description`,
+        /// `customfields` as `[{"fieldId", "value"}]` or null), with its `componentname`.
+        func component(_ name: String, model: String?, value: String?, serial: String?, description: String = "", customFields: [(Int64, String)] = []) {
+            components.append([
+                "componentname": .string(name), "inventorycomponent_id": rootComponentIds[name].map(JSONValue.integer) ?? .null,
+                "model": .string(model ?? ""), "value": .string(value ?? ""), "serial": .string(serial ?? ""), "description": .string(description),
+                "customfields": customFields.isEmpty ? .null : .array(customFields.map { ["fieldId": .integer($0.0), "value": .string($0.1)] }),
+            ])
         }
 
         // Mainboard, BIOS, system.
@@ -142,19 +156,19 @@ public enum HardwareInventory {
             "details": boardModel == nil ? .array([]) : [["model": .string(boardModel!), "size": .string(boardVersion ?? ""),
                                                           "serial": .string(boardSerial ?? ""), "manufacturer": .string(boardVendor ?? "")]],
         ]
-        if let boardModel { component("Mainboard Model", model: boardModel, value: boardVersion, serial: boardSerial, description: boardVendor ?? "") }
+        if let boardModel { component("mainboard", model: boardModel, value: boardVersion, serial: boardSerial, description: boardVendor ?? "") }
 
         let biosRecord = records("bios").first { $0["_title"] == "BIOS Information" } ?? [:]
         let biosVendor = clean(biosRecord["Vendor"]) ?? clean(dmiId?["bios_vendor"]?.stringValue)
         let biosVersion = clean(biosRecord["Version"]) ?? clean(dmiId?["bios_version"]?.stringValue)
         let biosDate = clean(biosRecord["Release Date"]) ?? clean(dmiId?["bios_date"]?.stringValue)
-        if biosVendor != nil || biosVersion != nil { component("BIOS", model: biosVendor, value: biosVersion, serial: biosDate) }
+        if biosVendor != nil || biosVersion != nil { component("bios", model: biosVendor, value: biosVersion, serial: biosDate) }
 
         let systemRecord = records("system").first { $0["_title"] == "System Information" } ?? [:]
         let systemVendor = clean(systemRecord["Manufacturer"]) ?? clean(dmiId?["sys_vendor"]?.stringValue)
         let systemModel = clean(systemRecord["Product Name"]) ?? clean(dmiId?["product_name"]?.stringValue)
         let systemSerial = clean(systemRecord["Serial Number"]) ?? clean(dmiId?["product_serial"]?.stringValue)
-        if systemModel != nil { component("System", model: systemModel, value: systemVendor, serial: systemSerial) }
+        if systemModel != nil { component("system", model: systemModel, value: systemVendor, serial: systemSerial) }
 
         // CPU: DMI type 4 (populated sockets), /proc/cpuinfo otherwise.
         let cpuinfo = cpuInfo(report["cpuinfo"]?.stringValue ?? "")
@@ -164,17 +178,27 @@ public enum HardwareInventory {
         let cores = sockets.isEmpty ? cpuinfo.cores : sockets.compactMap { $0["Core Count"].flatMap(Int.init) }.reduce(0, +)
         let threads = sockets.isEmpty ? cpuinfo.threads : sockets.compactMap { $0["Thread Count"].flatMap(Int.init) }.reduce(0, +)
         let socketCount = sockets.isEmpty ? cpuinfo.sockets : sockets.count
-        let cpu: JSONValue = [
+        // The seed's mhzTurbo: DMI's Max Speed (the highest clock the socket is rated for); absent without DMI.
+        let turboMHz = sockets.compactMap { $0["Max Speed"].flatMap { Int($0.split(separator: " ").first ?? "") } }.max()
+        var cpu: [String: JSONValue] = [
             "model": .string(cpuModel), "value": .string(cpuMHz.map(String.init) ?? ""), "count": .integer(Int64(socketCount)),
             "valueType": "MHz", "cores": .string(cores.map(String.init) ?? ""), "threads": .string(String(threads)),
         ]
-        for index in 0..<socketCount { component("CPU", model: cpuModel, value: cpuMHz.map(String.init), serial: nil, description: "socket \(index + 1)") }
+        if let turboMHz { cpu["mhzTurbo"] = .integer(Int64(turboMHz)) }
+        var cpuFields: [(Int64, String)] = []
+        if let cores { cpuFields.append((2, String(cores / max(1, socketCount)))) }
+        if let turboMHz { cpuFields.append((3, String(turboMHz))) }
+        if let cpuMHz { cpuFields.append((4, String(cpuMHz))) }
+        cpuFields.append((5, String(threads / max(1, socketCount))))
+        for index in 0..<socketCount {
+            component("cpu", model: cpuModel, value: cpuMHz.map(String.init), serial: nil, description: "socket \(index + 1)", customFields: cpuFields)
+        }
 
         // Memory: DMI type 17 modules, MemTotal otherwise.
         let modules = records("memory").filter { $0["_title"] == "Memory Device" }.compactMap { module -> JSONValue? in
             guard let size = mebibytes(module["Size"]) else { return nil }
             let model = clean(module["Part Number"]) ?? clean(module["Manufacturer"]) ?? "unknown"
-            component("Memory", model: model, value: String(size), serial: clean(module["Serial Number"]), description: module["Locator"] ?? "")
+            component("memory", model: model, value: String(size), serial: clean(module["Serial Number"]), description: module["Locator"] ?? "")
             return ["model": .string(model), "size": .string(String(size)), "serial": .string(clean(module["Serial Number"]) ?? ""),
                     "locator": .string(module["Locator"] ?? ""), "type": .string(clean(module["Type"]) ?? ""), "speed": .string(clean(module["Speed"]) ?? "")]
         }
@@ -213,7 +237,8 @@ public enum HardwareInventory {
             let kind = name.hasPrefix("nvme") || transport == "nvme" ? "NVMe" : (rotational ? "HDD" : "SSD")
             let model = [device["vendor"]?.stringValue, device["model"]?.stringValue].compactMap { clean($0) }.joined(separator: " ")
             let size = bytes / 1_048_576
-            component("Disk", model: model.isEmpty ? name : model, value: String(size), serial: clean(device["serial"]?.stringValue), description: "\(kind) \(name)")
+            component("disk", model: model.isEmpty ? name : model, value: String(size), serial: clean(device["serial"]?.stringValue), description: "\(kind) \(name)",
+                      customFields: [(1, diskTypeValues[kind]!)])
             return ["model": .string(model.isEmpty ? name : model), "size": .string(String(size)), "serial": .string(clean(device["serial"]?.stringValue) ?? ""),
                     "type": .string(kind), "name": .string(name), "transport": .string(transport)]
         }
@@ -221,7 +246,7 @@ public enum HardwareInventory {
         let disk: JSONValue = [
             "model": .string(diskModels.count == 1 ? diskModels.first! : (disks.isEmpty ? "none" : "multiple")),
             "value": .integer(disks.compactMap { $0["size"]?.stringValue.flatMap(Int64.init) }.reduce(0, +)),
-            "count": .integer(Int64(disks.count)), "valueType": "mb", "details": .array(disks),
+            "count": .integer(Int64(disks.count)), "valueType": "mib", "details": .array(disks),
         ]
 
         // NICs, controllers, software RAID.
@@ -231,7 +256,7 @@ public enum HardwareInventory {
                 let speed = nic["speed"]?.stringValue.flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
                 nicDetails.append(["name": nic["name"] ?? "", "mac": nic["mac"] ?? "", "speed": speed.map { .integer(Int64($0)) } ?? .null,
                                    "driver": nic["driver"] ?? "", "state": nic["state"] ?? ""])
-                component("NIC", model: nic["driver"]?.stringValue, value: speed.map { "\($0) Mbit/s" }, serial: nic["mac"]?.stringValue, description: nic["name"]?.stringValue ?? "")
+                component("nic", model: nic["driver"]?.stringValue, value: speed.map { "\($0) Mbit/s" }, serial: nic["mac"]?.stringValue, description: nic["name"]?.stringValue ?? "")
             }
         }
         let pci = pciDevices(report["lspci"]?.stringValue ?? "")
@@ -243,8 +268,8 @@ public enum HardwareInventory {
                 return ["slot": .string(device.slot), "vendor": .string(device.vendor), "model": .string(device.device), "class": .string(device.className)]
             })
         }
-        let raidJSON = controllers(raidControllers, "RAID Controller")
-        let storageJSON = controllers(storageControllers, "Storage Controller")
+        let raidJSON = controllers(raidControllers, "raid_controller")
+        let storageJSON = controllers(storageControllers, "storage_controller")
         let arrays: [JSONValue] = (report["mdstat"]?.stringValue ?? "").split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ")
             guard parts.count >= 4, parts[0].hasPrefix("md"), parts[1] == ":" else { return nil }
@@ -253,11 +278,11 @@ public enum HardwareInventory {
         }
 
         return [
-            "mainboard": mainboard, "memory": memory, "cpu": cpu, "disk": disk,
+            "mainboard": mainboard, "memory": memory, "cpu": .object(cpu), "disk": disk,
             "bios": ["model": .string(biosVendor ?? ""), "value": .string(biosVersion ?? ""), "serial": .string(biosDate ?? ""), "valueType": "text"],
             "system": ["model": .string(systemModel ?? ""), "value": .string(systemVendor ?? ""), "serial": .string(systemSerial ?? ""), "valueType": "text"],
             "nic": ["count": .integer(Int64(nicDetails.count)), "details": .array(nicDetails)],
-            "raidController": raidJSON, "storageController": storageJSON, "softwareRaid": .array(arrays),
+            "raid_controller": raidJSON, "storage_controller": storageJSON, "softwareRaid": .array(arrays),
             "components": .array(components),
             "facts": ["disks": .integer(Int64(disks.count)), "hardwareRaid": .bool(!raidControllers.isEmpty)],
             "hostname": .string((report["hostname"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)),

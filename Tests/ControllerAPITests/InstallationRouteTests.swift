@@ -459,7 +459,7 @@ import Testing
             let memory: Int64 = result["memory"]?["value"].flatMap { if case .integer(let n) = $0 { n } else { nil } } ?? 0
             #expect(abs(Double(memory) - Double(ProcessInfo.processInfo.physicalMemory / 1_048_576)) < 512, "MemTotal in MiB")
             #expect(result["facts"]?["disks"] != 0)
-            #expect(result["disk"]?["valueType"] == "mb")
+            #expect(result["disk"]?["valueType"] == "mib")
         }
         let events = try await live.agent.runtime.outbox.pendingEvents()
         #expect(events.contains { $0.type == "inventory.collected" && $0.data["serverId"] == "61" })

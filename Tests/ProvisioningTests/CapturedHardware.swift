@@ -276,6 +276,7 @@ Memory Device
         ])
         #expect(inventory["cpu"] == [
             "model": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "value": "2400", "count": 2, "valueType": "MHz", "cores": "40", "threads": "80",
+            "mhzTurbo": 4000,
         ])
         #expect(inventory["memory"]?["value"] == 32768)
         #expect(inventory["memory"]?["count"] == 4)
@@ -288,9 +289,13 @@ Memory Device
             Issue.record("no components")
             return
         }
-        #expect(components.filter { $0["component"] == "CPU" }.count == 2)
-        #expect(components.filter { $0["component"] == "Memory" }.count == 4)
-        #expect(components.contains { $0["component"] == "BIOS" && $0["serial"] == "12/06/2017" })
+        #expect(components.filter { $0["componentname"] == "cpu" }.count == 2)
+        #expect(components.filter { $0["componentname"] == "memory" }.count == 4)
+        #expect(components.contains { $0["componentname"] == "bios" && $0["serial"] == "12/06/2017" && $0["inventorycomponent_id"] == 4 })
+        // The seed's cpu custom fields per socket: Cores 2, MHz Turbo 3, MHz Normal 4, Threads 5.
+        #expect(components.first { $0["componentname"] == "cpu" }?["customfields"] == [
+            ["fieldId": 2, "value": "20"], ["fieldId": 3, "value": "4000"], ["fieldId": 4, "value": "2400"], ["fieldId": 5, "value": "40"],
+        ])
     }
 
     @Test func disksControllersAndFallbacksFromThisMachine() throws {
@@ -308,7 +313,17 @@ Memory Device
         #expect(inventory["memory"]?["value"] == 24105)
         #expect(inventory["mainboard"]?["count"] == 0)
         #expect(inventory["facts"] == ["disks": 2, "hardwareRaid": true])
-        guard case .array(let raid)? = inventory["raidController"], case .array(let storage)? = inventory["storageController"] else {
+        guard case .array(let components)? = inventory["components"] else {
+            Issue.record("no components")
+            return
+        }
+        // Disk Type is the seed's dropdown (1 HDD, 2 SSD, 3 NVMe) on the Disk root component (7).
+        #expect(components.filter { $0["componentname"] == "disk" }.map { $0["customfields"] } == [
+            [["fieldId": 1, "value": "1"]], [["fieldId": 1, "value": "3"]],
+        ])
+        #expect(components.filter { $0["componentname"] == "disk" }.allSatisfy { $0["inventorycomponent_id"] == 7 })
+        #expect(inventory["disk"]?["valueType"] == "mib")
+        guard case .array(let raid)? = inventory["raid_controller"], case .array(let storage)? = inventory["storage_controller"] else {
             Issue.record("no controllers")
             return
         }
@@ -317,6 +332,56 @@ Memory Device
         #expect(storage.first?["model"] == "Virtio 1.0 block device")
         #expect(inventory["softwareRaid"] == [["name": "md0", "state": "active", "level": "raid1", "members": ["sdb1", "sda1"]]])
         #expect(inventory["hostname"] == "vm")
+    }
+
+    /// The seed's own server inventory (detailedHardwareInformation of server 61 and an inventory item), field by field:
+    /// every field the seed shows exists in the agent's answer with the same JSON type and unit.
+    @Test func fieldByFieldAgainstTheSeedsExample() throws {
+        let seed: JSONValue = [
+            "mainboard": ["model": "MAG X570 TOMAHAWK WIFI (MS-7C84)", "value": "1.0", "count": 1, "valueType": "text",
+                          "details": [["model": "MAG X570 TOMAHAWK WIFI (MS-7C84)", "size": "1.0"]]],
+            "memory": ["model": "multiple", "value": 65536, "count": 4, "valueType": "mb", "details": [["model": "CMH32GX4M2Z3200C16", "size": "16384"]]],
+            "cpu": ["model": "AMD Ryzen 9 3900XT", "value": "2200", "count": 1, "valueType": "MHz", "cores": "12", "threads": "24", "mhzTurbo": 4775],
+            "disk": ["model": "multiple", "value": 2842540, "count": 4, "valueType": "mib", "details": [["model": "Samsung SSD 860 EVO 500GB", "size": "476940"]]],
+        ]
+        let seedItem: JSONValue = ["model": "Samsung SSD 860 EVO", "value": "476940", "serial": "S1Z2NB1K736669A", "inventorycomponent_id": 7,
+                                   "description": "Second SSD", "customfields": .null]
+        let inventory = try HardwareInventory.normalize(CapturedHardware.report(dmi: true))
+        func kind(_ value: JSONValue?) -> String {
+            switch value {
+            case .string?: "string"
+            case .integer?, .double?: "number"
+            case .array?: "array"
+            case .object?: "object"
+            case .bool?: "bool"
+            case .null?: "null"
+            case nil: "missing"
+            }
+        }
+        guard case .object(let components) = seed else { return }
+        for (name, example) in components {
+            guard case .object(let fields) = example else { continue }
+            for (field, value) in fields {
+                #expect(kind(inventory[name]?[field]) == kind(value), "\(name).\(field): the seed has \(kind(value))")
+                if field == "valueType" { #expect(inventory[name]?[field] == value, "\(name).valueType") }
+                if field == "details", case .array(let seedDetails) = value, case .object(let seedDetail)? = seedDetails.first,
+                    case .array(let ours)? = inventory[name]?[field]
+                {
+                    for key in seedDetail.keys {
+                        #expect(kind(ours.first?[key]) == "string", "\(name).details.\(key)")
+                    }
+                }
+            }
+        }
+        guard case .array(let items)? = inventory["components"], let disk = items.first(where: { $0["componentname"] == "disk" }) else {
+            Issue.record("no disk item")
+            return
+        }
+        guard case .object(let itemFields) = seedItem else { return }
+        for (field, value) in itemFields where field != "customfields" {
+            #expect(kind(disk[field]) == kind(value), "inventory item \(field)")
+        }
+        #expect(kind(disk["customfields"]) == "array" || kind(disk["customfields"]) == "null")
     }
 
     @Test func reportsThatAreNotOursAreRefused() {
