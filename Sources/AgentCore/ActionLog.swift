@@ -16,14 +16,52 @@ public struct ActionLogEntry: Sendable, Equatable {
     /// The seed's `{"href": ..., "text": ...}` plus anything the module wants to keep (always redacted).
     public var meta: JSONValue
     public var createdAt: Date
+    /// The seed's relationType / relationId: a second object the action concerned (the server a port was assigned to).
+    public var relationType: String?
+    public var relationId: String?
+    /// The API request that caused the entry (the seed's endpoint, method and requestSource); nil for the agent's
+    /// own background work. Taken from ``RequestOrigin/current`` when the entry is made.
+    public var origin: RequestOrigin?
 
-    public init(rootType: String, rootId: String, description: String, loglevel: Level = .info, meta: JSONValue = [:], createdAt: Date = Date()) {
+    public init(
+        rootType: String, rootId: String, description: String, loglevel: Level = .info, meta: JSONValue = [:], createdAt: Date = Date(),
+        relationType: String? = nil, relationId: String? = nil, origin: RequestOrigin? = RequestOrigin.current
+    ) {
         self.rootType = rootType
         self.rootId = rootId
         self.description = description
         self.loglevel = loglevel
         self.meta = meta
         self.createdAt = createdAt
+        self.relationType = relationType
+        self.relationId = relationId
+        self.origin = origin
+    }
+}
+
+/// The controller request an action was made for: the seed's activity-log `endpoint`, `method` and `requestSource`.
+public struct RequestOrigin: Sendable, Equatable {
+    public var endpoint: String
+    public var method: String
+
+    public init(endpoint: String, method: String) {
+        self.endpoint = endpoint
+        self.method = method
+    }
+
+    /// Set by the API listener for the handling of each request, and inherited by the jobs it starts.
+    @TaskLocal public static var current: RequestOrigin?
+}
+
+/// The action log's columns for relations and request origins (the seed's activity-log fields).
+enum ActionLogSchema {
+    static let migration = SchemaMigration("core.actionlog.v2") { db in
+        try db.alter(table: "actionLog") { table in
+            table.add(column: "relationType", .text)
+            table.add(column: "relationId", .text)
+            table.add(column: "endpoint", .text)
+            table.add(column: "method", .text)
+        }
     }
 }
 
@@ -40,6 +78,11 @@ extension ActionLogEntry: FetchableRecord, MutablePersistableRecord {
         let metaText: String = row["meta"]
         meta = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(metaText.utf8))) ?? [:]
         createdAt = row["createdAt"]
+        relationType = row["relationType"]
+        relationId = row["relationId"]
+        let endpoint: String? = row["endpoint"]
+        let method: String? = row["method"]
+        origin = endpoint.map { RequestOrigin(endpoint: $0, method: method ?? "") }
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -50,6 +93,10 @@ extension ActionLogEntry: FetchableRecord, MutablePersistableRecord {
         container["loglevel"] = loglevel.rawValue
         container["meta"] = meta.jsonText
         container["createdAt"] = createdAt
+        container["relationType"] = relationType
+        container["relationId"] = relationId
+        container["endpoint"] = origin?.endpoint
+        container["method"] = origin?.method
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -66,7 +113,8 @@ public struct ActionLogRow: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, userId, rootId, rootType, description, loglevel, created_at, updated_at, meta, visibleFor, userIp
+        case id, userId, relationId, relationType, rootId, rootType, description, modelchanges, loglevel, postdata, created_at, updated_at
+        case endpoint, method, requestSource, meta, visibleFor, userIp
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,7 +123,16 @@ public struct ActionLogRow: Encodable, Sendable {
         try container.encode("system", forKey: .userId)
         try container.encode(entry.rootId, forKey: .rootId)
         try container.encode(entry.rootType, forKey: .rootType)
+        try container.encode(entry.relationId ?? "", forKey: .relationId)
+        try container.encode(entry.relationType ?? "", forKey: .relationType)
         try container.encode(entry.description, forKey: .description)
+        // The agent keeps no model diffs or request bodies (bodies can hold secrets): the seed's empty forms.
+        try container.encode([String](), forKey: .modelchanges)
+        try container.encode("", forKey: .postdata)
+        // The controller's API is the agent's only web source; the agent's own work (polls, timers) is "system".
+        try container.encode(entry.origin?.endpoint ?? "", forKey: .endpoint)
+        try container.encode(entry.origin?.method ?? "", forKey: .method)
+        try container.encode(entry.origin == nil ? "system" : "api", forKey: .requestSource)
         try container.encode(entry.loglevel, forKey: .loglevel)
         let timestamp = ActionLogRow.timestampFormat(entry.createdAt)
         try container.encode(timestamp, forKey: .created_at)

@@ -75,6 +75,7 @@ enum CoreSchema {
                 table.column("createdAt", .datetime).notNull().indexed()
             }
         },
+        ActionLogSchema.migration,
     ]
 }
 

@@ -22,6 +22,7 @@ public enum AgentServer {
             middleware: AuthenticationMiddleware(
                 token: try BearerTokenFile(path: tokenFile),
                 allowedSources: runtime.configuration.api.allowedSources.compactMap(IPNetwork.init), refusals: LogThrottle()))
+        router.add(middleware: RequestOriginMiddleware())
         AgentRoutes(runtime: runtime).register(on: router)
         PowerRoutes(runtime: runtime).register(on: router)
         ProviderRoutes(runtime: runtime).register(on: router)

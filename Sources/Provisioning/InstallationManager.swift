@@ -621,7 +621,8 @@ public actor InstallationManager: BootScriptProvider {
             try InstallationStore.put(record, in: db)
             try self.outbox.append(record.event("installation.\(ending.state.rawValue)", message: summary), in: db)
             try self.actionLog.append(
-                ActionLogEntry(rootType: "servers", rootId: serverId, description: "Installation \(ending.state.rawValue)",
+                ActionLogEntry(rootType: "servers", rootId: serverId,
+                               description: ending.state == .aborted ? "Aborted PXE provisioning" : "Installation \(ending.state.rawValue)",
                                loglevel: failed.isEmpty ? .info : .error,
                                meta: ["kind": .string(record.kind.rawValue), "text": .string(summary), "cleanup": .array(steps.map(\.json))]),
                 in: db)

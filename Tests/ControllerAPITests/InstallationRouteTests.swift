@@ -303,6 +303,8 @@ import Testing
         }
         let live = try await Self.liveAgent { $0.ipmi.commandTimeoutSeconds = 8 }
         defer { live.agent.remove() }
+        // The server runs (a reinstall of a live machine), so the default abort has something to reset.
+        _ = try await simulator.runIpmitool(["chassis", "power", "on"])
         try await live.withClient { client in
             let api = live.baseURL
             let token = live.agent.token
@@ -322,9 +324,23 @@ import Testing
             #expect(record["result"]?["state"] == "aborted", "\(record.jsonText)")
             guard case .array(let cleanup)? = record["result"]?["cleanup"] else { Issue.record("no clean-up in \(record.jsonText)"); return }
             #expect(cleanup.contains { $0["step"] == "bootDevice" && $0["succeeded"] == true }, "\(record.jsonText)")
+            // The seed's default abort resets the server: the power step ran, after the boot device, and succeeded.
+            #expect(cleanup.map { $0["step"]?.stringValue ?? "" }.suffix(2) == ["bootDevice", "power"], "\(record.jsonText)")
+            #expect(cleanup.last?["succeeded"] == true, "\(record.jsonText)")
+            // The seed's activity-log entry, with the request that caused it.
+            let (_, logs, _) = try await Self.call(client, .GET, "\(api)/v1/logs?limit=20", token: token)
+            guard case .array(let rows)? = logs["result"], let row = rows.first(where: { $0["description"] == "Aborted PXE provisioning" }) else {
+                Issue.record("no abort in the activity log: \(logs.jsonText)")
+                return
+            }
+            #expect(row["rootType"] == "servers" && row["rootId"] == "61", "\(row.jsonText)")
+            #expect(row["endpoint"] == "/v1/installations/61" && row["method"] == "DELETE" && row["requestSource"] == "api", "\(row.jsonText)")
         }
-        // ipmi_sim hands `bootdev disk` to the chassis script as "default".
-        #expect(simulator.chassisLog.contains("set boot default"), "no boot device set after the abort: \(simulator.chassisLog)")
+        // ipmi_sim hands `bootdev disk` to the chassis script as "default"; the reset reaches the chassis after it.
+        let chassis = simulator.chassisLog
+        #expect(chassis.contains("set boot default"), "no boot device set after the abort: \(chassis)")
+        let afterBoot = chassis.components(separatedBy: "set boot default").last ?? ""
+        #expect(afterBoot.contains("set power") || afterBoot.contains("reset"), "no power reset after the abort: \(chassis)")
         await live.stop()
     }
 
@@ -359,7 +375,10 @@ import Testing
 
             let (aborted, json, _) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token)
             #expect(aborted == 200)
-            #expect(json["result"]?["state"] == "aborted")
+            // The seed's stopReinstallation answer.
+            #expect(json["result"] == "ok" && json["message"] == "success", "\(json.jsonText)")
+            let (_, status, _) = try await Self.call(client, .GET, "\(api)/v1/installations/61", token: token)
+            #expect(status["result"]?["state"] == "aborted")
             let (_, after, _) = try await Self.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
             #expect(after["result"]?["pxe"] == false && after["result"]?["permanent"] == true, "restored as it was")
             let (again, _, _) = try await Self.call(client, .DELETE, "\(api)/v1/installations/61", token: token)

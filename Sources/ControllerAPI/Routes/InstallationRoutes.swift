@@ -43,8 +43,10 @@ struct InstallationRoutes {
                 guard ["0", "1", "true", "false"].contains(text) else { throw AgentError.invalidField("withoutPowerReset", "0 or 1") }
                 return text == "1" || text == "true"
             } ?? false
-            let record = try await installations.abort(serverId, withoutPowerReset: withoutPowerReset)
-            return Envelope.success(record.status(bootBaseURL: bootBaseURL))
+            // The seed's stopReinstallation answer; the final status (with its clean-up steps) is GET /v1/installations/{id}, and a
+            // clean-up that failed is an error here rather than "ok".
+            _ = try await installations.abort(serverId, withoutPowerReset: withoutPowerReset)
+            return Envelope.success("ok")
         }
         router.get("/v1/inventory/{serverId}") { _, context in
             let serverId = try context.pathParameter("serverId")

@@ -111,7 +111,9 @@ struct NetworkDeviceRoutes {
             let saved = try await devices.assignments.set(deviceId: id, portId: portId, assignments)
             try await runtime.actionLog.append(
                 ActionLogEntry(rootType: stored.device.deviceType, rootId: id, description: "Port assignments set",
-                               meta: ["portId": .integer(Int64(portId)), "assignments": try JSONValue(encoding: saved)]))
+                               meta: ["portId": .integer(Int64(portId)), "assignments": try JSONValue(encoding: saved)],
+                               relationType: saved.count == 1 ? (saved[0].type == "server" ? "servers" : saved[0].type) : nil,
+                               relationId: saved.count == 1 ? String(saved[0].relId) : nil))
             return Envelope.success(["id": .integer(Int64(portId)), "assignments": try JSONValue(encoding: saved)])
         }
         router.get("/v1/servers/{serverId}/traffic") { _, context in
