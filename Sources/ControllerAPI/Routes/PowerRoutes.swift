@@ -1,5 +1,6 @@
 import AgentCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Power
 
@@ -31,6 +32,10 @@ struct PowerRoutes {
         let connection: ConnectionDescriptor
     }
 
+    /// On a read answered by the fallback: the connection type that answered, and the primary's error code.
+    static let viaHeader = HTTPField.Name("X-RackAgent-Via")!
+    static let primaryErrorHeader = HTTPField.Name("X-RackAgent-Primary-Error")!
+
     func register(on router: Router<AgentRequestContext>) {
         let limit = runtime.configuration.api.maxBodyBytes
         router.post("/v1/power/{serverPowerMethod}") { request, context in
@@ -56,6 +61,14 @@ struct PowerRoutes {
                 let result = try await power.perform(
                     method, parameters: parameters, connection: body.connection, fallback: body.fallback, noFailover: body.noFailover)
                 if let event = stateEvent(result) { try await outbox.append(event) }
+                // A read the fallback answered has the seed's shape too (the bare state); which connection answered, and
+                // why the primary did not, travel in headers (and in the power.state event's `via`).
+                if let via = result["via"]?.stringValue, let answer = result["result"] {
+                    var response = Envelope.success(answer)
+                    response.headers[Self.viaHeader] = via
+                    response.headers[Self.primaryErrorHeader] = result["primaryError"]?["code"]?.stringValue ?? ""
+                    return response
+                }
                 return Envelope.success(result)
             }
             return try await JobSubmission(runtime: runtime).respond(
