@@ -71,14 +71,16 @@ public struct BMCUserManager: Sendable {
         let slots = try await allSlots(channel: channel, connection)
         if let existing = slots.first(where: { $0.name == name }) {
             guard dontFailIfUserExists else { throw Self.userExists(name, slot: existing.id) }
-            if let access { try await setAccess(slot: existing.id, access: access, channel: channel, connection) }
-            return ["slot": .integer(Int64(existing.id)), "created": false]
+            var notApplied: [String] = []
+            if let access { notApplied = try await setAccess(slot: existing.id, access: access, channel: channel, connection) }
+            return .object(["slot": .integer(Int64(existing.id)), "created": false].merging(Self.accessReport(notApplied)) { first, _ in first })
         }
         let slot = try Self.freeSlot(in: slots, bmc: connection.address)
         _ = try await executor.run(["user", "set", "name", String(slot), name], on: connection)
-        if let access { try await setAccess(slot: slot, access: access, channel: channel, connection) }
+        var notApplied: [String] = []
+        if let access { notApplied = try await setAccess(slot: slot, access: access, channel: channel, connection) }
         try await verifyName(slot: slot, expected: name, channel: channel, connection)
-        return ["slot": .integer(Int64(slot)), "created": true]
+        return .object(["slot": .integer(Int64(slot)), "created": true].merging(Self.accessReport(notApplied)) { first, _ in first })
     }
 
     /// The seed's recommended call: create (or, when allowed, update) a user with password and privilege,
@@ -110,13 +112,22 @@ public struct BMCUserManager: Sendable {
         }
         _ = try await executor.run(["user", "priv", String(slot), String(level), String(channel)], on: connection)
         let settings = try access ?? ChannelAccessSettings(parsing: "callin=on ipmi=on link=on privilege=\(level)", field: "channelAccessSettings")
-        try await setAccess(slot: slot, access: settings, channel: channel, connection)
+        let notApplied = try await setAccess(slot: slot, access: settings, channel: channel, connection)
+        if !notApplied.isEmpty { warnings.append(.string("the BMC did not apply \(notApplied.joined(separator: " ")) (read back)")) }
         _ = try await executor.run(["user", "enable", String(slot)], on: connection)
         try await verifyName(slot: slot, expected: name, channel: channel, connection)
-        return [
+        return .object([
             "slot": .integer(Int64(slot)), "created": .bool(existing == nil), "passwordChanged": .bool(passwordChanged),
             "warnings": .array(warnings),
-        ]
+        ].merging(Self.accessReport(notApplied)) { first, _ in first })
+    }
+
+    /// Checks an updateUser request before any job exists, so a bad slot, name, password or privilege is a 400.
+    public static func validateUpdate(slot: Int, username: String?, password: Secret?, privilege: Int) throws {
+        try validSlot(slot)
+        _ = try validPrivilege(privilege, field: "privilege")
+        if let username { _ = try validUsername(username, field: "username") }
+        if let password { _ = try passwordSize(password, field: "password") }
     }
 
     /// Changes name, password, privilege and channel access of a slot.
@@ -135,9 +146,10 @@ public struct BMCUserManager: Sendable {
             _ = try await executor.runSecretBearing([["user", "set", "password", String(slot), password.revealed, size]], on: connection)
         }
         _ = try await executor.run(["user", "priv", String(slot), String(level), String(channel)], on: connection)
-        if let access { try await setAccess(slot: slot, access: access, channel: channel, connection) }
+        var notApplied: [String] = []
+        if let access { notApplied = try await setAccess(slot: slot, access: access, channel: channel, connection) }
         if let username { try await verifyName(slot: slot, expected: username, channel: channel, connection) }
-        return ["slot": .integer(Int64(slot)), "updated": true]
+        return .object(["slot": .integer(Int64(slot)), "updated": true].merging(Self.accessReport(notApplied)) { first, _ in first })
     }
 
     /// Clears the slot: no name, disabled, NO ACCESS on the channel.
@@ -173,12 +185,27 @@ public struct BMCUserManager: Sendable {
 
     public func channelSetAccess(_ access: ChannelAccessSettings, _ user: BMCUserReference, withoutSlotCheck: Bool, channel: Int, _ connection: IPMIConnection) async throws -> JSONValue {
         let slot = try await resolve(user, check: !withoutSlotCheck, channel: channel, connection)
-        try await setAccess(slot: slot, access: access, channel: channel, connection)
-        return ["slot": .integer(Int64(slot)), "accessSettings": .string(access.tokens.joined(separator: " "))]
+        let notApplied = try await setAccess(slot: slot, access: access, channel: channel, connection)
+        return .object(["slot": .integer(Int64(slot)), "accessSettings": .string(access.tokens.joined(separator: " "))]
+            .merging(Self.accessReport(notApplied)) { first, _ in first })
     }
 
-    private func setAccess(slot: Int, access: ChannelAccessSettings, channel: Int, _ connection: IPMIConnection) async throws {
+    /// Sets the channel access, then reads it back: returns the settings the BMC did not apply (some BMCs, ipmi_sim
+    /// among them, accept `channel setaccess` and ignore the ipmi/link/callin bits), so an answer never claims more
+    /// than the BMC shows.
+    @discardableResult
+    private func setAccess(slot: Int, access: ChannelAccessSettings, channel: Int, _ connection: IPMIConnection) async throws -> [String] {
         _ = try await executor.run(["channel", "setaccess", String(channel), String(slot)] + access.tokens, on: connection)
+        let readBack = IPMIOutputParser.channelAccess(try await executor.run(["channel", "getaccess", String(channel), String(slot)], on: connection))
+        return access.tokens.filter { token in
+            let parts = token.split(separator: "=", maxSplits: 1).map(String.init)
+            return readBack[parts[0]] != parts[1]
+        }
+    }
+
+    /// The result fields of a read-back access change: `accessVerified`, and what the BMC did not apply.
+    static func accessReport(_ notApplied: [String]) -> [String: JSONValue] {
+        ["accessVerified": .bool(notApplied.isEmpty), "accessNotApplied": .array(notApplied.map(JSONValue.string))]
     }
 
     /// The slot of a reference: a slot as given (checked against `user list` when `check`), or the slot of the name.

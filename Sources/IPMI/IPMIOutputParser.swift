@@ -2,6 +2,26 @@ import Foundation
 
 /// Parsers for ipmitool's text output. Pure functions, unit-tested on captured real output.
 public enum IPMIOutputParser {
+    /// `ipmitool channel getaccess CHANNEL SLOT` as the seed's channel access settings: `ipmi`, `link` and `callin`
+    /// on/off and `privilege` as its number ("Access Available : callback only" is callin=off).
+    public static func channelAccess(_ output: String) -> [String: String] {
+        var settings: [String: String] = [:]
+        for line in output.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            let value = parts[1].lowercased()
+            switch parts[0].lowercased() {
+            case "ipmi messaging": settings["ipmi"] = value == "enabled" ? "on" : "off"
+            case "link authentication": settings["link"] = value == "enabled" ? "on" : "off"
+            case "access available": settings["callin"] = value.contains("call-in") ? "on" : "off"
+            case "privilege level":
+                if let level = BMCUser.privilegeNames.first(where: { $0.value == parts[1].uppercased() })?.key { settings["privilege"] = String(level) }
+            default: break
+            }
+        }
+        return settings
+    }
+
     /// "Chassis Power is on" → .on
     public static func chassisPower(_ output: String) -> ChassisPower? {
         for line in output.split(whereSeparator: \.isNewline) {

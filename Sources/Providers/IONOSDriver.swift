@@ -81,7 +81,8 @@ public struct IONOSDriver: ProviderDriver {
                           progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult {
         var body: [String: JSONValue] = ["id": .string(request.template)]
         if let password = request.password { body["password"] = .string(password.revealed) }
-        if let key = request.sshKey { body["public_key"] = [.string(key)] }
+        // The key's text goes in rsa_key; the seed's public_key is a list of key IDs stored at IONOS, not keys.
+        if let key = request.sshKey { body["rsa_key"] = .string(key) }
         let answer = try await call(.PUT, "/servers/\(serverId)/image", body: .object(body))
         let firstPassword = try answer.child("first_password").optionalString()
         await progress("image accepted", 0)

@@ -162,6 +162,39 @@ struct BadCase: Sendable {
             }
             let user = try #require(users.first { $0["name"] == "tos_61_8" })
             #expect(user == ["id": 3, "name": "tos_61_8", "callin": user["callin"]!, "linkAuth": user["linkAuth"]!, "ipmiMsg": true, "privilegeName": "OPERATOR", "privilegeId": 3])
+
+            // updateUser with the seed's own example (on slot 3: slot 1 is the BMC's reserved user), read back from the BMC.
+            let seedUpdate = try await client.execute(
+                uri: "/v1/bmc/users/updateUser?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": connection, "slot": 3, "username": "libero", "password": "voluptatem", "privilege": 3,
+                                 "channelAccessSettings": "ipmi=off callin=off link=off privilege=3"]))
+            #expect(seedUpdate.envelope["result"]?["state"] == "succeeded", "\(seedUpdate.text)")
+            let renamed = try await client.execute(uri: "/v1/bmc/users/listUsers", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            guard case .array(let afterUpdate) = renamed.envelope["result"] else { Issue.record("no users: \(renamed.text)"); return }
+            let updated = try #require(afterUpdate.first { $0["id"] == 3 }, "\(renamed.text)")
+            #expect(updated["name"] == "libero" && updated["privilegeId"] == 3, "\(updated.jsonText)")
+            // ipmi_sim accepts `channel setaccess` and ignores its ipmi/link/callin bits: the answer says so (read back)
+            // instead of claiming them.
+            #expect(seedUpdate.envelope["result"]?["result"]?["accessVerified"] == false, "\(seedUpdate.text)")
+            #expect(seedUpdate.envelope["result"]?["result"]?["accessNotApplied"] == ["ipmi=off", "callin=off", "link=off"], "\(seedUpdate.text)")
+            #expect(updated["ipmiMsg"] == true, "the BMC still shows IPMI messaging on: \(updated.jsonText)")
+            #expect(!afterUpdate.contains { $0["name"] == "tos_61_8" })
+            // IPMI messaging back on with ADMINISTRATOR and a new password: the BMC takes a login with it, not with the old one.
+            let reopened = try await client.execute(
+                uri: "/v1/bmc/users/updateUser?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": connection, "slot": 3, "password": "n3w-Secret-9", "privilege": 4,
+                                 "channelAccessSettings": "ipmi=on callin=on link=off privilege=4"]))
+            #expect(reopened.envelope["result"]?["state"] == "succeeded", "\(reopened.text)")
+            #expect(await simulator.canLogIn(user: "libero", password: "n3w-Secret-9"))
+            #expect(await !simulator.canLogIn(user: "libero", password: "voluptatem"))
+            let badSlot = try await client.execute(
+                uri: "/v1/bmc/users/updateUser", method: .post, headers: headers,
+                body: Self.body(["connection": connection, "slot": 99, "privilege": 3]))
+            #expect(badSlot.envelope["error"]?["details"]?["field"] == "slot", "\(badSlot.text)")
+            let renameBack = try await client.execute(
+                uri: "/v1/bmc/users/updateUser?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": connection, "slot": 3, "username": "tos_61_8", "privilege": 3]))
+            #expect(renameBack.envelope["result"]?["state"] == "succeeded", "\(renameBack.text)")
             let disabled = try await client.execute(
                 uri: "/v1/bmc/users/disableUser?wait=30", method: .post, headers: headers,
                 body: Self.body(["connection": connection, "username": "tos_61_8", "withoutSlotCheck": false]))

@@ -4,6 +4,29 @@ import Testing
 /// Parsers against ipmitool 1.8.19 output captured from ipmi_sim, and from Supermicro X11 BMCs where the
 /// simulator has nothing to show (sensors, SEL entries, FRU data).
 @Suite struct IPMIOutputParserTests {
+    /// `ipmitool channel getaccess 1 3` captured from ipmi_sim (after a setaccess it ignored), and a callback-only,
+    /// disabled-messaging user as ipmitool prints it.
+    @Test func channelAccessReadBack() {
+        let captured = """
+            Maximum User IDs     : 63
+            Enabled User IDs     : 3
+
+            User ID              : 3
+            User Name            : libero
+            Fixed Name           : No
+            Access Available     : call-in / callback
+            Link Authentication  : enabled
+            IPMI Messaging       : enabled
+            Privilege Level      : OPERATOR
+            Enable Status        : unknown
+            """
+        #expect(IPMIOutputParser.channelAccess(captured) == ["callin": "on", "link": "on", "ipmi": "on", "privilege": "3"])
+        let restricted = captured.replacingOccurrences(of: "call-in / callback", with: "callback only")
+            .replacingOccurrences(of: "IPMI Messaging       : enabled", with: "IPMI Messaging       : disabled")
+            .replacingOccurrences(of: "OPERATOR", with: "ADMINISTRATOR")
+        #expect(IPMIOutputParser.channelAccess(restricted) == ["callin": "off", "link": "on", "ipmi": "off", "privilege": "4"])
+    }
+
     @Test func powerStatus() {
         #expect(IPMIOutputParser.chassisPower("Chassis Power is on\n") == .on)
         #expect(IPMIOutputParser.chassisPower("Chassis Power is off\n") == .off)

@@ -95,7 +95,7 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         #expect(await progress.messages.contains { $0.contains("deploying (DEPLOYING)") })
         #expect(await progress.fractions.contains(0.6))
         let image = try await #require(try peer.requests().last { $0.path.hasSuffix("/image") })
-        #expect(image.method == "PUT" && image.body.contains(#""public_key":["ssh-ed25519 AAAA test"]"#))
+        #expect(image.method == "PUT" && image.body.contains(#""rsa_key":"ssh-ed25519 AAAA test""#) && !image.body.contains("public_key"), "\(image.body)")
 
         #expect(try await driver.console(serverId: target.serverId) == .unsupported(reason: "the Cloud Panel API has no console call"))
         let traffic = try await driver.traffic(serverId: target.serverId)

@@ -169,6 +169,7 @@ struct BMCRoutes {
             let access = try body.access(body.channelAccessSettings, field: "channelAccessSettings")
             let username = body.username
             let password = body.password
+            try BMCUserManager.validateUpdate(slot: slot, username: username, password: password, privilege: privilege)
             return {
                 try await users.updateUser(
                     slot: slot, username: username, password: password, privilege: privilege, access: access, channel: channel, connection)
