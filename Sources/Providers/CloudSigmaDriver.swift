@@ -63,7 +63,13 @@ public struct CloudSigmaDriver: ProviderDriver {
         case .shutdown: command = "shutdown"
         case .reboot, .reset: throw ProviderError.unsupported(provider, operation: "\(action.rawValue) natively")
         }
-        _ = try await call(.POST, "/servers/\(serverId)/\(command)")
+        do {
+            _ = try await call(.POST, "/servers/\(serverId)/\(command)")
+        } catch ProviderError.rejected(_, status: 405, _, _) {
+            // The manual's rule is POST for changes, but its per-call table prints GET for start, stop and shutdown; a
+            // 405 means the call was refused unexecuted, so the other method is safe to try once.
+            _ = try await call(.GET, "/servers/\(serverId)/\(command)")
+        }
     }
 
     /// The standard drive images, each named by its drive info.

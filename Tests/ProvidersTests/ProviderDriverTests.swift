@@ -268,6 +268,13 @@ extension IONOSDriverTests {
         let paths = try await peer.requests().filter { $0.method == "POST" }.map { $0.path.components(separatedBy: "/").last ?? "" }
         #expect(paths == ["shutdown", "start", "stop", "start", "shutdown", "start"])
         await #expect(try peer.requests().first?.authorization == "Basic " + Data("foo.bar@example.com:sigma-secret-pw".utf8).base64EncodedString())
+        // A back end that takes the per-call table's GET only: the POST's 405 is refused unexecuted, and GET follows once.
+        _ = try await service.power(.off, target)
+        try await peer.queue(status: 405, body: "GET used on command expecting POST\n", contentType: "text/plain")
+        try await driver.sendPower(.on, serverId: target.serverId)
+        #expect(try await driver.status(serverId: target.serverId).providerState == "active")
+        let recent = try await peer.requests().suffix(4)
+        #expect(recent.filter { $0.path.hasSuffix("/start") }.map(\.method) == ["POST", "GET"], "\(recent.map { "\($0.method) \($0.path)" })")
         // Starting a running server is the seed's 409 with an errors: line.
         #expect(await failureMessage { try await driver.sendPower(.on, serverId: target.serverId) } == "cloudsigma answered 409: status: Server is already running")
     }
