@@ -24,6 +24,9 @@ public struct CloudSigmaDriver: ProviderDriver {
         table[.reinstall] = .emulated
         table[.jobPolling] = .emulated
         table[.reverseDNS] = .unsupported
+        table[.recoveryBoot] = .unsupported
+        table[.isoBoot] = .unsupported
+        table[.passwordReset] = .unsupported
         return table
     }
 

@@ -20,6 +20,8 @@ public struct IONOSDriver: ProviderDriver {
     public static var supportTable: [ProviderOperation: ProviderSupport] {
         var table = Dictionary(uniqueKeysWithValues: ProviderOperation.allCases.map { ($0, ProviderSupport.native) })
         table[.console] = .unsupported
+        table[.isoBoot] = .unsupported
+        table[.passwordReset] = .unsupported
         return table
     }
 
@@ -102,6 +104,14 @@ public struct IONOSDriver: ProviderDriver {
 
     public func console(serverId: String) async throws -> ConsoleAccess {
         .unsupported(reason: "the Cloud Panel API has no console call")
+    }
+
+    /// PUT /servers/{id}/status/action with REBOOT, `recovery_mode` true and the recovery appliance (seed 001: "For
+    /// baremetal servers, restarts the server on recovery mode"); the caller reads the state back.
+    public func bootRecovery(serverId: String, image: String) async throws {
+        _ = try await call(.PUT, "/servers/\(serverId)/status/action", body: [
+            "action": "REBOOT", "method": "HARDWARE", "recovery_mode": true, "recovery_image_id": .string(image),
+        ])
     }
 
     /// The monitoring center's transfer samples of the last 24 hours (bits per second, as IONOS reports them).

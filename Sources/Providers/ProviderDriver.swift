@@ -27,6 +27,44 @@ public protocol ProviderDriver: Sendable {
     func console(serverId: String) async throws -> ConsoleAccess
     func traffic(serverId: String) async throws -> ProviderTraffic
     func setReverseDNS(serverId: String, ip: String, hostname: String) async throws
+    /// Restarts the server into the provider's recovery system from the recovery image `image` (IONOS `recovery_mode`).
+    func bootRecovery(serverId: String, image: String) async throws
+    /// The ISO images the provider can insert into the server's virtual drive.
+    func isoImages(serverId: String) async throws -> [ProviderTemplate]
+    /// Inserts an ISO; true when the provider restarted the server from it.
+    func insertISO(_ isoId: String, serverId: String) async throws -> Bool
+    func ejectISO(serverId: String) async throws
+    /// The ISO in the server's virtual drive, as the provider shows it (nil when empty).
+    func insertedISO(serverId: String) async throws -> String?
+    /// Sets the root password to `password`, or has the provider generate one (returned once, never logged).
+    func resetRootPassword(serverId: String, password: Secret?) async throws -> Secret?
+}
+
+/// The calls not every provider has: a driver whose API lacks one says so with a typed 422.
+extension ProviderDriver {
+    public func bootRecovery(serverId: String, image: String) async throws {
+        throw ProviderError.unsupported(provider, operation: "recovery boot")
+    }
+
+    public func isoImages(serverId: String) async throws -> [ProviderTemplate] {
+        throw ProviderError.unsupported(provider, operation: "ISO images")
+    }
+
+    public func insertISO(_ isoId: String, serverId: String) async throws -> Bool {
+        throw ProviderError.unsupported(provider, operation: "ISO boot")
+    }
+
+    public func ejectISO(serverId: String) async throws {
+        throw ProviderError.unsupported(provider, operation: "ISO boot")
+    }
+
+    public func insertedISO(serverId: String) async throws -> String? {
+        throw ProviderError.unsupported(provider, operation: "ISO boot")
+    }
+
+    public func resetRootPassword(serverId: String, password: Secret?) async throws -> Secret? {
+        throw ProviderError.unsupported(provider, operation: "root password reset")
+    }
 }
 
 /// Which operation each provider supports natively, emulated by the agent, or not at all.

@@ -151,7 +151,7 @@ public enum ProviderSupport: String, Sendable, Codable {
 /// Operations of the driver protocol, for the support table.
 public enum ProviderOperation: String, Sendable, Codable, CaseIterable {
     case credentialCheck, listServers, powerStatus, powerOn, powerOff, shutdown, reboot, reset, templates, reinstall, jobPolling,
-        console, traffic, reverseDNS
+        console, traffic, reverseDNS, recoveryBoot, isoBoot, passwordReset
 }
 
 /// A server an account holds.

@@ -36,6 +36,37 @@ public final class ProviderService: Sendable {
         }
     }
 
+    /// Restarts the server into the provider's recovery system, verified by the state leaving "on" and coming back.
+    public func bootRecovery(image: String, _ connection: ProviderConnection) async throws -> JSONValue {
+        let driver = await driver(for: connection)
+        try await driver.bootRecovery(serverId: connection.serverId, image: image)
+        var leftOn = false
+        let (final, checks) = try await waiter.until(
+            driver.provider, "the server back from its recovery restart", read: { try await driver.status(serverId: connection.serverId) },
+            describe: { $0.providerState }
+        ) { status in
+            if status.state != .on { leftOn = true }
+            return leftOn && status.state == .on
+        }
+        return ["recoveryImage": .string(image), "providerState": .string(final.providerState), "verified": true,
+                "evidence": "state left on and came back", "checks": .integer(Int64(checks))]
+    }
+
+    /// Inserts (or, with nil, ejects) an ISO and reads the drive back.
+    public func setISO(_ isoId: String?, _ connection: ProviderConnection) async throws -> JSONValue {
+        let driver = await driver(for: connection)
+        var rebooted = false
+        if let isoId {
+            rebooted = try await driver.insertISO(isoId, serverId: connection.serverId)
+        } else {
+            try await driver.ejectISO(serverId: connection.serverId)
+        }
+        let (shown, checks) = try await waiter.until(
+            driver.provider, isoId.map { "ISO \($0) in the drive" } ?? "an empty drive", read: { try await driver.insertedISO(serverId: connection.serverId) },
+            describe: { $0 ?? "empty" }, isDone: { $0 == isoId })
+        return ["iso": shown.map(JSONValue.string) ?? .null, "rebooted": .bool(rebooted), "verified": true, "checks": .integer(Int64(checks))]
+    }
+
     /// The server's state; fails when the credentials or server id are wrong.
     public func status(_ connection: ProviderConnection) async throws -> ProviderServerStatus {
         try await driver(for: connection).status(serverId: connection.serverId)

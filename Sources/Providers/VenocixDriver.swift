@@ -28,10 +28,13 @@ public struct VenocixDriver: ProviderDriver {
 
     public static func supportTable(_ kind: ProviderConnection.VenocixKind) -> [ProviderOperation: ProviderSupport] {
         var table = Dictionary(uniqueKeysWithValues: ProviderOperation.allCases.map { ($0, ProviderSupport.native) })
+        table[.recoveryBoot] = .unsupported
         if kind == .dedicated {
             table[.powerOff] = .emulated
             table[.reset] = .emulated
             table[.jobPolling] = .emulated
+            table[.isoBoot] = .unsupported
+            table[.passwordReset] = .unsupported
         }
         return table
     }
@@ -102,7 +105,8 @@ public struct VenocixDriver: ProviderDriver {
                           progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult {
         var body: [String: JSONValue] = ["template": .string(request.template)]
         if let hostname = request.hostname { body["hostname"] = .string(hostname) }
-        var notApplied: [JSONValue] = request.password == nil ? [] : ["password"]
+        // A VM's root password is set after the reinstall through the password reset call; a dedicated server has none.
+        var notApplied: [JSONValue] = request.password == nil || kind == .vm ? [] : ["password"]
         if let key = request.sshKey {
             if kind == .vm { body["sshKey"] = .string(key) } else { notApplied.append("sshKey") }
         }
@@ -125,6 +129,12 @@ public struct VenocixDriver: ProviderDriver {
             }
             result["checks"] = .integer(Int64(checks))
             for key in ["user", "ips", "vmid"] { if let value = job.output[key] { result[key] = value } }
+            if let password = request.password {
+                await progress("setting the requested root password", 1)
+                _ = try await resetRootPassword(serverId: serverId, password: password)
+                result["passwordApplied"] = true
+                return ProviderReinstallResult(details: result, generatedPassword: nil)
+            }
             return ProviderReinstallResult(details: result, generatedPassword: job.output["password"]?.stringValue.map(Secret.init))
         }
         guard try answer.bool() else { throw ProviderError.rejected(provider, status: 200, code: nil, detail: "reinstall answered false") }
@@ -181,8 +191,48 @@ public struct VenocixDriver: ProviderDriver {
                                   rootPassword: try answer.child("ssh").child("root").child("password").optionalString())
     }
 
+    /// PUT .../password/reset (VMs, seed 003): with `password` the provider sets it (at least 6 characters), without it
+    /// the provider generates one and answers it.
+    public func resetRootPassword(serverId: String, password: Secret?) async throws -> Secret? {
+        guard kind == .vm else { throw ProviderError.unsupported(provider, operation: "root password reset on dedicated servers") }
+        let answer = try await call(.PUT, "\(base)/\(serverId)/password/reset", body: .object(password.map { ["password": .string($0.revealed)] } ?? [:]))
+        guard try answer.child("status").optionalString() == "success" else { throw answer.child("status").malformed("success") }
+        return password == nil ? try answer.child("password").optionalString().map(Secret.init) : nil
+    }
+
+    /// GET .../iso (VMs, seed 003): `[{"id": "ISOs:iso/debian-11.5.0-amd64-netinst-0.iso", "name": "debian-11.5.0-amd64-netinst.iso"}]`.
+    public func isoImages(serverId: String) async throws -> [ProviderTemplate] {
+        guard kind == .vm else { throw ProviderError.unsupported(provider, operation: "ISO boot on dedicated servers") }
+        return try await call(.GET, "\(base)/\(serverId)/iso").array().map { iso in
+            ProviderTemplate(id: try iso.child("id").string(), name: try iso.child("name").string(), osFamily: nil)
+        }
+    }
+
+    /// POST .../iso with `isoId`; the answer's `rebooted` (beside `result`) says whether the VM restarted from it.
+    public func insertISO(_ isoId: String, serverId: String) async throws -> Bool {
+        guard kind == .vm else { throw ProviderError.unsupported(provider, operation: "ISO boot on dedicated servers") }
+        let document = try await send(.POST, "\(base)/\(serverId)/iso", body: ["isoId": .string(isoId)])
+        return document.value["rebooted"] == .bool(true)
+    }
+
+    /// The status call's `iso` (null when the drive is empty).
+    public func insertedISO(serverId: String) async throws -> String? {
+        guard kind == .vm else { throw ProviderError.unsupported(provider, operation: "ISO boot on dedicated servers") }
+        return try await call(.GET, "\(base)/\(serverId)/status").object().child("iso").optionalString()
+    }
+
+    public func ejectISO(serverId: String) async throws {
+        guard kind == .vm else { throw ProviderError.unsupported(provider, operation: "ISO boot on dedicated servers") }
+        _ = try await call(.DELETE, "\(base)/\(serverId)/iso")
+    }
+
     /// Sends a request and unwraps `result`; `{"result": false, "error": "0xNN: ..."}` becomes a typed error.
     func call(_ method: ProviderRequest.Method, _ path: String, body: JSONValue? = nil) async throws -> ProviderJSON {
+        try await send(method, path, body: body).child("result")
+    }
+
+    /// Sends a request and checks the answer (a typed error for the seed's error shape); the whole document.
+    func send(_ method: ProviderRequest.Method, _ path: String, body: JSONValue? = nil) async throws -> ProviderJSON {
         var headers = [("Authorization", "Bearer \(account.credential.revealed)"), ("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let response = try await http.send(ProviderRequest(
@@ -205,7 +255,7 @@ public struct VenocixDriver: ProviderDriver {
         }
         guard let result = document.value["result"] else { throw document.child("result").malformed("a result") }
         if result == .bool(false) { throw ProviderError.rejected(provider, status: response.status, code: nil, detail: "result false without an error") }
-        return document.child("result")
+        return document
     }
 
     /// `0x01: no vm with id 4001 found` → a typed error carrying the code.

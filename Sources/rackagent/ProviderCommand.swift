@@ -14,7 +14,10 @@ struct ProviderCommand: AsyncParsableCommand {
             line. Power changes are read back (and composed where the provider lacks the call, e.g. a CloudSigma \
             reboot is shutdown, wait for stopped, start). `support` prints which operation each provider has natively.
             """,
-        subcommands: [Status.self, Power.self, Servers.self, Templates.self, Reinstall.self, Console.self, Traffic.self, Support.self]
+        subcommands: [
+            Status.self, Power.self, Servers.self, Templates.self, Reinstall.self, Recovery.self, ISO.self, PasswordReset.self, Console.self,
+            Traffic.self, Support.self,
+        ]
     )
 
     struct ProviderOptions: ParsableArguments {
@@ -164,6 +167,64 @@ struct ProviderCommand: AsyncParsableCommand {
         }
     }
 
+    struct Recovery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restart the server into the provider's recovery system (IONOS recovery_mode), verified by its state.")
+        @Option(help: "The recovery image (IONOS: an id from GET /recovery_appliances).") var image: String
+        @OptionGroup var options: ProviderOptions
+
+        func run() async throws {
+            let result = try await options.perform { service, connection in try await service.bootRecovery(image: image, connection) }
+            try Self.printResult(result, json: options.output.json)
+        }
+    }
+
+    struct ISO: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "iso", abstract: "The server's virtual drive (Venocix VMs): list the ISOs, insert one (read back), or eject.",
+            discussion: "Without --insert or --eject, lists the ISOs the provider offers.")
+        @Option(help: "Insert this ISO id (from the list); the provider may restart the server from it.") var insert: String?
+        @Flag(help: "Eject the ISO.") var eject = false
+        @OptionGroup var options: ProviderOptions
+
+        func validate() throws {
+            if insert != nil, eject { throw ValidationError("--insert and --eject exclude each other") }
+        }
+
+        func run() async throws {
+            if insert == nil, !eject {
+                let images = try await options.perform { service, connection in
+                    try await service.driver(for: connection).isoImages(serverId: connection.serverId)
+                }
+                if options.output.json { try Self.printJSON(images) } else { for image in images { print("\(image.id)  \(image.name)") } }
+                return
+            }
+            let result = try await options.perform { service, connection in try await service.setISO(insert, connection) }
+            try Self.printResult(result, json: options.output.json)
+        }
+    }
+
+    struct PasswordReset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "password-reset",
+            abstract: "Reset the root password (Venocix VMs): to the one in --password-file, or one the provider generates (shown once).")
+        @Option(name: .customLong("password-file"), help: "A file holding the new password (never on the command line).") var passwordFile: String?
+        @OptionGroup var options: ProviderOptions
+
+        func run() async throws {
+            let password = try passwordFile.map { path -> Secret in
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "cannot read \(path)") }
+                return Secret(text.trimmingCharacters(in: .newlines))
+            }
+            let generated = try await options.perform { service, connection in
+                try await service.driver(for: connection).resetRootPassword(serverId: connection.serverId, password: password)
+            }
+            // The operator asked on their own terminal: a generated password is shown here, once, and kept nowhere.
+            let result: JSONValue = ["passwordSet": true, "password": generated.map { .string($0.revealed) } ?? .null]
+            try Self.printResult(result, json: options.output.json)
+        }
+    }
+
     struct Console: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "How to reach the console: a noVNC URL (with its expiry) or VNC host, port and password.")
         @OptionGroup var options: ProviderOptions
@@ -217,5 +278,14 @@ struct ProviderCommand: AsyncParsableCommand {
                 print("| \(operation.rawValue) | " + rows.map { $0.support[operation.rawValue]?.rawValue ?? "-" }.joined(separator: " | ") + " |")
             }
         }
+    }
+}
+
+extension ParsableCommand {
+    /// A provider call's result: JSON, or one `key: value` line per member.
+    static func printResult(_ result: JSONValue, json: Bool) throws {
+        if json { return try printJSON(result) }
+        guard case .object(let members) = result else { return print(result.stringValue ?? result.jsonText) }
+        for key in members.keys.sorted() { print("\(key): \(members[key].map { $0.stringValue ?? $0.jsonText } ?? "")") }
     }
 }

@@ -117,6 +117,11 @@ enum RackAgentBinary {
         #expect(status == 0, "\(output)")
         let result = try #require(try? JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8)), "\(output)")
         #expect(result["password"] == "Vx-Job-Pass-7731")
+        (status, output) = try await RackAgentBinary.run(["provider", "iso", "--insert", "ISOs:iso/debian-11.5.0-amd64-netinst-0.iso"] + venocixOptions,
+                                                         environment: environment)
+        #expect(status == 0 && output.contains("iso: ISOs:iso/debian-11.5.0-amd64-netinst-0.iso") && output.contains("verified: true"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["provider", "password-reset", "--json"] + venocixOptions, environment: environment)
+        #expect(status == 0 && output.contains("Vx-Reset-Pass-4411"), "\(output)")
         (status, output) = try await RackAgentBinary.run(["provider", "power", "explode"] + venocixOptions, environment: environment)
         #expect(status != 0 && output.contains("action must be on, off, shutdown, reboot or reset"), "\(output)")
         (status, output) = try await RackAgentBinary.run(["provider", "support"])

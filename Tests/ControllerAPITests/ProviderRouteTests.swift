@@ -104,7 +104,26 @@ import Testing
             #expect(try await post("/v1/provider-installations", ["connection": vm, "template": "x", "password": "short"]).envelope["error"]?["details"]?["field"] == "password")
             #expect(try await post("/v1/provider-installations", ["connection": ["type": "venocix", "meta": ["token": "t"]], "template": "x"]).envelope["error"]?["details"]?["field"] == "connection.meta.serverId")
 
+            // ISO boot and root password reset (seed 003) as the API offers them.
+            let isos = try await post("/v1/providers/venocix/isos", ["connection": vm])
+            #expect(isos.envelope["result"]?.jsonText.contains("debian-11.5.0-amd64-netinst.iso") == true, "\(isos.text)")
+            let inserted = try await post("/v1/providers/venocix/insert-iso?wait=30", ["connection": vm, "isoId": "ISOs:iso/debian-11.5.0-amd64-netinst-0.iso"])
+            #expect(inserted.envelope["result"]?["result"]?["iso"] == "ISOs:iso/debian-11.5.0-amd64-netinst-0.iso", "\(inserted.text)")
+            #expect(inserted.envelope["result"]?["result"]?["verified"] == true, "\(inserted.text)")
+            let ejected = try await post("/v1/providers/venocix/eject-iso?wait=30", ["connection": vm])
+            #expect(ejected.envelope["result"]?["result"]?["iso"] == .null && ejected.envelope["result"]?["state"] == "succeeded", "\(ejected.text)")
+            #expect(try await post("/v1/providers/venocix/insert-iso", ["connection": vm]).envelope["error"]?["details"]?["field"] == "isoId")
+            let reset = try await post("/v1/providers/venocix/password-reset", ["connection": vm])
+            #expect(reset.envelope["result"] == ["passwordSet": true, "password": "Vx-Reset-Pass-4411"], "\(reset.text)")
+            let chosen = try await post("/v1/providers/venocix/password-reset", ["connection": vm, "password": "Chosen-Pw-7"])
+            #expect(chosen.envelope["result"] == ["passwordSet": true, "password": .null], "\(chosen.text)")
+            #expect(try await post("/v1/providers/venocix/password-reset", ["connection": vm, "password": "abc"]).envelope["error"]?["details"]?["field"] == "password")
+            let logsAfter = try await client.execute(uri: "/v1/logs?limit=50", method: .get, headers: headers)
+            #expect(logsAfter.text.contains("Reset the root password") && !logsAfter.text.contains("Vx-Reset-Pass-4411") && !logsAfter.text.contains("Chosen-Pw-7"))
+
             let sigmaConnection: JSONValue = ["type": "cloudsigma", "meta": sigma.meta()]
+            let recovery = try await post("/v1/providers/cloudsigma/recovery?wait=30", ["connection": sigmaConnection, "image": "rescue"])
+            #expect(recovery.envelope["result"]?["error"]?["code"] == "unsupported", "\(recovery.text)")
             let templates = try await post("/v1/providers/cloudsigma/templates", ["connection": sigmaConnection])
             #expect(templates.envelope["result"]?.jsonText.contains("Debian 11 standard image") == true, "\(templates.text)")
             let console = try await post("/v1/providers/cloudsigma/console", ["connection": sigmaConnection])

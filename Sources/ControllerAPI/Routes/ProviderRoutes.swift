@@ -12,7 +12,8 @@ struct ProviderRoutes {
 
     /// Operations of `POST /v1/providers/{type}/{operation}`.
     enum Operation: String, CaseIterable {
-        case servers, templates, status, console, traffic, rdns
+        case servers, templates, status, console, traffic, rdns, isos
+        case recovery, insertIso = "insert-iso", ejectIso = "eject-iso", passwordReset = "password-reset"
 
         var needsServer: Bool { self != .servers && self != .templates }
     }
@@ -21,6 +22,36 @@ struct ProviderRoutes {
         let connection: ConnectionDescriptor
         let ip: String?
         let hostname: String?
+        /// recovery: the provider's recovery image (IONOS recovery appliance id).
+        let image: String?
+        /// insert-iso: an id from `isos`.
+        let isoId: String?
+        /// password-reset: the new root password; without it the provider generates one.
+        let password: Secret?
+        let serverId: String?
+
+        enum CodingKeys: String, CodingKey { case connection, ip, hostname, image, isoId, password, serverId }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            connection = try container.decode(ConnectionDescriptor.self, forKey: .connection)
+            ip = try container.decodeTolerantStringIfPresent(forKey: .ip)
+            hostname = try container.decodeTolerantStringIfPresent(forKey: .hostname)
+            image = try container.decodeTolerantStringIfPresent(forKey: .image)
+            isoId = try container.decodeTolerantStringIfPresent(forKey: .isoId)
+            password = try container.decodeIfPresent(Secret.self, forKey: .password)
+            serverId = try container.decodeTolerantStringIfPresent(forKey: .serverId)
+            for (value, key) in [(image, CodingKeys.image), (isoId, .isoId)] {
+                if let value {
+                    guard !value.isEmpty, value.count <= 200 else { throw container.invalid(key, "must be 1 to 200 characters") }
+                    try Validation.noControlCharacters(value, field: key.rawValue)
+                }
+            }
+            if let password {
+                guard (6...64).contains(password.revealed.count) else { throw container.invalid(.password, "must be 6 to 64 characters") }
+                try Validation.noControlCharacters(password.revealed, field: "password")
+            }
+        }
     }
 
     /// `{"connection": {...}, "template": "...", "hostname": "...", "sshKey": "...", "password": "...", "serverId": 61}`
@@ -90,7 +121,8 @@ struct ProviderRoutes {
             guard let operation = Operation(rawValue: name) else {
                 throw AgentError.invalidField("operation", "unknown provider operation \(name) (one of \(Operation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            let body = try (try await RequestPayload.read(request, limit: limit)).decode(CallBody.self)
+            let payload = try await RequestPayload.read(request, limit: limit)
+            let body = try payload.decode(CallBody.self)
             let connection = try Self.connection(body.connection, expected: type, requireServer: operation.needsServer)
             let driver = await providers.driver(for: connection)
             switch operation {
@@ -109,6 +141,34 @@ struct ProviderRoutes {
                 guard Validation.isHostName(hostname) else { throw AgentError.invalidField("hostname", "not a host name") }
                 try await driver.setReverseDNS(serverId: connection.serverId, ip: ip, hostname: hostname)
                 return Envelope.success(["ip": .string(ip), "hostname": .string(hostname)])
+            case .isos: return Envelope.success(try JSONValue(encoding: try await driver.isoImages(serverId: connection.serverId)))
+            case .passwordReset:
+                let generated = try await driver.resetRootPassword(serverId: connection.serverId, password: body.password)
+                try await runtime.actionLog.append(ActionLogEntry(
+                    rootType: "server", rootId: body.serverId ?? "\(type.rawValue):\(connection.serverId)", description: "Reset the root password"))
+                // A generated password is the answer's whole point: handed over here once, never stored or logged.
+                return Envelope.success(["passwordSet": true, "password": generated.map { .string($0.revealed) } ?? .null])
+            case .recovery, .insertIso, .ejectIso:
+                let target = "\(type.rawValue):\(connection.serverId)"
+                let image = body.image
+                let isoId = body.isoId
+                if operation == .recovery, image == nil { throw AgentError.missingField("image") }
+                if operation == .insertIso, isoId == nil { throw AgentError.missingField("isoId") }
+                let description = switch operation {
+                case .recovery: "Restarted \(target) into recovery"
+                case .insertIso: "Inserted an ISO into \(target)"
+                default: "Ejected the ISO of \(target)"
+                }
+                return try await JobSubmission(runtime: runtime).respond(
+                    to: request, payload: payload, kind: "provider.\(operation.rawValue)", target: target, description: description,
+                    rootType: "server", rootId: body.serverId ?? target
+                ) { _ in
+                    switch operation {
+                    case .recovery: try await providers.bootRecovery(image: image ?? "", connection)
+                    case .insertIso: try await providers.setISO(isoId, connection)
+                    default: try await providers.setISO(nil, connection)
+                    }
+                }
             }
         }
         router.post("/v1/provider-installations") { request, _ in

@@ -37,7 +37,10 @@ ionos_appliances = [
      "architecture": 64, "os_image_type": "Standard", "type": "IMAGE", "automatic_installation": True},
 ]
 
-venocix_vms = {"4001": {"cpu": 0, "mem": 455467008, "memfree": 577208320, "netin": 52240, "netout": 47492, "uptime": 1164, "state": "running"}}
+venocix_vms = {"4001": {"cpu": 0, "mem": 455467008, "memfree": 577208320, "netin": 52240, "netout": 47492, "uptime": 1164, "state": "running",
+                        "iso": None}}
+# Seed 003's ISO list; inserting one restarts the VM from it ("rebooted": true beside the result).
+venocix_isos = [{"id": "ISOs:iso/debian-11.5.0-amd64-netinst-0.iso", "name": "debian-11.5.0-amd64-netinst.iso"}]
 venocix_dedicated = {"9": {"orderId": 324, "traffic": 0, "netin": 0, "netout": 0, "uptime": 0, "state": "running", "status": "online",
                            "installation": False, "installation_reads": 0, "template": "Debian Jessie"}}
 venocix_pending = {}
@@ -153,6 +156,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if action not in ("POWER_ON", "POWER_OFF", "REBOOT"):
                     return self.reply(400, {"Type": "INVALID_PARAMETERS", "Message": "Required field(s) action missing or empty. ",
                                             "Errors": {"action": action}}, headers=limits)
+                if body.get("recovery_mode") and not body.get("recovery_image_id"):
+                    return self.reply(400, {"Type": "INVALID_PARAMETERS", "Message": "Required field(s) recovery_image_id missing or empty. ",
+                                            "Errors": {"recovery_image_id": None}}, headers=limits)
+                server["recovery_mode"] = bool(body.get("recovery_mode"))
                 if action == "POWER_ON":
                     ionos_pending[server_id] = [("POWERING_ON", None), ("POWERED_ON", None)]
                     server["status"] = {"state": "POWERING_ON", "percent": None}
@@ -231,7 +238,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 server["state"] = pending.pop(0)
                 if kind == "dedicated":
                     server["status"] = "online" if server["state"] == "running" else "offline"
-            shown = {k: v for k, v in server.items() if k not in ("installation", "installation_reads", "template", "installing", "rdns")}
+            shown = {k: v for k, v in server.items()
+                     if k not in ("installation", "installation_reads", "template", "installing", "rdns") and not k.startswith("_")}
             return self.reply(200, {"result": shown})
         transitions = {"start": "running", "stop": "stopped", "shutdown": "stopped", "reboot": "running", "reboot/force": "running",
                        "reset": "running"}
@@ -272,6 +280,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     server["installing"] = False
             return self.reply(200, {"result": {"ssh": {"root": {"password": "UOosKBueLhn8"}, "user": {"username": "user", "password": "UOosKBueLhn8"}},
                                                "installation": server.get("installing", False), "template": server["template"], "mac": ""}})
+        if command == "password/reset" and method == "PUT" and kind == "server":
+            body = json.loads(raw or b"{}")
+            password = body.get("password")
+            if password is not None and len(password) < 6:
+                return self.reply(500, {"result": False, "error": "0xa1: failed to set config on vm"})
+            server["_root_password"] = password or "Vx-Reset-Pass-4411"
+            return self.reply(200, {"result": {"status": "success", "password": server["_root_password"]}})
+        if command == "iso" and kind == "server":
+            if method == "GET":
+                return self.reply(200, {"result": venocix_isos})
+            if method == "POST":
+                iso_id = json.loads(raw or b"{}").get("isoId")
+                if iso_id not in [iso["id"] for iso in venocix_isos]:
+                    return self.reply(404, {"result": False, "error": "0x01: no iso %s found" % iso_id})
+                server["iso"] = iso_id
+                pending[:] = ["stopped", "running"]
+                return self.reply(200, {"result": True, "rebooted": True})
+            if method == "DELETE":
+                server["iso"] = None
+                return self.reply(200, {"result": True})
         if command == "console" and method == "GET":
             return self.reply(200, {"result": "https://hosterapi.de/novnc/vnc.html?host=hosterapi.de&password=PVEVNC:604F72EF::e+9gopwLaB77&path=novnc%2Fproxy%2F" + sid})
         if command == "rdns" and method in ("POST", "PUT"):
