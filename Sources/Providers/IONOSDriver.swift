@@ -20,7 +20,6 @@ public struct IONOSDriver: ProviderDriver {
     public static var supportTable: [ProviderOperation: ProviderSupport] {
         var table = Dictionary(uniqueKeysWithValues: ProviderOperation.allCases.map { ($0, ProviderSupport.native) })
         table[.console] = .unsupported
-        table[.isoBoot] = .unsupported
         table[.passwordReset] = .unsupported
         return table
     }
@@ -104,6 +103,31 @@ public struct IONOSDriver: ProviderDriver {
 
     public func console(serverId: String) async throws -> ConsoleAccess {
         .unsupported(reason: "the Cloud Panel API has no console call")
+    }
+
+    /// GET /dvd_isos: what the virtual DVD unit can load.
+    public func isoImages(serverId: String) async throws -> [ProviderTemplate] {
+        try await call(.GET, "/dvd_isos").array().map { iso in
+            ProviderTemplate(id: try iso.child("id").string(), name: try iso.child("name").string(), osFamily: try iso.child("os_family").optionalString())
+        }
+    }
+
+    /// PUT /servers/{id}/dvd with the ISO's id (202: being done; the caller reads the unit back). IONOS does not
+    /// restart the server for it.
+    public func insertISO(_ isoId: String, serverId: String) async throws -> Bool {
+        _ = try await call(.PUT, "/servers/\(serverId)/dvd", body: ["id": .string(isoId)])
+        return false
+    }
+
+    public func ejectISO(serverId: String) async throws {
+        _ = try await call(.DELETE, "/servers/\(serverId)/dvd")
+    }
+
+    /// GET /servers/{id}/dvd: the loaded DVD's id; an empty unit reads as no id (null or `{}`).
+    public func insertedISO(serverId: String) async throws -> String? {
+        let answer = try await call(.GET, "/servers/\(serverId)/dvd")
+        if answer.isNull { return nil }
+        return try answer.object().child("id").optionalString()
     }
 
     /// PUT /servers/{id}/status/action with REBOOT, `recovery_mode` true and the recovery appliance (seed 001: "For

@@ -181,7 +181,7 @@ struct ProviderCommand: AsyncParsableCommand {
 
     struct ISO: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "iso", abstract: "The server's virtual drive (Venocix VMs): list the ISOs, insert one (read back), or eject.",
+            commandName: "iso", abstract: "The server's virtual drive (IONOS DVD unit, Venocix VMs): list the ISOs, insert one (read back), or eject.",
             discussion: "Without --insert or --eject, lists the ISOs the provider offers.")
         @Option(help: "Insert this ISO id (from the list); the provider may restart the server from it.") var insert: String?
         @Flag(help: "Eject the ISO.") var eject = false

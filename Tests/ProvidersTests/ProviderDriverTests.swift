@@ -56,7 +56,14 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         #expect(recovery["verified"] == true && recovery["providerState"] == "POWERED_ON", "\(recovery)")
         await #expect(try peer.requests().last { $0.path.hasSuffix("/status/action") }?.body
             == #"{"action":"REBOOT","method":"HARDWARE","recovery_image_id":"81504C620D98BCEBAA5202D145203B4B","recovery_mode":true}"#)
-        #expect(await failureCode { _ = try await service.setISO("x", target) } == "unsupported")
+        // The virtual DVD unit (seed 001's /dvd_isos and /servers/{id}/dvd), read back after loading and unloading.
+        let dvds = try await driver.isoImages(serverId: target.serverId)
+        #expect(dvds.map(\.name) == ["w2012r2datacenter64iso"])
+        let loaded = try await service.setISO(dvds[0].id, target)
+        #expect(loaded["iso"] == "55726DEDA20C99CF6F2AF8F18CAC9963" && loaded["verified"] == true && loaded["rebooted"] == false, "\(loaded)")
+        let unloaded = try await service.setISO(nil, target)
+        #expect(unloaded["iso"] == .null && unloaded["verified"] == true)
+        #expect(await failureCode { _ = try await service.setISO("0000", target) } == "provider_not_found")
 
         let off = try await service.power(.off, target)
         #expect(off.verified && off.powerState == "offline" && off.providerState == "POWERED_OFF" && !off.emulated)

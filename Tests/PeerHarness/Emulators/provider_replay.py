@@ -144,6 +144,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, [dict(s) for s in ionos_servers.values()], headers=limits)
         if path == "/v1/server_appliances":
             return self.reply(200, ionos_appliances, headers=limits)
+        if path == "/v1/dvd_isos":
+            # Seed 001's /dvd_isos example (first entry).
+            return self.reply(200, [{"id": "55726DEDA20C99CF6F2AF8F18CAC9963", "name": "w2012r2datacenter64iso",
+                                     "os_family": "Windows", "os": "WindowsDatacenter", "os_version": "Windows2012R2",
+                                     "architecture": 64, "type": "ISO"}], headers=limits)
         match = re.fullmatch(r"/v1/servers/([^/]+)(/.*)?", path)
         if match:
             server_id, rest = match.group(1), match.group(2) or ""
@@ -184,6 +189,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 ionos_pending[server_id] = [("DEPLOYING", 15), ("DEPLOYING", 60), ("CONFIGURING", 90), ("POWERED_ON", None)]
                 server["status"] = {"state": "DEPLOYING", "percent": 15}
                 return self.reply(202, server, headers=limits)
+            if rest == "/dvd":
+                if method == "GET":
+                    return self.reply(200, server.get("dvd"), headers=limits)
+                if method == "PUT":
+                    dvd_id = json.loads(raw or b"{}").get("id")
+                    if dvd_id != "55726DEDA20C99CF6F2AF8F18CAC9963":
+                        return self.reply(404, {"Type": "NOT_FOUND", "Message": "DVD not found", "Errors": None}, headers=limits)
+                    server["dvd"] = {"id": dvd_id, "name": "w2012r2datacenter64iso"}
+                    return self.reply(202, server, headers=limits)
+                if method == "DELETE":
+                    server["dvd"] = None
+                    return self.reply(202, server, headers=limits)
             if rest == "/ips" and method == "GET":
                 return self.reply(200, server["ips"], headers=limits)
         match = re.fullmatch(r"/v1/public_ips/([^/]+)", path)
