@@ -71,13 +71,13 @@ public struct BMCUserManager: Sendable {
         let slots = try await allSlots(channel: channel, connection)
         if let existing = slots.first(where: { $0.name == name }) {
             guard dontFailIfUserExists else { throw Self.userExists(name, slot: existing.id) }
-            var notApplied: [String] = []
+            var notApplied: [String]?
             if let access { notApplied = try await setAccess(slot: existing.id, access: access, channel: channel, connection) }
             return .object(["slot": .integer(Int64(existing.id)), "created": false].merging(Self.accessReport(notApplied)) { first, _ in first })
         }
         let slot = try Self.freeSlot(in: slots, bmc: connection.address)
         _ = try await executor.run(["user", "set", "name", String(slot), name], on: connection)
-        var notApplied: [String] = []
+        var notApplied: [String]?
         if let access { notApplied = try await setAccess(slot: slot, access: access, channel: channel, connection) }
         try await verifyName(slot: slot, expected: name, channel: channel, connection)
         return .object(["slot": .integer(Int64(slot)), "created": true].merging(Self.accessReport(notApplied)) { first, _ in first })
@@ -146,7 +146,7 @@ public struct BMCUserManager: Sendable {
             _ = try await executor.runSecretBearing([["user", "set", "password", String(slot), password.revealed, size]], on: connection)
         }
         _ = try await executor.run(["user", "priv", String(slot), String(level), String(channel)], on: connection)
-        var notApplied: [String] = []
+        var notApplied: [String]?
         if let access { notApplied = try await setAccess(slot: slot, access: access, channel: channel, connection) }
         if let username { try await verifyName(slot: slot, expected: username, channel: channel, connection) }
         return .object(["slot": .integer(Int64(slot)), "updated": true].merging(Self.accessReport(notApplied)) { first, _ in first })
@@ -203,9 +203,11 @@ public struct BMCUserManager: Sendable {
         }
     }
 
-    /// The result fields of a read-back access change: `accessVerified`, and what the BMC did not apply.
-    static func accessReport(_ notApplied: [String]) -> [String: JSONValue] {
-        ["accessVerified": .bool(notApplied.isEmpty), "accessNotApplied": .array(notApplied.map(JSONValue.string))]
+    /// The result fields of a read-back access change: `accessVerified`, and what the BMC did not apply; nothing
+    /// when no access change was asked for (nothing was read back, so nothing is claimed).
+    static func accessReport(_ notApplied: [String]?) -> [String: JSONValue] {
+        guard let notApplied else { return [:] }
+        return ["accessVerified": .bool(notApplied.isEmpty), "accessNotApplied": .array(notApplied.map(JSONValue.string))]
     }
 
     /// The slot of a reference: a slot as given (checked against `user list` when `check`), or the slot of the name.

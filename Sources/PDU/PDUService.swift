@@ -341,7 +341,8 @@ public enum OutletError: Error, Sendable, Equatable, AgentErrorConvertible, Devi
                 details: ["outlet": .string(outlet), "status": .string(status), "deviceEffect": .string(deviceEffect.rawValue)])
         case .verificationFailed(let device, let outlet, let expected, let actual):
             return AgentError(
-                status: .gatewayTimeout, code: "verify_timeout",
+                // The PDU answered, with the wrong state: a device error (502), not a device that did not answer (504).
+                status: .badGateway, code: "verify_timeout",
                 message: "\(device) outlet \(outlet) still reads \(actual.rawValue) after switching \(expected.rawValue)",
                 details: [
                     "outlet": .string(outlet), "expected": .string(expected.rawValue), "actual": .string(actual.rawValue),

@@ -71,7 +71,7 @@ public struct CloudSigmaDriver: ProviderDriver {
         } catch ProviderError.rejected(_, status: 405, _, _) {
             // The manual's rule is POST for changes, but its per-call table prints GET for start, stop and shutdown; a
             // 405 means the call was refused unexecuted, so the other method is safe to try once.
-            _ = try await call(.GET, "/servers/\(serverId)/\(command)")
+            _ = try await call(.GET, "/servers/\(serverId)/\(command)", changesState: true)
         }
     }
 
@@ -169,12 +169,12 @@ public struct CloudSigmaDriver: ProviderDriver {
     }
 
     /// Sends a request; the answer's text, or a typed error from the status and its `errors:` lines.
-    func call(_ method: ProviderRequest.Method, _ path: String, body: String? = nil) async throws -> String {
+    func call(_ method: ProviderRequest.Method, _ path: String, body: String? = nil, changesState: Bool = false) async throws -> String {
         let basic = Data("\(account.username):\(account.credential.revealed)".utf8).base64EncodedString()
         var headers = [("Authorization", "Basic \(basic)"), ("Accept", "text/plain")]
         if body != nil { headers.append(("Content-Type", "text/plain")) }
         let response = try await http.send(ProviderRequest(method: method, url: account.baseURL + path, headers: headers,
-                                                           body: body.map { Array($0.utf8) }))
+                                                           body: body.map { Array($0.utf8) }, changesState: changesState))
         let text = response.text
         let looksLikeHTML = text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("<")
         guard (200..<300).contains(response.status) else {

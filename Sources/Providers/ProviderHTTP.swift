@@ -14,14 +14,17 @@ public struct ProviderRequest: Sendable {
     public var url: String
     public var headers: [(String, String)]
     public var body: [UInt8]?
+    /// A GET that changes state (CloudSigma's per-call table prints GET for start, stop and shutdown).
+    public var changesState: Bool
     /// Whether repeating the request after an unclear failure is harmless (reads, and nothing else).
-    public var idempotent: Bool { method == .GET }
+    public var idempotent: Bool { method == .GET && !changesState }
 
-    public init(method: Method, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) {
+    public init(method: Method, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, changesState: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.changesState = changesState
     }
 }
 

@@ -131,9 +131,15 @@ public struct VenocixDriver: ProviderDriver {
             for key in ["user", "ips", "vmid"] { if let value = job.output[key] { result[key] = value } }
             if let password = request.password {
                 await progress("setting the requested root password", 1)
-                _ = try await resetRootPassword(serverId: serverId, password: password)
-                result["passwordApplied"] = true
-                return ProviderReinstallResult(details: result, generatedPassword: nil)
+                do {
+                    _ = try await resetRootPassword(serverId: serverId, password: password)
+                    result["passwordApplied"] = true
+                    return ProviderReinstallResult(details: result, generatedPassword: nil)
+                } catch {
+                    // The server is installed; its root password is then the job's, handed over rather than lost.
+                    result["notApplied"] = ["password"]
+                    result["passwordError"] = .string(AgentError.from(error).message)
+                }
             }
             return ProviderReinstallResult(details: result, generatedPassword: job.output["password"]?.stringValue.map(Secret.init))
         }
@@ -215,10 +221,13 @@ public struct VenocixDriver: ProviderDriver {
         return document.value["rebooted"] == .bool(true)
     }
 
-    /// The status call's `iso` (null when the drive is empty).
+    /// The VM configuration's `iso` (seed 003's GET .../config; null when the drive is empty). A configuration
+    /// without the field is a malformed answer, never an empty drive.
     public func insertedISO(serverId: String) async throws -> String? {
         guard kind == .vm else { throw ProviderError.unsupported(provider, operation: "ISO boot on dedicated servers") }
-        return try await call(.GET, "\(base)/\(serverId)/status").object().child("iso").optionalString()
+        let config = try await call(.GET, "\(base)/\(serverId)/config").object()
+        guard case .object(let members) = config.value, members["iso"] != nil else { throw config.child("iso").malformed("the iso field (null when empty)") }
+        return try config.child("iso").optionalString()
     }
 
     public func ejectISO(serverId: String) async throws {

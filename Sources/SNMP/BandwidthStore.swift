@@ -128,7 +128,8 @@ public struct BandwidthStore: Sendable {
         [
             "deviceId": .string(poll.deviceId), "polledAt": .string(timestamp(poll.time)), "counterWidth": .integer(Int64(poll.width.rawValue)),
             "ports": .array(outcome.samples.map { sample in
-                let servers = (assignments[sample.portId] ?? []).filter { $0.type == "server" }.map(\.relId)
+                // One server cabled twice to a port (two connections) is still one server.
+                let servers = Array(Set((assignments[sample.portId] ?? []).filter { $0.type == "server" }.map(\.relId))).sorted()
                 return [
                     "portId": .integer(Int64(sample.portId)), "inOctets": .integer(Int64(clamping: sample.inOctets)),
                     "outOctets": .integer(Int64(clamping: sample.outOctets)), "startedAt": .string(timestamp(sample.startedAt)),

@@ -40,6 +40,9 @@ extension NetworkDeviceService {
 }
 
 extension BandwidthStore {
+    /// How old a port's last sample may be to count in a server's lastBwrate.
+    static let freshSampleSeconds: TimeInterval = 900
+
     /// The ports' assignments and their history, in the same database.
     public var assignments: PortAssignmentStore { PortAssignmentStore(database: database) }
 
@@ -57,8 +60,16 @@ extension BandwidthStore {
         }
         var held: [PollOutcome.Sample] = []
         var counted: Set<String> = []
+        // Only a port's sample taken while the server held it, and recent (three default poll intervals): an older one
+        // is the previous holder's traffic or a port that stopped being polled, not the server's rate now.
+        var samplesByDevice: [String: [Int: PollOutcome.Sample]] = [:]
         for period in periods where period.unassignedAt == nil && counted.insert("\(period.deviceId)/\(period.portId)").inserted {
-            if let sample = try await lastSamples(deviceId: period.deviceId)[period.portId] { held.append(sample) }
+            if samplesByDevice[period.deviceId] == nil { samplesByDevice[period.deviceId] = try await lastSamples(deviceId: period.deviceId) }
+            if let sample = samplesByDevice[period.deviceId]?[period.portId], sample.startedAt >= period.assignedAt,
+                now.timeIntervalSince(sample.endedAt) <= Self.freshSampleSeconds
+            {
+                held.append(sample)
+            }
         }
         return ServerTraffic(
             serverId: serverId, trafficStatistics: BandwidthStatistics.trafficStatistics(BandwidthStatistics.serverRollups(owned), now: now),

@@ -214,7 +214,11 @@ struct ProviderCommand: AsyncParsableCommand {
         func run() async throws {
             let password = try passwordFile.map { path -> Secret in
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "cannot read \(path)") }
-                return Secret(text.trimmingCharacters(in: .newlines))
+                let password = text.trimmingCharacters(in: .newlines)
+                guard (6...64).contains(password.count), !password.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } ?? false }) else {
+                    throw CommandFailure(message: "the password in \(path) must be one line of 6 to 64 characters")
+                }
+                return Secret(password)
             }
             let generated = try await options.perform { service, connection in
                 try await service.driver(for: connection).resetRootPassword(serverId: connection.serverId, password: password)

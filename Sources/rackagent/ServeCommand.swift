@@ -33,6 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let bootListen { configuration.boot.listen = bootListen }
         if let consoleListen { configuration.console.listen = consoleListen }
         try configuration.validate()
+        // The same file checks as `rackagent config check`: refuse to start rather than fail on the first TLS handshake.
+        let problems = ConfigurationPreflight.fileProblems(configuration)
+        guard problems.isEmpty else { throw CommandFailure(message: problems.map(\.description).joined(separator: "\n")) }
         let apiAddress = configuration.api.listen
         let bootAddress = configuration.boot.listen
         AgentLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)

@@ -158,4 +158,51 @@ import Testing
         let configuration = try ConfigurationLoader(environment: [:]).load(path: path, required: true)
         #expect(configuration == AgentConfiguration())
     }
+
+    /// Every key of the configuration type (optional ones included, found by reflection) is in agent.example.yaml,
+    /// set or commented out, in its own section: the example cannot fall behind the type.
+    @Test func exampleFileNamesEveryKey() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("agent.example.yaml").path
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var missing: [String] = []
+        for top in Mirror(reflecting: AgentConfiguration()).children {
+            guard let name = top.label else { continue }
+            let nested = Mirror(reflecting: top.value)
+            let isSection = nested.displayStyle == .struct && !nested.children.isEmpty
+            guard let start = lines.firstIndex(where: { $0.hasPrefix("\(name):") || $0.hasPrefix("# \(name):") }) else {
+                missing.append(name)
+                continue
+            }
+            guard isSection else { continue }
+            let end = lines[(start + 1)...].firstIndex { !$0.isEmpty && !$0.hasPrefix(" ") && !$0.hasPrefix("#") } ?? lines.endIndex
+            let block = lines[(start + 1)..<end].map { $0.trimmingCharacters(in: .whitespaces) }
+            for child in nested.children {
+                guard let key = child.label else { continue }
+                if !block.contains(where: { $0.hasPrefix("\(key):") || $0.hasPrefix("# \(key):") }) { missing.append("\(name).\(key)") }
+            }
+        }
+        #expect(missing.isEmpty, "agent.example.yaml lacks \(missing)")
+    }
+
+    /// The checks `serve` and `rackagent config check` share: unreadable files and taken ports, each naming its key.
+    @Test func preflightNamesUnreadableFilesAndTakenPorts() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = AgentConfiguration()
+        configuration.api.tlsCertificateFile = directory.file("missing.crt")
+        configuration.api.tlsKeyFile = directory.path
+        configuration.controller.caFile = "/etc/hostname"
+        #expect(ConfigurationPreflight.fileProblems(configuration).map(\.key) == ["api.tlsCertificateFile", "api.tlsKeyFile"])
+        #expect(ConfigurationPreflight.fileProblems(configuration).last?.reason.contains("is a directory") == true)
+
+        let holder = try TCPPortHolder()
+        defer { holder.close() }
+        let taken = holder.port
+        configuration.api.listen = "127.0.0.1:\(taken)"
+        configuration.boot.listen = "127.0.0.1:0"
+        configuration.console.listen = "127.0.0.1:0"
+        let ports = ConfigurationPreflight.portProblems(configuration)
+        #expect(ports.map(\.key) == ["api.listen"] && ports.first?.reason.contains("in use") == true, "\(ports)")
+    }
 }

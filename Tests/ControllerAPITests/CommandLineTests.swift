@@ -30,6 +30,45 @@ enum RackAgentBinary {
         #expect(FileManager.default.isExecutableFile(atPath: bench), "the benchmarks are built as their own executable")
     }
 
+    /// `config check` refuses what `serve` refuses (unknown key, bad value, unreadable file, taken port), naming the
+    /// key; a good file prints back as an equivalent configuration with its secrets masked; `serve` refuses the same file.
+    @Test func configCheckRefusesWhatServeRefuses() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        func write(_ name: String, _ text: String) throws -> String {
+            let path = directory.file(name)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let good = try write("good.yaml", "controller:\n  url: https://127.0.0.1:9/events\n  token: \"ctl-Secret-77\"\nsnmp:\n  timeoutSeconds: 2.5\n"
+            + "api:\n  listen: \"127.0.0.1:0\"\nboot:\n  listen: \"127.0.0.1:0\"\nconsole:\n  listen: \"127.0.0.1:0\"\n")
+        var (status, output) = try await RackAgentBinary.run(["config", "check", good])
+        #expect(status == 0 && output.contains("timeoutSeconds: 2.5") && !output.contains("ctl-Secret-77") && output.contains(Secret.mask), "\(output)")
+        // What it prints is itself a configuration that means the same (the secret aside).
+        let printed = try write("printed.yaml", output.replacingOccurrences(of: Secret.mask, with: "ctl-Secret-77"))
+        let (_, first) = try await RackAgentBinary.run(["config", "check", "--json", good])
+        let (_, second) = try await RackAgentBinary.run(["config", "check", "--json", printed])
+        #expect(first == second && first.contains("\"timeoutSeconds\" : 2.5"), "\(first)\n\(second)")
+
+        (status, output) = try await RackAgentBinary.run(["config", "check", try write("typo.yaml", "snmp:\n  timeoutSecondz: 2\n")])
+        #expect(status == 1 && output.contains("unknown configuration key snmp.timeoutSecondz"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["config", "check", try write("bad.yaml", "snmp:\n  timeoutSeconds: -1\n")])
+        #expect(status == 1 && output.contains("snmp.timeoutSeconds"), "\(output)")
+        let missingCertificate = try write("tls.yaml", "api:\n  listen: \"127.0.0.1:0\"\n  tlsCertificateFile: \(directory.file("nope.crt"))\n  tlsKeyFile: \(good)\n")
+        (status, output) = try await RackAgentBinary.run(["config", "check", "--no-ports", missingCertificate])
+        #expect(status == 1 && output.contains("api.tlsCertificateFile: \(directory.file("nope.crt")) does not exist"), "\(output)")
+        // serve refuses the same file before it binds anything.
+        (status, output) = try await RackAgentBinary.run(["serve", "--config", missingCertificate, "--state-dir", directory.file("state")])
+        #expect(status != 0 && output.contains("api.tlsCertificateFile"), "\(output)")
+
+        let holder = try TCPPortHolder()
+        defer { holder.close() }
+        (status, output) = try await RackAgentBinary.run(["config", "check", try write("port.yaml", "api:\n  listen: \"127.0.0.1:\(holder.port)\"\n")])
+        #expect(status == 1 && output.contains("api.listen: 127.0.0.1:\(holder.port) is in use"), "\(output)")
+        (status, _) = try await RackAgentBinary.run(["config", "check", "--no-ports", try write("port2.yaml", "api:\n  listen: \"127.0.0.1:\(holder.port)\"\n")])
+        #expect(status == 0)
+    }
+
     @Test func switchSubcommandsAgainstTheEmulator() async throws {
         let peer = try await SSHSwitchPeer(dialect: "ios", state: SSHSwitchPeer.initialState(dialect: "ios", interfaces: ["GigabitEthernet1/0/1"]))
         defer { peer.stop() }

@@ -88,3 +88,30 @@ public enum HarnessError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// A TCP port on 127.0.0.1 held by a listening socket until `close()`: "another process already listens here".
+public final class TCPPortHolder: Sendable {
+    public let port: Int
+    private let descriptor: Int32
+
+    public init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw HarnessError.peerFailed("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        guard bound == 0, listen(descriptor, 1) == 0 else {
+            Foundation.close(descriptor)
+            throw HarnessError.peerFailed("cannot listen on 127.0.0.1")
+        }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    public func close() {
+        Foundation.close(descriptor)
+    }
+}

@@ -53,7 +53,8 @@ func failureMessage(_ body: () async throws -> Void) async -> String {
         // Recovery boot (seed 001: REBOOT with recovery_mode and the recovery appliance), verified by the state leaving
         // POWERED_ON and coming back.
         let recovery = try await service.bootRecovery(image: "81504C620D98BCEBAA5202D145203B4B", target)
-        #expect(recovery["verified"] == true && recovery["providerState"] == "POWERED_ON", "\(recovery)")
+        #expect(recovery["restartVerified"] == true && recovery["providerState"] == "POWERED_ON", "\(recovery)")
+        #expect(recovery["evidence"] == "state went REBOOTING, then POWERED_ON" && recovery["recoveryMode"] == "requested", "\(recovery)")
         await #expect(try peer.requests().last { $0.path.hasSuffix("/status/action") }?.body
             == #"{"action":"REBOOT","method":"HARDWARE","recovery_image_id":"81504C620D98BCEBAA5202D145203B4B","recovery_mode":true}"#)
         // The virtual DVD unit (seed 001's /dvd_isos and /servers/{id}/dvd), read back after loading and unloading.

@@ -123,6 +123,9 @@ import Testing
         #expect(second.trafficStatistics["30d"] == "6.00", "\(second.trafficStatistics)")
         #expect(second.trafficStatistics["95th_in_30d"] == "20.00")
         #expect(second.lastBwrate == ["in": "20.00", "out": "0.50"])
+        // An hour without polls: the last sample no longer stands for the server's rate now.
+        let later = try await fixture.service.serverTraffic(2, now: now.addingTimeInterval(3600))
+        #expect(later.lastBwrate == ["in": "0.00", "out": "0.00"])
         // Together exactly the port's own volume: nothing lost, nothing counted twice.
         let port = try await fixture.service.bandwidth.rollups(deviceId: "sw1", ports: [3], from: before, to: now)
         let portBytes = port.reduce(0.0) { $0 + Double($1.inOctets + $1.outOctets) }

@@ -42,6 +42,8 @@ struct NetworkDeviceRoutes {
             var document = try (try await RequestPayload.read(request, limit: limit)).decode(JSONValue.self)
             guard case .object(var members) = document else { throw AgentError.malformedJSON("expected an object") }
             members["id"] = .string(id)
+            // What the agent detected is the agent's to say, never taken from a registration; each registration detects it anew.
+            members["detectedSnmpVersion"] = nil
             document = .object(members)
             let device = try document.decode(as: NetworkDevice.self, at: "")
             let (stored, created) = try await devices.store.put(device)
@@ -272,6 +274,10 @@ struct NetworkDeviceRoutes {
         try Validation.noControlCharacters(text, field: "portId")
         if let number = Int(text) {
             guard number > 0 else { throw AgentError.invalidField("portId", "must be a positive ifIndex or a port name") }
+            // Checked against the ports the agent knows (a typo would bill nothing); a device never listed is taken at its word.
+            if let known = stored.portsCache, !known.isEmpty, !known.contains(where: { $0.id == number }) {
+                throw AgentError.invalidField("portId", "device \(stored.device.id) has no port with ifIndex \(number)")
+            }
             return number
         }
         return try InterfacePort.resolve(text, in: try await devices.ports(stored.device.id), field: "portId").id

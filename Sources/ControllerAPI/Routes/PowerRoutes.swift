@@ -66,7 +66,7 @@ struct PowerRoutes {
                 if let via = result["via"]?.stringValue, let answer = result["result"] {
                     var response = Envelope.success(answer)
                     response.headers[Self.viaHeader] = via
-                    response.headers[Self.primaryErrorHeader] = result["primaryError"]?["code"]?.stringValue ?? ""
+                    if let code = result["primaryError"]?["code"]?.stringValue { response.headers[Self.primaryErrorHeader] = code }
                     return response
                 }
                 return Envelope.success(result)

@@ -41,7 +41,7 @@ struct ProviderRoutes {
             isoId = try container.decodeTolerantStringIfPresent(forKey: .isoId)
             password = try container.decodeIfPresent(Secret.self, forKey: .password)
             serverId = try container.decodeTolerantStringIfPresent(forKey: .serverId)
-            for (value, key) in [(image, CodingKeys.image), (isoId, .isoId)] {
+            for (value, key) in [(image, CodingKeys.image), (isoId, .isoId), (serverId, .serverId)] {
                 if let value {
                     guard !value.isEmpty, value.count <= 200 else { throw container.invalid(key, "must be 1 to 200 characters") }
                     try Validation.noControlCharacters(value, field: key.rawValue)
@@ -145,7 +145,7 @@ struct ProviderRoutes {
             case .passwordReset:
                 let generated = try await driver.resetRootPassword(serverId: connection.serverId, password: body.password)
                 try await runtime.actionLog.append(ActionLogEntry(
-                    rootType: "server", rootId: body.serverId ?? "\(type.rawValue):\(connection.serverId)", description: "Reset the root password"))
+                    rootType: "servers", rootId: body.serverId ?? "\(type.rawValue):\(connection.serverId)", description: "Reset the root password"))
                 // A generated password is the answer's whole point: handed over here once, never stored or logged.
                 return Envelope.success(["passwordSet": true, "password": generated.map { .string($0.revealed) } ?? .null])
             case .recovery, .insertIso, .ejectIso:
@@ -161,7 +161,7 @@ struct ProviderRoutes {
                 }
                 return try await JobSubmission(runtime: runtime).respond(
                     to: request, payload: payload, kind: "provider.\(operation.rawValue)", target: target, description: description,
-                    rootType: "server", rootId: body.serverId ?? target
+                    rootType: "servers", rootId: body.serverId ?? target
                 ) { _ in
                     switch operation {
                     case .recovery: try await providers.bootRecovery(image: image ?? "", connection)

@@ -256,7 +256,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if kind == "dedicated":
                     server["status"] = "online" if server["state"] == "running" else "offline"
             shown = {k: v for k, v in server.items()
-                     if k not in ("installation", "installation_reads", "template", "installing", "rdns") and not k.startswith("_")}
+                     if k not in ("installation", "installation_reads", "template", "installing", "rdns", "iso") and not k.startswith("_")}
             return self.reply(200, {"result": shown})
         transitions = {"start": "running", "stop": "stopped", "shutdown": "stopped", "reboot": "running", "reboot/force": "running",
                        "reset": "running"}
@@ -304,6 +304,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(500, {"result": False, "error": "0xa1: failed to set config on vm"})
             server["_root_password"] = password or "Vx-Reset-Pass-4411"
             return self.reply(200, {"result": {"status": "success", "password": server["_root_password"]}})
+        if command == "config" and method == "GET" and kind == "server":
+            # Seed 003's VM configuration, where the inserted ISO shows.
+            return self.reply(200, {"result": {"cpuCores": 2, "mem": 2048, "disk": "100G", "ips": ["37.114.41.200"],
+                                               "template": server.get("template", "Debian10.0"), "iso": server.get("iso")}})
         if command == "iso" and kind == "server":
             if method == "GET":
                 return self.reply(200, {"result": venocix_isos})
