@@ -21,7 +21,7 @@ PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openap
 # The venv is (re)filled whenever this list changes.
 PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 
-.PHONY: run test build release install-system install-test-peers install clean doctor
+.PHONY: run test build release install-system install-test-peers install clean doctor deb deb-check
 
 run: install-system release
 	.build/release/rackagent serve --state-dir $(STATE_DIR)
@@ -64,6 +64,19 @@ install: release
 	$(SUDO) mkdir -p $(DESTDIR)/usr/share/rackagent
 	$(SUDO) cp -r pxe-templates $(DESTDIR)/usr/share/rackagent/
 	$(SUDO) install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/rackagent/README.md
+
+# A Debian package for site agents: the Swift runtime linked in, man pages from the argument parser, completions.
+deb: install-system
+	$(call apt_install,dpkg-dev binutils)
+	# The manual plugin builds (and links) the release products itself, so the static build comes after it.
+	$(SWIFT) package generate-manual
+	$(SWIFT) build -c release --product rackagent --static-swift-stdlib
+	packaging/build-deb.sh .build/release/rackagent .build/plugins/GenerateManual/outputs/rackagent .build/deb
+
+# Installs the package on this machine, checks it (lintian, user, permissions, doctor, API), then purges it.
+deb-check: deb
+	$(call apt_install,lintian curl man-db)
+	$(SUDO) packaging/check-deb.sh .build/deb/rackagent_$$(.build/release/rackagent --version)_amd64.deb
 
 clean:
 	rm -rf .build $(PEERS_VENV)
