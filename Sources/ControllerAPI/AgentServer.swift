@@ -33,6 +33,7 @@ public enum AgentServer {
         InstallationRoutes(runtime: runtime).register(on: router)
         SwitchActions.register(on: router, runtime: runtime)
         ConsoleRoutes(runtime: runtime).register(on: router)
+        StatusRoutes(runtime: runtime).register(on: router)
         return router
     }
 

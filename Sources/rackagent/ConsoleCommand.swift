@@ -1,13 +1,11 @@
 import AgentCore
 import ArgumentParser
-import AsyncHTTPClient
 import Console
 import ControllerAPI
 import Foundation
 import IPMI
 import Logging
 import NIOCore
-import NIOSSL
 import Synchronization
 
 struct ConsoleCommand: AsyncParsableCommand {
@@ -128,46 +126,15 @@ struct ConsoleCommand: AsyncParsableCommand {
                 "serverId": .string(serverId), "authorizedIp": .string(authorizedIp), "consoleMode": .string(mode), "connection": connection,
             ]
             if let lifetime { body["lifetimeSeconds"] = .double(lifetime) }
-            let result = try await exitingOnFailure { try await Self.post(.object(body), configuration: configuration, apiURL: apiURL) }
+            let result = try await exitingOnFailure {
+                try await LocalAgentAPI(configuration: configuration, apiURL: apiURL).call(.POST, "/v1/consoles", body: .object(body), expecting: .created)
+            }
             if output.json {
                 print(result.jsonText)
             } else {
                 print(result["url"]?.stringValue ?? "")
                 print("opens once from \(authorizedIp) until \(result["expiresAt"]?.stringValue ?? "?") (session \(result["sessionId"]?.stringValue ?? "?"))")
             }
-        }
-
-        /// POSTs to the local agent's API with its token, trusting its certificate.
-        static func post(_ body: JSONValue, configuration: AgentConfiguration, apiURL: String?) async throws -> JSONValue {
-            guard let token = try? String(contentsOfFile: configuration.tokenFilePath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else {
-                throw CommandFailure(message: "no API token at \(configuration.tokenFilePath): is the agent's state directory right (--state-dir)?")
-            }
-            let certificate = try AgentIdentity.ensureCertificate(configuration: configuration)
-            let base: String
-            if let apiURL {
-                base = apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL
-            } else {
-                let address = try ListenAddress(parsing: configuration.api.listen, key: "api.listen")
-                var host = address.host == "0.0.0.0" || address.host.isEmpty ? "127.0.0.1" : (address.host == "::" ? "::1" : address.host)
-                if host.contains(":") { host = "[\(host)]" }
-                base = "https://\(host):\(address.port)"
-            }
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(certificate.certificatePath)
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-            defer { Task { try? await client.shutdown() } }
-            var request = HTTPClientRequest(url: "\(base)/v1/consoles")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body.jsonText))
-            let response = try await client.execute(request, timeout: .seconds(60))
-            let data = try await response.body.collect(upTo: 1 << 20)
-            let envelope = try JSONCoding.decoder.decode(JSONValue.self, from: Data(buffer: data))
-            guard response.status == .created, let result = envelope["result"] else {
-                throw CommandFailure(message: "the agent refused (HTTP \(response.status.code)): \(envelope["result"]?.stringValue ?? envelope.jsonText)")
-            }
-            return result
         }
     }
 }

@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import PeerHarness
+import SNMP
 import Testing
 
 /// The `rackagent` binary built next to the test bundle, run as an operator would.
@@ -28,6 +29,32 @@ enum RackAgentBinary {
         #expect(status != 0 && output.contains("unexpected arguments: 'bench'"), "\(output)")
         let bench = URL(fileURLWithPath: RackAgentBinary.path).deletingLastPathComponent().appendingPathComponent("rackagent-bench").path
         #expect(FileManager.default.isExecutableFile(atPath: bench), "the benchmarks are built as their own executable")
+    }
+
+    /// `rackagent status` asks the running agent: a failing job, a device that does not answer, a running count of
+    /// nothing; and says so plainly when no agent answers.
+    @Test func statusShowsTheRunningAgent() async throws {
+        let live = try await InstallationRouteTests.liveAgent()
+        defer { live.agent.remove() }
+        let runtime = live.agent.runtime
+        _ = try await runtime.networkDevices.store.put(try (["id": "dead-sw", "deviceType": "snmp_switch", "name": "dead", "host": "127.0.0.1:9",
+                                                              "snmpVersion": "2c", "snmpCommunity": "x"] as JSONValue).decode(as: NetworkDevice.self, at: ""))
+        _ = try await runtime.networkDevices.bandwidth.markUnreachable("dead-sw", errorCode: "snmp_timeout")
+        _ = try await runtime.jobs.submitAndWait(JobRequest(kind: "test.fail", target: "bmc:10.0.0.9", description: "failing on purpose", rootType: "tests",
+                                                            rootId: "1")) { _ in throw AgentError(status: .badGateway, code: "bmc_error", message: "the BMC said no") }
+        let state = runtime.configuration.stateDirectory
+        let (status, output) = try await RackAgentBinary.run(["status", "--api-url", live.baseURL, "--state-dir", state])
+        #expect(status == 0, "\(output)")
+        for expected in ["agent        \(AgentVersion.current)", "jobs         0 running, 1 failed in the last hour", "the BMC said no",
+                         "devices      0 of 1 answering", "failing    dead-sw (127.0.0.1)", "dhcp         none, 0 entries", "certificate  ok"] {
+            #expect(output.contains(expected), "missing \(expected) in\n\(output)")
+        }
+        let (jsonStatus, json) = try await RackAgentBinary.run(["status", "--json", "--api-url", live.baseURL, "--state-dir", state])
+        let parsed = try JSONCoding.decoder.decode(JSONValue.self, from: Data(json.utf8))
+        #expect(jsonStatus == 0 && parsed["controller"]?["outbox"]?["pending"] != nil && parsed["jobs"]?["failedLastHour"] == 1, "\(json)")
+        await live.stop()
+        let (downStatus, down) = try await RackAgentBinary.run(["status", "--api-url", live.baseURL, "--state-dir", state])
+        #expect(downStatus == 1 && down.contains("does not answer"), "\(down)")
     }
 
     /// `config check` refuses what `serve` refuses (unknown key, bad value, unreadable file, taken port), naming the
