@@ -16,8 +16,11 @@ public enum AgentLogging {
         }
         guard first else { return }
         let logLevel = Logger.Level(rawValue: level.rawValue) ?? .info
+        // Under systemd, standard error is a journal stream (JOURNAL_STREAM is set): each line starts with its syslog
+        // priority, `<3>` for an error, which journald takes as the entry's PRIORITY and strips.
+        let journal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
         LoggingSystem.bootstrap { label in
-            var handler = AgentLogHandler(label: label, format: resolved == .json ? .json : .human)
+            var handler = AgentLogHandler(label: label, format: resolved == .json ? .json : .human, journalPriorities: journal)
             handler.logLevel = logLevel
             return handler
         }
@@ -32,11 +35,26 @@ public struct AgentLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     let label: String
     let format: Format
+    /// Prefix each line with its syslog priority (`<3>`), for journald.
+    let journalPriorities: Bool
     private static let output = Mutex(())
 
-    public init(label: String, format: Format) {
+    public init(label: String, format: Format, journalPriorities: Bool = false) {
         self.label = label
         self.format = format
+        self.journalPriorities = journalPriorities
+    }
+
+    /// The syslog priority journald files a line under.
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: return 7
+        case .info: return 6
+        case .notice: return 5
+        case .warning: return 4
+        case .error: return 3
+        case .critical: return 2
+        }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -51,7 +69,8 @@ public struct AgentLogHandler: LogHandler {
         }
     }
 
-    func render(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, time: Date) -> String {
+    /// One line as it is written: human or JSON, secrets masked, with the journal priority prefix when asked.
+    public func render(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, time: Date) -> String {
         var merged = metadata
         if let extra { merged.merge(extra) { _, new in new } }
         let redactor = Redactor()
@@ -60,15 +79,16 @@ public struct AgentLogHandler: LogHandler {
         }
         let text = redactor.redact(message.description)
         let timestamp = Self.timestamp(time)
+        let prefix = journalPriorities ? "<\(Self.syslogPriority(level))>" : ""
         switch format {
         case .human:
             let rendered = fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-            return "\(timestamp) \(level.rawValue.uppercased()) \(label): \(text)\(rendered.isEmpty ? "" : " " + rendered)"
+            return "\(prefix)\(timestamp) \(level.rawValue.uppercased()) \(label): \(text)\(rendered.isEmpty ? "" : " " + rendered)"
         case .json:
             fields.insert(contentsOf: [("time", timestamp), ("level", level.rawValue), ("label", label), ("message", text)], at: 0)
             var object: [String: JSONValue] = [:]
             for (key, value) in fields where object[key] == nil { object[key] = .string(value) }
-            return JSONValue.object(object).jsonText
+            return prefix + JSONValue.object(object).jsonText
         }
     }
 
