@@ -69,6 +69,7 @@ install: release
 deb: install-system
 	$(call apt_install,dpkg-dev binutils)
 	# The manual plugin builds (and links) the release products itself, so the static build comes after it.
+	rm -rf .build/plugins/GenerateManual/outputs
 	$(SWIFT) package generate-manual
 	$(SWIFT) build -c release --product rackagent --static-swift-stdlib
 	packaging/build-deb.sh .build/release/rackagent .build/plugins/GenerateManual/outputs/rackagent .build/deb
