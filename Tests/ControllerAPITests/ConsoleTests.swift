@@ -486,7 +486,9 @@ import Testing
                 try? await busy.send([2, 0, 0, 1, 0, 0, 0, 0])  // SetEncodings: raw
                 try await Task.sleep(for: .milliseconds(500))
             }
-            #expect(busy.ended != nil && ContinuousClock.now - started < .seconds(6) && ContinuousClock.now - started > .seconds(2), "ended after \(ContinuousClock.now - started): \(busy.ended ?? "-")")
+            // Ended by the 3 s maximum although busy (never by the 1 s idle limit); the upper bound leaves room for a
+            // loaded two-core machine (seen at 6.4 s under the full suite) and still tells it from a console never closed.
+            #expect(busy.ended != nil && ContinuousClock.now - started < .seconds(9) && ContinuousClock.now - started > .seconds(2), "ended after \(ContinuousClock.now - started): \(busy.ended ?? "-")")
             try await Task.sleep(for: .milliseconds(300))
         }
         let reasons = try await live.agent.runtime.outbox.pendingEvents().filter { $0.type == "console.closed" }.compactMap { $0.data["closeReason"]?.stringValue }

@@ -51,6 +51,9 @@ public final class SSHSwitchPeer: Sendable {
             X11Forwarding no
             PrintMotd no
             PrintLastLog no
+            # The suites open many sessions at once; sshd's default (10:30:100) drops unauthenticated connections at
+            # random beyond 10, which libssh2 reports as "Failed getting banner".
+            MaxStartups 200
             LogLevel VERBOSE
             """
         let configPath = try directory.write("sshd_config", configuration + "\n", mode: 0o600)
