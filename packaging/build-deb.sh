@@ -50,7 +50,12 @@ owner() {
     return 1
 }
 libraries=$(ldd "$binary" | awk '/=> \//{print $3}' | sort -u)
-packages=$(for library in $libraries; do owner "$library"; done | sort -u)
+owners=""
+for library in $libraries; do
+    package=$(owner "$library") || exit 1
+    owners="$owners $package"
+done
+packages=$(printf '%s\n' $owners | sort -u)
 depends=$(for package in $packages; do
     version_installed=$(dpkg-query -W -f='${Version}' "$package" | sed 's/-[^-]*$//')
     echo "$package (>= $version_installed)"

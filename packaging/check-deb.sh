@@ -7,8 +7,9 @@ set -euo pipefail
 deb=$1
 fail() { echo "FAIL: $*" >&2; exit 1; }
 echo "== lintian"
-lintian --no-tag-display-limit "$deb" || true
-lintian "$deb" | grep -q '^E:' && fail "lintian reports errors"
+report=$(lintian --no-tag-display-limit "$deb" 2>&1 || true)
+echo "$report"
+if echo "$report" | grep -q '^E:'; then fail "lintian reports errors"; fi
 
 echo "== install"
 dpkg -i "$deb"

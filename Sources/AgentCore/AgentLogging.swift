@@ -16,14 +16,27 @@ public enum AgentLogging {
         }
         guard first else { return }
         let logLevel = Logger.Level(rawValue: level.rawValue) ?? .info
-        // Under systemd, standard error is a journal stream (JOURNAL_STREAM is set): each line starts with its syslog
-        // priority, `<3>` for an error, which journald takes as the entry's PRIORITY and strips.
-        let journal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        // Under systemd, standard error is a journal stream: each line starts with its syslog priority, `<3>` for an
+        // error, which journald takes as the entry's PRIORITY and strips.
+        let journal = isJournalStream(ProcessInfo.processInfo.environment["JOURNAL_STREAM"])
         LoggingSystem.bootstrap { label in
             var handler = AgentLogHandler(label: label, format: resolved == .json ? .json : .human, journalPriorities: journal)
             handler.logLevel = logLevel
             return handler
         }
+    }
+}
+
+extension AgentLogging {
+    /// systemd's rule: standard error is the journal when `JOURNAL_STREAM` ("device:inode") names the very file it is
+    /// (a child whose standard error was redirected inherits the variable, not the stream).
+    static func isJournalStream(_ variable: String?) -> Bool {
+        guard let parts = variable?.split(separator: ":"), parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else {
+            return false
+        }
+        var status = stat()
+        guard fstat(STDERR_FILENO, &status) == 0 else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
     }
 }
 

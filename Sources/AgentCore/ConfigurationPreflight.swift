@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 #endif
 
-/// What `serve` and `rackagent config check` verify before anything starts: the files the configuration names can
-/// be read, and the listen addresses are free. Both refuse on the same findings.
+/// What `rackagent config check` verifies before anything starts: the files the configuration names can be read
+/// (`serve` refuses the same file problems) and the listen addresses are free (`serve` fails on a taken one when its
+/// listener starts).
 public enum ConfigurationPreflight {
     /// One finding: the configuration key and what is wrong with it.
     public struct Problem: Sendable, Equatable, CustomStringConvertible, Error {
@@ -58,9 +59,9 @@ public enum ConfigurationPreflight {
         let host = address.host.isEmpty ? "0.0.0.0" : address.host
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE
+        hints.ai_flags = AI_PASSIVE
         var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(address.port), &hints, &list) == 0, let info = list else { return "is not a numeric address" }
+        guard getaddrinfo(host, String(address.port), &hints, &list) == 0, let info = list else { return "does not resolve to an address" }
         defer { freeaddrinfo(list) }
         let descriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
         guard descriptor >= 0 else { return "cannot be tried: \(String(cString: strerror(errno)))" }

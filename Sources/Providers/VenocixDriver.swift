@@ -135,9 +135,13 @@ public struct VenocixDriver: ProviderDriver {
                     _ = try await resetRootPassword(serverId: serverId, password: password)
                     result["passwordApplied"] = true
                     return ProviderReinstallResult(details: result, generatedPassword: nil)
+                } catch is CancellationError {
+                    throw CancellationError()
                 } catch {
-                    // The server is installed; its root password is then the job's, handed over rather than lost.
-                    result["notApplied"] = ["password"]
+                    // The server is installed; the job's password is handed over rather than lost. A call that was
+                    // refused left it in place; one whose answer was lost may have set the requested one instead.
+                    let effect = DeviceEffect.of(error)
+                    result[effect == .untouched ? "notApplied" : "passwordUnknown"] = ["password"]
                     result["passwordError"] = .string(AgentError.from(error).message)
                 }
             }

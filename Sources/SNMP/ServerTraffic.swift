@@ -60,8 +60,9 @@ extension BandwidthStore {
         }
         var held: [PollOutcome.Sample] = []
         var counted: Set<String> = []
-        // Only a port's sample taken while the server held it, and recent (three default poll intervals): an older one
-        // is the previous holder's traffic or a port that stopped being polled, not the server's rate now.
+        // Only a port's sample taken while the server held it, and at most 15 minutes old: an older one is the previous
+        // holder's traffic or a port that stopped being polled, not the server's rate now (reported as 0.00 like a port
+        // without samples, the seed's form).
         var samplesByDevice: [String: [Int: PollOutcome.Sample]] = [:]
         for period in periods where period.unassignedAt == nil && counted.insert("\(period.deviceId)/\(period.portId)").inserted {
             if samplesByDevice[period.deviceId] == nil { samplesByDevice[period.deviceId] = try await lastSamples(deviceId: period.deviceId) }

@@ -39,15 +39,30 @@ struct ConfigCommand: AsyncParsableCommand {
             guard problems.isEmpty else {
                 throw CommandFailure(message: problems.map(\.description).joined(separator: "\n"))
             }
+            var shown = configuration
+            shown.controller.url = shown.controller.url.map(Self.maskingCredentials)
             if output.json {
-                try Self.printJSON(configuration)
+                try Self.printJSON(shown)
             } else {
-                print("# effective configuration of \(options.config ?? ConfigurationLoader.defaultPath) (secrets masked)")
-                print(try Yams.serialize(node: Self.node(try JSONValue(encoding: configuration))), terminator: "")
+                let source = options.config ?? ConfigurationLoader.defaultPath
+                let origin = FileManager.default.fileExists(atPath: source) ? source : "the built-in defaults (\(source) does not exist)"
+                print("# effective configuration of \(origin), environment included (secrets masked)")
+                print(try Yams.serialize(node: Self.node(try JSONValue(encoding: shown))), terminator: "")
             }
         }
 
-        /// YAML as an operator writes it (10, 0.5, not 1e+1), keys in the configuration type's order where JSON kept it.
+        /// A URL with its user information and query masked (either can carry a credential).
+        static func maskingCredentials(_ url: String) -> String {
+            guard var components = URLComponents(string: url) else { return Secret.mask }
+            if components.user != nil || components.password != nil {
+                components.user = Secret.mask
+                components.password = nil
+            }
+            if components.query != nil { components.query = Secret.mask }
+            return components.string ?? Secret.mask
+        }
+
+        /// YAML as an operator writes it (10, 0.5, not 1e+1), keys sorted.
         static func node(_ value: JSONValue) -> Node {
             switch value {
             case .null: return Node("null", Tag(.null))

@@ -55,7 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         let token = try AgentIdentity.ensureToken(at: configuration.tokenFilePath)
         let certificate = try AgentIdentity.ensureCertificate(configuration: configuration)
         if token.created {
-            print("API bearer token (stored in \(configuration.tokenFilePath)): \(token.token)")
+            // Shown on the operator's terminal only: under systemd standard output is the journal, which must not keep it.
+            if isatty(STDOUT_FILENO) == 1 {
+                print("API bearer token (stored in \(configuration.tokenFilePath)): \(token.token)")
+            } else {
+                print("API bearer token generated and stored in \(configuration.tokenFilePath)")
+            }
         }
         if certificate.created {
             print("API certificate \(certificate.certificatePath) SHA-256 fingerprint: \(certificate.fingerprint)")

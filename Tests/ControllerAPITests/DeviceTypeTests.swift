@@ -204,8 +204,9 @@ import Testing
         let headers = agent.authorization
         try await agent.withRouter { client in
             for (id, community, expected) in [("old", "v1only", "1"), ("new", "public", "2c")] {
+                // A registration cannot claim what the agent detects: the "1" sent here is ignored.
                 let device: JSONValue = ["deviceType": "sentry3", "name": .string(id), "host": .string("127.0.0.1:\(daemon.port)"),
-                                         "snmpCommunity": .string(community)]
+                                         "snmpCommunity": .string(community), "detectedSnmpVersion": "1", "snmpVersionDetected": "1"]
                 let put = try await client.execute(uri: "/v1/network-devices/\(id)", method: .put, headers: headers, body: Self.body(device))
                 #expect(put.status == .created, "\(put.text)")
                 let tested = try await client.execute(uri: "/v1/network-devices/\(id)/test", method: .post, headers: headers,

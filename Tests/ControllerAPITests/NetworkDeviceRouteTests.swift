@@ -201,6 +201,8 @@ import Testing
             #expect(unknownDevice.status == .notFound)
             let unknownPort = try await client.execute(uri: "/v1/network-devices/7/ports/Te9%2F9/assignments", method: .put, headers: headers, body: Self.body([]))
             #expect(unknownPort.envelope["error"]?["details"]?["field"] == "portId", "\(unknownPort.text)")
+            let unknownIndex = try await client.execute(uri: "/v1/network-devices/7/ports/99/assignments", method: .put, headers: headers, body: Self.body([]))
+            #expect(unknownIndex.status == .badRequest && unknownIndex.envelope["error"]?["details"]?["field"] == "portId", "\(unknownIndex.text)")
 
             // Two polls: each port's samples name the servers it counts for.
             let collector = BandwidthCollector(service: agent.runtime.networkDevices, settings: agent.runtime.configuration.snmp, logger: Logger(label: "test"))

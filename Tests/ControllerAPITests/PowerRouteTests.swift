@@ -195,6 +195,8 @@ struct BadCase: Sendable {
                 uri: "/v1/bmc/users/updateUser?wait=30", method: .post, headers: headers,
                 body: Self.body(["connection": connection, "slot": 3, "username": "tos_61_8", "privilege": 3]))
             #expect(renameBack.envelope["result"]?["state"] == "succeeded", "\(renameBack.text)")
+            // No access change asked for, none read back, none claimed.
+            #expect(renameBack.envelope["result"]?["result"]?["accessVerified"] == nil, "\(renameBack.text)")
             let disabled = try await client.execute(
                 uri: "/v1/bmc/users/disableUser?wait=30", method: .post, headers: headers,
                 body: Self.body(["connection": connection, "username": "tos_61_8", "withoutSlotCheck": false]))

@@ -96,6 +96,14 @@ import Testing
         // The last poll's rates: 1 + 1 in, 0.5 + 0.5 out.
         #expect(traffic.lastBwrate == ["in": "2.00", "out": "1.00"])
         #expect(traffic.periods.count == 2)
+        // The samples' events name the server once, even for a port it holds through two connections.
+        try await fixture.register(["id": "sw3", "deviceType": "snmp_switch", "name": "sw3", "host": "127.0.0.1", "snmpVersion": "2c", "snmpCommunity": "x"])
+        try await fixture.service.assignments.set(deviceId: "sw3", portId: 4, [
+            PortAssignment(type: "server", relId: 61, connectionId: 26), PortAssignment(type: "server", relId: 61, connectionId: 28),
+        ], at: before)
+        try await Self.polls(fixture, deviceId: "sw3", rates: [4: { _ in 1 }])
+        let event = try #require(try await fixture.outbox.pendingEvents().last { $0.type == "bandwidth.samples" && $0.data["deviceId"] == "sw3" })
+        #expect(event.data["ports"]?.jsonText.contains(#""serverId":61,"serverIds":[61]"#) == true, "\(event.data)")
         // A server with no ports has the seed's zero summary, not an error.
         let none = try await fixture.service.serverTraffic(99, now: now)
         #expect(none.trafficStatistics["30d"] == "0.00" && none.lastBwrate == ["in": "0.00", "out": "0.00"])

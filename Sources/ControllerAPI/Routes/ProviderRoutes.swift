@@ -179,7 +179,7 @@ struct ProviderRoutes {
             let target = "\(connection.account.type.rawValue):\(connection.serverId)"
             return try await JobSubmission(runtime: runtime).respond(
                 to: request, payload: payload, kind: "provider.reinstall", target: target,
-                description: "Reinstalled \(target) with \(reinstall.template)", rootType: "server", rootId: body.serverId ?? target
+                description: "Reinstalled \(target) with \(reinstall.template)", rootType: "servers", rootId: body.serverId ?? target
             ) { context in
                 let result = try await providers.reinstall(reinstall, connection) { message, fraction in
                     await context.report(progress: min(max(fraction ?? 0, 0), 0.99), message: message)
