@@ -10,6 +10,12 @@ public enum FreePort {
 
     private static let handedOut = Mutex<Set<Int>>([])
 
+    /// Claims a port a peer derives from another (qemu's VNC WebSocket at display + 5700) so that it is never handed
+    /// out as well; false when it already was.
+    public static func reserve(_ port: Int) -> Bool {
+        handedOut.withLock { $0.insert(port).inserted }
+    }
+
     private static func unique(type: Int32) -> Int {
         handedOut.withLock { handedOut in
             for _ in 0..<1000 {

@@ -49,7 +49,9 @@ public final class QEMUMachine: Sendable {
             let port = FreePort.tcp()
             guard port > 6000 else { continue }
             let display = port - 5900
-            if !FreePort.canConnect(5700 + display), FreePort.isFree(5700 + display) { return display }
+            // qemu also listens on 5700 + display (the VNC WebSocket): claimed too, or another peer could be handed
+            // it (an sshd that then cannot bind, and a test that talks SSH to qemu).
+            if !FreePort.canConnect(5700 + display), FreePort.isFree(5700 + display), FreePort.reserve(5700 + display) { return display }
         }
         preconditionFailure("no free VNC display")
     }
