@@ -31,6 +31,7 @@ install -d -m 0755 "$root/usr/share/bash-completion/completions" "$root/usr/shar
 "$binary" --generate-completion-script fish > "$root/usr/share/fish/vendor_completions.d/rackagent.fish"
 chmod 0644 "$root"/usr/share/bash-completion/completions/* "$root"/usr/share/zsh/vendor-completions/* "$root"/usr/share/fish/vendor_completions.d/*
 
+install -D -m 0644 "$here/packaging/lintian-overrides" "$root/usr/share/lintian/overrides/rackagent"
 install -d -m 0755 "$root/usr/share/doc/rackagent"
 install -m 0644 "$here/packaging/copyright" "$root/usr/share/doc/rackagent/copyright"
 gzip -9n -c "$here/README.md" > "$root/usr/share/doc/rackagent/README.md.gz"
