@@ -15,17 +15,7 @@ import Testing
     static func call(_ client: HTTPClient, _ method: HTTPMethod, _ url: String, token: String?, body: JSONValue? = nil) async throws
         -> (Int, JSONValue, String)
     {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body.jsonText))
-        }
-        let response = try await client.execute(request, timeout: .seconds(60))
-        let text = String(buffer: try await response.body.collect(upTo: 8 << 20))
-        let json = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8))) ?? .null
-        return (Int(response.status.code), json, text)
+        try await InstallationRouteTests.call(client, method, url, token: token, body: body)
     }
 
     static func liveAgent(_ configure: @escaping (inout AgentConfiguration) -> Void = { _ in }) async throws -> LiveAgent {
