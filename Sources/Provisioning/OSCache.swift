@@ -75,6 +75,18 @@ public struct CachePreparation: Sendable, Equatable {
     public var reused: [String] = []
 }
 
+/// How far one download has come, for a progress display.
+public struct DownloadProgress: Sendable, Equatable {
+    /// The file's path in the profile's cache directory.
+    public let file: String
+    /// Bytes in the file so far, a resumed download's earlier part included.
+    public let receivedBytes: Int64
+    /// The whole file's size, when the mirror sent a Content-Length.
+    public let totalBytes: Int64?
+    /// The last report of this download (complete, not yet verified).
+    public let finished: Bool
+}
+
 /// Kernels, initrds and whatever else a profile boots, fetched from its mirror into `cacheDirectory` and served
 /// to booting servers from there. Downloads go to `.part` files, resume with Range requests, and are checked
 /// against the mirror's SHA256SUMS / CHECKSUM files when it publishes them.
@@ -84,14 +96,20 @@ public final class OSCache: Sendable {
     let timeout: TimeAmount
     let attempts: Int
     let logger: Logger
+    let progress: @Sendable (DownloadProgress) -> Void
     private let locks = KeyedLocks()
     static let indexName = ".rackagent-cache.json"
 
-    public init(directory: String, timeoutSeconds: Double, attempts: Int = 3, logger: Logger) {
+    /// `progress` hears every block of every download (the CLI draws it; the daemon passes nothing).
+    public init(
+        directory: String, timeoutSeconds: Double, attempts: Int = 3, logger: Logger,
+        progress: @escaping @Sendable (DownloadProgress) -> Void = { _ in }
+    ) {
         self.directory = directory
         timeout = .milliseconds(Int64(timeoutSeconds * 1000))
         self.attempts = max(1, attempts)
         self.logger = logger
+        self.progress = progress
         client = Self.downloadClient
     }
 
@@ -162,7 +180,7 @@ public final class OSCache: Sendable {
         var lastError = "no attempt made"
         for attempt in 1...attempts {
             do {
-                switch try await download(url: url, partial: partial, conditional: conditional) {
+                switch try await download(url: url, partial: partial, conditional: conditional, file: relativePath) {
                 case .notModified:
                     return .notModified
                 case .complete(let etag, let lastModified):
@@ -218,7 +236,7 @@ public final class OSCache: Sendable {
     }
 
     /// One HTTP exchange into `partial`: resumes from its size with Range + If-Range when it exists.
-    func download(url: String, partial: String, conditional: CachedFile?) async throws -> DownloadResult {
+    func download(url: String, partial: String, conditional: CachedFile?, file: String) async throws -> DownloadResult {
         let offset = (try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int64) ?? 0
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: "rackagent/\(AgentVersion.current)")
@@ -261,6 +279,9 @@ public final class OSCache: Sendable {
             throw TransferFailure(reason: "cannot write \(partial): \(String(cString: strerror(errno)))", retryable: false)
         }
         defer { close(descriptor) }
+        let resumedAt = append ? offset : 0
+        let expected = response.headers.first(name: "Content-Length").flatMap(Int64.init).map { $0 + resumedAt }
+        progress(DownloadProgress(file: file, receivedBytes: resumedAt, totalBytes: expected, finished: false))
         // The body is gathered into blocks of a megabyte and each block written on the blocking pool.
         var received: Int64 = 0
         var block: [UInt8] = []
@@ -269,6 +290,7 @@ public final class OSCache: Sendable {
             for try await buffer in response.body {
                 block.append(contentsOf: buffer.readableBytesView)
                 received += Int64(buffer.readableBytes)
+                progress(DownloadProgress(file: file, receivedBytes: resumedAt + received, totalBytes: expected, finished: false))
                 if block.count >= Self.writeBlockBytes {
                     try await Self.write(block, to: descriptor, partial: partial)
                     block.removeAll(keepingCapacity: true)
@@ -286,6 +308,7 @@ public final class OSCache: Sendable {
             throw TransferFailure(reason: "got \(received) of \(length) bytes", retryable: true)
         }
         Self.writeValidator(partial, nil)
+        progress(DownloadProgress(file: file, receivedBytes: resumedAt + received, totalBytes: expected, finished: true))
         return .complete(etag: etag, lastModified: lastModified)
     }
 

@@ -102,13 +102,14 @@ public final class SNMPSession {
     }
 
     /// A subtree: GETBULK on v2c/v3, GETNEXT on v1, until the subtree ends.
-    public func walk(_ root: OID) throws -> [VariableBinding] {
-        try walkColumns([root])[root] ?? []
+    /// `progress` hears the number of values so far after every response.
+    public func walk(_ root: OID, progress: (Int) -> Void = { _ in }) throws -> [VariableBinding] {
+        try walkColumns([root], progress: progress)[root] ?? []
     }
 
     /// Several table columns at once: each request carries the next position of every unfinished column, so a
     /// table of C columns takes one round trip per `maxRepetitions` rows, not C walks.
-    public func walkColumns(_ columns: [OID]) throws -> [OID: [VariableBinding]] {
+    public func walkColumns(_ columns: [OID], progress: (Int) -> Void = { _ in }) throws -> [OID: [VariableBinding]] {
         var results: [OID: [VariableBinding]] = Dictionary(uniqueKeysWithValues: columns.map { ($0, []) })
         var cursors: [OID: OID] = Dictionary(uniqueKeysWithValues: columns.map { ($0, $0) })
         var active = columns
@@ -139,6 +140,7 @@ public final class SNMPSession {
                 throw SNMPError.deviceError(host: target.address, status: "walk exceeded \(Self.maximumWalkBindings) bindings", oid: columns.first?.description)
             }
             active.removeAll { finished.contains($0) }
+            progress(total)
         }
         return results
     }

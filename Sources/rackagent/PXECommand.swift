@@ -10,7 +10,7 @@ struct PXECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pxe",
         abstract: "Network boot and installations: boot scripts, rendered installer files, the OS file cache, inventories.",
-        subcommands: [Script.self, Render.self, Installations.self, Cache.self, Inventory.self]
+        subcommands: [Script.self, Render.self, Installations.self, Follow.self, Cache.self, Inventory.self]
     )
 
     /// A JSON or YAML file as a JSON value.
@@ -111,11 +111,14 @@ struct PXECommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The OS file cache: list, fetch a profile's files, clear a directory.", subcommands: [List.self, Fetch.self, Clear.self])
 
-        static func open(_ options: ConfigurationOptions) throws -> OSCache {
+        static func open(_ options: ConfigurationOptions, progress: @escaping @Sendable (DownloadProgress) -> Void = { _ in }) throws -> OSCache {
             let configuration = try options.load()
+            // The progress display says what was fetched; the log keeps to what needs attention (retries, bad checksums).
+            var logger = Logger(label: "rackagent.cli")
+            logger.logLevel = .warning
             return OSCache(
                 directory: configuration.osCacheDirectory, timeoutSeconds: configuration.provisioning.downloadTimeoutSeconds,
-                logger: Logger(label: "rackagent.cli"))
+                logger: logger, progress: progress)
         }
 
         struct List: AsyncParsableCommand {
@@ -139,13 +142,31 @@ struct PXECommand: AsyncParsableCommand {
         }
 
         struct Fetch: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Fetch (or revalidate) a profile's boot files under its caching policy.")
+            static let configuration = CommandConfiguration(
+                abstract: "Fetch (or revalidate) a profile's boot files under its caching policy.",
+                discussion: "Each download shows its bytes, rate and time left on stderr: a live line on a terminal, a line every 5 s otherwise, nothing with --json.")
             @Option(help: ArgumentHelp("The PXE profile (JSON or YAML).", valueName: "file")) var profile: String
             @OptionGroup var options: ConfigurationOptions
+            @OptionGroup var output: OutputOptions
 
             func run() async throws {
                 let parsed = try PXEProfile(try PXECommand.load(profile))
-                let result = try await exitingOnFailure { try await Cache.open(options).prepare(parsed) }
+                let downloads = DownloadProgressView(display: ProgressDisplay(json: output.json), label: parsed.cacheDirectory)
+                let result = try await exitingOnFailure {
+                    do {
+                        return try await Cache.open(options, progress: downloads.show).prepare(parsed)
+                    } catch {
+                        downloads.display.abandon()
+                        throw error
+                    }
+                }
+                if output.json {
+                    try Self.printJSON([
+                        "cacheDirectory": .string(parsed.cacheDirectory), "downloaded": .array(result.downloaded.map(JSONValue.string)),
+                        "revalidated": .array(result.revalidated.map(JSONValue.string)), "reused": .array(result.reused.map(JSONValue.string)),
+                    ] as JSONValue)
+                    return
+                }
                 print("\(parsed.cacheDirectory): \(result.downloaded.count) downloaded, \(result.revalidated.count) revalidated, \(result.reused.count) reused")
             }
         }

@@ -2,6 +2,7 @@ import AgentCore
 import ArgumentParser
 import Foundation
 import SNMP
+import Synchronization
 
 struct SNMPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -122,13 +123,31 @@ struct SNMPCommand: AsyncParsableCommand {
     }
 
     struct Walk: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Walk a subtree (GETBULK on v2c/v3, GETNEXT on v1).")
+        static let configuration = CommandConfiguration(
+            abstract: "Walk a subtree (GETBULK on v2c/v3, GETNEXT on v1).",
+            discussion: "The values so far and the rate show on stderr while it walks: a live line on a terminal, a line every 5 s otherwise, nothing with --json.")
         @Argument(help: "Numeric root OID.") var root: String
         @OptionGroup var options: TargetOptions
 
         func run() async throws {
             guard let root = OID(root) else { throw ValidationError("\(self.root) is not a numeric OID") }
-            try await options.run({ try $0.walk(root).map(Binding.init) }) { $0.map(\.line).joined(separator: "\n") }
+            let display = ProgressDisplay(json: options.output.json)
+            let meter = Mutex(ProgressMeter(label: "walk \(root)", unit: .items("values")))
+            try await options.run({ session in
+                do {
+                    let values = try session.walk(root) { count in
+                        display.update(meter.withLock { meter in
+                            meter.record(Int64(count))
+                            return meter
+                        })
+                    }
+                    display.finish(meter.withLock { $0 })
+                    return values.map(Binding.init)
+                } catch {
+                    display.abandon()
+                    throw error
+                }
+            }) { $0.map(\.line).joined(separator: "\n") }
         }
     }
 

@@ -154,6 +154,97 @@ enum RackAgentBinary {
         #expect(status == 1 && output.contains("rootpassword: must be at least 8 characters"), "\(output)")
     }
 
+    /// Long operations report progress on stderr and keep stdout for the result: a cache fetch ends each download with
+    /// its summary line (bytes, time, rate) when stderr is not a terminal, a walk with its count; `--json` prints the
+    /// result alone (stdout and stderr together parse as one JSON document).
+    @Test func longOperationsReportProgressExceptInJSON() async throws {
+        let mirror = try await InstallationRouteTests.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let files = try TemporaryDirectory(prefix: "progress")
+        defer { files.remove() }
+        let profile = try files.write("profile.json", InstallationBodies.profile(
+            "kickstart", overrides: ["mirrorUrl": .string("\(mirror.baseURL)/rocky/"), "cacheDirectory": "rocky9"]).jsonText)
+        let state = files.file("state")
+        var (status, output) = try await RackAgentBinary.run(["pxe", "cache", "fetch", "--profile", profile, "--state-dir", state])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("rocky9/images/pxeboot/vmlinuz  39.1 KiB in "), "\(output)")
+        #expect(output.contains("rocky9/images/pxeboot/initrd.img  87.9 KiB in "), "\(output)")
+        #expect(output.contains("rocky9: 2 downloaded, 0 revalidated, 0 reused"), "\(output)")
+        #expect(!output.contains("\u{1B}"), "no terminal control characters when stderr is not a terminal")
+
+        try FileManager.default.removeItem(atPath: state)
+        (status, output) = try await RackAgentBinary.run(["pxe", "cache", "fetch", "--profile", profile, "--state-dir", state, "--json"])
+        let fetched = try JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8))
+        #expect(status == 0 && fetched["downloaded"] == ["images/pxeboot/vmlinuz", "images/pxeboot/initrd.img"], "\(output)")
+
+        let daemon = try await SNMPDaemon()
+        defer { daemon.stop() }
+        let community = try files.write("community", "public")
+        let target = ["--host", "127.0.0.1:\(daemon.port)", "--community-file", community, "--max-repetitions", "10"]
+        (status, output) = try await RackAgentBinary.run(["snmp", "walk", "1.3.6.1.2.1.1"] + target)
+        let lines = output.split(separator: "\n")
+        #expect(status == 0 && lines.contains { $0.hasPrefix("1.3.6.1.2.1.1.6.0 = STRING: rackagent-test") }, "\(output)")
+        let values = lines.filter { $0.hasPrefix("1.3.6.1.2.1.1.") }.count
+        #expect(lines.last?.hasPrefix("walk 1.3.6.1.2.1.1  \(values) values in ") == true, "\(output)")
+        (status, output) = try await RackAgentBinary.run(["snmp", "walk", "1.3.6.1.2.1.1", "--json"] + target)
+        let walked = try JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8))
+        guard case .array(let bindings) = walked else { throw AgentError.internalError("not a list: \(output)") }
+        #expect(status == 0 && bindings.count == values)
+    }
+
+    /// `pxe follow` prints each step an installation reports and ends with its outcome: exit 0 for a completed one;
+    /// with `--json` one object per step and the final status, exit 1 for one that was cancelled.
+    @Test func pxeFollowShowsAnInstallationToItsEnd() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let mirror = try await InstallationRouteTests.mirror()
+        defer {
+            mirror.stop()
+            mirror.root.remove()
+        }
+        let live = try await InstallationRouteTests.liveAgent()
+        defer { live.agent.remove() }
+        let boot = "http://127.0.0.1:\(live.bootPort)"
+        let follow = ["--api-url", live.baseURL, "--state-dir", live.agent.runtime.configuration.stateDirectory, "--interval", "0.2"]
+        try await live.withClient { client in
+            let api = live.baseURL
+            let body = InstallationRouteTests.body(mirror: mirror, overrides: ["connection": simulator.connection()])
+            let (created, started, text) = try await InstallationRouteTests.call(client, .PUT, "\(api)/v1/installations/81?wait=60", token: live.agent.token, body: body)
+            #expect(created == 201, "\(text)")
+            let bootToken = InstallationRouteTests.token(of: try #require(started["result"]))
+            async let followed = RackAgentBinary.run(["pxe", "follow", "81"] + follow)
+            try await Task.sleep(for: .seconds(1))
+            _ = try await InstallationRouteTests.call(client, .GET, "\(boot)/boot/\(bootToken)/kickstart")
+            _ = try await InstallationRouteTests.call(client, .GET, "\(boot)/boot/\(bootToken)/progress?step=post&message=installation+finished")
+            _ = try await InstallationRouteTests.call(client, .POST, "\(boot)/boot/\(bootToken)/done?event=installerFinished")
+            _ = try await InstallationRouteTests.call(client, .GET, "\(boot)/boot/\(bootToken)/done?event=firstBootAfterScriptExecution")
+            let (status, output) = try await followed
+            #expect(status == 0, "\(output)")
+            let lines = output.split(separator: "\n").map(String.init)
+            #expect(lines.contains { $0.hasSuffix("step 5 waitingForBoot: waiting for 52:54:00:12:34:56 to fetch its boot script") }, "\(output)")
+            #expect(lines.contains { $0.contains("post: installation finished") }, "\(output)")
+            #expect(lines.last?.hasPrefix("server 81: install completed in ") == true, "\(output)")
+            #expect(!output.contains("\u{1B}"))
+
+            _ = try await InstallationRouteTests.call(client, .PUT, "\(api)/v1/installations/82?wait=60", token: live.agent.token, body: body)
+            async let cancelled = RackAgentBinary.run(["pxe", "follow", "82", "--json"] + follow)
+            try await Task.sleep(for: .seconds(1))
+            _ = try await InstallationRouteTests.call(client, .DELETE, "\(api)/v1/installations/82?wait=60", token: live.agent.token)
+            let (cancelStatus, json) = try await cancelled
+            let objects = try json.split(separator: "\n").map { try JSONCoding.decoder.decode(JSONValue.self, from: Data($0.utf8)) }
+            #expect(cancelStatus == 1, "\(json)")
+            #expect(objects.count >= 2 && objects.dropLast().allSatisfy { $0["step"] != nil && $0["message"] != nil }, "\(json)")
+            #expect(objects.last?["state"] == "aborted" && objects.last?["serverId"] == "82", "\(json)")
+
+            let (unknown, refused) = try await RackAgentBinary.run(["pxe", "follow", "83"] + follow)
+            #expect(unknown == 1 && refused.contains("HTTP 404"), "\(refused)")
+        }
+        await live.stop()
+    }
+
     @Test func providerSubcommandsAgainstTheReplays() async throws {
         let sigma = try await ProviderReplayPeer(provider: "cloudsigma")
         defer { sigma.stop() }

@@ -302,8 +302,11 @@ import Testing
                     """, timeout: .seconds(60)) { ($0.intValue ?? 0) > 100 }
             } catch {
                 try? await graphicalTab.screenshot(to: HeadlessChromium.artifactsDirectory + "/console-graphical-failed.png")
-                let page = (try? await graphicalTab.evaluate("document.location.href + ' | ' + document.body.innerText.slice(0, 300)"))?.jsonText ?? "?"
-                Issue.record("the VNC canvas stayed dark; the page showed: \(page)")
+                let page = (try? await graphicalTab.evaluate("""
+                    document.location.href + ' | ' + document.body.innerText.slice(0, 300) + ' | rfb: ' + typeof window.consoleRFB
+                      + ' | loaded: ' + performance.getEntriesByType('resource').map(e => e.name.split('/').pop() + ':' + e.responseStatus).join(' ')
+                    """))?.jsonText ?? "?"
+                Issue.record("the VNC canvas stayed dark; the page showed: \(page); chromium said: \(browser.process.log.suffix(3000))")
                 throw error
             }
             #expect((lit.intValue ?? 0) > 100, "non-black pixels on the VNC canvas")
