@@ -19,11 +19,12 @@ public enum AgentLogging {
         // Under systemd, standard error is a journal stream: each line starts with its syslog priority, `<3>` for an
         // error, which journald takes as the entry's PRIORITY and strips.
         let journal = isJournalStream(ProcessInfo.processInfo.environment["JOURNAL_STREAM"])
-        LoggingSystem.bootstrap { label in
+        LoggingSystem.bootstrap({ label, provider in
             var handler = AgentLogHandler(label: label, format: resolved == .json ? .json : .human, journalPriorities: journal)
             handler.logLevel = logLevel
+            handler.metadataProvider = provider
             return handler
-        }
+        }, metadataProvider: LogContext.metadataProvider)
     }
 }
 
@@ -46,6 +47,8 @@ public struct AgentLogHandler: LogHandler {
 
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
+    /// The task's ``LogContext``; the handler's and the call's own metadata win over it.
+    public var metadataProvider: Logger.MetadataProvider?
     let label: String
     let format: Format
     /// Prefix each line with its syslog priority (`<3>`), for journald.
@@ -84,7 +87,8 @@ public struct AgentLogHandler: LogHandler {
 
     /// One line as it is written: human or JSON, secrets masked, with the journal priority prefix when asked.
     public func render(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, time: Date) -> String {
-        var merged = metadata
+        var merged = metadataProvider?.get() ?? [:]
+        merged.merge(metadata) { _, own in own }
         if let extra { merged.merge(extra) { _, new in new } }
         let redactor = Redactor()
         var fields: [(String, String)] = merged.sorted { $0.key < $1.key }.map { key, value in

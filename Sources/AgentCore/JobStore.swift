@@ -263,8 +263,11 @@ public final class JobStore: Sendable {
             jobId: job.jobId, logger: logger.with(["job": "\(job.jobId)", "kind": "\(job.kind)"]), store: self, effects: JobEffects())
         // Created under the lock so the task's own removal (when it ends) cannot precede its registration.
         running.withLock { tasks in
+            let fields = LogContext.fields(jobId: job.jobId, kind: job.kind, target: job.target, rootType: request.rootType, rootId: request.rootId)
             tasks[job.jobId] = Task {
-                await self.execute(job: job, request: request, context: context, operation: operation)
+                await LogContext.with(fields) {
+                    await self.execute(job: job, request: request, context: context, operation: operation)
+                }
             }
         }
         return job
@@ -395,6 +398,13 @@ public final class JobStore: Sendable {
         } catch {
             handedOver.withLock { _ = $0.removeValue(forKey: job.jobId) }
             logger.error("cannot record job end", metadata: ["job": "\(job.jobId)", "error": "\(error)"])
+        }
+        // The task's LogContext names the job, its target and its server or device.
+        let seconds = String(format: "%.3f", (finished.finishedAt ?? Date()).timeIntervalSince(current.startedAt ?? Date()))
+        switch finished.state {
+        case .succeeded: logger.info("job succeeded", metadata: ["seconds": "\(seconds)"])
+        case .cancelled: logger.notice("job cancelled", metadata: ["seconds": "\(seconds)"])
+        default: logger.warning("job failed", metadata: ["seconds": "\(seconds)", "code": "\(finished.error?.code ?? "?")", "error": "\(finished.message ?? "")"])
         }
     }
 }

@@ -181,6 +181,12 @@ public final class ConsoleService: Service, Sendable {
             try? await viewer.send(.status(ConsoleStatus(state: "disconnected", reason: "this link is not valid (used, expired or revoked)")))
             return
         }
+        await LogContext.with(["serverId": session.serverId, "session": session.sessionId]) {
+            await serve(session, endpoint: endpoint, takeOver: takeOver, viewer: viewer)
+        }
+    }
+
+    private func serve(_ session: ConsoleSessionInfo, endpoint: ConsoleEndpoint, takeOver: Bool, viewer: ConsoleViewer) async {
         await Task { await self.record(session, opened: true) }.value
         let closeReason = Mutex<String?>(nil)
         let activity = ActivityClock()

@@ -269,7 +269,9 @@ public actor InstallationManager: BootScriptProvider {
     private func launchDriver(_ serverId: String) {
         drivers[serverId]?.cancel()
         drivers[serverId] = Task { [weak self] in
-            await Self.$drivenInstallation.withValue(serverId) { await self?.drive(serverId) }
+            await Self.$drivenInstallation.withValue(serverId) {
+                await LogContext.with(["serverId": serverId]) { await self?.drive(serverId) }
+            }
         }
     }
 

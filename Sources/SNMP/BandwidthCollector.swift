@@ -55,7 +55,7 @@ public struct BandwidthCollector: Service {
                     await group.next()
                     running -= 1
                 }
-                group.addTask { await self.pollOne(device) }
+                group.addTask { await LogContext.with(["device": device.device.id]) { await self.pollOne(device) } }
                 running += 1
             }
         }

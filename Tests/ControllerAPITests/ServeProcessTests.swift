@@ -84,6 +84,39 @@ import Testing
         return (status, ContinuousClock.now - started)
     }
 
+    /// With JSON logs, every line a job writes names the job, its target, the server it acts for and the request that
+    /// started it, whichever module writes it (here the job's end, one refused by the BMC); nothing carries the
+    /// BMC password.
+    @Test func jsonLogLinesNameTheirJobAndServer() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let server = try await Server.start(environment: ["RACKAGENT_LOG_FORMAT": "json", "RACKAGENT_IPMI_MINIMUM_GAP_SECONDS": "0.02"])
+        defer { server.stop() }
+        let client = try server.client()
+        defer { Task { try? await client.shutdown() } }
+        for (serverId, password) in [("77", IPMISimulator.adminPassword), ("78", "wrong-password-9")] {
+            var request = HTTPClientRequest(url: "https://127.0.0.1:\(server.apiPort)/v1/power/setPowerOn?wait=30")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(server.token)")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            let body: JSONValue = ["serverId": .string(serverId), "connection": simulator.connection(password: password)]
+            request.body = .bytes(ByteBuffer(string: body.jsonText))
+            let response = try await client.execute(request, timeout: .seconds(40))
+            _ = try await response.body.collect(upTo: 1 << 20)
+        }
+        try await server.process.waitForLog(timeout: .seconds(15)) { $0.contains("job succeeded") && $0.contains("job failed") }
+        let lines = server.process.log.split(separator: "\n").compactMap { try? JSONCoding.decoder.decode(JSONValue.self, from: Data($0.utf8)) }
+        let succeeded = try #require(lines.first { $0["message"] == "job succeeded" })
+        let failed = try #require(lines.first { $0["message"] == "job failed" })
+        for (line, serverId) in [(succeeded, "77"), (failed, "78")] {
+            #expect(line["serverId"]?.stringValue == serverId && line["kind"] == "power.setPowerOn", "\(line.jsonText)")
+            #expect(line["job"]?.stringValue?.count == 36 && line["target"]?.stringValue?.contains("127.0.0.1") == true, "\(line.jsonText)")
+            #expect(line["request"] == "POST /v1/power/setPowerOn", "\(line.jsonText)")
+        }
+        #expect(failed["level"] == "warning" && failed["code"]?.stringValue?.isEmpty == false, "\(failed.jsonText)")
+        #expect(!server.process.log.contains("wrong-password-9") && !server.process.log.contains(IPMISimulator.adminPassword))
+    }
+
     /// 1,200 clients that send half a request head to the boot listener and then nothing: the agent raises its soft
     /// open-file limit, so both listeners keep answering within a second; the slow clients are closed at the header
     /// timeout, and API clients that never send a TLS ClientHello too.
