@@ -62,7 +62,12 @@ public struct ProgressMeter: Sendable {
 
     /// The line while it runs: `linux  12.3 MiB of 40.0 MiB (30%)  5.1 MiB/s  ETA 0:06`.
     public var runningLine: String {
-        var parts = [label, amount(completed) + (total.map { " of \(amount($0)) (\(percent(of: $0))%)" } ?? "")]
+        var parts = [label, total.map { total -> String in
+            switch unit {
+            case .bytes: return "\(amount(completed)) of \(amount(total)) (\(percent(of: total))%)"
+            case .items(let name): return "\(completed) of \(total) \(name) (\(percent(of: total))%)"
+            }
+        } ?? amount(completed)]
         if let rate { parts.append(speed(rate)) }
         if let remaining { parts.append("ETA \(Self.clock(remaining))") }
         return parts.joined(separator: "  ")

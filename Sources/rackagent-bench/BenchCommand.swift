@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import Synchronization
 
 /// The benchmarks: a separate executable that is never installed with the agent (it starts test peers and, for the
 /// switch benchmark, creates a local test user).
@@ -107,4 +108,34 @@ func benchRuntime(configure: (inout AgentConfiguration) -> Void) async throws ->
     var logger = Logger(label: "rackagent.bench")
     logger.logLevel = .error
     return (try await AgentRuntime(configuration: configuration, logger: logger), directory)
+}
+
+/// One measured phase of a benchmark, shown while it runs on stderr (live on a terminal, a line every 5 s otherwise,
+/// nothing with `--json`): how many of its calls are done, their rate and the time left.
+final class BenchPhase: Sendable {
+    let display: ProgressDisplay
+    private let meter: Mutex<ProgressMeter>
+
+    /// `total` calls of `unit` ("calls", "devices"); nil for a phase measured as a whole.
+    init(_ label: String, total: Int?, unit: String = "calls", json: Bool) {
+        display = ProgressDisplay(json: json)
+        meter = Mutex(ProgressMeter(label: label, unit: .items(unit), total: total.map(Int64.init)))
+        display.update(meter.withLock { $0 })
+    }
+
+    /// One more call done (from any task).
+    func tick() {
+        display.update(meter.withLock { meter in
+            meter.record(meter.completed + 1)
+            return meter
+        })
+    }
+
+    /// The phase is over: its summary line.
+    func end() {
+        display.finish(meter.withLock { meter in
+            meter.record(meter.completed)
+            return meter
+        })
+    }
 }

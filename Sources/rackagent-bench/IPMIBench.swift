@@ -61,6 +61,8 @@ struct IPMIBench: AsyncParsableCommand {
     private func measureBare(_ simulators: [IPMISimulator]) async throws -> Measurement {
         let runner = ProcessRunner()
         let started = ContinuousClock.now
+        let phase = BenchPhase("bare ipmitool", total: simulators.count * calls, json: json)
+        defer { phase.end() }
         let results = try await withThrowingTaskGroup(of: (Double, Int).self) { group in
             for simulator in simulators {
                 group.addTask {
@@ -73,6 +75,7 @@ struct IPMIBench: AsyncParsableCommand {
                         let callStarted = ContinuousClock.now
                         let result = try await runner.run(ProcessCommand("ipmitool", line.arguments(["chassis", "power", "status"]), environment: line.environment))
                         spent += (ContinuousClock.now - callStarted).inSeconds
+                        phase.tick()
                         if !result.succeeded { failures += 1 }
                     }
                     return (spent, failures)
@@ -89,7 +92,9 @@ struct IPMIBench: AsyncParsableCommand {
 
     /// One caller per BMC, each sending its calls one after another over HTTPS, all BMCs at once.
     private func measureAgent(_ simulators: [IPMISimulator], _ agent: EmbeddedAgent) async throws -> Measurement {
-        try await withAgentClient(agent, connections: simulators.count) { client in
+        let phase = BenchPhase("agent API", total: simulators.count * calls, json: json)
+        defer { phase.end() }
+        return try await withAgentClient(agent, connections: simulators.count) { client in
             let started = ContinuousClock.now
             let results = try await withThrowingTaskGroup(of: (Double, Int).self) { group in
                 for simulator in simulators {
@@ -101,6 +106,7 @@ struct IPMIBench: AsyncParsableCommand {
                             let callStarted = ContinuousClock.now
                             let (status, answer) = try await postJSON(client, agent, path: "/v1/power/getPowerStatus", body: body)
                             spent += (ContinuousClock.now - callStarted).inSeconds
+                            phase.tick()
                             if status != 200 || answer["result"] == nil { failures += 1 }
                         }
                         return (spent, failures)

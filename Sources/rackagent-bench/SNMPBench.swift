@@ -45,6 +45,7 @@ struct SNMPBench: AsyncParsableCommand {
         let collector = BandwidthCollector(service: service, settings: runtime.configuration.snmp, logger: runtime.logger)
 
         // Agent, reading only: every device's counters, at most maxConcurrentDevices at once.
+        var phase = BenchPhase("agent read", total: devices, unit: "devices", json: json)
         let readStarted = ContinuousClock.now
         let portsRead = try await withThrowingTaskGroup(of: Int.self) { group in
             var running = 0
@@ -54,20 +55,28 @@ struct SNMPBench: AsyncParsableCommand {
                     total += try await group.next() ?? 0
                     running -= 1
                 }
-                group.addTask { try await service.readCounters(device).ports.count }
+                group.addTask { [phase] in
+                    defer { phase.tick() }
+                    return try await service.readCounters(device).ports.count
+                }
                 running += 1
             }
             for try await count in group { total += count }
             return total
         }
         let agentRead = (ContinuousClock.now - readStarted).inSeconds
+        phase.end()
 
         // Agent, the real collector round: read, decide, record (samples, rollups, events) — twice, so the
         // second round stores deltas.
+        phase = BenchPhase("agent collector rounds", total: 2, unit: "rounds", json: json)
         await collector.pollAll()
+        phase.tick()
         let roundStarted = ContinuousClock.now
         await collector.pollAll()
         let agentRound = (ContinuousClock.now - roundStarted).inSeconds
+        phase.tick()
+        phase.end()
 
         // Reference: one snmpbulkwalk per column and device (sysUpTime and the four counter columns).
         let columns = ["1.3.6.1.2.1.1.3"] + CounterTable.columns(.bits64).map(\.description)
@@ -77,19 +86,25 @@ struct SNMPBench: AsyncParsableCommand {
         try lines.joined(separator: "\n").appending("\n").write(toFile: listPath, atomically: true, encoding: .utf8)
         let walk = ["snmpbulkwalk", "-v2c", "-c", "public", "-Cr32", "-On", "-Oq", "-t", "5", "-r", "1"]
         let runner = ProcessRunner()
+        phase = BenchPhase("snmpbulkwalk with xargs -P 16", total: nil, unit: "runs", json: json)
         let xargsStarted = ContinuousClock.now
         let xargs = try await runner.run(
             ProcessCommand("xargs", ["-a", listPath, "-P", "16", "-L", "1"] + walk, environment: ["MIBS": ""], timeout: .seconds(3600), outputLimit: 64 << 20))
         let xargsWall = (ContinuousClock.now - xargsStarted).inSeconds
+        phase.tick()
+        phase.end()
         let walkedLines = xargs.standardOutput.split(separator: "\n").count
 
         let sample = min(sequentialSample, devices)
+        phase = BenchPhase("snmpbulkwalk sequential", total: sample, unit: "devices", json: json)
         let sequentialStarted = ContinuousClock.now
         for _ in 0..<sample {
             for column in columns {
                 _ = try await runner.run(ProcessCommand(walk[0], Array(walk.dropFirst()) + ["\(daemon.host):\(daemon.port)", column], environment: ["MIBS": ""], timeout: .seconds(60)))
             }
+            phase.tick()
         }
+        phase.end()
         let sequential = (ContinuousClock.now - sequentialStarted).inSeconds * Double(devices) / Double(sample)
         await runtime.snmp.shutdown()
 

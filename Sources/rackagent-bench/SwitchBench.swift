@@ -52,11 +52,14 @@ struct SwitchBench: AsyncParsableCommand {
 
         // A burst on one session (alternating, so each is a real change).
         let burst = service()
+        var phase = BenchPhase("agent burst on one session", total: actions, unit: "actions", json: json)
         started = ContinuousClock.now
         for index in 0..<actions {
             _ = try await burst.changeInterface(target, name: "Ethernet1", change: InterfaceChange(enabled: index % 2 == 0), dryRun: false, jobId: "bench-\(index)")
+            phase.tick()
         }
         let burstTime = ContinuousClock.now - started
+        phase.end()
         let connections = burst.pool.connectionsOpened
         burst.pool.closeAll()
 
@@ -72,7 +75,12 @@ struct SwitchBench: AsyncParsableCommand {
         }
         let referenceOne = try await openSSH()
         var referenceBurst = Duration.zero
-        for _ in 0..<actions { referenceBurst += try await openSSH() }
+        phase = BenchPhase("openssh client, a connection per action", total: actions, unit: "actions", json: json)
+        for _ in 0..<actions {
+            referenceBurst += try await openSSH()
+            phase.tick()
+        }
+        phase.end()
 
         func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
         var report = BenchReport(benchmark: "switch", parameters: ["actions": String(actions), "dialect": "aristaSsh (emulator over OpenSSH)"])

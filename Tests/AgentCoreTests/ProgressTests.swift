@@ -45,6 +45,9 @@ import Testing
         stalled.record(0, at: start + .seconds(30))
         #expect(stalled.remaining == nil, "a stalled download has no ETA, not an infinite one")
         #expect(meter.finishedLine == "walk 1.3.6.1.2.1.2  1200 values in 3.0 s (400 values/s)")
+        var counted = ProgressMeter(label: "agent API", unit: .items("calls"), total: 400, startedAt: start)
+        counted.record(100, at: start + .seconds(2))
+        #expect(counted.runningLine == "agent API  100 of 400 calls (25%)  50 calls/s  ETA 0:06")
     }
 
     @Test func unitsAndClocks() {
