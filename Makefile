@@ -68,9 +68,10 @@ install: release
 # A Debian package for site agents: the Swift runtime linked in, man pages from the argument parser, completions.
 deb: install-system
 	$(call apt_install,dpkg-dev binutils)
-	# The manual plugin builds (and links) the release products itself, so the static build comes after it.
+	# The manual comes from the debug build (the same command-line definitions, and no second release build); the static
+	# release build is the packaged binary.
 	rm -rf .build/plugins/GenerateManual/outputs
-	$(SWIFT) package generate-manual
+	$(SWIFT) package generate-manual --configuration debug
 	$(SWIFT) build -c release --product rackagent --static-swift-stdlib
 	packaging/build-deb.sh .build/release/rackagent .build/plugins/GenerateManual/outputs/rackagent .build/deb
 
