@@ -306,11 +306,18 @@ import Testing
                     document.location.href + ' | ' + document.body.innerText.slice(0, 300) + ' | rfb: ' + typeof window.consoleRFB
                       + ' | loaded: ' + performance.getEntriesByType('resource').map(e => e.name.split('/').pop() + ':' + e.responseStatus).join(' ')
                     """))?.jsonText ?? "?"
-                Issue.record("the VNC canvas stayed dark; the page showed: \(page); chromium said: \(browser.process.log.suffix(3000))")
+                Issue.record("""
+                    the VNC canvas stayed dark; the page showed: \(page)
+                    its events: \(graphicalTab.events.joined(separator: "\n"))
+                    the serial tab's events: \(serialTab.events.suffix(20).joined(separator: "\n"))
+                    chromium said: \(browser.process.log.suffix(3000))
+                    """)
                 throw error
             }
             #expect((lit.intValue ?? 0) > 100, "non-black pixels on the VNC canvas")
             try await graphicalTab.screenshot(to: HeadlessChromium.artifactsDirectory + "/console-graphical.png")
+            try graphicalTab.events.joined(separator: "\n").write(
+                toFile: HeadlessChromium.artifactsDirectory + "/console-graphical-events.txt", atomically: true, encoding: .utf8)
             await serialTab.close()
             await graphicalTab.close()
         }

@@ -34,16 +34,23 @@ public final class HeadlessChromium: Sendable {
     }
 
     /// Opens `url` in a new tab and returns the tab.
+    /// The tab starts blank, its page, network and console events are recorded (``Tab/events``), then it navigates:
+    /// what the page loaded, failed to load or logged is there from the first request.
     public func open(_ url: String) async throws -> Tab {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { Task { try? await client.shutdown() } }
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(debuggerPort)/json/new?\(url)")
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(debuggerPort)/json/new?about:blank")
         request.method = .PUT
         let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
         let target = try JSONCoding.decoder.decode(JSONValue.self, from: Data(buffer: body))
         guard let socket = target["webSocketDebuggerUrl"]?.stringValue else { throw HarnessError.peerFailed("no tab: \(target.jsonText)") }
-        return try await Tab.connect(socket)
+        let tab = try await Tab.connect(socket)
+        for domain in ["Page", "Runtime", "Log", "Network"] { _ = try await tab.call("\(domain).enable") }
+        _ = try await tab.call("Page.bringToFront")
+        let navigation = try await tab.call("Page.navigate", ["url": .string(url)])
+        if let failure = navigation["errorText"]?.stringValue { throw HarnessError.peerFailed("navigating to the page: \(failure)") }
+        return tab
     }
 
     public func stop() {
@@ -58,6 +65,31 @@ public final class HeadlessChromium: Sendable {
             var answers: [Int: JSONValue] = [:]
             var nextId = 1
             var ended: String?
+            /// The page's recent events, one line each (bounded).
+            var events: [String] = []
+        }
+
+        /// The events worth reading when a page misbehaves: requests that failed or answered an error, WebSockets
+        /// opened and closed, exceptions and console messages; the last 200.
+        public var events: [String] { shared.state.withLock { $0.events } }
+
+        static func summary(of event: JSONValue) -> String? {
+            let parameters = event["params"] ?? .null
+            func text(_ value: JSONValue?) -> String { value.map { $0.stringValue ?? $0.jsonText } ?? "" }
+            switch event["method"]?.stringValue {
+            case "Network.requestWillBeSent": return "request \(text(parameters["request"]?["url"]))"
+            case "Network.responseReceived":
+                return "response \(text(parameters["response"]?["status"])) \(text(parameters["response"]?["url"]))"
+            case "Network.loadingFailed": return "FAILED \(text(parameters["type"])) \(text(parameters["errorText"])) \(text(parameters["blockedReason"]))"
+            case "Network.webSocketCreated": return "websocket created \(text(parameters["url"]))"
+            case "Network.webSocketHandshakeResponseReceived": return "websocket handshake \(text(parameters["response"]?["status"]))"
+            case "Network.webSocketClosed": return "websocket closed"
+            case "Network.webSocketFrameError": return "websocket error \(text(parameters["errorMessage"]))"
+            case "Runtime.exceptionThrown": return "EXCEPTION \(text(parameters["exceptionDetails"]?["exception"]?["description"] ?? parameters["exceptionDetails"]?["text"]))"
+            case "Runtime.consoleAPICalled": return "console.\(text(parameters["type"])) \(text(parameters["args"]?.firstElement?["value"]))"
+            case "Log.entryAdded": return "log \(text(parameters["entry"]?["level"])) \(text(parameters["entry"]?["text"]))"
+            default: return nil
+            }
         }
 
         private final class Shared: Sendable {
@@ -74,10 +106,17 @@ public final class HeadlessChromium: Sendable {
                     try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 26), logger: Logger(label: "cdp")) { inbound, outbound, _ in
                         shared.state.withLock { $0.outbound = outbound }
                         for try await message in inbound.messages(maxSize: 1 << 26) {
-                            guard case .text(let text) = message,
-                                  let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8)), let id = value["id"]?.intValue
-                            else { continue }
-                            shared.state.withLock { $0.answers[id] = value }
+                            guard case .text(let text) = message, let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8)) else {
+                                continue
+                            }
+                            if let id = value["id"]?.intValue {
+                                shared.state.withLock { $0.answers[id] = value }
+                            } else if let line = Tab.summary(of: value) {
+                                shared.state.withLock { state in
+                                    state.events.append(line)
+                                    if state.events.count > 200 { state.events.removeFirst(state.events.count - 200) }
+                                }
+                            }
                         }
                     }
                     shared.state.withLock { $0.ended = "closed" }
@@ -156,5 +195,13 @@ public final class HeadlessChromium: Sendable {
     /// `.build/test-artifacts` in the repository.
     public static var artifactsDirectory: String {
         ProcessInfo.processInfo.environment["RACKAGENT_TEST_ARTIFACTS"] ?? PeerTools.repositoryRoot + "/.build/test-artifacts"
+    }
+}
+
+extension JSONValue {
+    /// The first element of an array.
+    var firstElement: JSONValue? {
+        if case .array(let elements) = self { return elements.first }
+        return nil
     }
 }
