@@ -16,8 +16,9 @@ dpkg -i "$deb"
 getent passwd rackagent >/dev/null || fail "no rackagent user"
 [ "$(stat -c '%a %G' /etc/rackagent/agent.yaml)" = "640 rackagent" ] || fail "agent.yaml is not 0640 group rackagent"
 [ "$(stat -c '%a %U' /var/lib/rackagent)" = "700 rackagent" ] || fail "state directory is not 0700 rackagent"
-man -w rackagent >/dev/null || fail "no man page"
-[ -s /usr/share/bash-completion/completions/rackagent ] || fail "no bash completion"
+man -P cat rackagent 2>/dev/null | grep -q "The running agent at a glance" || fail "man rackagent does not show the subcommands"
+bash -c 'source /usr/share/bash-completion/completions/rackagent && complete -p rackagent' >/dev/null || fail "the bash completion does not load"
+[ -s /usr/share/zsh/vendor-completions/_rackagent ] && [ -s /usr/share/fish/vendor_completions.d/rackagent.fish ] || fail "no zsh or fish completion"
 if [ -d /run/systemd/system ]; then systemctl is-active --quiet rackagent && fail "the daemon started on a fresh install"; fi
 
 echo "== config check and doctor as the service user"
@@ -44,6 +45,9 @@ for _ in $(seq 1 100); do
 done
 answer=$(curl -sfk -H "Authorization: Bearer $token" "https://127.0.0.1:$port/v1/ping") || fail "the API did not answer: $(cat /tmp/rackagent-check.log 2>/dev/null)"
 echo "ping: $answer"
+runuser -u rackagent -- rackagent status --config /etc/rackagent/agent.yaml --state-dir /var/lib/rackagent | tee /tmp/rackagent-status.txt
+grep -q "^agent " /tmp/rackagent-status.txt || fail "rackagent status does not show the agent"
+rm -f /tmp/rackagent-status.txt
 if [ -n "$pid" ]; then kill "$pid"; wait "$pid" || true; else systemctl stop rackagent; fi
 
 echo "== purge"

@@ -37,7 +37,10 @@ public final class AgentRuntime: Sendable {
     public let pdus: PDUService
     public let console: ConsoleService
     /// Where the console listener runs (its port is known once it listens).
-    public let consoleEndpoint = ConsoleListenerEndpoint()
+    /// The ports the three listeners bound.
+    public let apiPort = BoundPort()
+    public let bootPort = BoundPort()
+    public let consolePort = BoundPort()
 
     /// Opens the database in the state directory (creating both), applies migrations and fails jobs that a
     /// previous run left unfinished.
@@ -111,7 +114,7 @@ public final class AgentRuntime: Sendable {
     public var consoleBaseURL: String {
         if let url = configuration.console.publicURL { return url.hasSuffix("/") ? String(url.dropLast()) : url }
         let address = try? ListenAddress(parsing: configuration.console.listen, key: "console.listen")
-        let port = consoleEndpoint.port ?? address?.port ?? 8444
+        let port = consolePort.port ?? address?.port ?? 8444
         var host = address?.host ?? "0.0.0.0"
         if host == "0.0.0.0" || host == "::" || host.isEmpty { host = ProcessInfo.processInfo.hostName }
         if host.contains(":") { host = "[\(host)]" }
@@ -167,8 +170,8 @@ actor ToolCache {
     }
 }
 
-/// The console listener's port once it listens (0 in the configuration means "any").
-public final class ConsoleListenerEndpoint: Sendable {
+/// A listener's port once it listens (0 in the configuration means "any"): what status shows and console links use.
+public final class BoundPort: Sendable {
     private let value = Mutex<Int?>(nil)
     public var port: Int? { value.withLock { $0 } }
     func set(port: Int) { value.withLock { $0 = port } }

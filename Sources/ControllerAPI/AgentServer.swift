@@ -72,7 +72,11 @@ public enum AgentServer {
             router: router, server: try .tls(.http1(configuration: guardian.channelConfiguration), tlsConfiguration: tls),
             configuration: .init(
                 address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? address.port
+                runtime.apiPort.set(port: port)
+                await onRunning(port)
+            },
             logger: logger)
     }
 
@@ -88,7 +92,11 @@ public enum AgentServer {
             router: router, server: .http1(configuration: guardian.channelConfiguration),
             configuration: .init(
                 address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? address.port) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? address.port
+                runtime.bootPort.set(port: port)
+                await onRunning(port)
+            },
             logger: logger)
     }
 

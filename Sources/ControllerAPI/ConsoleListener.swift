@@ -225,7 +225,7 @@ extension AgentServer {
                 address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port
-                runtime.consoleEndpoint.set(port: port)
+                runtime.consolePort.set(port: port)
                 await onRunning(port)
             },
             logger: logger)

@@ -46,9 +46,11 @@ enum RackAgentBinary {
         let (status, output) = try await RackAgentBinary.run(["status", "--api-url", live.baseURL, "--state-dir", state])
         #expect(status == 0, "\(output)")
         for expected in ["agent        \(AgentVersion.current)", "jobs         0 running, 1 failed in the last hour", "the BMC said no",
-                         "devices      0 of 1 answering", "failing    dead-sw (127.0.0.1)", "dhcp         none, 0 entries", "certificate  ok"] {
+                         "devices      0 of 1 answering", "failing    dead-sw (127.0.0.1)", "dhcp         none, 0 entries", "certificate  ok",
+                         "boot 127.0.0.1:\(live.bootPort)"] {
             #expect(output.contains(expected), "missing \(expected) in\n\(output)")
         }
+        #expect(!output.contains("127.0.0.1:0"), "listeners show the ports they bound, not the configured 0: \(output)")
         let (jsonStatus, json) = try await RackAgentBinary.run(["status", "--json", "--api-url", live.baseURL, "--state-dir", state])
         let parsed = try JSONCoding.decoder.decode(JSONValue.self, from: Data(json.utf8))
         #expect(jsonStatus == 0 && parsed["controller"]?["outbox"]?["pending"] != nil && parsed["jobs"]?["failedLastHour"] == 1, "\(json)")

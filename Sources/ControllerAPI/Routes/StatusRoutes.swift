@@ -28,7 +28,9 @@ struct StatusRoutes {
                 "uptimeSeconds": .integer(Int64(now.timeIntervalSince(runtime.startedAt))),
             ],
             "listeners": [
-                "api": .string(configuration.api.listen), "boot": .string(configuration.boot.listen), "console": .string(configuration.console.listen),
+                "api": .string(Self.bound(configuration.api.listen, runtime.apiPort)),
+                "boot": .string(Self.bound(configuration.boot.listen, runtime.bootPort)),
+                "console": .string(Self.bound(configuration.console.listen, runtime.consolePort)),
             ],
             "controller": [
                 "url": configuration.controller.url.map(JSONValue.string) ?? .null,
@@ -57,5 +59,11 @@ struct StatusRoutes {
             "dhcp": ["backend": .string(configuration.dhcp.backend.rawValue), "entries": .integer(Int64(entries.count))],
             "certificate": ["status": .string(certificate.status.rawValue), "detail": .string(certificate.detail)],
         ]
+    }
+
+    /// `host:port` with the port the listener bound (the configured one may be 0), or the configured text before it listens.
+    static func bound(_ listen: String, _ port: BoundPort) -> String {
+        guard let bound = port.port, let address = try? ListenAddress(parsing: listen, key: "listen") else { return listen }
+        return address.host.contains(":") ? "[\(address.host)]:\(bound)" : "\(address.host):\(bound)"
     }
 }
