@@ -21,7 +21,7 @@ PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openap
 # The venv is (re)filled whenever this list changes.
 PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 
-.PHONY: run test build release install-system install-test-peers install clean doctor deb deb-check
+.PHONY: run test build release install-system install-test-peers install clean doctor deb deb-check fuzz
 
 run: install-system release
 	.build/release/rackagent serve --state-dir $(STATE_DIR)
@@ -79,6 +79,13 @@ deb: install-system
 deb-check: deb
 	$(call apt_install,lintian curl man-db)
 	$(SUDO) packaging/check-deb.sh .build/deb/rackagent_$$(.build/release/rackagent --version)_amd64.deb
+
+# Every parser of untrusted text under libFuzzer with AddressSanitizer, FUZZ_SECONDS each (CI: a short pass).
+FUZZ_SECONDS ?= 60
+fuzz: install-system
+	$(SWIFT) build --scratch-path .build/fuzz --product rackagent-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DRACKAGENT_FUZZING -Xswiftc -use-ld=lld
+	Tests/Fuzz/run.sh .build/fuzz/debug/rackagent-fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build $(PEERS_VENV)

@@ -114,6 +114,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        // Fuzz targets for every parser of untrusted text (`make fuzz` builds them with libFuzzer; an ordinary build
+        // replays saved inputs). Not installed.
+        .executableTarget(name: "rackagent-fuzz", dependencies: [
+            "AgentCore", "CNetSNMP", "Console", "IPMI", "PDU", "Providers", "Provisioning", "SNMP", "SwitchSSH",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "PeerHarness", dependencies: [
             "AgentCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

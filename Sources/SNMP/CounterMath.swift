@@ -75,6 +75,12 @@ public enum CounterMath {
         return abs(Int64(current) - wrapped) <= tolerance
     }
 
+    /// The largest Double below 2^64, so below UInt64.max after rounding.
+    static let largestConvertible = Double(UInt64.max).nextDown
+
+    /// The longest time between two readings that still makes a sample (30 days).
+    public static let maximumSampleSeconds: Double = 30 * 86_400
+
     /// Decides what a poll means for one port against what was stored.
     /// - Parameters:
     ///   - previous: the stored baseline, nil for a new port.
@@ -86,6 +92,12 @@ public enum CounterMath {
         guard previous.present else { return .dropped(reason: "port disappeared and came back") }
         let elapsed = time.timeIntervalSince(previous.time)
         guard elapsed > 0 else { return .dropped(reason: "no time elapsed since the previous poll") }
+        // A reading from longer ago is a clock that jumped (a box that booted in 1970 and then found NTP) or an agent
+        // that stood still for a month: spreading it over every 5-minute bucket in between would invent traffic (and
+        // write millions of rows). The counters become the new baseline.
+        guard elapsed <= maximumSampleSeconds else {
+            return .dropped(reason: "the previous reading is \(Int(elapsed / 86_400)) days old (more than \(Int(maximumSampleSeconds / 86_400)))")
+        }
         if sysUpTime < previous.sysUpTime, !isUptimeWrap(previous: previous.sysUpTime, current: sysUpTime, elapsed: elapsed) {
             return .dropped(reason: "device restarted (sysUpTime went backwards)")
         }
@@ -96,6 +108,11 @@ public enum CounterMath {
         let inOctets = difference(from: previous.counters.inOctets, to: current.inOctets, width: current.width)
         let outOctets = difference(from: previous.counters.outOctets, to: current.outOctets, width: current.width)
         let speed = max(current.speedMbps, previous.counters.speedMbps)
+        // Without a speed nothing bounds the delta: a 64-bit counter that went down was reset (a wrap takes decades at
+        // 100 Gbit/s), and its "wrap" would record some 2^64 octets.
+        if speed == 0, current.width == .bits64, current.inOctets < previous.counters.inOctets || current.outOctets < previous.counters.outOctets {
+            return .dropped(reason: "64-bit counter went backwards on a port without a speed (a reset)")
+        }
         if speed > 0 {
             let limit = 1.1 * Double(speed) * 1_000_000 / 8 * elapsed
             if Double(inOctets) > limit || Double(outOctets) > limit {
@@ -107,8 +124,10 @@ public enum CounterMath {
 
     /// Splits `octets` moved between `start` and `end` over fixed buckets (e.g. 300 s) by time overlap. The
     /// parts are integers that add up exactly to `octets`.
+    /// - Parameter bucketSeconds: the bucket length, positive.
     /// - Returns: bucket start (Unix seconds, a multiple of `bucketSeconds`) and octets, in time order.
     public static func apportion(_ octets: UInt64, from start: Date, to end: Date, bucketSeconds: Int64) -> [(bucket: Int64, octets: UInt64)] {
+        precondition(bucketSeconds > 0, "buckets have a positive length")
         let startSeconds = start.timeIntervalSince1970
         let endSeconds = end.timeIntervalSince1970
         let span = endSeconds - startSeconds
@@ -120,7 +139,9 @@ public enum CounterMath {
         while Double(bucket) < endSeconds {
             let overlap = min(endSeconds, Double(bucket + bucketSeconds)) - max(startSeconds, Double(bucket))
             if overlap > 0 {
-                let share = UInt64((Double(octets) * overlap / span).rounded(.down))
+                // Clamped below 2^64: Double(UInt64.max) rounds up to 2^64, which UInt64 cannot hold (the whole of a
+                // near-2^64 delta in one bucket trapped here; found by the counter-math fuzz target).
+                let share = UInt64(min(Double(octets) * min(1, overlap / span), Self.largestConvertible).rounded(.down))
                 parts.append((bucket, min(share, octets - assigned)))
                 assigned += parts[parts.count - 1].1
             }

@@ -1,8 +1,5 @@
 import AgentCore
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// Arista EOS (`| json`), Cisco NX-OS (`| json`), Dell OS10 (`| display-xml`) and Cisco IOS / IOS-XE (text): the
 /// industry-standard CLI family. They share the configuration grammar (`interface X`, `switchport ...`,
@@ -224,18 +221,17 @@ public struct IOSStyleDialect: SwitchDialect {
     }
 
     public static func parseOS10(name: String, xml: String, configuration: String) throws -> SwitchInterface {
-        guard let start = xml.range(of: "<?xml") ?? xml.range(of: "<rpc-reply"), let document = try? XMLDocument(xmlString: String(xml[start.lowerBound...]), options: []) else {
+        guard let start = xml.range(of: "<?xml") ?? xml.range(of: "<rpc-reply"), let document = XMLTree.parse(String(xml[start.lowerBound...])) else {
             throw SwitchError.unexpectedOutput(device: "dellOs10Ssh", command: "show interface \(name) | display-xml", detail: "not XML")
         }
         let command = "show interface \(name) | display-xml"
-        let interfaces = (try? document.nodes(forXPath: "//*[local-name()='interfaces']/*[local-name()='interface']")) ?? []
-        let element = interfaces.first { node in
-            ((try? node.nodes(forXPath: "*[local-name()='name']"))?.first?.stringValue).map(InterfaceName.canonical) == InterfaceName.canonical(name)
+        let element = document.elements(named: "interface", under: "interfaces").first { node in
+            node.value("name").map(InterfaceName.canonical) == InterfaceName.canonical(name)
         }
         guard let element else {
             throw SwitchError.unexpectedOutput(device: "dellOs10Ssh", command: command, detail: "no interface element named \(name)")
         }
-        func value(_ tag: String) -> String? { (try? element.nodes(forXPath: "*[local-name()='\(tag)']"))?.first?.stringValue }
+        func value(_ tag: String) -> String? { element.value(tag) }
         var result = SwitchInterface(name: value("name") ?? name)
         result.description = value("description") ?? ""
         guard let enabled = value("enabled") else {

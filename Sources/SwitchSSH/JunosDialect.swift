@@ -1,8 +1,5 @@
 import AgentCore
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// Junos (EX / QFX with ELS): configuration read as `| display json` (14.2 and later) or `| display xml`
 /// (10 and later), changed in a private candidate with `set` / `delete`, committed with `commit confirmed` and
@@ -60,19 +57,19 @@ public struct JunosDialect: SwitchDialect {
     public static func xmlConfiguration(_ output: String, command: String) throws -> JSONValue {
         guard let start = output.range(of: "<rpc-reply") ?? output.range(of: "<configuration"),
             let end = output.range(of: "</rpc-reply>", options: .backwards) ?? output.range(of: "</configuration>", options: .backwards),
-            let document = try? XMLDocument(xmlString: String(output[start.lowerBound..<end.upperBound]), options: [])
+            let document = XMLTree.parse(String(output[start.lowerBound..<end.upperBound]))
         else {
             throw SwitchError.unexpectedOutput(device: "juniperSsh", command: command, detail: "not XML")
         }
-        func convert(_ element: XMLElement) -> JSONValue {
-            let children = (element.children ?? []).compactMap { $0 as? XMLElement }
+        func convert(_ element: XMLTree) -> JSONValue {
+            let children = element.children
             if children.isEmpty {
-                let text = element.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+                let text = element.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 return text.isEmpty ? [nil] : .string(text)
             }
             var members: [String: JSONValue] = [:]
             for child in children {
-                let name = child.localName ?? child.name ?? ""
+                let name = child.name
                 let value = convert(child)
                 if let existing = members[name] {
                     if case .array(var items) = existing, existing != [nil] {
@@ -87,8 +84,7 @@ public struct JunosDialect: SwitchDialect {
             }
             return .object(members)
         }
-        let configuration = (try? document.nodes(forXPath: "//*[local-name()='configuration']"))?.first as? XMLElement
-        return ["configuration": configuration.map(convert) ?? [:]]
+        return ["configuration": document.first(named: "configuration").map(convert) ?? [:]]
     }
 
     public func readInterface(_ name: String, using cli: any CLICommandRunner) async throws -> SwitchInterface {

@@ -70,6 +70,16 @@ import Testing
         #expect(configuration.api == APIConfiguration())
     }
 
+    /// An empty agent.yaml (a fresh install, a truncated file) is all defaults; an environment variable still applies.
+    @Test func anEmptyFileIsAllDefaults() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("agent.yaml", "")
+        let configuration = try ConfigurationLoader(environment: ["RACKAGENT_API_LISTEN": "127.0.0.1:9443"]).load(path: path, required: true)
+        #expect(configuration.api.listen == "127.0.0.1:9443")
+        #expect(configuration.ipmi == IPMIConfiguration())
+    }
+
     @Test func unknownKeyFailsNamingIt() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -45,6 +45,11 @@ import Testing
             == .dropped(reason: "counter width changed"))
         #expect(CounterMath.decide(previous: baseline(10, 10), current: reading(20, 20), time: start, sysUpTime: 106_000)
             == .dropped(reason: "no time elapsed since the previous poll"))
+        // A clock that jumped (or an agent that stood still for months): not spread over every bucket in between.
+        #expect(CounterMath.decide(previous: baseline(10, 10), current: reading(20, 20), time: start + 3 * 365 * 86_400, sysUpTime: 106_000)
+            == .dropped(reason: "the previous reading is 1095 days old (more than 30)"))
+        #expect(CounterMath.decide(previous: baseline(10, 10), current: reading(20, 20), time: start + 29 * 86_400, sysUpTime: 250_660_000)
+            == .delta(inOctets: 10, outOctets: 10, seconds: 29 * 86_400), "a reading 29 days old is still a sample")
     }
 
     @Test func rateAboveLinkSpeedIsASpikeNotTraffic() {
@@ -56,6 +61,25 @@ import Testing
         // Unknown speed: no check.
         let unknown = CounterMath.decide(previous: baseline(0, 0, speed: 0), current: reading(9_000_000_000, 0, speed: 0), time: start + 60, sysUpTime: 106_000)
         #expect(unknown == .delta(inOctets: 9_000_000_000, outOctets: 0, seconds: 60))
+    }
+
+    /// A delta of nearly 2^64 octets (a 64-bit wrap) inside one bucket: spread exactly, no trap converting 2^64 back to an
+    /// integer (the input the counter-math fuzz target found, kept in Tests/Fuzz/Regressions/counter-math).
+    @Test func aNearlyFullSixtyFourBitDeltaIsApportionedExactly() {
+        let from = Date(timeIntervalSince1970: 1_800_000_010)
+        let parts = CounterMath.apportion(UInt64.max - 1, from: from, to: from + 60, bucketSeconds: 300)
+        #expect(parts.count == 1 && parts.first?.octets == UInt64.max - 1)
+        let split = CounterMath.apportion(UInt64.max, from: from, to: from + 600, bucketSeconds: 300)
+        #expect(split.map(\.octets).reduce(0, &+) == UInt64.max && split.count == 3)
+    }
+
+    /// Without a known speed, a 64-bit counter that goes down is a reset, not 2^64 octets of traffic; with a speed the
+    /// plausibility check decides (a real wrap is counted, see `SNMPSimulatorTests`).
+    @Test func aSixtyFourBitResetWithoutSpeedIsDropped() {
+        #expect(CounterMath.decide(previous: baseline(5_000_000, 10, speed: 0), current: reading(1_000, 20, speed: 0), time: start + 60, sysUpTime: 106_000)
+            == .dropped(reason: "64-bit counter went backwards on a port without a speed (a reset)"))
+        #expect(CounterMath.decide(previous: baseline(UInt64.max - 999, 10), current: reading(4_000, 20), time: start + 60, sysUpTime: 106_000)
+            == .delta(inOctets: 5_000, outOctets: 10, seconds: 60))
     }
 
     @Test func uptimeWrapIsNotARestart() {
