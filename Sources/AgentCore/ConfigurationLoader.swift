@@ -64,7 +64,10 @@ public struct ConfigurationLoader: Sendable {
         }
         // An empty file is an empty document (all defaults). Not read: this toolchain's Foundation leaks a 4 KiB
         // buffer for every empty file `contents(atPath:)` reads (found by the yaml-configuration fuzz target).
-        if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 { return nil }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if attributes?[.type] as? FileAttributeType == .typeRegular, attributes?[.size] as? Int == 0, FileManager.default.isReadableFile(atPath: path) {
+            return nil
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError.unreadable(path: path, reason: "permission denied or not a regular file")
         }

@@ -13,6 +13,14 @@ public enum LogContext {
         try await $fields.withValue(self.fields.merging(fields) { _, inner in inner }, operation: operation, isolation: isolation)
     }
 
+    /// Runs `operation` with exactly `fields`: for work that outlives the request or job that starts it (an
+    /// installation's driver, a BMC's shared serial session), so that it does not keep naming its starter.
+    public static func replacing<Value>(
+        with fields: [String: String], isolation: isolated (any Actor)? = #isolation, _ operation: () async throws -> Value
+    ) async rethrows -> Value {
+        try await $fields.withValue(fields, operation: operation, isolation: isolation)
+    }
+
     /// The context a job runs in: its id and kind, what it acts on, and the server or device it belongs to.
     public static func fields(jobId: String, kind: String, target: String, rootType: String, rootId: String) -> [String: String] {
         var fields = ["job": jobId, "kind": kind, "target": target]

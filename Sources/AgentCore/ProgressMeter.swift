@@ -22,6 +22,7 @@ public struct ProgressMeter: Sendable {
     /// Recent samples, for a rate that follows the current speed rather than the average since the start.
     private var window: [(at: ContinuousClock.Instant, completed: Int64)] = []
     static let windowLength = Duration.seconds(5)
+    static let sampleSpacing = Duration.milliseconds(100)
     private let initial: Int64
 
     /// `completed` is what was there before this run (a resumed download's first part): not counted in the rate.
@@ -40,9 +41,18 @@ public struct ProgressMeter: Sendable {
     public mutating func record(_ completed: Int64, at instant: ContinuousClock.Instant = .now) {
         self.completed = completed
         updatedAt = instant
-        window.append((instant, completed))
+        // At most one sample per tenth of a second stays in the window (a fast download reports thousands of blocks a
+        // second): the window holds some fifty samples whatever the rate.
+        if window.count > 1, window[window.count - 1].at - window[window.count - 2].at < Self.sampleSpacing {
+            window[window.count - 1] = (instant, completed)
+        } else {
+            window.append((instant, completed))
+        }
         while window.count > 2, let first = window.first, instant - first.at > Self.windowLength { window.removeFirst() }
     }
+
+    /// Samples kept for the rate.
+    package var windowCount: Int { window.count }
 
     /// Per second over the recent window; nil until some time has passed.
     public var rate: Double? {

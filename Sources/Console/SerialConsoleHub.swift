@@ -137,7 +137,12 @@ actor SerialConsoleHub {
         } else {
             let executor = self.executor
             let logger = self.logger
-            start = Task { try await SOLSession.activate(connection, executor: executor, logger: logger) }
+            // The session is shared by every viewer of this BMC and outlives the one who opened it.
+            start = Task {
+                try await LogContext.replacing(with: ["bmc": bmc, "serverId": serverId]) {
+                    try await SOLSession.activate(connection, executor: executor, logger: logger)
+                }
+            }
             starting[bmc] = start
         }
         let session: SOLSession
@@ -151,7 +156,7 @@ actor SerialConsoleHub {
         if let existing = links[bmc] { return existing }
         let link = Link(bmc: bmc, serverId: serverId, session: session)
         links[bmc] = link
-        Task { await self.pump(link) }
+        Task { await LogContext.replacing(with: ["bmc": bmc, "serverId": serverId]) { await self.pump(link) } }
         return link
     }
 

@@ -23,6 +23,13 @@ public struct ProviderAccount: Sendable, Hashable {
     /// CloudSigma's user e-mail; empty for the others.
     public var username: String
 
+    package init(type: ProviderType, baseURL: String, credential: Secret, username: String) {
+        self.type = type
+        self.baseURL = baseURL
+        self.credential = credential
+        self.username = username
+    }
+
     /// Masks the account's credentials (and `password=...`-style pairs) in provider texts before they reach an
     /// error message or a log.
     public var redactor: Redactor { Redactor(secrets: [credential]) }

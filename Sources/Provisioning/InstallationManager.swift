@@ -270,7 +270,7 @@ public actor InstallationManager: BootScriptProvider {
         drivers[serverId]?.cancel()
         drivers[serverId] = Task { [weak self] in
             await Self.$drivenInstallation.withValue(serverId) {
-                await LogContext.with(["serverId": serverId]) { await self?.drive(serverId) }
+                await LogContext.replacing(with: ["serverId": serverId]) { await self?.drive(serverId) }
             }
         }
     }

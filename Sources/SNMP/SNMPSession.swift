@@ -180,7 +180,7 @@ public final class SNMPSession {
         return bindings
     }
 
-    static func bindings(of pdu: UnsafeMutablePointer<netsnmp_pdu>) -> [VariableBinding] {
+    package static func bindings(of pdu: UnsafeMutablePointer<netsnmp_pdu>) -> [VariableBinding] {
         var bindings: [VariableBinding] = []
         var cursor = pdu.pointee.variables
         while let variable = cursor {

@@ -125,7 +125,7 @@ public final class CLISession: @unchecked Sendable {
 
     /// Terminal escapes and carriage returns removed, backspaces applied. Works on scalars: `\r\n` is one
     /// Character in Swift and would hide the line break.
-    static func clean(_ text: String) -> String {
+    package static func clean(_ text: String) -> String {
         let stripped = escapeSequences.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "")
         var result = String.UnicodeScalarView()
         for scalar in stripped.unicodeScalars where scalar != "\r" {
@@ -138,7 +138,7 @@ public final class CLISession: @unchecked Sendable {
         return String(result)
     }
 
-    static func lastLine(_ text: String) -> String {
+    package static func lastLine(_ text: String) -> String {
         let scalars = text.unicodeScalars
         guard let newline = scalars.lastIndex(of: "\n") else { return text }
         return String(scalars[scalars.index(after: newline)...])

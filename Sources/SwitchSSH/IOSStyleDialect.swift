@@ -221,7 +221,11 @@ public struct IOSStyleDialect: SwitchDialect {
     }
 
     public static func parseOS10(name: String, xml: String, configuration: String) throws -> SwitchInterface {
-        guard let start = xml.range(of: "<?xml") ?? xml.range(of: "<rpc-reply"), let document = XMLTree.parse(String(xml[start.lowerBound...])) else {
+        // From the declaration to the end of the reply: a prompt or a warning printed after it is not XML.
+        guard let start = xml.range(of: "<?xml") ?? xml.range(of: "<rpc-reply"),
+            let end = xml.range(of: "</rpc-reply>", options: .backwards), start.lowerBound < end.upperBound,
+            let document = XMLTree.parse(String(xml[start.lowerBound..<end.upperBound]))
+        else {
             throw SwitchError.unexpectedOutput(device: "dellOs10Ssh", command: "show interface \(name) | display-xml", detail: "not XML")
         }
         let command = "show interface \(name) | display-xml"
@@ -292,7 +296,7 @@ public struct IOSStyleDialect: SwitchDialect {
     }
 
     /// `interface Vlan30` blocks: their `ip address` lines (CIDR or address + mask, `secondary` after the primary).
-    static func parseSVIs(_ text: String) -> [Int: [String]] {
+    package static func parseSVIs(_ text: String) -> [Int: [String]] {
         var result: [Int: [String]] = [:]
         var current: Int?
         var primary: [Int: String] = [:]
@@ -317,7 +321,7 @@ public struct IOSStyleDialect: SwitchDialect {
         return result
     }
 
-    static func parseAristaVLANs(_ output: String, svis: String) throws -> [SwitchVLAN] {
+    package static func parseAristaVLANs(_ output: String, svis: String) throws -> [SwitchVLAN] {
         let document = try SwitchDialects.json(output, device: "aristaSsh", command: "show vlan | json")
         guard case .object(let vlans)? = document["vlans"] else { return [] }
         let addresses = parseSVIs(svis)
@@ -326,7 +330,7 @@ public struct IOSStyleDialect: SwitchDialect {
         }.sorted { $0.id < $1.id }
     }
 
-    static func parseNXOSVLANs(_ output: String, svis: String) throws -> [SwitchVLAN] {
+    package static func parseNXOSVLANs(_ output: String, svis: String) throws -> [SwitchVLAN] {
         let document = try SwitchDialects.json(output, device: "ciscoNxosSsh", command: "show vlan brief | json")
         let addresses = parseSVIs(svis)
         return (document["TABLE_vlanbriefxbrief"]?["ROW_vlanbriefxbrief"]?.rows ?? []).compactMap { row in
@@ -336,7 +340,7 @@ public struct IOSStyleDialect: SwitchDialect {
     }
 
     /// OS10: every VLAN is an `interface vlanN`; its name is the description.
-    static func parseOS10VLANs(_ output: String) -> [SwitchVLAN] {
+    package static func parseOS10VLANs(_ output: String) -> [SwitchVLAN] {
         let addresses = parseSVIs(output)
         var names: [Int: String] = [:]
         var current: Int?
@@ -352,7 +356,7 @@ public struct IOSStyleDialect: SwitchDialect {
     }
 
     /// `show vlan brief`: `30   vlan30   active    Gi1/0/2, Gi1/0/3` (continuation lines start with spaces).
-    static func parseIOSVLANs(_ output: String, svis: String) -> [SwitchVLAN] {
+    package static func parseIOSVLANs(_ output: String, svis: String) -> [SwitchVLAN] {
         let addresses = parseSVIs(svis)
         return output.split(separator: "\n").compactMap { line -> SwitchVLAN? in
             let words = line.split(separator: " ", omittingEmptySubsequences: true)

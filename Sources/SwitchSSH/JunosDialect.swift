@@ -149,7 +149,7 @@ public struct JunosDialect: SwitchDialect {
         return result
     }
 
-    static func parseVLANs(_ configuration: JSONValue, irb: JSONValue) -> [SwitchVLAN] {
+    package static func parseVLANs(_ configuration: JSONValue, irb: JSONValue) -> [SwitchVLAN] {
         let units = irb["configuration"]?["interfaces"]?["interface"]?.rows.first { $0["name"]?.text == "irb" }?["unit"]?.rows ?? []
         return (configuration["configuration"]?["vlans"]?["vlan"]?.rows ?? []).compactMap { vlan in
             guard let name = vlan["name"]?.text, let id = vlan["vlan-id"]?.text.flatMap({ Int($0) }) else { return nil }

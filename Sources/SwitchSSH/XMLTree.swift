@@ -33,9 +33,9 @@ struct XMLTree: Sendable, Equatable {
     /// Children with the local name `name`.
     func children(named name: String) -> [XMLTree] { children.filter { $0.name == name } }
 
-    /// The trimmed text of the first child named `name`.
+    /// The text of the first child named `name`.
     func value(_ name: String) -> String? {
-        children.first { $0.name == name }.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        children.first { $0.name == name }?.text
     }
 
     /// The first element named `name` in document order, this one included.

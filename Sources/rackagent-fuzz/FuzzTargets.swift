@@ -1,15 +1,15 @@
 import AgentCore
 import CNetSNMP
-@testable import Console
+import Console
 import Dispatch
 import Foundation
-@testable import IPMI
+import IPMI
 import Logging
-@testable import PDU
-@testable import Providers
-@testable import Provisioning
-@testable import SNMP
-@testable import SwitchSSH
+import PDU
+import Providers
+import Provisioning
+import SNMP
+import SwitchSSH
 
 /// One parser the agent runs on text it does not control, driven by an arbitrary input. A target only calls the
 /// parser: a trap (an index out of range, a force unwrap, an overflow) or a hang is the finding; thrown errors are the

@@ -44,6 +44,8 @@ func exitingOnFailure<Value>(_ body: () async throws -> Value) async throws -> V
         return try await body()
     } catch let failure as CommandFailure {
         throw failure
+    } catch let unreachable as AgentUnreachable {
+        throw CommandFailure(message: unreachable.message)
     } catch {
         FileHandle.standardError.write(Data("\(AgentError.from(error).message)\n".utf8))
         throw ExitCode(1)

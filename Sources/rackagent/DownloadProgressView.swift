@@ -15,12 +15,13 @@ final class DownloadProgressView: Sendable {
 
     @Sendable func show(_ progress: DownloadProgress) {
         let meter = meters.withLock { meters -> ProgressMeter in
-            var meter = meters[progress.file] ?? ProgressMeter(
-                label: "\(label)/\(progress.file)", unit: .bytes, total: progress.totalBytes, completed: progress.receivedBytes)
-            meter.total = progress.totalBytes
-            meter.record(progress.receivedBytes)
-            meters[progress.file] = progress.finished ? nil : meter
-            return meter
+            if meters[progress.file] == nil {
+                meters[progress.file] = ProgressMeter(
+                    label: "\(label)/\(progress.file)", unit: .bytes, total: progress.totalBytes, completed: progress.receivedBytes)
+            }
+            meters[progress.file]!.total = progress.totalBytes
+            meters[progress.file]!.record(progress.receivedBytes)
+            return progress.finished ? meters.removeValue(forKey: progress.file)! : meters[progress.file]!
         }
         if progress.finished { display.finish(meter) } else { display.update(meter) }
     }

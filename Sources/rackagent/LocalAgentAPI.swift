@@ -33,7 +33,7 @@ struct LocalAgentAPI {
         do {
             response = try await client.execute(request, timeout: .seconds(60))
         } catch {
-            throw CommandFailure(message: "the agent's API at \(try baseURL()) does not answer (\(error)): is `rackagent serve` running?")
+            throw AgentUnreachable(message: "the agent's API at \(try baseURL()) does not answer (\(error)): is `rackagent serve` running?")
         }
         let data = try await response.body.collect(upTo: 4 << 20)
         let envelope = try JSONCoding.decoder.decode(JSONValue.self, from: Data(buffer: data))
@@ -50,4 +50,10 @@ struct LocalAgentAPI {
         if host.contains(":") { host = "[\(host)]" }
         return "https://\(host):\(address.port)"
     }
+}
+
+/// The local agent did not answer at all (not running, restarting): a caller that waits anyway can try again.
+struct AgentUnreachable: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }

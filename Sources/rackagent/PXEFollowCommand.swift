@@ -12,8 +12,9 @@ extension PXECommand {
                 Asks the running agent (GET /v1/installations/{serverId}) every --interval seconds. Each step the \
                 installation reports is a line on stdout; on a terminal a live line on stderr shows the current step, the \
                 time since it started and the time left to its deadline. With --json: one JSON object per reported step, \
-                then the final status. Exit status: 0 completed, 1 failed or cancelled (or the agent refused), 2 when \
-                --timeout passed first.
+                then the final status (the last one read when it stops early). An agent that stops answering after the \
+                first look (a restart) is asked again until the limit. Exit status: 0 completed, 1 failed or cancelled \
+                (or the agent refused), 2 when the limit passed first.
                 """)
 
         @Argument(help: "The server id of the installation.") var serverId: String
@@ -39,8 +40,20 @@ extension PXECommand {
             let started = ContinuousClock.now
             var limit = timeout.map { started + .milliseconds(Int64($0 * 1000)) }
             var shown = 0
+            var last: JSONValue = .null
             while true {
-                let status = try await exitingOnFailure { try await api.call(.GET, "/v1/installations/\(serverId)") }
+                let status: JSONValue
+                do {
+                    status = try await api.call(.GET, "/v1/installations/\(serverId)")
+                } catch is AgentUnreachable where limit.map({ ContinuousClock.now < $0 }) ?? false {
+                    // The agent restarts (an upgrade, a crash) while the installation goes on: keep looking until the limit.
+                    display.update(line: "server \(serverId) · the agent does not answer; trying again", startedAt: started)
+                    try await Task.sleep(for: .milliseconds(Int64(max(interval, 2) * 1000)))
+                    continue
+                } catch {
+                    status = try await exitingOnFailure { throw error }
+                }
+                last = status
                 let entries: [JSONValue]
                 if case .array(let reported)? = status["installProgress"] { entries = reported } else { entries = [] }
                 for entry in entries.dropFirst(shown) {
@@ -61,7 +74,10 @@ extension PXECommand {
                     limit = .now + .seconds(max(0, deadline.timeIntervalSinceNow) + 60)
                 }
                 if let limit, ContinuousClock.now >= limit {
-                    display.finish(line: "stopped following server \(serverId) after \(ProgressMeter.seconds(.now - started)); the installation is still running")
+                    display.abandon()
+                    if output.json { print(last.jsonText) }
+                    FileHandle.standardError.write(Data(
+                        "stopped following server \(serverId) after \(ProgressMeter.seconds(.now - started)); the installation is still running\n".utf8))
                     throw ExitCode(2)
                 }
                 display.update(line: Self.current(status, serverId: serverId, following: .now - started, deadline: deadline), startedAt: started)

@@ -34,6 +34,16 @@ import Testing
         #expect(meter.finishedLine == "initrd  9.5 MiB in 4.0 s (488.3 KiB/s)")
     }
 
+    /// A download reporting every few microseconds keeps a small window (about one sample per tenth of a second) and
+    /// the same rate.
+    @Test func aFastStreamKeepsASmallWindow() {
+        let start = ContinuousClock.now
+        var meter = ProgressMeter(label: "iso", unit: .bytes, total: 1 << 40, startedAt: start)
+        for step in 1...200_000 { meter.record(Int64(step) * 16_384, at: start + .microseconds(step * 50)) }
+        #expect(meter.windowCount <= 60, "\(meter.windowCount) samples kept")
+        #expect(abs((meter.rate ?? 0) - 16_384 / 0.000_05) / (16_384 / 0.000_05) < 0.01)
+    }
+
     /// Counted things without a total: no percentage, no ETA; an unmoving operation has no time left.
     @Test func itemsWithoutATotal() {
         let start = ContinuousClock.now

@@ -241,6 +241,10 @@ enum RackAgentBinary {
             #expect(objects.count >= 2 && objects.dropLast().allSatisfy { $0["step"] != nil && $0["message"] != nil }, "\(json)")
             #expect(objects.last?["state"] == "aborted" && objects.last?["serverId"] == "82", "\(json)")
 
+            _ = try await InstallationRouteTests.call(client, .PUT, "\(api)/v1/installations/84?wait=60", token: live.agent.token, body: body)
+            let (stopped, stoppedOutput) = try await RackAgentBinary.run(["pxe", "follow", "84", "--timeout", "1"] + follow)
+            #expect(stopped == 2 && stoppedOutput.contains("stopped following server 84") && stoppedOutput.contains("still running"), "\(stoppedOutput)")
+
             let (unknown, refused) = try await RackAgentBinary.run(["pxe", "follow", "83"] + follow)
             #expect(unknown == 1 && refused.contains("HTTP 404"), "\(refused)")
         }

@@ -150,3 +150,14 @@ struct Probe: Decodable {
         }
     }
 }
+
+/// The path a request is logged and recorded under: its own, unless a route parameter is a token of any kind.
+@Suite struct RequestOriginPathTests {
+    @Test func aTokenInThePathIsShownAsItsRoute() {
+        let token = String(repeating: "ab", count: 32)
+        #expect(RequestOriginPath.shown("/v1/consoles/\(token)", route: "/v1/consoles/{token}") == "/v1/consoles/{token}")
+        #expect(RequestOriginPath.shown("/boot/\(token)/kickstart", route: "/boot/{bootToken}/kickstart") == "/boot/{bootToken}/kickstart")
+        #expect(RequestOriginPath.shown("/v1/installations/61", route: "/v1/installations/{serverId}") == "/v1/installations/61")
+        #expect(RequestOriginPath.shown("/v1/ping", route: nil) == "/v1/ping")
+    }
+}

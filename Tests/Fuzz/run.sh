@@ -8,7 +8,7 @@ shift 2
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$here/.build/fuzz-work
 mkdir -p "$work"
-python3 "$here/Tests/Fuzz/seeds.py" "$here" "$work/corpus" > "$work/seeds.log"
+python3 "$here/Tests/Fuzz/seeds.py" "$here" "$work/corpus" > "$work/seeds.log" || { cat "$work/seeds.log" >&2; echo "the seed corpus could not be written" >&2; exit 1; }
 export LSAN_OPTIONS="suppressions=$here/Tests/Fuzz/lsan-suppressions.txt:print_suppressions=0"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then mapfile -t targets < <(RACKAGENT_FUZZ_TARGET=list "$binary"); fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of every fuzz target into OUTPUT/<target>/ from real outputs the repository already holds:
 the captured tool and device outputs in the tests (their triple-quoted Swift strings), the snmprec captures, the
-recorded Redfish answers, the PXE templates and the example configuration. Nothing here is invented except the few
+recorded Redfish answers (from ../shared when it is there), the PXE templates and the example configuration. Nothing here is invented except the few
 short seeds of the address validators and the SNMP packets, which are encoded from captured values.
 
 Usage: seeds.py REPOSITORY OUTPUT
@@ -121,7 +121,8 @@ corpus = {
     "snmp-value-decoding": snmp_packets(),
     "snmp-interface-table": snmprec_lines(),
     "snmp-oid": oids + [b".1.3.6.1.2.1.2.2.1.2", b"1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.1"],
-    "counter-math": [struct.pack(">?IQQQ?QQQ?QQdd", True, 1, 2**32 - 5, 10, 1000, False, 7, 2**64 - 1, 0, True, 3, 4, 1.5, 2.5)],
+    # FuzzInput reads a flag as one byte and every number as eight: a 64-bit port that wrapped, then a 32-bit one.
+    "counter-math": [struct.pack(">BQQQQBQQQBQQ", 1, 1, 2**64 - 1000, 10, 1000, 0, 4000, 20, 1000, 1, 7, 2**32 - 5)],
     "pdu-outlet-state": [b"1", b"2", b"on", b"off", b"0", b"-1", b"3"],
     "cli-prompt-and-pager": switches + [b"switch#", b"\x1b[2Kswitch>", b"line 1\r\n --More-- \x08\x08\x08\x08\x08\x08\x08\x08\x08\x08", b"user@vqfx> "],
     "cloudsigma-text": [b for b in swift_blocks("Tests/ProvidersTests/*.swift") if not b.lstrip()[:1] in (b"{", b"[")]

@@ -212,6 +212,23 @@ struct CapturedCLI: CLICommandRunner {
         }
     }
 
+    /// OS10's XML is read from its declaration to the end of the reply: a prompt printed after it does not make it
+    /// unreadable, namespaces are ignored, a description keeps its spaces.
+    @Test func os10XMLWithAPromptAfterIt() throws {
+        let xml = """
+            <?xml version="1.0"?>
+            <rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><data><interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces">
+            <interface><name>ethernet1/1/2</name><description> web 1 </description><enabled>false</enabled></interface>
+            </interfaces></data></rpc-reply>
+            OS10#
+            """
+        let read = try IOSStyleDialect.parseOS10(name: "ethernet1/1/2", xml: xml, configuration: "interface ethernet1/1/2\n switchport access vlan 30")
+        #expect(read.enabled == false && read.description == " web 1 " && read.accessVlan == 30, "\(read)")
+        #expect(throws: SwitchError.self, "a reply cut short is not read") {
+            _ = try IOSStyleDialect.parseOS10(name: "ethernet1/1/2", xml: String(xml.prefix(120)), configuration: "")
+        }
+    }
+
     @Test func plansAreMinimal() {
         let eos = IOSStyleDialect(variant: .arista)
         let current = SwitchInterface(name: "Ethernet1", description: "old")
