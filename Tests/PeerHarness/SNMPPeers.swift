@@ -65,7 +65,20 @@ public final class SNMPDaemon: Sendable {
         let (status, output) = try await PeerTools.run("/usr/bin/python3", [script, family, "subtree", mibs])
         let subtree = output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard status == 0, subtree.hasPrefix(".1.3.6.1.4.1.") else { throw HarnessError.peerFailed("outlet_agent.py \(family): \(output)") }
-        return try await SNMPDaemon(extraConfiguration: "pass_persist \(subtree) /usr/bin/python3 \(script) \(family) \(mode.rawValue) \(mibs)\n")
+        let daemon = try await SNMPDaemon(extraConfiguration: "pass_persist \(subtree) /usr/bin/python3 \(script) \(family) \(mode.rawValue) \(mibs)\n")
+        // snmpd starts the emulator at the first request under its subtree, and the emulator reads the vendor MIBs:
+        // seconds on a loaded machine. The peer is ready once that first answer came (bounded), not before.
+        let snmpgetnext = locateProgram("snmpgetnext") ?? "/usr/bin/snmpgetnext"
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let (answered, value) = try await PeerTools.run(
+                snmpgetnext, ["-v2c", "-c", "public", "-On", "-t", "5", "-r", "0", "127.0.0.1:\(daemon.port)", subtree], environment: ["MIBS": ""],
+                timeout: .seconds(15))
+            if answered == 0, value.hasPrefix(subtree) { return daemon }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        daemon.stop()
+        throw HarnessError.timeout("the \(family) outlet emulator never answered under \(subtree)")
     }
 
     public func stop() {
