@@ -52,10 +52,10 @@ public enum SwitchDialects {
     public static func dialect(for vendor: String) -> (any SwitchDialect)? {
         switch vendor {
         case "juniperSsh": return JunosDialect()
-        case "aristaSsh": return IOSStyleDialect(variant: .arista)
-        case "ciscoNxosSsh": return IOSStyleDialect(variant: .nxos)
-        case "dellOs10Ssh": return IOSStyleDialect(variant: .os10)
-        case "ciscoIosSsh": return IOSStyleDialect(variant: .ios)
+        case "aristaSsh": return AristaEOSDialect()
+        case "ciscoNxosSsh": return CiscoNXOSDialect()
+        case "dellOs10Ssh": return DellOS10Dialect()
+        case "ciscoIosSsh": return CiscoIOSDialect()
         default: return nil
         }
     }

@@ -113,24 +113,24 @@ enum FuzzTargets {
             }
         },
         parts("switch-arista", "`show interfaces ... | json`, `show interfaces switchport | json`, `show vlan | json` (NUL-separated)") { part in
-            _ = try? IOSStyleDialect.parseArista(name: "Ethernet1", status: part(0), switchport: part(1))
-            _ = try? IOSStyleDialect.parseAristaVLANs(part(2), svis: part(3))
+            _ = try? AristaEOSDialect.parseInterface(name: "Ethernet1", status: part(0), switchport: part(1))
+            _ = try? AristaEOSDialect.parseVLANs(part(2), svis: part(3))
             _ = readThroughDialect("aristaSsh", part)
         },
         parts("switch-nxos", "NX-OS `| json` interface, switchport and VLAN output (NUL-separated)") { part in
-            _ = try? IOSStyleDialect.parseNXOS(name: "Ethernet1/1", status: part(0), switchport: part(1))
-            _ = try? IOSStyleDialect.parseNXOSVLANs(part(2), svis: part(3))
+            _ = try? CiscoNXOSDialect.parseInterface(name: "Ethernet1/1", status: part(0), switchport: part(1))
+            _ = try? CiscoNXOSDialect.parseVLANs(part(2), svis: part(3))
             _ = readThroughDialect("ciscoNxosSsh", part)
         },
         parts("switch-os10", "OS10 `| display-xml` interface XML, running configuration, VLAN XML (NUL-separated)") { part in
-            _ = try? IOSStyleDialect.parseOS10(name: "ethernet1/1/1", xml: part(0), configuration: part(1))
-            _ = IOSStyleDialect.parseOS10VLANs(part(2))
+            _ = try? DellOS10Dialect.parseInterface(name: "ethernet1/1/1", xml: part(0), configuration: part(1))
+            _ = DellOS10Dialect.parseVLANs(part(2))
             _ = readThroughDialect("dellOs10Ssh", part)
         },
         parts("switch-ios", "IOS running configuration of an interface, `show vlan brief`, SVI configuration (NUL-separated)") { part in
-            _ = try? IOSStyleDialect.parseIOS(name: "GigabitEthernet1/0/1", configuration: part(0))
-            _ = IOSStyleDialect.parseIOSVLANs(part(1), svis: part(2))
-            _ = IOSStyleDialect.parseSVIs(part(2))
+            _ = try? CiscoIOSDialect.parseInterface(name: "GigabitEthernet1/0/1", configuration: part(0))
+            _ = CiscoIOSDialect.parseVLANs(part(1), svis: part(2))
+            _ = IOSFamily.parseSVIs(part(2))
             _ = readThroughDialect("ciscoIosSsh", part)
         },
         parts("switch-junos", "Junos `show configuration ... | display json` or `| display xml` (NUL-separated)") { part in

@@ -27,7 +27,7 @@ struct CapturedCLI: CLICommandRunner {
                  "trunkingNativeVlanId": 3001, "trunkAllowedVlans": "14,16,25-26,29", "macLearning": true}}}}
                 """#,
         ])
-        let interface = try await IOSStyleDialect(variant: .arista).readInterface("Ethernet35", using: cli)
+        let interface = try await AristaEOSDialect().readInterface("Ethernet35", using: cli)
         #expect(interface == SwitchInterface(name: "Ethernet35", enabled: true, description: "to-host", mode: .trunk, accessVlan: 1, nativeVlan: 3001,
                                              trunkVlans: [14, 16, 25, 26, 29]))
     }
@@ -41,7 +41,7 @@ struct CapturedCLI: CLICommandRunner {
                  "access_vlan_name": "VLAN0010", "native_vlan": "1", "native_vlan_name": "default", "trunk_vlans": "1-4094"}}}
                 """#,
         ])
-        let interface = try await IOSStyleDialect(variant: .nxos).readInterface("Ethernet1/5", using: cli)
+        let interface = try await CiscoNXOSDialect().readInterface("Ethernet1/5", using: cli)
         #expect(interface == SwitchInterface(name: "Ethernet1/5", enabled: false, description: "spare", mode: .access, accessVlan: 10, nativeVlan: 1, trunkVlans: nil))
     }
 
@@ -62,7 +62,7 @@ struct CapturedCLI: CLICommandRunner {
                 end
                 """,
         ])
-        let interface = try await IOSStyleDialect(variant: .ios).readInterface("GigabitEthernet1/0/3", using: cli)
+        let interface = try await CiscoIOSDialect().readInterface("GigabitEthernet1/0/3", using: cli)
         #expect(interface.mode == .trunk && !interface.enabled && interface.description == "uplink" && interface.nativeVlan == 99)
         #expect(interface.trunkVlans == [10, 20, 100, 101, 102, 103, 104, 105, 200])
     }
@@ -84,7 +84,7 @@ struct CapturedCLI: CLICommandRunner {
                  ip address 10.10.10.1 255.255.255.0
                 """,
         ])
-        let vlans = try await IOSStyleDialect(variant: .ios).readVLANs(using: cli)
+        let vlans = try await CiscoIOSDialect().readVLANs(using: cli)
         #expect(vlans == [SwitchVLAN(id: 1, name: "default"), SwitchVLAN(id: 30, name: "backend", l3Ips: ["10.10.10.1/24", "10.10.11.1/24"])])
     }
 
@@ -170,27 +170,27 @@ struct CapturedCLI: CLICommandRunner {
         let aristaStatus = #"{"interfaces": {"Ethernet2": {"name": "Ethernet2", "description": "", "interfaceStatus": "disabled"}}}"#
         let aristaSwitchport = #"{"switchports": {"Ethernet2": {"enabled": true, "switchportInfo": {"mode": "access", "accessVlanId": 1, "trunkingNativeVlanId": 1, "trunkAllowedVlans": "ALL"}}}}"#
         #expect(throws: SwitchError.self, "Ethernet2's state read as Ethernet1's") {
-            _ = try IOSStyleDialect.parseArista(name: "Ethernet1", status: aristaStatus, switchport: aristaSwitchport)
+            _ = try AristaEOSDialect.parseInterface(name: "Ethernet1", status: aristaStatus, switchport: aristaSwitchport)
         }
         #expect(throws: SwitchError.self, "no interfaceStatus read as enabled") {
-            _ = try IOSStyleDialect.parseArista(
+            _ = try AristaEOSDialect.parseInterface(
                 name: "Ethernet2", status: #"{"interfaces": {"Ethernet2": {"name": "Ethernet2", "description": ""}}}"#, switchport: aristaSwitchport)
         }
         // The abbreviation still finds its own interface.
-        let abbreviated = try IOSStyleDialect.parseArista(name: "Et2", status: aristaStatus, switchport: aristaSwitchport)
+        let abbreviated = try AristaEOSDialect.parseInterface(name: "Et2", status: aristaStatus, switchport: aristaSwitchport)
         #expect(abbreviated.name == "Ethernet2" && !abbreviated.enabled)
 
         let nxosStatus = #"{"TABLE_interface": {"ROW_interface": [{"interface": "Ethernet1/2", "admin_state": "down", "desc": ""}]}}"#
         let nxosSwitchport = #"{"TABLE_interface": {"ROW_interface": {"interface": "Ethernet1/2", "switchport": "Enabled", "oper_mode": "access", "access_vlan": "1", "native_vlan": "1"}}}"#
         #expect(throws: SwitchError.self, "the first row read as Ethernet1/1") {
-            _ = try IOSStyleDialect.parseNXOS(name: "Ethernet1/1", status: nxosStatus, switchport: nxosSwitchport)
+            _ = try CiscoNXOSDialect.parseInterface(name: "Ethernet1/1", status: nxosStatus, switchport: nxosSwitchport)
         }
         #expect(throws: SwitchError.self, "no admin_state read as up") {
-            _ = try IOSStyleDialect.parseNXOS(
+            _ = try CiscoNXOSDialect.parseInterface(
                 name: "Ethernet1/2", status: #"{"TABLE_interface": {"ROW_interface": {"interface": "Ethernet1/2", "desc": ""}}}"#, switchport: nxosSwitchport)
         }
         #expect(throws: SwitchError.self, "no access_vlan read as 1") {
-            _ = try IOSStyleDialect.parseNXOS(
+            _ = try CiscoNXOSDialect.parseInterface(
                 name: "Ethernet1/2", status: nxosStatus,
                 switchport: #"{"TABLE_interface": {"ROW_interface": {"interface": "Ethernet1/2", "switchport": "Enabled", "oper_mode": "access"}}}"#)
         }
@@ -199,10 +199,10 @@ struct CapturedCLI: CLICommandRunner {
             <?xml version="1.0"?><rpc-reply><data><interfaces><interface><name>ethernet1/1/2</name><enabled>false</enabled></interface></interfaces></data></rpc-reply>
             """
         #expect(throws: SwitchError.self, "ethernet1/1/2 read as ethernet1/1/1") {
-            _ = try IOSStyleDialect.parseOS10(name: "ethernet1/1/1", xml: os10, configuration: "interface ethernet1/1/1\n switchport access vlan 1")
+            _ = try DellOS10Dialect.parseInterface(name: "ethernet1/1/1", xml: os10, configuration: "interface ethernet1/1/1\n switchport access vlan 1")
         }
         #expect(throws: SwitchError.self, "ios output about another interface") {
-            _ = try IOSStyleDialect.parseIOS(name: "GigabitEthernet1/0/1", configuration: "interface GigabitEthernet1/0/2\n shutdown\nend")
+            _ = try CiscoIOSDialect.parseInterface(name: "GigabitEthernet1/0/1", configuration: "interface GigabitEthernet1/0/2\n shutdown\nend")
         }
         let junos: JSONValue = ["configuration": ["interfaces": ["interface": [
             ["name": "ge-0/0/1", "unit": [["name": "0", "family": ["ethernet-switching": ["interface-mode": "access", "vlan": ["members": ["ghosts"]]]]]]],
@@ -222,15 +222,15 @@ struct CapturedCLI: CLICommandRunner {
             </interfaces></data></rpc-reply>
             OS10#
             """
-        let read = try IOSStyleDialect.parseOS10(name: "ethernet1/1/2", xml: xml, configuration: "interface ethernet1/1/2\n switchport access vlan 30")
+        let read = try DellOS10Dialect.parseInterface(name: "ethernet1/1/2", xml: xml, configuration: "interface ethernet1/1/2\n switchport access vlan 30")
         #expect(read.enabled == false && read.description == " web 1 " && read.accessVlan == 30, "\(read)")
         #expect(throws: SwitchError.self, "a reply cut short is not read") {
-            _ = try IOSStyleDialect.parseOS10(name: "ethernet1/1/2", xml: String(xml.prefix(120)), configuration: "")
+            _ = try DellOS10Dialect.parseInterface(name: "ethernet1/1/2", xml: String(xml.prefix(120)), configuration: "")
         }
     }
 
     @Test func plansAreMinimal() {
-        let eos = IOSStyleDialect(variant: .arista)
+        let eos = AristaEOSDialect()
         let current = SwitchInterface(name: "Ethernet1", description: "old")
         #expect(eos.interfaceCommands(from: current, to: current) == [])
         var desired = current
@@ -241,14 +241,59 @@ struct CapturedCLI: CLICommandRunner {
         let junos = JunosDialect()
         #expect(junos.interfaceCommands(from: SwitchInterface(name: "ge-0/0/1"), to: SwitchInterface(name: "ge-0/0/1", enabled: false))
             == ["set interfaces ge-0/0/1 disable"])
-        let os10 = IOSStyleDialect(variant: .os10)
+        let os10 = DellOS10Dialect()
         let os10Trunk = SwitchInterface(name: "ethernet1/1/1", mode: .trunk, accessVlan: 1, nativeVlan: 1, trunkVlans: [10, 20])
         var fewer = os10Trunk
         fewer.trunkVlans = [20, 30]
         #expect(os10.interfaceCommands(from: os10Trunk, to: fewer)
             == ["interface ethernet1/1/1", "no switchport trunk allowed vlan 10", "switchport trunk allowed vlan 30", "exit"])
-        #expect(IOSStyleDialect(variant: .ios).vlanCommands(from: nil, to: SwitchVLAN(id: 30, name: "web", l3Ips: ["10.0.0.1/24"]))
+        #expect(CiscoIOSDialect().vlanCommands(from: nil, to: SwitchVLAN(id: 30, name: "web", l3Ips: ["10.0.0.1/24"]))
             == ["vlan 30", "name web", "exit", "interface Vlan30", "ip address 10.0.0.1 255.255.255.0", "no shutdown", "exit"])
+    }
+
+    /// The family's vendors share the configuration grammar and differ where their platforms do: OS10 sets a trunk's
+    /// untagged VLAN as its access VLAN and names VLANs on their SVI, NX-OS enables SVIs first and saves differently,
+    /// IOS writes masks.
+    @Test func eachFamilyVendorPlansInItsOwnGrammar() throws {
+        let port = SwitchInterface(name: "Ethernet1")
+        var trunk = port
+        trunk.mode = .trunk
+        trunk.nativeVlan = 20
+        trunk.trunkVlans = [10, 20]
+        let web = SwitchVLAN(id: 30, name: "web", l3Ips: ["10.0.0.1/24"])
+        let bare = SwitchVLAN(id: 30, name: "web", l3Ips: [])
+        let standardTrunk = ["interface Ethernet1", "switchport mode trunk", "switchport trunk native vlan 20", "switchport trunk allowed vlan 10,20", "exit"]
+        for vendor in ["aristaSsh", "ciscoNxosSsh", "ciscoIosSsh"] {
+            let dialect = try #require(SwitchDialects.dialect(for: vendor))
+            #expect(dialect.vendor == vendor)
+            #expect(dialect.interfaceCommands(from: port, to: trunk) == standardTrunk, "\(vendor)")
+            #expect(dialect.vlanCommands(from: nil, to: bare) == ["vlan 30", "name web", "exit"], "\(vendor)")
+            #expect(dialect.runningConfigurationCommand == "show running-config")
+            #expect(dialect.applyScript(["x"], job: "j") == ["configure terminal", "x", "end"] && dialect.abortScript == ["end"] && dialect.rollbackScript == nil)
+        }
+        #expect(AristaEOSDialect().vlanCommands(from: nil, to: web)
+            == ["vlan 30", "name web", "exit", "interface Vlan30", "ip address 10.0.0.1/24", "no shutdown", "exit"])
+        #expect(CiscoNXOSDialect().vlanCommands(from: nil, to: web)
+            == ["vlan 30", "name web", "exit", "feature interface-vlan", "interface Vlan30", "ip address 10.0.0.1/24", "no shutdown", "exit"])
+        #expect(CiscoNXOSDialect().confirmScript == ["copy running-config startup-config"])
+        #expect(AristaEOSDialect().confirmScript == ["write memory"] && CiscoIOSDialect().confirmScript == ["write memory"])
+
+        let os10 = DellOS10Dialect()
+        var os10Port = port
+        os10Port.name = "ethernet1/1/1"
+        var os10Trunk = trunk
+        os10Trunk.name = "ethernet1/1/1"
+        #expect(os10.interfaceCommands(from: os10Port, to: os10Trunk)
+            == ["interface ethernet1/1/1", "switchport mode trunk", "switchport access vlan 20", "switchport trunk allowed vlan 10,20", "exit"])
+        #expect(os10.vlanCommands(from: nil, to: web) == ["interface vlan30", "description web", "ip address 10.0.0.1/24", "no shutdown", "exit"])
+        #expect(os10.vlanCommands(from: nil, to: bare) == ["interface vlan30", "description web", "no shutdown", "exit"])
+        #expect(os10.vlanCommands(from: web, to: web) == [])
+        #expect(os10.runningConfigurationCommand == "show running-configuration" && os10.confirmScript == ["write memory"])
+        // Moving the primary address removes the old list and writes the new one, primary first.
+        let moved = SwitchVLAN(id: 30, name: "web", l3Ips: ["10.0.1.1/24", "10.0.0.1/24"])
+        #expect(CiscoIOSDialect().vlanCommands(from: web, to: moved)
+            == ["interface Vlan30", "no ip address 10.0.0.1 255.255.255.0", "ip address 10.0.1.1 255.255.255.0",
+                "ip address 10.0.0.1 255.255.255.0 secondary", "exit"])
     }
 
     @Test func vlanLists() {
@@ -274,6 +319,6 @@ struct CapturedCLI: CLICommandRunner {
         #expect(throws: AgentError.self) { try SwitchValidation.cidr("10.10.10.1", field: "l3Ips[0]") }
         #expect(try SwitchValidation.cidr("2001:db8::1/64", field: "l3Ips[0]") == "2001:db8::1/64")
         #expect(throws: AgentError.self) { try JunosDialect().validateInterfaceName("ge-0/0/1; rollback", field: "portId") }
-        #expect(throws: AgentError.self) { try IOSStyleDialect(variant: .ios).validateInterfaceName("Gi1/0/1\nreload", field: "portId") }
+        #expect(throws: AgentError.self) { try CiscoIOSDialect().validateInterfaceName("Gi1/0/1\nreload", field: "portId") }
     }
 }
