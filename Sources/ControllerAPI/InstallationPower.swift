@@ -20,40 +20,44 @@ struct RouterInstallationPower: InstallationPowerControl {
         }
     }
 
-    func setBootDevice(_ device: String, connection: JSONValue) async throws -> String {
-        let result = try await router.perform(.setBootType, parameters: .text(device), connection: try descriptor(connection), fallback: nil, noFailover: true)
-        return "\(device) (\(Self.summary(result)))"
+    func setBootDevice(_ device: String, connection: JSONValue) async throws -> InstallationPowerStep {
+        let result = try await perform(.setBootType, parameters: .text(device), connection: try descriptor(connection))
+        return .bootDevice(device, Self.check(result))
     }
 
-    func restart(connection: JSONValue, hard: Bool) async throws -> String {
+    func restart(connection: JSONValue, hard: Bool) async throws -> InstallationPowerStep {
         let descriptor = try descriptor(connection)
-        let state = try await router.perform(.getPowerStatus, parameters: .none, connection: descriptor, fallback: nil, noFailover: true)
-        if state.stringValue == "offline" {
-            let result = try await router.perform(.setPowerOn, parameters: .none, connection: descriptor, fallback: nil, noFailover: true)
-            return "was off, powered on (\(Self.summary(result)))"
+        if try await perform(.getPowerStatus, connection: descriptor).powerState == .offline {
+            return .poweredOn(Self.check(try await perform(.setPowerOn, connection: descriptor)))
         }
-        let method: PowerMethod = hard ? .setPowerReset : .setPowerCycle
-        let result = try await router.perform(method, parameters: .none, connection: descriptor, fallback: nil, noFailover: true)
-        return "\(hard ? "reset" : "power cycled") (\(Self.summary(result)))"
+        return .restarted(hard: hard, Self.check(try await perform(hard ? .setPowerReset : .setPowerCycle, connection: descriptor)))
     }
 
-    func reset(connection: JSONValue) async throws -> String {
+    func reset(connection: JSONValue) async throws -> InstallationPowerStep {
         let descriptor = try descriptor(connection)
-        let state = try await router.perform(.getPowerStatus, parameters: .none, connection: descriptor, fallback: nil, noFailover: true)
-        if state.stringValue == "offline" { return "server is off, left off" }
-        let result = try await router.perform(.setPowerReset, parameters: .none, connection: descriptor, fallback: nil, noFailover: true)
-        return "reset (\(Self.summary(result)))"
+        if try await perform(.getPowerStatus, connection: descriptor).powerState == .offline { return .leftOff }
+        return .reset(Self.check(try await perform(.setPowerReset, connection: descriptor)))
     }
 
-    /// A short text of a driver's verified report.
-    static func summary(_ result: JSONValue) -> String {
-        if let text = result.stringValue { return text }
-        if let state = result["powerState"]?.stringValue {
-            if result["verified"] == .bool(true) { return "verified \(state)" + (result["evidence"]?.stringValue.map { ": \($0)" } ?? "") }
-            return "\(state), not verified" + (result["reason"]?.stringValue.map { ": \($0)" } ?? "")
+    /// Installations never fail over: they act on the connection they were given.
+    private func perform(_ method: PowerMethod, parameters: PowerParameters = .none, connection: ConnectionDescriptor) async throws -> PowerOutcome {
+        try await router.perform(method, parameters: parameters, connection: connection, fallback: nil, noFailover: true).outcome
+    }
+
+    /// How the driver verified what it did.
+    static func check(_ outcome: PowerOutcome) -> PowerStepCheck {
+        switch outcome {
+        case .change(let report):
+            if report.verified { return PowerStepCheck(verified: true, summary: "verified \(report.powerState)" + (report.evidence.map { ": \($0)" } ?? "")) }
+            return PowerStepCheck(verified: false, summary: "\(report.powerState), not verified" + (report.reason.map { ": \($0)" } ?? ""))
+        case .bootDevice(let report):
+            let stored = report.stored
+            return PowerStepCheck(
+                verified: true, summary: "read back \(stored.deviceSelector)\(stored.efi ? ", EFI" : "")\(stored.persistent ? ", all future boots" : ", next boot only")")
+        case .state(let state): return PowerStepCheck(verified: true, summary: "read \(state)")
+        case .bmcReset(let report): return PowerStepCheck(verified: report.verified, summary: "BMC \(report.reset) reset")
+        case .commandOutput(let output): return PowerStepCheck(verified: false, summary: String(output.prefix(120)))
         }
-        if let stored = result["stored"] { return "read back \(stored.jsonText)" }
-        return result.jsonText.count > 120 ? String(result.jsonText.prefix(120)) + "…" : result.jsonText
     }
 }
 

@@ -4,7 +4,7 @@ import AgentCore
 public enum ChassisPower: String, Sendable, Codable {
     case on, off
 
-    public var seedWord: String { self == .on ? "online" : "offline" }
+    public var seedWord: ServerPowerState { self == .on ? .online : .offline }
 }
 
 /// Boot devices `setBootType` accepts (the seed's params) and their ipmitool `bootdev` names.

@@ -21,8 +21,8 @@ public enum ChassisPowerAction: String, Sendable, CaseIterable {
 public struct PowerChangeReport: Sendable, Codable, Equatable {
     public var result = "executed"
     public var action: String
-    /// The seed's word for the state read back: online or offline.
-    public var powerState: String
+    /// The state read back: online or offline.
+    public var powerState: ServerPowerState
     public var verified: Bool
     /// What proved the change: the state read back, power seen off and on again, a new restart cause, a SEL event.
     public var evidence: String?
@@ -40,6 +40,16 @@ public struct BootDeviceReport: Sendable, Codable, Equatable {
     public var persistent: Bool
     /// What the BMC stored, read back from `chassis bootparam get 5`.
     public var stored: BootFlags
+}
+
+/// A BMC reset the agent saw the BMC come back from.
+public struct BMCResetReport: Sendable, Codable, Equatable {
+    public var result = "executed"
+    /// `warm` or `cold`.
+    public var reset: String
+    /// True: the BMC answered `mc info` again after the reset.
+    public var verified: Bool
+    public var seconds: Double
 }
 
 /// Power, boot device, BMC reset, custom commands and inventory reads for one BMC at a time.
@@ -86,7 +96,7 @@ public struct IPMIService: Sendable {
             if let baseline { return try await verifyRestart(action, since: baseline, connection, started: started, deadline: deadline) }
             let (state, checks) = try await poll(connection, until: action.expectedState, deadline: deadline)
             guard state == action.expectedState else {
-                throw IPMIError.verificationFailed(bmc: connection.address, expected: action.expectedState.seedWord, actual: state.seedWord)
+                throw IPMIError.verificationFailed(bmc: connection.address, expected: action.expectedState.seedWord.rawValue, actual: state.seedWord.rawValue)
             }
             return PowerChangeReport(
                 action: action.rawValue, powerState: state.seedWord, verified: true, evidence: "power read back \(state.rawValue)",
@@ -196,7 +206,7 @@ public struct IPMIService: Sendable {
             delay = min(delay * 2, .seconds(2))
         }
         guard state == .on else {
-            throw IPMIError.verificationFailed(bmc: connection.address, expected: ChassisPower.on.seedWord, actual: state.seedWord)
+            throw IPMIError.verificationFailed(bmc: connection.address, expected: ChassisPower.on.seedWord.rawValue, actual: state.seedWord.rawValue)
         }
         var looked = ["power read on at every check"]
         looked.append(baseline.cause.map { "restart cause still \($0)" } ?? "no restart cause (not implemented by the BMC)")
@@ -244,7 +254,7 @@ public struct IPMIService: Sendable {
     }
 
     /// Resets the BMC (cold by default) and waits, within the verify deadline, until it answers again.
-    public func resetBMC(warm: Bool, _ connection: IPMIConnection) async throws -> JSONValue {
+    public func resetBMC(warm: Bool, _ connection: IPMIConnection) async throws -> BMCResetReport {
         let started = ContinuousClock.now
         _ = try await executor.run(["mc", "reset", warm ? "warm" : "cold"], on: connection)
         let deadline = started + .seconds(settings.verifyDeadlineSeconds)
@@ -252,10 +262,7 @@ public struct IPMIService: Sendable {
         while ContinuousClock.now < deadline {
             do {
                 _ = try await executor.run(["mc", "info"], on: connection)
-                return [
-                    "result": "executed", "reset": .string(warm ? "warm" : "cold"), "verified": true,
-                    "seconds": .double(((ContinuousClock.now - started).inSeconds * 1000).rounded() / 1000),
-                ]
+                return BMCResetReport(reset: warm ? "warm" : "cold", verified: true, seconds: Self.seconds(since: started))
             } catch {
                 lastError = error
                 try await Task.sleep(for: .seconds(2))

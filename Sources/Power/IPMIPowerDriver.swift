@@ -27,25 +27,23 @@ public struct IPMIPowerDriver: PowerDriver {
         }
     }
 
-    public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> JSONValue {
+    public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> PowerOutcome {
         let connection = try meta.decode(as: IPMIConnection.self, at: "connection.meta")
         switch method {
-        case .getPowerStatus:
-            return .string(try await service.powerStatus(connection).seedWord)
-        case .setPowerOn: return try JSONValue(encoding: try await service.setPower(.on, connection))
-        case .setPowerOff: return try JSONValue(encoding: try await service.setPower(.off, connection))
-        case .setPowerSoft: return try JSONValue(encoding: try await service.setPower(.soft, connection))
-        case .setPowerReset: return try JSONValue(encoding: try await service.setPower(.reset, connection))
-        case .setPowerCycle: return try JSONValue(encoding: try await service.setPower(.cycle, connection))
+        case .getPowerStatus: return .state(try await service.powerStatus(connection).seedWord)
+        case .setPowerOn: return .change(try await service.setPower(.on, connection))
+        case .setPowerOff: return .change(try await service.setPower(.off, connection))
+        case .setPowerSoft: return .change(try await service.setPower(.soft, connection))
+        case .setPowerReset: return .change(try await service.setPower(.reset, connection))
+        case .setPowerCycle: return .change(try await service.setPower(.cycle, connection))
         case .setBootType:
             let request = try BootTypeRequest(parameters)
-            return try JSONValue(
-                encoding: try await service.setBootDevice(request.device, efi: request.efi, persistent: request.persistent, connection))
+            return .bootDevice(try await service.setBootDevice(request.device, efi: request.efi, persistent: request.persistent, connection))
         case .setBmcReset:
-            return try await service.resetBMC(warm: try Self.isWarmReset(parameters), connection)
+            return .bmcReset(try await service.resetBMC(warm: try Self.isWarmReset(parameters), connection))
         case .executeCustomCommand:
             guard case .text(let line) = parameters else { throw AgentError.missingField("params") }
-            return .string(try await service.customCommand(line, connection))
+            return .commandOutput(try await service.customCommand(line, connection))
         }
     }
 

@@ -48,22 +48,22 @@ public struct PDUPowerDriver: PowerDriver {
         return "pdu:\(connection.deviceId):\(connection.outlets.map(String.init).joined(separator: ","))"
     }
 
-    public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> JSONValue {
+    public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> PowerOutcome {
         let connection = try Self.connection(meta, path: "connection.meta")
         switch method {
         case .getPowerStatus:
             var anyOn = false
             for outlet in connection.outlets where try await service.state(connection.deviceId, outlet: outlet) == .on { anyOn = true }
-            return .string(anyOn ? "online" : "offline")
+            return .state(anyOn ? .online : .offline)
         case .setPowerOn, .setPowerOff:
             let action: OutletAction = method == .setPowerOn ? .on : .off
             let reports = try await switchAll(action, connection, method: method)
-            return try report(action, reports, evidence: "every outlet read back \(action.rawValue)")
+            return .change(OutletPowerReport(action, reports, evidence: "every outlet read back \(action.rawValue)"))
         case .setPowerReset, .setPowerCycle:
             // All supplies go off before any comes back, or the server never loses power.
             let off = try await switchAll(.off, connection, method: method)
             let on = try await switchAll(.cycle, connection, method: method, actedBefore: off.contains { $0.before != .off })
-            return try report(.cycle, off + on, evidence: "every outlet read back off, then on")
+            return .change(OutletPowerReport(.cycle, off + on, evidence: "every outlet read back off, then on"))
         default:
             throw AgentError.unsupported("\(method.rawValue) is not supported by pdu connections")
         }
@@ -84,12 +84,6 @@ public struct PDUPowerDriver: PowerDriver {
         return reports
     }
 
-    func report(_ action: OutletAction, _ reports: [OutletReport], evidence: String) throws -> JSONValue {
-        [
-            "action": .string(action.rawValue), "powerState": .string(action == .off ? "offline" : "online"), "verified": true,
-            "evidence": .string(evidence), "outlets": try JSONValue(encoding: reports),
-        ]
-    }
 
     public func checkReferences(meta: JSONValue, path: String) async throws {
         try await service.checkHasOutlets(try Self.connection(meta, path: path).deviceId)
@@ -99,5 +93,24 @@ public struct PDUPowerDriver: PowerDriver {
         let connection = try Self.connection(meta, path: "connection.meta")
         for outlet in connection.outlets { _ = try await service.state(connection.deviceId, outlet: outlet) }
         return "online"
+    }
+}
+
+/// A change made on outlets: every outlet switched and read back.
+public struct OutletPowerReport: PowerChangeReporting, Equatable {
+    public var action: String
+    public var powerState: ServerPowerState
+    public var verified: Bool
+    public var evidence: String?
+    public var reason: String?
+    public var outlets: [OutletReport]
+
+    init(_ action: OutletAction, _ outlets: [OutletReport], evidence: String) {
+        self.action = action.rawValue
+        powerState = action == .off ? .offline : .online
+        verified = true
+        self.evidence = evidence
+        reason = nil
+        self.outlets = outlets
     }
 }

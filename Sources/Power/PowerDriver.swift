@@ -14,8 +14,8 @@ public protocol PowerDriver: Sendable {
     /// Checks what the meta refers to, before any job exists and without touching the device (a PDU that is not
     /// registered, or whose type has no outlets).
     func checkReferences(meta: JSONValue, path: String) async throws
-    /// Performs the method; the result is what the API returns (`"online"`, a verified report, command output).
-    func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> JSONValue
+    /// Performs the method: the state read, a verified change, a boot device read back, command output.
+    func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> PowerOutcome
     /// "online" when the connection works.
     func testConnection(meta: JSONValue) async throws -> String
 }
@@ -73,10 +73,10 @@ public struct PowerRouter: Sendable {
     public func perform(
         _ method: PowerMethod, parameters: PowerParameters, connection: ConnectionDescriptor, fallback: ConnectionDescriptor?,
         noFailover: Bool
-    ) async throws -> JSONValue {
+    ) async throws -> PowerResult {
         let driver = try driver(for: connection)
         do {
-            return try await driver.perform(method, parameters: parameters, meta: connection.meta)
+            return PowerResult(outcome: try await driver.perform(method, parameters: parameters, meta: connection.meta))
         } catch {
             // A read changes nothing, so any failure of the primary lets the fallback answer; a change only when the
             // primary provably did not act.
@@ -84,12 +84,8 @@ public struct PowerRouter: Sendable {
             guard let fallback, !noFailover, method.canFailOver, method.isReadOnly || effect == .untouched else { throw error }
             let fallbackDriver = try self.driver(for: fallback, field: "fallback.type")
             guard fallbackDriver.supportedMethods.contains(method) else { throw error }
-            let primaryError = AgentError.from(error)
-            let result = try await fallbackDriver.perform(method, parameters: parameters, meta: fallback.meta)
-            return [
-                "result": result, "via": .string(fallback.type),
-                "primaryError": ["code": .string(primaryError.code), "message": .string(primaryError.message), "deviceEffect": .string(effect.rawValue)],
-            ]
+            let outcome = try await fallbackDriver.perform(method, parameters: parameters, meta: fallback.meta)
+            return PowerResult(outcome: outcome, failover: PowerFailover(via: fallback.type, primaryError: AgentError.from(error), deviceEffect: effect))
         }
     }
 

@@ -24,15 +24,14 @@ public struct ProviderPowerDriver: PowerDriver {
         return "\(type.rawValue):\(connection.serverId)"
     }
 
-    public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> JSONValue {
+    public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> PowerOutcome {
         let connection = try connection(meta)
         switch method {
-        case .getPowerStatus:
-            return .string(try await service.status(connection).state.seedWord)
-        case .setPowerOn: return try JSONValue(encoding: try await service.power(.on, connection))
-        case .setPowerOff: return try JSONValue(encoding: try await service.power(.off, connection))
-        case .setPowerSoft: return try JSONValue(encoding: try await service.power(.shutdown, connection))
-        case .setPowerReset: return try JSONValue(encoding: try await service.power(.reset, connection))
+        case .getPowerStatus: return .state(try await service.status(connection).state.seedWord)
+        case .setPowerOn: return .change(try await service.power(.on, connection))
+        case .setPowerOff: return .change(try await service.power(.off, connection))
+        case .setPowerSoft: return .change(try await service.power(.shutdown, connection))
+        case .setPowerReset: return .change(try await service.power(.reset, connection))
         case .setPowerCycle:
             let off = try await service.power(.off, connection)
             let on: ProviderPowerReport
@@ -41,7 +40,7 @@ public struct ProviderPowerDriver: PowerDriver {
             } catch {
                 throw DeviceActionFailure.afterAcceptance("power cycle of \(type.rawValue) server \(connection.serverId)", error)
             }
-            return try JSONValue(encoding: ProviderPowerReport(
+            return .change(ProviderPowerReport(
                 action: "cycle", powerState: on.powerState, providerState: on.providerState, verified: true,
                 evidence: "state read back \(off.providerState), then \(on.providerState)", reason: nil, emulated: true,
                 steps: off.steps + on.steps, checks: off.checks + on.checks, seconds: off.seconds + on.seconds))

@@ -112,11 +112,11 @@ public enum ProviderPowerState: String, Sendable, Codable {
     case on, off, poweringOn, poweringOff, rebooting, installing, busy, unknown
 
     /// The seed's power words: `online` / `offline`; transitions and unknown states keep their name.
-    public var seedWord: String {
+    public var seedWord: ServerPowerState {
         switch self {
-        case .on: return "online"
-        case .off: return "offline"
-        default: return rawValue
+        case .on: return .online
+        case .off: return .offline
+        default: return ServerPowerState(rawValue: rawValue)
         }
     }
 }

@@ -242,7 +242,7 @@ public final class ProviderService: Sendable {
 /// What a verified provider power action reports (shaped like the IPMI report).
 public struct ProviderPowerReport: Sendable, Codable, Equatable {
     public var action: String
-    public var powerState: String
+    public var powerState: ServerPowerState
     public var providerState: String
     public var verified: Bool
     /// What proved the change: the state read back (for a restart: seen leaving "on" and back).
@@ -255,7 +255,7 @@ public struct ProviderPowerReport: Sendable, Codable, Equatable {
     public var checks: Int
     public var seconds: Double
 
-    public init(action: String, powerState: String, providerState: String, verified: Bool, evidence: String?, reason: String?, emulated: Bool,
+    public init(action: String, powerState: ServerPowerState, providerState: String, verified: Bool, evidence: String?, reason: String?, emulated: Bool,
                 steps: [String], checks: Int, seconds: Double) {
         self.action = action
         self.powerState = powerState

@@ -4,20 +4,6 @@ import GRDB
 import Logging
 import ServiceLifecycle
 
-/// What an installation needs from the power side; the controller API implements it with the power router
-/// (IPMI, PDU, providers), so this module stays free of drivers.
-public protocol InstallationPowerControl: Sendable {
-    /// Checks the connection before anything happens (a 400 naming the field).
-    func validate(connection: JSONValue) throws
-    /// `pxe` or `disk`, verified by reading back; returns what was done.
-    func setBootDevice(_ device: String, connection: JSONValue) async throws -> String
-    /// Power cycle (or hard reset when `hard`) a server that is on, power on one that is off.
-    func restart(connection: JSONValue, hard: Bool) async throws -> String
-    /// A hard reset of a server that is on, so it stops running the installer (aborting an installation); a server
-    /// that is off is left off.
-    func reset(connection: JSONValue) async throws -> String
-}
-
 /// Keeps a server's serial console open while its installation runs, so its output is kept even when nobody
 /// watches (the console module does it; this module knows nothing of SOL).
 public protocol InstallationConsoleCapture: Sendable {
@@ -669,7 +655,7 @@ public actor InstallationManager: BootScriptProvider {
         if let power, let connection = record.connection, record.powerAction != .noRestart, reached >= .power {
             steps.append(PlannedCleanup(name: "bootDevice") { "boot device \(try await power.setBootDevice("disk", connection: connection))" })
             if resetPower {
-                steps.append(PlannedCleanup(name: "power") { try await power.reset(connection: connection) })
+                steps.append(PlannedCleanup(name: "power") { try await power.reset(connection: connection).description })
             }
         }
         return steps

@@ -161,7 +161,7 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
         let (ipmi, _) = service()
         let connection = adminConnection(simulator)
         let reset = try await ipmi.resetBMC(warm: false, connection)
-        #expect(reset["verified"] == true)
+        #expect(reset.verified && reset.reset == "cold")
         let status = try await ipmi.customCommand("chassis status", connection)
         #expect(status.contains("System Power"))
         let mc = try await ipmi.customCommand("mc info", connection)

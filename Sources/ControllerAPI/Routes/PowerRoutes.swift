@@ -48,13 +48,11 @@ struct PowerRoutes {
             let power = runtime.power
             let outbox = runtime.outbox
             /// Every power state the agent reads or verifies goes to the controller as `power.state`.
-            @Sendable func stateEvent(_ result: JSONValue) -> OutboxEvent? {
-                let state = result.stringValue ?? result["powerState"]?.stringValue
-                    ?? result["result"]?.stringValue ?? result["result"]?["powerState"]?.stringValue
-                guard let state else { return nil }
+            @Sendable func stateEvent(_ result: PowerResult) -> OutboxEvent? {
+                guard let state = result.outcome.powerState else { return nil }
                 return OutboxEvent(type: "power.state", data: [
-                    "serverId": body.serverId.map(JSONValue.string) ?? .null, "target": .string(target), "powerState": .string(state),
-                    "via": .string(result["via"]?.stringValue ?? body.connection.type),
+                    "serverId": body.serverId.map(JSONValue.string) ?? .null, "target": .string(target), "powerState": .string(state.rawValue),
+                    "via": .string(result.failover?.via ?? body.connection.type),
                 ])
             }
             guard method.isMutating else {
@@ -63,13 +61,12 @@ struct PowerRoutes {
                 if let event = stateEvent(result) { try await outbox.append(event) }
                 // A read the fallback answered has the seed's shape too (the bare state); which connection answered, and
                 // why the primary did not, travel in headers (and in the power.state event's `via`).
-                if let via = result["via"]?.stringValue, let answer = result["result"] {
-                    var response = Envelope.success(answer)
-                    response.headers[Self.viaHeader] = via
-                    if let code = result["primaryError"]?["code"]?.stringValue { response.headers[Self.primaryErrorHeader] = code }
-                    return response
+                var response = Envelope.success(try result.outcome.seedValue())
+                if let failover = result.failover {
+                    response.headers[Self.viaHeader] = failover.via
+                    response.headers[Self.primaryErrorHeader] = failover.primaryError.code
                 }
-                return Envelope.success(result)
+                return response
             }
             return try await JobSubmission(runtime: runtime).respond(
                 to: request, payload: payload, kind: "power.\(method.rawValue)", target: target,
@@ -81,7 +78,7 @@ struct PowerRoutes {
                 if [.setPowerOn, .setPowerOff, .setPowerSoft, .setPowerReset, .setPowerCycle].contains(method), let event = stateEvent(result) {
                     context.emit(event)
                 }
-                return result
+                return try result.jobResult()
             }
         }
         router.post("/v1/connections/test") { request, _ in

@@ -130,7 +130,7 @@ struct ProviderRoutes {
             case .templates: return Envelope.success(try JSONValue(encoding: try await driver.templates()))
             case .status:
                 let status = try await driver.status(serverId: connection.serverId)
-                return Envelope.success(["powerState": .string(status.state.seedWord), "state": .string(status.state.rawValue),
+                return Envelope.success(["powerState": .string(status.state.seedWord.rawValue), "state": .string(status.state.rawValue),
                                          "providerState": .string(status.providerState), "percent": status.percent.map { .integer(Int64($0)) } ?? .null])
             case .console: return Envelope.success(try await driver.console(serverId: connection.serverId).json)
             case .traffic: return Envelope.success(try JSONValue(encoding: try await driver.traffic(serverId: connection.serverId)))
