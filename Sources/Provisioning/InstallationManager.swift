@@ -1,15 +1,7 @@
 import AgentCore
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
-
-/// Keeps a server's serial console open while its installation runs, so its output is kept even when nobody
-/// watches (the console module does it; this module knows nothing of SOL).
-public protocol InstallationConsoleCapture: Sendable {
-    func startCapture(serverId: String, connection: JSONValue) async
-    func stopCapture(serverId: String) async
-}
 
 /// Settings the manager takes from the configuration.
 public struct InstallationSettings: Sendable {
@@ -25,49 +17,18 @@ public struct InstallationSettings: Sendable {
     }
 }
 
-/// Errors of the boot side; a wrong or expired token is a plain 404 (and a log line).
-public enum InstallationError: Error, Sendable, AgentErrorConvertible {
-    case running(serverId: String, kind: InstallationKind)
-    case macBusy(mac: String, serverId: String)
-    case unknownToken
-    case notRunning(String)
-    /// The installation ended, but part of its clean-up (DHCP restore, boot device, power reset) failed.
-    case cleanupFailed(serverId: String, state: InstallationState, failures: [CleanupStep])
-
-    public var agentError: AgentError {
-        switch self {
-        case .running(let serverId, let kind):
-            return .conflict("installation_running", "server \(serverId) already has a running \(kind.rawValue)", details: ["serverId": .string(serverId)])
-        case .macBusy(let mac, let serverId):
-            return .conflict("installation_running", "\(mac) is being installed as server \(serverId)", details: ["mac": .string(mac), "serverId": .string(serverId)])
-        case .unknownToken:
-            return AgentError(status: .notFound, code: "not_found", message: "unknown or expired installation URL")
-        case .notRunning(let serverId):
-            return .conflict("installation_not_running", "server \(serverId) has no running installation", details: ["serverId": .string(serverId)])
-        case .cleanupFailed(let serverId, let state, let failures):
-            return AgentError(
-                status: .badGateway, code: "installation_cleanup_failed",
-                message: "installation of server \(serverId) \(state.rawValue), but clean-up failed: "
-                    + failures.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
-                details: ["serverId": .string(serverId), "state": .string(state.rawValue), "failures": .array(failures.map(\.json))])
-        }
-    }
-}
-
-/// The installation state machine: validate → render → cache → temporary DHCP entry with PXE → boot device PXE and
-/// power cycle → boot script → answer file → progress → completion → PXE off, boot device disk, DHCP restored.
-/// Every transition is one SQLite transaction together with its outbox event, so it survives a restart and the
-/// controller hears of it exactly as it happened.
+/// Runs installations: validates and stores them, drives their preparation (cache, DHCP entry, boot device and power)
+/// in the background, serves what booting servers fetch through ``InstallationBootSide``, and ends them (clean-up,
+/// then the final record) exactly once. The transitions themselves are pure (``InstallationRecord``'s state machine),
+/// persisted with their events by ``InstallationLedger``; what touches the outside goes through
+/// ``InstallationEffects``.
 public actor InstallationManager: BootScriptProvider {
     let database: AgentDatabase
     public nonisolated let store: InstallationStore
-    let outbox: Outbox
-    let actionLog: ActionLog
-    let dhcp: DHCPService
+    let ledger: InstallationLedger
+    let effects: any InstallationEffects
     public nonisolated let cache: OSCache
     let renderer: InstallationRenderer
-    let power: (any InstallationPowerControl)?
-    let consoleCapture: (any InstallationConsoleCapture)?
     public nonisolated let settings: InstallationSettings
     let logger: Logger
     /// Refusals a booting machine or a scanner can cause at will are logged at most once a minute per kind.
@@ -81,19 +42,27 @@ public actor InstallationManager: BootScriptProvider {
     /// How long an ending waits for the driver it cancelled to finish its step in flight.
     static let driverStopWait = Duration.seconds(120)
 
+    /// A manager acting on the agent's own DHCP service, OS cache, power router and console.
     public init(
         database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, dhcp: DHCPService, cache: OSCache, renderer: InstallationRenderer,
         power: (any InstallationPowerControl)?, consoleCapture: (any InstallationConsoleCapture)? = nil, settings: InstallationSettings, logger: Logger
     ) {
+        self.init(
+            database: database, outbox: outbox, actionLog: actionLog, cache: cache, renderer: renderer,
+            effects: AgentInstallationEffects(dhcp: dhcp, cache: cache, power: power, consoleCapture: consoleCapture), settings: settings, logger: logger)
+    }
+
+    /// A manager acting through `effects` (`cache` is only cleaned up daily).
+    public init(
+        database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, cache: OSCache, renderer: InstallationRenderer, effects: any InstallationEffects,
+        settings: InstallationSettings, logger: Logger
+    ) {
         self.database = database
         store = InstallationStore(database: database)
-        self.outbox = outbox
-        self.actionLog = actionLog
-        self.dhcp = dhcp
+        ledger = InstallationLedger(database: database, outbox: outbox, actionLog: actionLog)
+        self.effects = effects
         self.cache = cache
         self.renderer = renderer
-        self.power = power
-        self.consoleCapture = consoleCapture
         self.settings = settings
         self.logger = logger
     }
@@ -109,46 +78,18 @@ public actor InstallationManager: BootScriptProvider {
             request.hasHardwareRAID = request.hasHardwareRAID ?? (inventory["facts"]?["hardwareRaid"] == .bool(true))
         }
         if let connection = request.connection, request.powerAction != .noRestart {
-            guard let power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
+            guard let power = effects.power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
             try power.validate(connection: connection)
         }
         let token = Self.newToken()
         let hash = request.rootPassword.map { SHA512Crypt.hash($0.revealed) } ?? ""
         let rendered = try renderer.render(request, token: token, bootBaseURL: settings.bootBaseURL, rootPasswordHash: hash)
-        let plannedEntry = try request.mac.map { _ in try Self.dhcpEntry(for: request, now: now) } ?? nil
-        if let plannedEntry {
-            let others = try await dhcp.store.all().filter { $0.mac != plannedEntry.mac }
-            try DHCPService.checkConflicts(plannedEntry, among: others)
-        }
-        let livePXEless = request.kind == .hardwareDetection && request.powerAction == .noRestart && request.mac == nil
-        var record = InstallationRecord(
-            serverId: serverId, token: token, kind: request.kind, state: .running, step: .prepared, mac: request.mac,
-            allowedAddress: request.primaryIPv4?.address.description ?? (livePXEless ? nil : request.primaryIPv6?.address.description),
-            hostname: request.hostname, profileDocument: request.profile?.document, profileName: request.profile?.osName,
-            completionEvent: Self.completionEvent(request), powerAction: request.powerAction, permanentDHCP: request.permanentDHCP,
-            files: rendered.files, answerFiles: rendered.answerFiles.sorted(), dhcpEntry: try plannedEntry.map(DHCPEntryStore.document), previousDHCP: nil,
-            connection: request.connection, progress: [], error: nil, createdAt: now, updatedAt: now,
-            deadline: now.addingTimeInterval(Double(settings.timeoutMinutes) * 60), finishedAt: nil, ending: nil, cleanup: nil)
-        record.record(.prepared, "\(request.kind.rawValue) of \(request.hostname) with \(request.profile?.osName ?? "the live system"): \(rendered.files.count) files rendered")
-        if request.mac == nil || (request.kind == .hardwareDetection && request.powerAction == .noRestart) {
-            record.step = .waitingForBoot
-            record.record(.waitingForBoot, request.mac == nil ? "run the hwdetect command on the server" : "waiting for the boot or the hwdetect command")
-        }
-        let stored = record
-        try await database.writer.write { db in
-            if let existing = try InstallationStore.get(serverId, in: db), existing.isRunning {
-                throw InstallationError.running(serverId: serverId, kind: existing.kind)
-            }
-            if let mac = stored.mac, let other = try InstallationStore.running(mac: mac, in: db) {
-                throw InstallationError.macBusy(mac: mac.description, serverId: other.serverId)
-            }
-            try InstallationStore.put(stored, in: db)
-            try self.outbox.append(stored.event("installation.started", message: stored.progress.last?.message ?? ""), in: db)
-            try self.actionLog.append(
-                ActionLogEntry(rootType: "servers", rootId: serverId, description: "Installation started",
-                               meta: ["kind": .string(stored.kind.rawValue), "profile": stored.profileName.map(JSONValue.string) ?? .null]),
-                in: db)
-        }
+        let plannedEntry = try InstallationRecord.plannedDHCPEntry(for: request, now: now)
+        if let plannedEntry { try await effects.checkDHCPConflicts(plannedEntry) }
+        let record = try InstallationRecord(
+            request, token: token, rendered: rendered, plannedDHCPEntry: plannedEntry, deadline: now.addingTimeInterval(Double(settings.timeoutMinutes) * 60),
+            now: now)
+        try await ledger.create(record)
         logger.info("installation started", metadata: ["serverId": "\(serverId)", "kind": "\(record.kind.rawValue)", "mac": "\(record.mac?.description ?? "-")"])
         if record.step < .waitingForBoot { launchDriver(serverId) }
         return record
@@ -198,8 +139,9 @@ public actor InstallationManager: BootScriptProvider {
             } else if record.step < .waitingForBoot {
                 logger.notice("resuming installation", metadata: ["serverId": "\(record.serverId)", "step": "\(record.step.name)"])
                 launchDriver(record.serverId)
-            } else if let connection = record.connection, record.powerAction != .noRestart, let consoleCapture {
-                Task { await consoleCapture.startCapture(serverId: record.serverId, connection: connection) }
+            } else if let connection = record.connection, record.powerAction != .noRestart {
+                let effects = effects
+                Task { await effects.startConsoleCapture(serverId: record.serverId, connection: connection) }
             }
         }
     }
@@ -272,12 +214,10 @@ public actor InstallationManager: BootScriptProvider {
             let profile = try record.profileDocument.map { try PXEProfile($0) }
             if record.step < .caching {
                 if let profile, profile.mirrorUrl != nil, !profile.cacheFiles.isEmpty {
-                    try await transition(serverId, to: .caching, "fetching \(profile.cacheFiles.count) files into \(profile.cacheDirectory) (\(profile.cachingPolicy))")
-                    let result = try await cache.prepare(profile)
-                    try await transition(serverId, to: .caching,
-                        "cache ready: \(result.downloaded.count) downloaded, \(result.revalidated.count) revalidated, \(result.reused.count) reused")
+                    try await ledger.advance(serverId, to: .caching, "fetching \(profile.cacheFiles.count) files into \(profile.cacheDirectory) (\(profile.cachingPolicy))")
+                    try await ledger.advance(serverId, to: .caching, try await effects.prepareCache(profile))
                 } else {
-                    try await transition(serverId, to: .caching, "nothing to cache")
+                    try await ledger.advance(serverId, to: .caching, "nothing to cache")
                 }
             }
             record = try await currentRunning(serverId)
@@ -290,20 +230,21 @@ public actor InstallationManager: BootScriptProvider {
             // power cycle of a server booting from the network is harmless, a server never restarted is not.
             if record.step <= .power {
                 if record.powerAction == .noRestart || record.connection == nil {
-                    try await transition(serverId, to: .power, "power left alone (installPowerAction noRestart): boot the server from the network")
-                } else if let power, let connection = record.connection {
-                    try await transition(serverId, to: .power, "setting the boot device to PXE")
+                    try await ledger.advance(serverId, to: .power, "power left alone (installPowerAction noRestart): boot the server from the network")
+                } else if let power = effects.power, let connection = record.connection {
+                    try await ledger.advance(serverId, to: .power, "setting the boot device to PXE")
                     // The serial console is watched from before the restart, so the whole boot is in its log; its
                     // start (a slow BMC) never holds the installation up.
-                    if let consoleCapture { Task { await consoleCapture.startCapture(serverId: serverId, connection: connection) } }
+                    let effects = effects
+                    Task { await effects.startConsoleCapture(serverId: serverId, connection: connection) }
                     let boot = try await power.setBootDevice("pxe", connection: connection)
-                    try await transition(serverId, to: .power, "boot device: \(boot)")
+                    try await ledger.advance(serverId, to: .power, "boot device: \(boot)")
                     let restart = try await power.restart(connection: connection, hard: record.powerAction == .powerReset)
-                    try await transition(serverId, to: .power, "power: \(restart)")
+                    try await ledger.advance(serverId, to: .power, "power: \(restart)")
                 }
             }
             _ = try await currentRunning(serverId)
-            try await transition(serverId, to: .waitingForBoot, "waiting for \(record.mac?.description ?? "the server") to fetch its boot script")
+            try await ledger.advance(serverId, to: .waitingForBoot, "waiting for \(record.mac?.description ?? "the server") to fetch its boot script")
         } catch is CancellationError {
             return
         } catch where Task.isCancelled {
@@ -331,198 +272,53 @@ public actor InstallationManager: BootScriptProvider {
         return record
     }
 
-    /// The temporary entry: the primary addresses, PXE on, expiring after keep_dhcp_minutes (a permanent entry
-    /// the server already had stays permanent and is restored as it was afterwards).
-    static func dhcpEntry(for request: InstallationRequest, now: Date) throws -> DHCPEntry? {
-        guard let mac = request.mac else { return nil }
-        func address(_ assignment: IPAssignment?) -> DHCPEntry.Address? {
-            guard let assignment else { return nil }
-            let network = IPNetwork(address: assignment.address, prefixLength: assignment.prefixLength)
-            let gateway = assignment.gateway.flatMap(IPAddress.init).flatMap { network.contains($0) && $0 != assignment.address ? $0.description : nil }
-            return DHCPEntry.Address(ip: assignment.address.description, cidr: assignment.prefixLength, gateway: gateway)
-        }
-        let keep = request.profile?.keepDHCPMinutes ?? 120
-        return DHCPEntry(
-            mac: mac, serverId: request.serverId, hostname: request.hostname, ipv4: address(request.primaryIPv4), ipv6: address(request.primaryIPv6),
-            dns: request.dns, permanent: false, keepMinutes: keep, pxe: true,
-            bootFiles: DHCPEntry.BootFiles(bios: request.profile?.ipxeBIOSFile, efi: request.profile?.ipxeEFIFile),
-            expiresAt: now.addingTimeInterval(Double(keep) * 60))
-    }
-
     private func putDHCPEntry(_ serverId: String) async throws {
         let record = try await currentRunning(serverId)
         guard let mac = record.mac, let planned = try record.dhcpEntry.map(DHCPEntryStore.decode) else {
-            try await transition(serverId, to: .dhcp, "no DHCP entry needed")
+            try await ledger.advance(serverId, to: .dhcp, "no DHCP entry needed")
             return
         }
-        let previous = try await dhcp.store.get(mac)
-        let ours = previous.map { $0.serverId == serverId && $0.pxe } ?? false
-        var entry = planned
-        if let previous, !ours, previous.permanent {
-            entry.permanent = true
-            entry.keepMinutes = nil
-            entry.expiresAt = nil
-        } else {
-            entry.expiresAt = Date().addingTimeInterval(Double(entry.keepMinutes ?? 120) * 60)
-        }
-        // Recorded before the entry is put (with the one it replaces): an ending that comes while the put is under
-        // way, or an agent restart in the middle, restores the previous entry whether or not the put got through.
-        let applied = entry
-        try await update(serverId, type: "installation.progress") { record in
-            guard record.isRunning, record.ending == nil else { throw InstallationError.notRunning(serverId) }
-            record.dhcpEntry = try DHCPEntryStore.document(applied)
-            if record.previousDHCP == nil, let previous, !ours { record.previousDHCP = try DHCPEntryStore.document(previous) }
-            record.record(.dhcp, "putting DHCP entry \(mac) → \(applied.ipv4?.ip ?? applied.ipv6?.ip ?? "?") with PXE, "
-                + (applied.permanent ? "permanent" : "expires in \(applied.keepMinutes ?? 0) minutes"))
-            return record.progress.last?.message ?? ""
-        }
-        try await dhcp.put(entry)
-        try await transition(serverId, to: .dhcp, "DHCP entry \(mac) live")
+        let (entry, replaced) = InstallationRecord.dhcpEntryToPut(planned: planned, existing: try await effects.dhcpEntry(mac), serverId: serverId, now: Date())
+        try await ledger.update(serverId) { try $0.puttingDHCPEntry(entry, replacing: replaced) }
+        try await effects.putDHCPEntry(entry)
+        try await ledger.advance(serverId, to: .dhcp, "DHCP entry \(mac) live")
     }
 
     // MARK: - Boot side
 
-    /// The iPXE script for a MAC with a running installation that has not reached its installer yet.
-    public func bootScript(for mac: MACAddress, architecture: BootArchitecture, clientAddress: String?) async throws -> String? {
-        guard let record = try await database.writer.read({ db in try InstallationStore.running(mac: mac, in: db) }),
-            record.step >= .dhcp, record.step < .installerStarted, let script = record.files["ipxe"]
-        else { return nil }
-        guard addressAllowed(record, clientAddress) else {
-            refusals.log(logger, level: .warning, kind: "script-address", "boot script refused: wrong client address", metadata: [
-                "mac": "\(mac)", "client": "\(clientAddress ?? "-")", "expected": "\(record.allowedAddress ?? "-")",
-            ])
-            return nil
+    /// The boot side, ending installations through this manager.
+    nonisolated var bootSide: InstallationBootSide {
+        InstallationBootSide(database: database, ledger: ledger, settings: settings, refusals: refusals, logger: logger) { [weak self] serverId, state, message in
+            _ = try await self?.finish(serverId, state: state, message: message, resetPower: false)
         }
-        try await update(record.serverId, type: "installation.progress") { record in
-            if record.allowedAddress == nil { record.allowedAddress = clientAddress }
-            record.record(.bootScriptFetched, "boot script fetched by \(clientAddress ?? "?") (\(architecture.rawValue))")
-            return record.progress.last?.message ?? ""
-        }
-        return script.content
     }
 
-    func addressAllowed(_ record: InstallationRecord, _ clientAddress: String?) -> Bool {
-        guard let allowed = record.allowedAddress else { return true }
-        guard let clientAddress, let client = IPAddress(clientAddress), let expected = IPAddress(allowed) else { return false }
-        return client == expected
+    /// The iPXE script for a MAC with a running installation that has not reached its installer yet.
+    public nonisolated func bootScript(for mac: MACAddress, architecture: BootArchitecture, clientAddress: String?) async throws -> String? {
+        try await bootSide.bootScript(for: mac, architecture: architecture, clientAddress: clientAddress)
     }
 
     /// A file by boot path, for the installation's own address only; first fetch of the answer file = installer started.
-    public func file(token: String, path: String, clientAddress: String?, now: Date = Date()) async throws -> RenderedFile {
-        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: path, now: now, afterCompletion: path.hasPrefix("script/"))
-        guard let file = record.files[path] else { throw AgentError.notFound("installation file", path) }
-        if record.isRunning, record.answerFiles.contains(path), record.step < .installerStarted {
-            try await update(record.serverId, type: "installation.progress") { record in
-                if record.allowedAddress == nil { record.allowedAddress = clientAddress }
-                record.record(.installerStarted, "answer file \(path) fetched by \(clientAddress ?? "?")")
-                return record.progress.last?.message ?? ""
-            }
-        }
-        return file
+    public nonisolated func file(token: String, path: String, clientAddress: String?, now: Date = Date()) async throws -> RenderedFile {
+        try await bootSide.file(token: token, path: path, clientAddress: clientAddress, now: now)
     }
 
     /// GET/POST /boot/{token}/progress?step=&message=; `step=failed` fails the installation.
-    public func progress(token: String, step: String?, message: String?, clientAddress: String?, now: Date = Date()) async throws {
-        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: "progress", now: now, afterCompletion: true)
-        let text = Self.sanitize(message ?? step ?? "progress")
-        if step == "failed", record.isRunning {
-            _ = try await finish(record.serverId, state: .failed, message: "reported by the server: \(text)", resetPower: false)
-            return
-        }
-        try await update(record.serverId, type: "installation.progress") { record in
-            let target: InstallationStep = record.isRunning && record.step >= .installerStarted && record.step < .installing ? .installing : record.step
-            record.record(target, "\(Self.sanitize(step ?? "progress")): \(text)")
-            return record.progress.last?.message ?? ""
-        }
+    public nonisolated func progress(token: String, step: String?, message: String?, clientAddress: String?, now: Date = Date()) async throws {
+        try await bootSide.progress(token: token, step: step, message: message, clientAddress: clientAddress, now: now)
     }
 
     /// GET/POST /boot/{token}/done?event=; the kind's completion event completes the installation.
-    public func done(token: String, event: String?, clientAddress: String?, now: Date = Date()) async throws {
-        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: "done", now: now, afterCompletion: true)
-        let event = Self.sanitize(event ?? "done")
-        if record.isRunning, event == record.completionEvent {
-            _ = try await finish(record.serverId, state: .completed, message: "completed (\(event))", resetPower: false)
-            return
-        }
-        try await update(record.serverId, type: "installation.progress") { record in
-            let target: InstallationStep
-            switch event {
-            case "installerFinished" where record.isRunning: target = max(record.step, .installing)
-            case "firstBootBeforeScriptExecution" where record.isRunning: target = max(record.step, .firstBoot)
-            default: target = record.step
-            }
-            record.record(target, "event \(event)")
-            return record.progress.last?.message ?? ""
-        }
+    public nonisolated func done(token: String, event: String?, clientAddress: String?, now: Date = Date()) async throws {
+        try await bootSide.done(token: token, event: event, clientAddress: clientAddress, now: now)
     }
 
     /// POST /boot/{token}/inventory: normalised, kept, sent as `inventory.collected`; completes a hardware detection.
-    public func inventory(token: String, report: JSONValue, clientAddress: String?, now: Date = Date()) async throws -> JSONValue {
-        let record = try await authorized(token: token, clientAddress: clientAddress, purpose: "inventory", now: now, afterCompletion: true)
-        let inventory = try HardwareInventory.normalize(report)
-        try await database.writer.write { db in
-            try InstallationStore.putInventory(record.serverId, inventory, at: now, in: db)
-            try self.outbox.append(OutboxEvent(type: "inventory.collected", data: ["serverId": .string(record.serverId), "inventory": inventory]), in: db)
-        }
-        if record.isRunning, record.kind == .hardwareDetection {
-            _ = try await finish(record.serverId, state: .completed, message: "inventory collected", resetPower: false)
-        } else {
-            try await update(record.serverId, type: "installation.progress") { record in
-                record.record(record.step, "inventory collected")
-                return "inventory collected"
-            }
-        }
-        return inventory
+    public nonisolated func inventory(token: String, report: JSONValue, clientAddress: String?, now: Date = Date()) async throws -> JSONValue {
+        try await bootSide.inventory(token: token, report: report, clientAddress: clientAddress, now: now)
     }
 
-    /// The record behind a token, or a 404 (logged) when the token is unknown, expired or used from elsewhere.
-    private func authorized(token: String, clientAddress: String?, purpose: String, now: Date, afterCompletion: Bool) async throws -> InstallationRecord {
-        guard token.count == 48, token.allSatisfy(\.isHexDigit),
-            let record = try await database.writer.read({ db in try InstallationStore.byToken(token, in: db) })
-        else {
-            refusals.log(logger, level: .warning, kind: "unknown-token", "boot URL with an unknown token refused", metadata: [
-                "purpose": "\(purpose)", "client": "\(clientAddress ?? "-")",
-            ])
-            throw InstallationError.unknownToken
-        }
-        let inGrace = record.state == .completed && afterCompletion
-            && (record.finishedAt.map { now.timeIntervalSince($0) < Double(settings.completionGraceMinutes) * 60 } ?? false)
-        guard record.isRunning || inGrace else {
-            refusals.log(logger, level: .warning, kind: "finished-\(record.serverId)", "boot URL of a finished installation refused", metadata: [
-                "serverId": "\(record.serverId)", "purpose": "\(purpose)", "state": "\(record.state.rawValue)",
-            ])
-            throw InstallationError.unknownToken
-        }
-        guard addressAllowed(record, clientAddress) else {
-            refusals.log(logger, level: .warning, kind: "address-\(record.serverId)", "boot URL refused: wrong client address", metadata: [
-                "serverId": "\(record.serverId)", "purpose": "\(purpose)", "client": "\(clientAddress ?? "-")", "expected": "\(record.allowedAddress ?? "-")"])
-            throw InstallationError.unknownToken
-        }
-        return record
-    }
-
-    // MARK: - Transitions
-
-    /// Read-modify-write of one record with its outbox event, in one transaction. `change` returns the event message.
-    @discardableResult
-    func update(_ serverId: String, type: String, _ change: @escaping @Sendable (inout InstallationRecord) throws -> String) async throws -> InstallationRecord {
-        try await database.writer.write { db in
-            guard var record = try InstallationStore.get(serverId, in: db) else { throw AgentError.notFound("installation for server", serverId) }
-            let message = try change(&record)
-            try InstallationStore.put(record, in: db)
-            try self.outbox.append(record.event(type, message: message), in: db)
-            return record
-        }
-    }
-
-    func transition(_ serverId: String, to step: InstallationStep, _ message: String) async throws {
-        try await update(serverId, type: "installation.progress") { record in
-            // Once ending, the preparation records nothing more: clean-up reads what was reached.
-            guard record.isRunning, record.ending == nil else { throw InstallationError.notRunning(serverId) }
-            record.record(step, message)
-            return message
-        }
-    }
+    // MARK: - Ending
 
     /// Ends a running installation (completed, failed, aborted): stops its driver (waiting for the step in flight, so
     /// clean-up knows everything that was done), marks it ending, cleans up (PXE off and DHCP restored, boot device
@@ -542,16 +338,7 @@ public actor InstallationManager: BootScriptProvider {
                 driver.cancel()
                 await Self.waitForEnd(of: driver, upTo: Self.driverStopWait)
             }
-            let claimed: Bool = try await self.database.writer.write { db in
-                guard var record = try InstallationStore.get(serverId, in: db), record.isRunning, record.ending == nil else { return false }
-                record.ending = InstallationEnding(state: state, message: message, resetPower: resetPower, reached: record.step)
-                record.cleanup = []
-                record.record(.cleanup, "ending (\(state.rawValue)): \(message); cleaning up")
-                try InstallationStore.put(record, in: db)
-                try self.outbox.append(record.event("installation.progress", message: record.progress.last?.message ?? ""), in: db)
-                return true
-            }
-            guard claimed else { return nil }
+            guard try await self.ledger.beginEnding(serverId, state: state, message: message, resetPower: resetPower) else { return nil }
             return try await self.completeEnding(serverId)
         }
         endings[serverId] = ending
@@ -584,89 +371,46 @@ public actor InstallationManager: BootScriptProvider {
         guard let record = try await store.get(serverId), record.isRunning, let ending = record.ending else {
             throw InstallationError.notRunning(serverId)
         }
-        for step in plannedCleanup(record, reached: ending.reached, resetPower: ending.resetPower)
-        where !(record.cleanup ?? []).contains(where: { $0.name == step.name && $0.succeeded }) {
-            let outcome = await cleanupStep(step.name, step.work)
-            try await database.writer.write { db in
-                guard var stored = try InstallationStore.get(serverId, in: db) else { return }
-                stored.cleanup = (stored.cleanup ?? []).filter { $0.name != outcome.name } + [outcome]
-                stored.record(.cleanup, "\(outcome.name): \(outcome.succeeded ? "" : "FAILED: ")\(outcome.detail)")
-                try InstallationStore.put(stored, in: db)
+        for action in record.pendingCleanup(canSwitchPower: effects.power != nil) {
+            let outcome: CleanupStep
+            do {
+                outcome = CleanupStep(name: action.name, succeeded: true, detail: try await perform(action, for: record))
+            } catch {
+                outcome = CleanupStep(name: action.name, succeeded: false, detail: AgentError.from(error).message)
             }
+            try await ledger.recordCleanup(serverId, outcome)
         }
-        let now = Date()
-        let ended = try await database.writer.write { db -> InstallationRecord in
-            guard var record = try InstallationStore.get(serverId, in: db) else { throw AgentError.notFound("installation for server", serverId) }
-            record.state = ending.state
-            record.finishedAt = now
-            if ending.state == .failed { record.error = ending.message }
-            record.connection = nil
-            let steps = record.cleanup ?? []
-            let failed = steps.filter { !$0.succeeded }
-            let summary = "\(record.kind.rawValue) \(ending.state.rawValue): \(ending.message)"
-                + (failed.isEmpty ? "" : "; clean-up failed: \(failed.map(\.name).joined(separator: ", "))")
-            record.record(.finished, summary, at: now)
-            try InstallationStore.put(record, in: db)
-            try self.outbox.append(record.event("installation.\(ending.state.rawValue)", message: summary), in: db)
-            try self.actionLog.append(
-                ActionLogEntry(rootType: "servers", rootId: serverId,
-                               description: ending.state == .aborted ? "Aborted PXE provisioning" : "Installation \(ending.state.rawValue)",
-                               loglevel: failed.isEmpty ? .info : .error,
-                               meta: ["kind": .string(record.kind.rawValue), "text": .string(summary), "cleanup": .array(steps.map(\.json))]),
-                in: db)
-            return record
-        }
-        await consoleCapture?.stopCapture(serverId: serverId)
+        let ended = try await ledger.end(serverId, at: Date())
+        await effects.stopConsoleCapture(serverId: serverId)
         logger.info("installation \(ending.state.rawValue)", metadata: ["serverId": "\(serverId)", "message": "\(ending.message)",
                                                                         "cleanupComplete": "\(ended.cleanupComplete)"])
         return ended
     }
 
-    /// One clean-up step to run.
-    struct PlannedCleanup: Sendable {
-        let name: String
-        let work: @Sendable () async throws -> String
-    }
-
-    /// The clean-up an ending needs. `reached` is the step the installation had got to: only what it did is undone.
-    private func plannedCleanup(_ record: InstallationRecord, reached: InstallationStep, resetPower: Bool) -> [PlannedCleanup] {
-        var steps: [PlannedCleanup] = []
-        let finalState = record.ending?.state ?? record.state
-        let dhcp = self.dhcp
-        if let mac = record.mac, reached >= .dhcp, record.dhcpEntry != nil {
-            steps.append(PlannedCleanup(name: "dhcp") {
-                if let previous = try record.previousDHCP.map(DHCPEntryStore.decode) {
-                    try await dhcp.put(previous)
-                    return "DHCP entry \(mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))"
-                } else if record.permanentDHCP, finalState == .completed, var entry = try record.dhcpEntry.map(DHCPEntryStore.decode) {
-                    entry.pxe = false
-                    entry.permanent = true
-                    entry.keepMinutes = nil
-                    entry.expiresAt = nil
-                    try await dhcp.put(entry)
-                    return "DHCP entry \(mac) kept permanently, PXE off (enable_permanent_dhcp)"
-                } else if let current = try await dhcp.store.get(mac), current.serverId == record.serverId {
-                    try await dhcp.delete(mac)
-                    return "temporary DHCP entry \(mac) removed"
-                }
+    /// Runs one clean-up step; what it did, in words.
+    private func perform(_ action: CleanupAction, for record: InstallationRecord) async throws -> String {
+        switch action {
+        case .dhcp:
+            switch try record.dhcpCleanup() {
+            case .restore(let previous):
+                try await effects.putDHCPEntry(previous)
+                return "DHCP entry \(previous.mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))"
+            case .keepPermanently(let entry):
+                try await effects.putDHCPEntry(entry)
+                return "DHCP entry \(entry.mac) kept permanently, PXE off (enable_permanent_dhcp)"
+            case .removeTemporary(let mac):
+                guard let current = try await effects.dhcpEntry(mac), current.serverId == record.serverId else { return "no DHCP entry to remove" }
+                try await effects.removeDHCPEntry(mac)
+                return "temporary DHCP entry \(mac) removed"
+            case nil:
                 return "no DHCP entry to remove"
-            })
-        }
-        if let power, let connection = record.connection, record.powerAction != .noRestart, reached >= .power {
-            steps.append(PlannedCleanup(name: "bootDevice") { "boot device \(try await power.setBootDevice("disk", connection: connection))" })
-            if resetPower {
-                steps.append(PlannedCleanup(name: "power") { try await power.reset(connection: connection).description })
             }
-        }
-        return steps
-    }
-
-    /// Runs one clean-up step: what it did, or its error.
-    private func cleanupStep(_ name: String, _ work: () async throws -> String) async -> CleanupStep {
-        do {
-            return CleanupStep(name: name, succeeded: true, detail: try await work())
-        } catch {
-            return CleanupStep(name: name, succeeded: false, detail: AgentError.from(error).message)
+        case .bootFromDisk(let connection):
+            guard let power = effects.power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
+            return "boot device \(try await power.setBootDevice("disk", connection: connection))"
+        case .resetPower(let connection):
+            guard let power = effects.power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
+            return try await power.reset(connection: connection).description
         }
     }
 
@@ -676,22 +420,6 @@ public actor InstallationManager: BootScriptProvider {
     static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-
-    /// What completes an installation of this kind.
-    static func completionEvent(_ request: InstallationRequest) -> String {
-        switch request.kind {
-        case .install: return request.profile?.completionEvent ?? "firstBootAfterScriptExecution"
-        case .rescue: return "rescueReady"
-        case .diskWipe: return "diskWipeFinished"
-        case .passwordReset: return "passwordResetFinished"
-        case .hardwareDetection: return "inventoryCollected"
-        }
-    }
-
-    /// Messages from booting servers: printable, bounded.
-    static func sanitize(_ text: String) -> String {
-        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(300).map(Character.init))
     }
 }
 

@@ -21,8 +21,8 @@ struct PowerOutcomeTests {
         let change = try PowerOutcome.change(off).seedValue()
         #expect(change["powerState"] == "offline" && change["verified"] == true && change["providerState"] == "POWERED_OFF" && change["reason"] == nil)
         #expect(try PowerOutcome.bootDevice(boot).seedValue()["stored"]?["deviceSelector"] == "Force PXE")
-        let reset = try PowerOutcome.bmcReset(BMCResetReport(reset: "warm", verified: true, seconds: 3)).seedValue()
-        #expect(reset == ["result": "executed", "reset": "warm", "verified": true, "seconds": 3.0])
+        let reset = try PowerOutcome.bmcReset(BMCResetReport(reset: "warm", verified: true, seconds: 3.25)).seedValue()
+        #expect(reset == ["result": "executed", "reset": "warm", "verified": true, "seconds": 3.25])
     }
 
     @Test func onlyReadsAndChangesTellAPowerState() {

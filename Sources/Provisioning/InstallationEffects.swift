@@ -1,0 +1,73 @@
+import AgentCore
+import Foundation
+
+/// Everything an installation does outside its own record: the OS cache, the server's DHCP entry, the boot device
+/// and the power, the serial console capture. The manager drives the state machine through this seam, so its tests
+/// can stand in for every peer.
+public protocol InstallationEffects: Sendable {
+    /// Fetches the profile's files into the OS cache; what was done, in words.
+    func prepareCache(_ profile: PXEProfile) async throws -> String
+    /// The MAC's current entry.
+    func dhcpEntry(_ mac: MACAddress) async throws -> DHCPEntry?
+    /// Refuses `planned` when it collides with another MAC's entry (an address in use).
+    func checkDHCPConflicts(_ planned: DHCPEntry) async throws
+    func putDHCPEntry(_ entry: DHCPEntry) async throws
+    func removeDHCPEntry(_ mac: MACAddress) async throws
+    /// The boot device and the power; nil when the agent has no power drivers.
+    var power: (any InstallationPowerControl)? { get }
+    /// Starts keeping the server's serial console (never holds the installation up).
+    func startConsoleCapture(serverId: String, connection: JSONValue) async
+    func stopConsoleCapture(serverId: String) async
+}
+
+/// Keeps a server's serial console open while its installation runs, so its output is kept even when nobody
+/// watches (the console module does it; this module knows nothing of SOL).
+public protocol InstallationConsoleCapture: Sendable {
+    func startCapture(serverId: String, connection: JSONValue) async
+    func stopCapture(serverId: String) async
+}
+
+/// The effects on the agent's own services: the OS cache, the DHCP service, the power router, the console.
+public struct AgentInstallationEffects: InstallationEffects {
+    let dhcp: DHCPService
+    let cache: OSCache
+    public let power: (any InstallationPowerControl)?
+    let consoleCapture: (any InstallationConsoleCapture)?
+
+    public init(dhcp: DHCPService, cache: OSCache, power: (any InstallationPowerControl)?, consoleCapture: (any InstallationConsoleCapture)?) {
+        self.dhcp = dhcp
+        self.cache = cache
+        self.power = power
+        self.consoleCapture = consoleCapture
+    }
+
+    public func prepareCache(_ profile: PXEProfile) async throws -> String {
+        let result = try await cache.prepare(profile)
+        return "cache ready: \(result.downloaded.count) downloaded, \(result.revalidated.count) revalidated, \(result.reused.count) reused"
+    }
+
+    public func dhcpEntry(_ mac: MACAddress) async throws -> DHCPEntry? {
+        try await dhcp.store.get(mac)
+    }
+
+    public func checkDHCPConflicts(_ planned: DHCPEntry) async throws {
+        let others = try await dhcp.store.all().filter { $0.mac != planned.mac }
+        try DHCPService.checkConflicts(planned, among: others)
+    }
+
+    public func putDHCPEntry(_ entry: DHCPEntry) async throws {
+        _ = try await dhcp.put(entry)
+    }
+
+    public func removeDHCPEntry(_ mac: MACAddress) async throws {
+        _ = try await dhcp.delete(mac)
+    }
+
+    public func startConsoleCapture(serverId: String, connection: JSONValue) async {
+        await consoleCapture?.startCapture(serverId: serverId, connection: connection)
+    }
+
+    public func stopConsoleCapture(serverId: String) async {
+        await consoleCapture?.stopCapture(serverId: serverId)
+    }
+}

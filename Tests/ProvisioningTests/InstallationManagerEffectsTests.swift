@@ -1,0 +1,136 @@
+import AgentCore
+import Foundation
+import Logging
+import PeerHarness
+@testable import Provisioning
+import Synchronization
+import Testing
+
+/// Stands in for the DHCP service, the OS cache, the BMC and the console: records every effect in order, and fails
+/// the ones a test names.
+final class RecordingEffects: InstallationEffects, InstallationPowerControl {
+    private let state = Mutex<(log: [String], entries: [MACAddress: DHCPEntry], failing: Set<String>)>(([], [:], []))
+
+    var log: [String] { state.withLock { $0.log } }
+    var entries: [MACAddress: DHCPEntry] { state.withLock { $0.entries } }
+
+    func fail(_ effect: String) { state.withLock { _ = $0.failing.insert(effect) } }
+
+    private func record(_ effect: String, _ detail: String) throws {
+        let failing = state.withLock { state in
+            state.log.append("\(effect) \(detail)")
+            return state.failing.contains(effect)
+        }
+        if failing { throw AgentError(status: .badGateway, code: "bmc_unreachable", message: "\(effect) failed (test)") }
+    }
+
+    func prepareCache(_ profile: PXEProfile) async throws -> String {
+        try record("cache", profile.cacheDirectory)
+        return "cache ready (test)"
+    }
+
+    func dhcpEntry(_ mac: MACAddress) async throws -> DHCPEntry? { state.withLock { $0.entries[mac] } }
+    func checkDHCPConflicts(_ planned: DHCPEntry) async throws {}
+
+    func putDHCPEntry(_ entry: DHCPEntry) async throws {
+        try record("putDHCP", "\(entry.mac) pxe=\(entry.pxe)")
+        state.withLock { $0.entries[entry.mac] = entry }
+    }
+
+    func removeDHCPEntry(_ mac: MACAddress) async throws {
+        try record("removeDHCP", "\(mac)")
+        state.withLock { _ = $0.entries.removeValue(forKey: mac) }
+    }
+
+    var power: (any InstallationPowerControl)? { self }
+    func startConsoleCapture(serverId: String, connection: JSONValue) async {}
+    func stopConsoleCapture(serverId: String) async {}
+
+    func validate(connection: JSONValue) throws {}
+
+    func setBootDevice(_ device: String, connection: JSONValue) async throws -> InstallationPowerStep {
+        try record("bootDevice", device)
+        return .bootDevice(device, PowerStepCheck(verified: true, summary: "read back (test)"))
+    }
+
+    func restart(connection: JSONValue, hard: Bool) async throws -> InstallationPowerStep {
+        try record("restart", hard ? "hard" : "cycle")
+        return .restarted(hard: hard, PowerStepCheck(verified: true, summary: "verified online (test)"))
+    }
+
+    func reset(connection: JSONValue) async throws -> InstallationPowerStep {
+        try record("reset", "")
+        return .reset(PowerStepCheck(verified: true, summary: "verified online (test)"))
+    }
+}
+
+/// The manager's orchestration through the effects seam: what it does, in which order, and what an effect that
+/// fails leaves behind; no DHCP server, BMC or mirror involved.
+struct InstallationManagerEffectsTests {
+    let directory: TemporaryDirectory
+    let database: AgentDatabase
+    let outbox: Outbox
+    let effects = RecordingEffects()
+    let manager: InstallationManager
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        database = try AgentDatabase(path: directory.file("agent.sqlite"), migrations: ProvisioningSchema.migrations + InstallationStore.migrations)
+        let logger = Logger(label: "test")
+        outbox = Outbox(database: database, maximumEvents: 10_000, logger: logger)
+        manager = InstallationManager(
+            database: database, outbox: outbox, actionLog: ActionLog(database: database),
+            cache: OSCache(directory: directory.file("cache"), timeoutSeconds: 5, logger: logger),
+            renderer: InstallationRenderer(library: InstallationFixtures.library), effects: effects,
+            settings: InstallationSettings(bootBaseURL: "http://10.10.10.1:8080", timeoutMinutes: 60), logger: logger)
+    }
+
+    static let body = InstallationFixtures.body(profile: InstallationFixtures.profile("kickstart"), overrides: [
+        "installPowerAction": "powerCycle", "connection": ["type": "ipmi", "meta": ["ip": "127.0.0.1", "username": "admin", "password": "secret"]],
+    ])
+
+    func prepared() async throws -> InstallationRecord {
+        _ = try await manager.start(serverId: "61", body: Self.body)
+        let record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(10)))
+        #expect(record.step == .waitingForBoot, "\(record.progress.map(\.message))")
+        return record
+    }
+
+    @Test func preparationRunsCacheDHCPBootDeviceThenPower() async throws {
+        let record = try await prepared()
+        #expect(effects.log == ["cache rocky9", "putDHCP 52:54:00:12:34:56 pxe=true", "bootDevice pxe", "restart cycle"])
+        #expect(record.progress.map(\.message).contains("boot device: pxe (read back (test))"))
+        #expect(record.progress.map(\.message).contains("power: power cycled (verified online (test))"))
+    }
+
+    @Test func anAbortPutsBackEverythingThePreparationDid() async throws {
+        _ = try await prepared()
+        let ended = try await manager.abort("61", withoutPowerReset: false)
+        #expect(Array(effects.log.dropFirst(4)) == ["removeDHCP 52:54:00:12:34:56", "bootDevice disk", "reset "])
+        #expect(ended.state == .aborted && ended.cleanupComplete && ended.connection == nil && effects.entries.isEmpty)
+    }
+
+    @Test func aFailedCleanUpStepIsNamedAndNotRepeatedWhenItSucceeded() async throws {
+        _ = try await prepared()
+        effects.fail("reset")
+        await #expect(throws: InstallationError.self) { _ = try await manager.abort("61", withoutPowerReset: false) }
+        let record = try #require(try await manager.status("61"))
+        #expect(record.state == .aborted && !record.cleanupComplete)
+        #expect(record.cleanup?.map(\.name) == ["dhcp", "bootDevice", "power"] && record.cleanup?.last?.succeeded == false)
+        #expect(record.progress.last?.message == "install aborted: aborted; clean-up failed: power")
+    }
+
+    @Test func aBMCThatRefusesTheBootDeviceFailsTheInstallationAndIsSetBackToDisk() async throws {
+        effects.fail("bootDevice")
+        _ = try await manager.start(serverId: "61", body: Self.body)
+        var record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(10)))
+        for _ in 0..<100 where record.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
+            record = try #require(try await manager.status("61"))
+        }
+        #expect(record.state == .failed && record.error == "bootDevice failed (test)")
+        // The restart never happened; clean-up still tried the boot device (reached .power) and removed the entry.
+        #expect(!effects.log.contains("restart cycle"))
+        #expect(effects.log.suffix(2) == ["removeDHCP 52:54:00:12:34:56", "bootDevice disk"])
+    }
+}
