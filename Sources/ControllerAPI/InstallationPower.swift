@@ -22,21 +22,21 @@ struct RouterInstallationPower: InstallationPowerControl {
 
     func setBootDevice(_ device: String, connection: JSONValue) async throws -> InstallationPowerStep {
         let result = try await perform(.setBootType, parameters: .text(device), connection: try descriptor(connection))
-        return .bootDevice(device, Self.check(result))
+        return .bootDevice(device, try Self.check(result))
     }
 
     func restart(connection: JSONValue, hard: Bool) async throws -> InstallationPowerStep {
         let descriptor = try descriptor(connection)
         if try await perform(.getPowerStatus, connection: descriptor).powerState == .offline {
-            return .poweredOn(Self.check(try await perform(.setPowerOn, connection: descriptor)))
+            return .poweredOn(try Self.check(try await perform(.setPowerOn, connection: descriptor)))
         }
-        return .restarted(hard: hard, Self.check(try await perform(hard ? .setPowerReset : .setPowerCycle, connection: descriptor)))
+        return .restarted(hard: hard, try Self.check(try await perform(hard ? .setPowerReset : .setPowerCycle, connection: descriptor)))
     }
 
     func reset(connection: JSONValue) async throws -> InstallationPowerStep {
         let descriptor = try descriptor(connection)
         if try await perform(.getPowerStatus, connection: descriptor).powerState == .offline { return .leftOff }
-        return .reset(Self.check(try await perform(.setPowerReset, connection: descriptor)))
+        return .reset(try Self.check(try await perform(.setPowerReset, connection: descriptor)))
     }
 
     /// Installations never fail over: they act on the connection they were given.
@@ -45,15 +45,13 @@ struct RouterInstallationPower: InstallationPowerControl {
     }
 
     /// How the driver verified what it did.
-    static func check(_ outcome: PowerOutcome) -> PowerStepCheck {
+    static func check(_ outcome: PowerOutcome) throws -> PowerStepCheck {
         switch outcome {
         case .change(let report):
             if report.verified { return PowerStepCheck(verified: true, summary: "verified \(report.powerState)" + (report.evidence.map { ": \($0)" } ?? "")) }
             return PowerStepCheck(verified: false, summary: "\(report.powerState), not verified" + (report.reason.map { ": \($0)" } ?? ""))
         case .bootDevice(let report):
-            let stored = report.stored
-            return PowerStepCheck(
-                verified: true, summary: "read back \(stored.deviceSelector)\(stored.efi ? ", EFI" : "")\(stored.persistent ? ", all future boots" : ", next boot only")")
+            return PowerStepCheck(verified: report.stored.valid, summary: "read back \(try JSONValue(encoding: report.stored).jsonText)")
         case .state(let state): return PowerStepCheck(verified: true, summary: "read \(state)")
         case .bmcReset(let report): return PowerStepCheck(verified: report.verified, summary: "BMC \(report.reset) reset")
         case .commandOutput(let output): return PowerStepCheck(verified: false, summary: String(output.prefix(120)))

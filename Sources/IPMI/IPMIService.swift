@@ -44,11 +44,13 @@ public struct BootDeviceReport: Sendable, Codable, Equatable {
 
 /// A BMC reset the agent saw the BMC come back from.
 public struct BMCResetReport: Sendable, Codable, Equatable {
+    /// Always `executed`, as in the other reports.
     public var result = "executed"
     /// `warm` or `cold`.
     public var reset: String
     /// True: the BMC answered `mc info` again after the reset.
     public var verified: Bool
+    /// From the reset command to the BMC's first answer.
     public var seconds: Double
 }
 

@@ -84,7 +84,6 @@ public struct PDUPowerDriver: PowerDriver {
         return reports
     }
 
-
     public func checkReferences(meta: JSONValue, path: String) async throws {
         try await service.checkHasOutlets(try Self.connection(meta, path: path).deviceId)
     }
@@ -98,11 +97,13 @@ public struct PDUPowerDriver: PowerDriver {
 
 /// A change made on outlets: every outlet switched and read back.
 public struct OutletPowerReport: PowerChangeReporting, Equatable {
+    /// `on`, `off` or `cycle`.
     public var action: String
     public var powerState: ServerPowerState
     public var verified: Bool
     public var evidence: String?
     public var reason: String?
+    /// Each outlet's switch and read-back, in order (a cycle: every outlet off, then every outlet on).
     public var outlets: [OutletReport]
 
     init(_ action: OutletAction, _ outlets: [OutletReport], evidence: String) {

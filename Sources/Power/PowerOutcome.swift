@@ -44,6 +44,7 @@ public enum PowerOutcome: Sendable {
 
 /// A method's outcome as the router returns it, with the failover that produced it, if any.
 public struct PowerResult: Sendable {
+    /// What the method did (on the fallback when ``failover`` is set).
     public var outcome: PowerOutcome
     /// Set when the fallback connection produced the outcome because the primary failed.
     public var failover: PowerFailover?

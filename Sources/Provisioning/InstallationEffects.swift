@@ -11,19 +11,25 @@ public protocol InstallationEffects: Sendable {
     func dhcpEntry(_ mac: MACAddress) async throws -> DHCPEntry?
     /// Refuses `planned` when it collides with another MAC's entry (an address in use).
     func checkDHCPConflicts(_ planned: DHCPEntry) async throws
+    /// Puts (creates or replaces) the MAC's entry and makes the DHCP server serve it.
     func putDHCPEntry(_ entry: DHCPEntry) async throws
+    /// Removes the MAC's entry from the DHCP server.
     func removeDHCPEntry(_ mac: MACAddress) async throws
-    /// The boot device and the power; nil when the agent has no power drivers.
+    /// The boot device and the power; nil when the agent has no power drivers. A seam of its own: the controller
+    /// API implements it with the power router, and this module stays free of drivers.
     var power: (any InstallationPowerControl)? { get }
     /// Starts keeping the server's serial console (never holds the installation up).
     func startConsoleCapture(serverId: String, connection: JSONValue) async
+    /// Stops keeping it (the installation ended).
     func stopConsoleCapture(serverId: String) async
 }
 
 /// Keeps a server's serial console open while its installation runs, so its output is kept even when nobody
 /// watches (the console module does it; this module knows nothing of SOL).
 public protocol InstallationConsoleCapture: Sendable {
+    /// Opens the server's console over `connection` (when it has one) and keeps its output.
     func startCapture(serverId: String, connection: JSONValue) async
+    /// Closes it.
     func stopCapture(serverId: String) async
 }
 
@@ -34,6 +40,7 @@ public struct AgentInstallationEffects: InstallationEffects {
     public let power: (any InstallationPowerControl)?
     let consoleCapture: (any InstallationConsoleCapture)?
 
+    /// Effects on `dhcp`, `cache`, `power` (nil: installations that need power are refused) and `consoleCapture`.
     public init(dhcp: DHCPService, cache: OSCache, power: (any InstallationPowerControl)?, consoleCapture: (any InstallationConsoleCapture)?) {
         self.dhcp = dhcp
         self.cache = cache

@@ -6,6 +6,8 @@ public enum InstallationError: Error, Sendable, AgentErrorConvertible {
     case macBusy(mac: String, serverId: String)
     case unknownToken
     case notRunning(String)
+    /// The installation needs the boot device or the power switched, and this agent has no power drivers.
+    case noPowerDrivers
     /// The installation ended, but part of its clean-up (DHCP restore, boot device, power reset) failed.
     case cleanupFailed(serverId: String, state: InstallationState, failures: [CleanupStep])
 
@@ -17,6 +19,8 @@ public enum InstallationError: Error, Sendable, AgentErrorConvertible {
             return .conflict("installation_running", "\(mac) is being installed as server \(serverId)", details: ["mac": .string(mac), "serverId": .string(serverId)])
         case .unknownToken:
             return AgentError(status: .notFound, code: "not_found", message: "unknown or expired installation URL")
+        case .noPowerDrivers:
+            return .unsupported("this agent has no power drivers for installations")
         case .notRunning(let serverId):
             return .conflict("installation_not_running", "server \(serverId) has no running installation", details: ["serverId": .string(serverId)])
         case .cleanupFailed(let serverId, let state, let failures):

@@ -78,7 +78,7 @@ public actor InstallationManager: BootScriptProvider {
             request.hasHardwareRAID = request.hasHardwareRAID ?? (inventory["facts"]?["hardwareRaid"] == .bool(true))
         }
         if let connection = request.connection, request.powerAction != .noRestart {
-            guard let power = effects.power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
+            guard let power = effects.power else { throw InstallationError.noPowerDrivers }
             try power.validate(connection: connection)
         }
         let token = Self.newToken()
@@ -288,8 +288,8 @@ public actor InstallationManager: BootScriptProvider {
 
     /// The boot side, ending installations through this manager.
     nonisolated var bootSide: InstallationBootSide {
-        InstallationBootSide(database: database, ledger: ledger, settings: settings, refusals: refusals, logger: logger) { [weak self] serverId, state, message in
-            _ = try await self?.finish(serverId, state: state, message: message, resetPower: false)
+        InstallationBootSide(database: database, ledger: ledger, settings: settings, refusals: refusals, logger: logger) { serverId, state, message in
+            _ = try await self.finish(serverId, state: state, message: message, resetPower: false)
         }
     }
 
@@ -390,8 +390,8 @@ public actor InstallationManager: BootScriptProvider {
     /// Runs one clean-up step; what it did, in words.
     private func perform(_ action: CleanupAction, for record: InstallationRecord) async throws -> String {
         switch action {
-        case .dhcp:
-            switch try record.dhcpCleanup() {
+        case .dhcp(let mac):
+            switch try record.dhcpCleanup(of: mac) {
             case .restore(let previous):
                 try await effects.putDHCPEntry(previous)
                 return "DHCP entry \(previous.mac) restored as it was before (\(previous.permanent ? "permanent" : "temporary"), PXE \(previous.pxe ? "on" : "off"))"
@@ -402,14 +402,12 @@ public actor InstallationManager: BootScriptProvider {
                 guard let current = try await effects.dhcpEntry(mac), current.serverId == record.serverId else { return "no DHCP entry to remove" }
                 try await effects.removeDHCPEntry(mac)
                 return "temporary DHCP entry \(mac) removed"
-            case nil:
-                return "no DHCP entry to remove"
             }
         case .bootFromDisk(let connection):
-            guard let power = effects.power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
+            guard let power = effects.power else { throw InstallationError.noPowerDrivers }
             return "boot device \(try await power.setBootDevice("disk", connection: connection))"
         case .resetPower(let connection):
-            guard let power = effects.power else { throw AgentError.unsupported("this agent has no power drivers for installations") }
+            guard let power = effects.power else { throw InstallationError.noPowerDrivers }
             return try await power.reset(connection: connection).description
         }
     }

@@ -40,10 +40,12 @@ public enum InstallationPowerStep: Sendable, Equatable, CustomStringConvertible 
 
 /// How a power step was checked: verified, with what proved it, or done without proof, with why.
 public struct PowerStepCheck: Sendable, Equatable, CustomStringConvertible {
+    /// True when the driver read back what it did.
     public var verified: Bool
     /// The evidence when verified, the reason when not, in words.
     public var summary: String
 
+    /// A check; `summary` is its text in the installation's log.
     public init(verified: Bool, summary: String) {
         self.verified = verified
         self.summary = summary

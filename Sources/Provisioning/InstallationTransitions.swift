@@ -19,10 +19,10 @@ extension InstallationRecord {
             files: rendered.files, answerFiles: rendered.answerFiles.sorted(), dhcpEntry: try plannedDHCPEntry.map(DHCPEntryStore.document), previousDHCP: nil,
             connection: request.connection, progress: [], error: nil, createdAt: now, updatedAt: now, deadline: deadline, finishedAt: nil, ending: nil,
             cleanup: nil)
-        record(.prepared, "\(request.kind.rawValue) of \(request.hostname) with \(request.profile?.osName ?? "the live system"): \(rendered.files.count) files rendered", at: now)
+        record(.prepared, "\(request.kind.rawValue) of \(request.hostname) with \(request.profile?.osName ?? "the live system"): \(rendered.files.count) files rendered")
         if request.mac == nil || (request.kind == .hardwareDetection && request.powerAction == .noRestart) {
             step = .waitingForBoot
-            record(.waitingForBoot, request.mac == nil ? "run the hwdetect command on the server" : "waiting for the boot or the hwdetect command", at: now)
+            record(.waitingForBoot, request.mac == nil ? "run the hwdetect command on the server" : "waiting for the boot or the hwdetect command")
         }
     }
 
@@ -169,7 +169,7 @@ extension InstallationRecord {
     func pendingCleanup(canSwitchPower: Bool) -> [CleanupAction] {
         guard let ending else { return [] }
         var actions: [CleanupAction] = []
-        if mac != nil, ending.reached >= .dhcp, dhcpEntry != nil { actions.append(.dhcp) }
+        if let mac, ending.reached >= .dhcp, dhcpEntry != nil { actions.append(.dhcp(mac)) }
         if canSwitchPower, let connection, powerAction != .noRestart, ending.reached >= .power {
             actions.append(.bootFromDisk(connection: connection))
             if ending.resetPower { actions.append(.resetPower(connection: connection)) }
@@ -179,8 +179,7 @@ extension InstallationRecord {
 
     /// What the DHCP clean-up does: put back the entry the MAC had, keep the installation's entry permanently without
     /// PXE (enable_permanent_dhcp on a completed installation), or remove the temporary entry.
-    func dhcpCleanup() throws -> DHCPCleanup? {
-        guard let mac else { return nil }
+    func dhcpCleanup(of mac: MACAddress) throws -> DHCPCleanup {
         if let previous = try previousDHCP.map(DHCPEntryStore.decode) { return .restore(previous) }
         if permanentDHCP, (ending?.state ?? state) == .completed, var entry = try dhcpEntry.map(DHCPEntryStore.decode) {
             entry.pxe = false
@@ -216,13 +215,14 @@ extension InstallationRecord {
 
 /// One clean-up step of an ending; its ``name`` is how the record keeps its outcome.
 enum CleanupAction: Sendable, Equatable {
-    /// Restore the DHCP entry (``InstallationRecord/dhcpCleanup()`` says how).
-    case dhcp
+    /// Restore the MAC's DHCP entry (``InstallationRecord/dhcpCleanup(of:)`` says how).
+    case dhcp(MACAddress)
     /// Boot device back to disk.
     case bootFromDisk(connection: JSONValue)
     /// A power reset, so the server stops running the installer (aborting).
     case resetPower(connection: JSONValue)
 
+    /// The step's name in the stored record and in the seed-facing `cleanup` list: persisted, so it never changes.
     var name: String {
         switch self {
         case .dhcp: return "dhcp"

@@ -29,6 +29,8 @@ public struct AristaEOSDialect: IOSFamilyDialect {
         return try Self.parseVLANs(try await cli.run("show vlan | json"), svis: try await cli.run("show running-config | section interface Vlan"))
     }
 
+    /// An interface from `show interfaces X | json` and `show interfaces X switchport | json`; refuses a document
+    /// about another interface or without the fields EOS always prints.
     public static func parseInterface(name: String, status: String, switchport: String) throws -> SwitchInterface {
         let device = "aristaSsh"
         let statusCommand = "show interfaces \(name) | json"

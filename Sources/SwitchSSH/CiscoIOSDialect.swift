@@ -39,6 +39,7 @@ public struct CiscoIOSDialect: IOSFamilyDialect {
         Self.parseVLANs(try await cli.run("show vlan brief"), svis: try await cli.run("show running-config | section interface Vlan"))
     }
 
+    /// An interface from `show running-config interface X`; refuses a block about another interface.
     public static func parseInterface(name: String, configuration: String) throws -> SwitchInterface {
         let lines = IOSFamily.lines(configuration)
         guard let header = lines.first(where: { $0.hasPrefix("interface ") }) else {

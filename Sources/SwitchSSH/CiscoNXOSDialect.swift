@@ -35,6 +35,8 @@ public struct CiscoNXOSDialect: IOSFamilyDialect {
         return try Self.parseVLANs(try await cli.run("show vlan brief | json"), svis: try await cli.run("show running-config | section interface Vlan"))
     }
 
+    /// An interface from the `ROW_interface` rows of `show interface X | json` and `show interface X switchport |
+    /// json`; refuses a row about another interface or without the fields NX-OS always prints.
     public static func parseInterface(name: String, status: String, switchport: String) throws -> SwitchInterface {
         let device = "ciscoNxosSsh"
         let statusCommand = "show interface \(name) | json"

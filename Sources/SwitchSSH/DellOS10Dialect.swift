@@ -63,6 +63,7 @@ public struct DellOS10Dialect: IOSFamilyDialect {
         return sviBlock(desired.id, sviLines, bringUp: current == nil || before.isEmpty)
     }
 
+    /// An interface from `show interface X | display-xml` (name, description, enabled) and its running configuration (mode and VLANs).
     public static func parseInterface(name: String, xml: String, configuration: String) throws -> SwitchInterface {
         let command = "show interface \(name) | display-xml"
         // From the declaration to the end of the reply: a prompt or a warning printed after it is not XML.

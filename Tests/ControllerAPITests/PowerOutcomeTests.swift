@@ -41,16 +41,17 @@ struct PowerOutcomeTests {
         #expect(result["primaryError"] == ["code": "bmc_unreachable", "message": "no answer", "deviceEffect": "untouched"])
     }
 
-    @Test func installationStepsSayHowTheyWereChecked() {
-        #expect(RouterInstallationPower.check(.change(off)) == PowerStepCheck(verified: true, summary: "verified offline: state read back POWERED_OFF"))
+    @Test func installationStepsSayHowTheyWereChecked() throws {
+        #expect(try RouterInstallationPower.check(.change(off)) == PowerStepCheck(verified: true, summary: "verified offline: state read back POWERED_OFF"))
         var unverified = off
         unverified.verified = false
         unverified.evidence = nil
         unverified.reason = "the provider still says POWERING_OFF"
-        #expect(RouterInstallationPower.check(.change(unverified))
+        #expect(try RouterInstallationPower.check(.change(unverified))
             == PowerStepCheck(verified: false, summary: "offline, not verified: the provider still says POWERING_OFF"))
-        let stored = RouterInstallationPower.check(.bootDevice(boot))
-        #expect(InstallationPowerStep.bootDevice("pxe", stored).description == "pxe (read back Force PXE, EFI, next boot only)")
+        let stored = try RouterInstallationPower.check(.bootDevice(boot))
+        let line = InstallationPowerStep.bootDevice("pxe", stored).description
+        #expect(stored.verified && line.hasPrefix("pxe (read back {") && line.contains(#""deviceSelector":"Force PXE""#) && line.contains(#""efi":true"#), "\(line)")
         #expect(InstallationPowerStep.leftOff.description == "server is off, left off")
         #expect(InstallationPowerStep.restarted(hard: false, PowerStepCheck(verified: true, summary: "verified online")).description
             == "power cycled (verified online)")

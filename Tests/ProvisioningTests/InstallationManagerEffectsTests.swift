@@ -9,9 +9,11 @@ import Testing
 /// Stands in for the DHCP service, the OS cache, the BMC and the console: records every effect in order, and fails
 /// the ones a test names.
 final class RecordingEffects: InstallationEffects, InstallationPowerControl {
-    private let state = Mutex<(log: [String], entries: [MACAddress: DHCPEntry], failing: Set<String>)>(([], [:], []))
+    private let state = Mutex<(log: [String], console: [String], entries: [MACAddress: DHCPEntry], failing: Set<String>)>(([], [], [:], []))
 
     var log: [String] { state.withLock { $0.log } }
+    /// Console captures started and stopped (apart: a capture starts in a task of its own).
+    var console: [String] { state.withLock { $0.console } }
     var entries: [MACAddress: DHCPEntry] { state.withLock { $0.entries } }
 
     func fail(_ effect: String) { state.withLock { _ = $0.failing.insert(effect) } }
@@ -43,8 +45,8 @@ final class RecordingEffects: InstallationEffects, InstallationPowerControl {
     }
 
     var power: (any InstallationPowerControl)? { self }
-    func startConsoleCapture(serverId: String, connection: JSONValue) async {}
-    func stopConsoleCapture(serverId: String) async {}
+    func startConsoleCapture(serverId: String, connection: JSONValue) async { state.withLock { $0.console.append("start \(serverId)") } }
+    func stopConsoleCapture(serverId: String) async { state.withLock { $0.console.append("stop \(serverId)") } }
 
     func validate(connection: JSONValue) throws {}
 
@@ -108,6 +110,24 @@ struct InstallationManagerEffectsTests {
         let ended = try await manager.abort("61", withoutPowerReset: false)
         #expect(Array(effects.log.dropFirst(4)) == ["removeDHCP 52:54:00:12:34:56", "bootDevice disk", "reset "])
         #expect(ended.state == .aborted && ended.cleanupComplete && ended.connection == nil && effects.entries.isEmpty)
+        // The console was kept from before the restart, and is let go once, at the end.
+        for _ in 0..<100 where !effects.console.contains("start 61") { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(effects.console.first == "start 61" && effects.console.filter { $0 == "stop 61" }.count == 1, "\(effects.console)")
+    }
+
+    /// The server reports completion while the controller aborts: one of them ends the installation, the clean-up
+    /// runs once and the controller hears one end.
+    @Test func anAbortAndACompletionAtOnceEndTheInstallationOnce() async throws {
+        let record = try await prepared()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await manager.abort("61", withoutPowerReset: true) }
+            group.addTask { try? await manager.done(token: record.token, event: "firstBootAfterScriptExecution", clientAddress: "10.10.10.30") }
+        }
+        let ended = try #require(try await manager.status("61"))
+        #expect([.aborted, .completed].contains(ended.state) && ended.cleanup?.map(\.name) == ["dhcp", "bootDevice"], "\(ended.cleanup ?? [])")
+        #expect(effects.log.filter { $0.hasPrefix("removeDHCP") }.count == 1 && effects.log.filter { $0 == "bootDevice disk" }.count == 1)
+        let ends = try await outbox.pendingEvents().filter { ["installation.aborted", "installation.completed"].contains($0.type) }
+        #expect(ends.count == 1, "\(ends.map(\.type))")
     }
 
     @Test func aFailedCleanUpStepIsNamedAndNotRepeatedWhenItSucceeded() async throws {

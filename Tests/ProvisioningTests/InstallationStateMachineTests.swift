@@ -71,6 +71,10 @@ struct InstallationStateMachineTests {
         #expect(record.acceptsBootRequests(afterCompletion: true, graceMinutes: 180, now: Self.start.addingTimeInterval(179 * 60)))
         #expect(!record.acceptsBootRequests(afterCompletion: true, graceMinutes: 180, now: Self.start.addingTimeInterval(181 * 60)))
         #expect(!record.acceptsBootRequests(afterCompletion: false, graceMinutes: 180, now: Self.start))
+        var failed = try Self.record(step: .installing)
+        _ = failed.beginEnding(.failed, message: "reported by the server", resetPower: false)
+        _ = failed.end(at: Self.start)
+        #expect(!failed.acceptsBootRequests(afterCompletion: true, graceMinutes: 180, now: Self.start.addingTimeInterval(60)), "only a completed one has a grace")
     }
 
     @Test func cleanUpUndoesOnlyWhatWasDone() throws {
@@ -80,31 +84,31 @@ struct InstallationStateMachineTests {
 
         var powered = try Self.record(step: .power)
         _ = powered.beginEnding(.aborted, message: "aborted", resetPower: true)
-        #expect(powered.pendingCleanup(canSwitchPower: true) == [.dhcp, .bootFromDisk(connection: Self.bmc), .resetPower(connection: Self.bmc)])
-        #expect(powered.pendingCleanup(canSwitchPower: false) == [.dhcp])
+        #expect(powered.pendingCleanup(canSwitchPower: true) == [.dhcp(Self.mac), .bootFromDisk(connection: Self.bmc), .resetPower(connection: Self.bmc)])
+        #expect(powered.pendingCleanup(canSwitchPower: false) == [.dhcp(Self.mac)])
         powered.recordCleanup(CleanupStep(name: "bootDevice", succeeded: true, detail: "boot device disk"))
         powered.recordCleanup(CleanupStep(name: "power", succeeded: false, detail: "BMC unreachable"))
-        #expect(powered.pendingCleanup(canSwitchPower: true) == [.dhcp, .resetPower(connection: Self.bmc)], "a step that succeeded is not repeated")
+        #expect(powered.pendingCleanup(canSwitchPower: true) == [.dhcp(Self.mac), .resetPower(connection: Self.bmc)], "a step that succeeded is not repeated")
 
         var completed = try Self.record(step: .firstBoot, powerAction: .noRestart)
         _ = completed.beginEnding(.completed, message: "completed", resetPower: false)
-        #expect(completed.pendingCleanup(canSwitchPower: true) == [.dhcp], "noRestart: the boot device was never touched")
+        #expect(completed.pendingCleanup(canSwitchPower: true) == [.dhcp(Self.mac)], "noRestart: the boot device was never touched")
     }
 
     @Test func theDHCPCleanUpRestoresKeepsOrRemoves() throws {
         var restoring = try Self.record(step: .waitingForBoot)
         try restoring.puttingDHCPEntry(Self.entry(), replacing: Self.entry(serverId: nil, permanent: true, pxe: false))
         _ = restoring.beginEnding(.completed, message: "completed", resetPower: false)
-        #expect(try restoring.dhcpCleanup() == .restore(Self.entry(serverId: nil, permanent: true, pxe: false)))
+        #expect(try restoring.dhcpCleanup(of: Self.mac) == .restore(Self.entry(serverId: nil, permanent: true, pxe: false)))
 
         var keeping = try Self.record(step: .firstBoot, permanentDHCP: true)
         _ = keeping.beginEnding(.completed, message: "completed", resetPower: false)
-        guard case .keepPermanently(let kept)? = try keeping.dhcpCleanup() else { Issue.record("enable_permanent_dhcp keeps the entry"); return }
+        guard case .keepPermanently(let kept) = try keeping.dhcpCleanup(of: Self.mac) else { Issue.record("enable_permanent_dhcp keeps the entry"); return }
         #expect(kept.permanent && !kept.pxe && kept.expiresAt == nil)
 
         var failing = try Self.record(step: .firstBoot, permanentDHCP: true)
         _ = failing.beginEnding(.failed, message: "timed out", resetPower: false)
-        #expect(try failing.dhcpCleanup() == .removeTemporary(Self.mac), "only a completed installation keeps its entry")
+        #expect(try failing.dhcpCleanup(of: Self.mac) == .removeTemporary(Self.mac), "only a completed installation keeps its entry")
     }
 
     @Test func theEndNamesFailedCleanUpAndDropsTheBMCPassword() throws {

@@ -268,8 +268,10 @@ struct CapturedCLI: CLICommandRunner {
             #expect(dialect.vendor == vendor)
             #expect(dialect.interfaceCommands(from: port, to: trunk) == standardTrunk, "\(vendor)")
             #expect(dialect.vlanCommands(from: nil, to: bare) == ["vlan 30", "name web", "exit"], "\(vendor)")
-            #expect(dialect.runningConfigurationCommand == "show running-config")
-            #expect(dialect.applyScript(["x"], job: "j") == ["configure terminal", "x", "end"] && dialect.abortScript == ["end"] && dialect.rollbackScript == nil)
+            #expect(dialect.runningConfigurationCommand == "show running-config", "\(vendor)")
+            #expect(dialect.applyScript(["x"], job: "j") == ["configure terminal", "x", "end"] && dialect.abortScript == ["end"] && dialect.rollbackScript == nil,
+                    "\(vendor)")
+            #expect(dialect.confirmScript == (vendor == "ciscoNxosSsh" ? ["copy running-config startup-config"] : ["write memory"]), "\(vendor)")
         }
         #expect(AristaEOSDialect().vlanCommands(from: nil, to: web)
             == ["vlan 30", "name web", "exit", "interface Vlan30", "ip address 10.0.0.1/24", "no shutdown", "exit"])
@@ -278,7 +280,7 @@ struct CapturedCLI: CLICommandRunner {
         #expect(CiscoNXOSDialect().confirmScript == ["copy running-config startup-config"])
         #expect(AristaEOSDialect().confirmScript == ["write memory"] && CiscoIOSDialect().confirmScript == ["write memory"])
 
-        let os10 = DellOS10Dialect()
+        let os10 = try #require(SwitchDialects.dialect(for: "dellOs10Ssh"))
         var os10Port = port
         os10Port.name = "ethernet1/1/1"
         var os10Trunk = trunk

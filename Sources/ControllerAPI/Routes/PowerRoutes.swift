@@ -74,11 +74,12 @@ struct PowerRoutes {
             ) { context in
                 let result = try await power.perform(
                     method, parameters: parameters, connection: body.connection, fallback: body.fallback, noFailover: body.noFailover)
+                let value = try result.jobResult()
                 // In the job's final transaction: the controller learns the state exactly when the job says it is done.
                 if [.setPowerOn, .setPowerOff, .setPowerSoft, .setPowerReset, .setPowerCycle].contains(method), let event = stateEvent(result) {
                     context.emit(event)
                 }
-                return try result.jobResult()
+                return value
             }
         }
         router.post("/v1/connections/test") { request, _ in
