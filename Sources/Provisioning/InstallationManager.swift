@@ -1,7 +1,6 @@
 import AgentCore
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// Settings the manager takes from the configuration.
 public struct InstallationSettings: Sendable {
@@ -418,31 +417,5 @@ public actor InstallationManager: BootScriptProvider {
     static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-}
-
-/// Resumes installations a previous run left preparing, then every minute fails overdue ones and removes stale
-/// dailyCleanup cache directories.
-public struct InstallationMaintenance: Service {
-    let manager: InstallationManager
-    let logger: Logger
-
-    public init(manager: InstallationManager, logger: Logger) {
-        self.manager = manager
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        do {
-            try await manager.resume()
-        } catch {
-            logger.error("cannot resume installations", metadata: ["error": "\(AgentError.from(error).message)"])
-        }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await manager.maintenance()
-                try? await Task.sleep(for: .seconds(60))
-            }
-        }
     }
 }

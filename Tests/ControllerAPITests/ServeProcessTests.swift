@@ -37,11 +37,12 @@ import Testing
             ((try? String(contentsOfFile: directory.file("state/token"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        func client() throws -> HTTPClient {
+        /// A client trusting the agent's certificate; `readTimeout` bounds the silence while a response is awaited.
+        func client(readTimeout: TimeAmount = .seconds(1)) throws -> HTTPClient {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(directory.file("state/tls/agent.crt"))
             var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-            configuration.timeout = .init(connect: .seconds(1), read: .seconds(1))
+            configuration.timeout = .init(connect: .seconds(1), read: readTimeout)
             return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         }
 
@@ -92,7 +93,8 @@ import Testing
         defer { simulator.stop() }
         let server = try await Server.start(environment: ["RACKAGENT_LOG_FORMAT": "json", "RACKAGENT_IPMI_MINIMUM_GAP_SECONDS": "0.02"])
         defer { server.stop() }
-        let client = try server.client()
+        // `?wait=30` holds the answer while the BMC switches and is read back: nothing arrives until the job ends.
+        let client = try server.client(readTimeout: .seconds(40))
         defer { Task { try? await client.shutdown() } }
         for (serverId, password) in [("77", IPMISimulator.adminPassword), ("78", "wrong-password-9")] {
             var request = HTTPClientRequest(url: "https://127.0.0.1:\(server.apiPort)/v1/power/setPowerOn?wait=30")

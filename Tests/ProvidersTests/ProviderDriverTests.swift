@@ -180,7 +180,9 @@ extension IONOSDriverTests {
         #expect(ContinuousClock.now - started >= .milliseconds(3500), "the 31st and 32nd request waited for tokens")
         let other = ContinuousClock.now
         #expect(await failureCode { try await service.driver(for: try connection(peer, wrongCredentials: true)).checkCredentials() } == "provider_auth_failed")
-        #expect(ContinuousClock.now - other < .seconds(1), "another account has its own bucket")
+        // A shared bucket would hold the call for about two seconds (one token every two); half a second of slack
+        // for a loaded machine.
+        #expect(ContinuousClock.now - other < .milliseconds(1500), "another account has its own bucket")
     }
 }
 
