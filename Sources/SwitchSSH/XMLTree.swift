@@ -22,12 +22,39 @@ struct XMLTree: Sendable, Equatable {
     /// The document's root element; nil when the text is not well-formed XML.
     static func parse(_ text: String) -> XMLTree? {
         let reader = Reader()
-        let parser = XMLParser(data: Data(text.utf8))
+        let parser = XMLParser(data: withoutProcessingInstructions(text))
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
         parser.delegate = reader
         guard parser.parse(), let root = reader.root else { return nil }
         return root
+    }
+
+    /// The text's bytes with every processing instruction (`<?target data?>`, the XML declaration too) replaced by a
+    /// space: they carry nothing the agent reads, and corelibs Foundation's parser crashes the process on one without
+    /// data (`<?pi?>`: it reads the NULL libxml2 hands it as a C string; found by the switch-os10 fuzz target). An
+    /// unterminated one is left for the parser to refuse. One pass, linear in the text.
+    static func withoutProcessingInstructions(_ text: String) -> Data {
+        let bytes = Array(text.utf8)
+        var kept: [UInt8] = []
+        kept.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "<"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "?") else {
+                kept.append(bytes[index])
+                index += 1
+                continue
+            }
+            var end = index + 2
+            while end + 1 < bytes.count, !(bytes[end] == UInt8(ascii: "?") && bytes[end + 1] == UInt8(ascii: ">")) { end += 1 }
+            guard end + 1 < bytes.count else {
+                kept.append(contentsOf: bytes[index...])
+                break
+            }
+            kept.append(UInt8(ascii: " "))
+            index = end + 2
+        }
+        return Data(kept)
     }
 
     /// Children with the local name `name`.

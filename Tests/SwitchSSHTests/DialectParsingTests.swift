@@ -214,6 +214,23 @@ struct CapturedCLI: CLICommandRunner {
 
     /// OS10's XML is read from its declaration to the end of the reply: a prompt printed after it does not make it
     /// unreadable, namespaces are ignored, a description keeps its spaces.
+    /// A processing instruction without data (`<?pi?>`) crashed the process inside Foundation's XML parser (found by
+    /// the switch-os10 fuzz target): every XML answer is read without its processing instructions.
+    @Test func xmlWithAnEmptyProcessingInstruction() throws {
+        let xml = """
+            <?xml version="1.0"?><rpc-reply><?pi?><data><interfaces><interface><name>ethernet1/1/2</name><?x?>\
+            <enabled>true</enabled></interface></interfaces></data></rpc-reply>
+            """
+        let read = try DellOS10Dialect.parseInterface(name: "ethernet1/1/2", xml: xml, configuration: "interface ethernet1/1/2\n switchport access vlan 30")
+        #expect(read.enabled && read.accessVlan == 30)
+        let junos = try JunosDialect.xmlConfiguration("<rpc-reply><?pi?><configuration><system><host-name>sw1</host-name></system></configuration></rpc-reply>",
+                                                      command: "show configuration | display xml")
+        #expect(junos["configuration"]?["system"]?["host-name"] == "sw1", "\(junos.jsonText)")
+        #expect(throws: SwitchError.self, "an unterminated one is still refused") {
+            _ = try JunosDialect.xmlConfiguration("<rpc-reply><?pi</rpc-reply>", command: "show configuration | display xml")
+        }
+    }
+
     @Test func os10XMLWithAPromptAfterIt() throws {
         let xml = """
             <?xml version="1.0"?>
