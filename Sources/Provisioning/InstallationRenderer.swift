@@ -1,8 +1,5 @@
 import AgentCore
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Yams
 
 /// One file the boot listener serves for an installation.
@@ -189,7 +186,7 @@ public struct InstallationRenderer: Sendable {
 
     static func checkXML(_ text: String, name: String) throws {
         do {
-            _ = try XMLDocument(data: Data(text.utf8), options: [])
+            _ = try XMLTree.document(text)
         } catch {
             throw AgentError(status: .badRequest, code: "template_invalid_output", message: "the rendered \(name) is not well-formed XML: \(error)")
         }

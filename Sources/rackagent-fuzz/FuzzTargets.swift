@@ -206,6 +206,9 @@ enum FuzzTargets {
             }
             _ = try? HardwareInventory.normalize(report)
         },
+        text("xml-tree", "any text read as XML: switch answers and rendered answer files, whole (document type included)") { text in
+            _ = XMLTree.parse(text)
+        },
         text("template-engine", "a controller-supplied template (mustache), rendered with an installation's context") { source in
             _ = try? TemplateEngine().render(source, name: "fuzz", context: templateContext)
         },

@@ -143,6 +143,12 @@ for target in ["switch-arista", "switch-nxos", "switch-os10", "switch-ios", "swi
     # Each input is the answers to a dialect's commands in turn, NUL-separated: consecutive captured outputs.
     corpus[target] = [b"\x00".join(switches[start:start + 4]) for start in range(0, len(switches))]
 
+# Whole XML texts: the switches' XML answers among the captured outputs, the stock Windows answer file, and the
+# declarations corelibs Foundation crashed on (a processing instruction without data, a document type's ATTLIST).
+corpus["xml-tree"] = [seed for seed in switches if b"<" in seed] + [seed for seed in templates if b"<unattend" in seed] + [
+    b'<?xml version="1.0"?><rpc-reply><?pi?><data/></rpc-reply>',
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ATTLIST r b CDATA #IMPLIED><!NOTATION n SYSTEM "x">]><r/>',
+]
 for target, seeds in corpus.items():
     directory = os.path.join(output, target)
     os.makedirs(directory, exist_ok=True)

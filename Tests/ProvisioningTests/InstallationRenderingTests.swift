@@ -188,6 +188,23 @@ import Testing
         #expect(rendered.files["ipxe"]?.content.contains("kernel http://10.10.10.1:8080/boot/files/win2k22/wimboot") == true)
     }
 
+    /// A controller's own unattend template is checked before anything happens: broken XML is a 400 that says where;
+    /// a processing instruction without data (which crashes Foundation's XML parser) is no crash.
+    @Test func aControllerUnattendTemplateIsCheckedAsXML() throws {
+        let broken = F.profile("windows", overrides: ["autoInstallTemplate": "<unattend>\n<settings>{{hostname}}</unattend>\n<a/>\n<b/>\n"])
+        do {
+            _ = try F.render(F.body(profile: broken))
+            Issue.record("broken XML was rendered")
+        } catch let error as AgentError {
+            #expect(error.code == "template_invalid_output" && error.message.contains("line 2,") && error.message.contains("does not match"), "\(error.message)")
+        }
+        let declared = F.profile("windows", overrides: ["autoInstallTemplate": "<!DOCTYPE u [<!ATTLIST u b CDATA #IMPLIED>]><unattend/>"])
+        #expect(throws: AgentError.self, "a document type is refused, not parsed") { _ = try F.render(F.body(profile: declared)) }
+        let instruction = F.profile("windows", overrides: ["autoInstallTemplate": "<?xml version=\"1.0\"?><unattend><?pi?><c>{{hostname}}</c></unattend>"])
+        let rendered = try F.render(F.body(profile: instruction))
+        #expect(rendered.files["unattend"]?.content.contains("<c>node61.example.com</c>") == true)
+    }
+
     @Test(arguments: ["kickstart", "preseed", "autoinstall", "windows"])
     func noRenderedFileHoldsTheClearPassword(pxeType: String) throws {
         let rendered = try F.render(F.body(profile: F.profile(pxeType)))

@@ -212,10 +212,9 @@ struct CapturedCLI: CLICommandRunner {
         }
     }
 
-    /// OS10's XML is read from its declaration to the end of the reply: a prompt printed after it does not make it
-    /// unreadable, namespaces are ignored, a description keeps its spaces.
     /// A processing instruction without data (`<?pi?>`) crashed the process inside Foundation's XML parser (found by
-    /// the switch-os10 fuzz target): every XML answer is read without its processing instructions.
+    /// the switch-os10 fuzz target): every XML answer is read without its processing instructions, and one with a
+    /// document type (whose declarations crash the parser the same way) is refused.
     @Test func xmlWithAnEmptyProcessingInstruction() throws {
         let xml = """
             <?xml version="1.0"?><rpc-reply><?pi?><data><interfaces><interface><name>ethernet1/1/2</name><?x?>\
@@ -229,8 +228,14 @@ struct CapturedCLI: CLICommandRunner {
         #expect(throws: SwitchError.self, "an unterminated one is still refused") {
             _ = try JunosDialect.xmlConfiguration("<rpc-reply><?pi</rpc-reply>", command: "show configuration | display xml")
         }
+        #expect(throws: SwitchError.self, "a document type is refused") {
+            _ = try DellOS10Dialect.parseInterface(
+                name: "ethernet1/1/2", xml: #"<?xml version="1.0"?><!DOCTYPE r [<!ATTLIST r b CDATA #IMPLIED>]>"# + xml.dropFirst(21), configuration: "")
+        }
     }
 
+    /// OS10's XML is read from its declaration to the end of the reply: a prompt printed after it does not make it
+    /// unreadable, namespaces are ignored, a description keeps its spaces.
     @Test func os10XMLWithAPromptAfterIt() throws {
         let xml = """
             <?xml version="1.0"?>
