@@ -78,7 +78,8 @@ public struct CloudSigmaDriver: ProviderDriver {
     /// The standard drive images, each named by its drive info.
     public func templates() async throws -> [ProviderTemplate] {
         var templates: [ProviderTemplate] = []
-        for drive in CloudSigmaText.list(try await call(.GET, "/drives/standard/img/list")) {
+        // Only drive ids: a line that is not one never becomes a request (a garbled list once meant hundreds of calls).
+        for drive in CloudSigmaText.list(try await call(.GET, "/drives/standard/img/list")) where CloudSigmaText.isIdentifier(drive) {
             let info = try await driveInfo(drive)
             templates.append(ProviderTemplate(id: drive, name: info["name"] ?? drive, osFamily: nil))
         }
@@ -89,6 +90,9 @@ public struct CloudSigmaDriver: ProviderDriver {
     /// the boot drive (read back), start it (verified). The previous drive stays, detached, for the operator.
     public func reinstall(_ request: ProviderReinstallRequest, serverId: String, waiter: ProviderWaiter,
                           progress: @escaping @Sendable (String, Double?) async -> Void) async throws -> ProviderReinstallResult {
+        guard CloudSigmaText.isIdentifier(request.template) else {
+            throw AgentError.invalidField("template", "CloudSigma image drives are named by their UUID")
+        }
         let server = try await serverInfo(serverId)
         let bootDevice = (server["boot"] ?? "ide:0:0").split(separator: " ").first.map(String.init) ?? "ide:0:0"
         let previousDrive = server[bootDevice]
@@ -159,8 +163,11 @@ public struct CloudSigmaDriver: ProviderDriver {
         CloudSigmaText.object(try await call(.GET, "/servers/\(serverId)/info"))
     }
 
+    /// A drive's details; `drive` often comes from another answer, so anything but a drive id is refused before it
+    /// can become part of a request path.
     func driveInfo(_ drive: String) async throws -> CloudSigmaText.Object {
-        CloudSigmaText.object(try await call(.GET, "/drives/\(drive)/info"))
+        guard CloudSigmaText.isIdentifier(drive) else { throw ProviderError.malformedAnswer(provider, detail: "\(drive.prefix(60)) is not a drive id") }
+        return CloudSigmaText.object(try await call(.GET, "/drives/\(drive)/info"))
     }
 
     func required(_ object: CloudSigmaText.Object, _ key: String, of what: String) throws -> String {

@@ -38,6 +38,12 @@ public enum CloudSigmaText {
         return object
     }
 
+    /// Whether `text` is a CloudSigma resource id (a UUID): only such ids from an answer are put into a request path.
+    public static func isIdentifier(_ text: String) -> Bool {
+        let groups = text.split(separator: "-", omittingEmptySubsequences: false)
+        return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy(\.isHexDigit) }
+    }
+
     /// A list of values, one per line.
     public static func list(_ text: String) -> [String] {
         text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -57,6 +57,8 @@ public struct JunosDialect: SwitchDialect {
     public static func xmlConfiguration(_ output: String, command: String) throws -> JSONValue {
         guard let start = output.range(of: "<rpc-reply") ?? output.range(of: "<configuration"),
             let end = output.range(of: "</rpc-reply>", options: .backwards) ?? output.range(of: "</configuration>", options: .backwards),
+            // A closing tag before the opening one (a cut or garbled answer) is not a document; slicing it would trap.
+            start.lowerBound < end.upperBound,
             let document = XMLTree.parse(String(output[start.lowerBound..<end.upperBound]))
         else {
             throw SwitchError.unexpectedOutput(device: "juniperSsh", command: command, detail: "not XML")

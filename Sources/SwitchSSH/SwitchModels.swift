@@ -177,7 +177,9 @@ public enum InterfaceName {
 
 /// VLAN lists as switches print them: `10,20,30-32`, `ALL`, `NONE`, `1-4094`.
 public enum VLANList {
-    /// nil for "all".
+    /// The VLAN ids of a list as switches print it (`10,20,30-32`); nil for "all". Ids and ranges outside 1-4094 are
+    /// not VLANs and are left out, never expanded: `100-105105` once took the fuzzer seconds, and a range up to
+    /// 2^63 would have exhausted memory.
     public static func parse(_ text: String) -> [Int]? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         switch trimmed.uppercased() {
@@ -188,6 +190,7 @@ public enum VLANList {
         var vlans: [Int] = []
         for part in trimmed.split(whereSeparator: { $0 == "," || $0 == " " }) {
             let bounds = part.split(separator: "-").compactMap { Int($0) }
+            guard bounds.allSatisfy({ (1...4094).contains($0) }) else { continue }
             if bounds.count == 2, bounds[0] <= bounds[1] {
                 vlans += Array(bounds[0]...bounds[1])
             } else if bounds.count == 1 {

@@ -352,8 +352,11 @@ extension IONOSDriverTests {
         #expect(try await driver.console(serverId: target.serverId) == .vnc(host: "91.203.56.72", port: 5900, password: Secret("KD9R3jcF")))
         #expect(try await driver.traffic(serverId: target.serverId).inboundBytes == 0)
         #expect(await failureCode { try await driver.setReverseDNS(serverId: target.serverId, ip: "1.2.3.4", hostname: "a.example") } == "unsupported")
-        #expect(await failureCode { _ = try await service.reinstall(ProviderReinstallRequest(template: "00000000-dead"), target, progress: { _, _ in }) }
+        #expect(await failureCode { _ = try await service.reinstall(ProviderReinstallRequest(template: "00000000-0000-0000-0000-00000000dead"), target, progress: { _, _ in }) }
             == "provider_not_found")
+        // A template that is no drive id never reaches a request path.
+        #expect(await failureCode { _ = try await service.reinstall(ProviderReinstallRequest(template: "../servers/x"), target, progress: { _, _ in }) }
+            == "invalid_field")
         try await peer.queue(status: 400, body: "errors:cpu The minimum CPU subscription is 2000 core MHz\nerrors:mem The minimum memory subscription is 1024 MB\n",
                        contentType: "text/plain")
         #expect(await failureMessage { _ = try await service.status(target) }
@@ -387,6 +390,31 @@ extension IONOSDriverTests {
         #expect(CloudSigmaText.object("title\nname x y\n") == ["title": "", "name": "x y"])
         #expect(CloudSigmaText.errors("first_name Foo\nerrors:first_name * This field is required.\n").first?.message == "This field is required.")
         #expect(CloudSigmaText.encode([("name", "Test"), ("size", "12582912")]) == "name Test\nsize 12582912\n")
+    }
+
+    /// Values from an answer become request paths only when they are drive ids: a garbled image list (the fuzzer's
+    /// 13 KB of JSON meant hundreds of calls) or a path in it (`../servers/...`) causes no request.
+    @Test func onlyDriveIdsFromAnAnswerBecomeRequests() async throws {
+        final class Recorder: ProviderTransport, @unchecked Sendable {
+            let lock = NSLock()
+            var urls: [String] = []
+            func send(_ request: ProviderRequest, timeout: Duration) async throws -> ProviderResponse {
+                lock.withLock { urls.append(request.url) }
+                let body = request.url.hasSuffix("/img/list")
+                    ? "{\"not\": \"a list\"}\n../../servers/1/stop\na49e25b3-69f4-440b-87a8-d79fa78ace53\nA49E25B3-69F4-440B-87A8-D79FA78ACE5\n"
+                    : "name debian-12\nsize 1073741824\n"
+                return ProviderResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(body.utf8))
+            }
+        }
+        #expect(CloudSigmaText.isIdentifier("a49e25b3-69f4-440b-87a8-d79fa78ace53"))
+        #expect(!CloudSigmaText.isIdentifier("a49e25b3-69f4-440b-87a8-d79fa78ace5") && !CloudSigmaText.isIdentifier("../a49e25b3-69f4-440b-87a8-d79fa78ace53"))
+        let recorder = Recorder()
+        let http = ProviderHTTPClient(provider: .cloudsigma, transport: recorder, bucket: TokenBucket(ratePerSecond: 1000), timeout: .seconds(5),
+                                      maximumAttempts: 1, logger: Logger(label: "test"))
+        let account = ProviderAccount(type: .cloudsigma, baseURL: "http://127.0.0.1:9", credential: Secret("k"), username: "u@example.com")
+        let templates = try await CloudSigmaDriver(account: account, http: http).templates()
+        #expect(templates.map(\.name) == ["debian-12"])
+        #expect(recorder.urls.count == 2 && recorder.urls.last?.hasSuffix("/drives/a49e25b3-69f4-440b-87a8-d79fa78ace53/info") == true, "\(recorder.urls)")
     }
 
     @Test func statesKeepTheProvidersWord() {

@@ -228,6 +228,9 @@ struct CapturedCLI: CLICommandRunner {
         #expect(throws: SwitchError.self, "an unterminated one is still refused") {
             _ = try JunosDialect.xmlConfiguration("<rpc-reply><?pi</rpc-reply>", command: "show configuration | display xml")
         }
+        #expect(throws: SwitchError.self, "a closing tag before the opening one is no document (slicing it trapped)") {
+            _ = try JunosDialect.xmlConfiguration("</rpc-reply><configuration/><rpc-reply", command: "show configuration | display xml")
+        }
         #expect(throws: SwitchError.self, "a document type is refused") {
             _ = try DellOS10Dialect.parseInterface(
                 name: "ethernet1/1/2", xml: #"<?xml version="1.0"?><!DOCTYPE r [<!ATTLIST r b CDATA #IMPLIED>]>"# + xml.dropFirst(21), configuration: "")
@@ -327,6 +330,9 @@ struct CapturedCLI: CLICommandRunner {
         #expect(VLANList.parse("NONE") == [])
         #expect(VLANList.format([32, 10, 31, 30, 20]) == "10,20,30-32")
         #expect(VLANList.format([5, 6]) == "5,6")
+        // Outside 1-4094 is not a VLAN: never expanded (the fuzzer's `100-105105` took seconds; 2^63 would exhaust memory).
+        #expect(VLANList.parse("10,20,100-105105") == [10, 20] && VLANList.parse("0,4095,5") == [5])
+        #expect(VLANList.parse("1-9223372036854775807") == [] && VLANList.parse("4000-4094") == Array(4000...4094))
         #expect(InterfaceChange(removeVlan: 30).desired(from: SwitchInterface(name: "x", mode: .trunk, trunkVlans: nil)).trunkVlans.map(VLANList.format) == "1-29,31-4094")
     }
 
