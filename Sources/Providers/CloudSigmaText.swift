@@ -41,7 +41,7 @@ public enum CloudSigmaText {
     /// Whether `text` is a CloudSigma resource id (a UUID): only such ids from an answer are put into a request path.
     public static func isIdentifier(_ text: String) -> Bool {
         let groups = text.split(separator: "-", omittingEmptySubsequences: false)
-        return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy(\.isHexDigit) }
+        return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isHexDigit } }
     }
 
     /// A list of values, one per line.

@@ -154,7 +154,8 @@ public struct IONOSDriver: ProviderDriver {
         guard let match = try addresses.first(where: { try $0.child("ip").string() == ip }) else {
             throw ProviderError.notFound(provider, detail: "server \(serverId) has no IP \(ip)")
         }
-        _ = try await call(.PUT, "/public_ips/\(try match.child("id").string())", body: ["reverse_dns": .string(hostname)])
+        let id = try AnswerIdentifier.checked(try match.child("id").string(), "the public IP's id", from: provider)
+        _ = try await call(.PUT, "/public_ips/\(id)", body: ["reverse_dns": .string(hostname)])
     }
 
     /// Sends a request and reads its JSON answer, turning the seed's error shape into typed errors.

@@ -6,6 +6,19 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 
+/// An identifier from a provider's answer, checked before it becomes part of a request path: ASCII letters, digits,
+/// `-` and `_`, 1 to 64 characters. An answer can then never send a request elsewhere (`../servers/...`, `?`, `%2F`).
+public enum AnswerIdentifier {
+    /// `value`, or a malformed-answer error naming `what` when it is not an identifier.
+    public static func checked(_ value: String, _ what: String, from provider: ProviderType) throws -> String {
+        let allowed = value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") }
+        guard allowed, (1...64).contains(value.count) else {
+            throw ProviderError.malformedAnswer(provider, detail: "\(what) \(value.prefix(60).debugDescription) is not an identifier")
+        }
+        return value
+    }
+}
+
 /// One HTTP request to a provider API.
 public struct ProviderRequest: Sendable {
     public enum Method: String, Sendable { case GET, POST, PUT, DELETE }

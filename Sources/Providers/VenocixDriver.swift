@@ -114,7 +114,7 @@ public struct VenocixDriver: ProviderDriver {
         var result: [String: JSONValue] = ["template": .string(request.template)]
         if !notApplied.isEmpty { result["notApplied"] = .array(notApplied) }
         if kind == .vm {
-            let jobId = try answer.child("jobId").string()
+            let jobId = try AnswerIdentifier.checked(try answer.child("jobId").string(), "the reinstall job's id", from: provider)
             result["providerJobId"] = .string(jobId)
             await progress("provider job \(jobId) queued", 0)
             let (job, checks) = try await waiter.until(provider, "job \(jobId)", read: { try await self.job(jobId) },

@@ -187,17 +187,18 @@ public enum VLANList {
         case "NONE", "": return []
         default: break
         }
-        var vlans: [Int] = []
+        // A set: repeated ranges (`1-4094,1-4094,...`) cost nothing more than one.
+        var vlans = Set<Int>()
         for part in trimmed.split(whereSeparator: { $0 == "," || $0 == " " }) {
             let bounds = part.split(separator: "-").compactMap { Int($0) }
             guard bounds.allSatisfy({ (1...4094).contains($0) }) else { continue }
             if bounds.count == 2, bounds[0] <= bounds[1] {
-                vlans += Array(bounds[0]...bounds[1])
+                vlans.formUnion(bounds[0]...bounds[1])
             } else if bounds.count == 1 {
-                vlans.append(bounds[0])
+                vlans.insert(bounds[0])
             }
         }
-        let unique = Array(Set(vlans)).sorted()
+        let unique = vlans.sorted()
         return unique.count >= 4094 ? nil : unique
     }
 

@@ -408,6 +408,7 @@ extension IONOSDriverTests {
         }
         #expect(CloudSigmaText.isIdentifier("a49e25b3-69f4-440b-87a8-d79fa78ace53"))
         #expect(!CloudSigmaText.isIdentifier("a49e25b3-69f4-440b-87a8-d79fa78ace5") && !CloudSigmaText.isIdentifier("../a49e25b3-69f4-440b-87a8-d79fa78ace53"))
+        #expect(!CloudSigmaText.isIdentifier("ａ49e25b3-69f4-440b-87a8-d79fa78ace53"), "fullwidth digits are hex digits to Character, not to a URL")
         let recorder = Recorder()
         let http = ProviderHTTPClient(provider: .cloudsigma, transport: recorder, bucket: TokenBucket(ratePerSecond: 1000), timeout: .seconds(5),
                                       maximumAttempts: 1, logger: Logger(label: "test"))
@@ -415,6 +416,33 @@ extension IONOSDriverTests {
         let templates = try await CloudSigmaDriver(account: account, http: http).templates()
         #expect(templates.map(\.name) == ["debian-12"])
         #expect(recorder.urls.count == 2 && recorder.urls.last?.hasSuffix("/drives/a49e25b3-69f4-440b-87a8-d79fa78ace53/info") == true, "\(recorder.urls)")
+    }
+
+    /// An id from an IONOS or Venocix answer is checked before it becomes part of a request path: a PUT can never be
+    /// sent elsewhere by a hostile or garbled answer.
+    @Test func idsFromAnswersAreCheckedBeforeTheyBecomePaths() async throws {
+        for good in ["8D135204-DB62-4FE1-8B6F-2D8E1C4B21AF", "1234", "job_17"] {
+            #expect(try AnswerIdentifier.checked(good, "id", from: .ionos) == good)
+        }
+        for bad in ["../servers/x", "a?b", "a%2Fb", "", String(repeating: "a", count: 65), "ａ1"] {
+            #expect(throws: ProviderError.self, "\(bad)") { try AnswerIdentifier.checked(bad, "id", from: .ionos) }
+        }
+        final class Recorder: ProviderTransport, @unchecked Sendable {
+            let lock = NSLock()
+            var requests: [(ProviderRequest.Method, String)] = []
+            func send(_ request: ProviderRequest, timeout: Duration) async throws -> ProviderResponse {
+                lock.withLock { requests.append((request.method, request.url)) }
+                return ProviderResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(#"[{"ip": "1.2.3.4", "id": "../../servers/61/stop"}]"#.utf8))
+            }
+        }
+        let recorder = Recorder()
+        let http = ProviderHTTPClient(provider: .ionos, transport: recorder, bucket: TokenBucket(ratePerSecond: 1000), timeout: .seconds(5),
+                                      maximumAttempts: 1, logger: Logger(label: "test"))
+        let account = ProviderAccount(type: .ionos, baseURL: "http://127.0.0.1:9", credential: Secret("k"), username: "")
+        await #expect(throws: ProviderError.self) {
+            try await IONOSDriver(account: account, http: http).setReverseDNS(serverId: "61", ip: "1.2.3.4", hostname: "a.example")
+        }
+        #expect(recorder.requests.count == 1 && recorder.requests.first?.0 == .GET, "no PUT was sent: \(recorder.requests.map(\.1))")
     }
 
     @Test func statesKeepTheProvidersWord() {
