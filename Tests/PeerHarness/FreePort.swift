@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
 
-/// Ports the kernel hands out as free on 127.0.0.1 right now (bind to port 0, read it back, close), never the same
-/// one twice in a test run: the kernel may offer a port again once it is closed, and two peers of parallel suites
-/// must not race for it.
+/// Ports free on 127.0.0.1 right now, never the same one twice in a test run, and below the kernel's ephemeral range:
+/// a port from `bind(0)` comes from that range, which outgoing connections of every process draw their local ports
+/// from too, so a peer could find "its" port taken by some client's connection before it bound it (fakenos once
+/// failed with EADDRINUSE that way). Ports below the range are only ever taken by an explicit bind.
 public enum FreePort {
     public static func tcp() -> Int { unique(type: Int32(SOCK_STREAM.rawValue)) }
     public static func udp() -> Int { unique(type: Int32(SOCK_DGRAM.rawValue)) }
@@ -26,23 +27,34 @@ public enum FreePort {
         }
     }
 
+    /// The ports handed out: from 10000 up to the start of the ephemeral range (32768 unless configured otherwise).
+    static let candidates: Range<Int> = {
+        let configured = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) }
+        let ephemeralStart = max(configured ?? 32768, 12000)
+        return 10000..<ephemeralStart
+    }()
+
+    /// A random candidate that can be bound right now with `type`.
     private static func allocate(type: Int32) -> Int {
+        for _ in 0..<10_000 {
+            let port = Int.random(in: candidates)
+            if canBind(port, type: type) { return port }
+        }
+        preconditionFailure("no bindable port below the ephemeral range after 10000 tries")
+    }
+
+    private static func canBind(_ port: Int, type: Int32) -> Bool {
         let descriptor = socket(AF_INET, type, 0)
-        precondition(descriptor >= 0, "socket() failed")
+        guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        precondition(bound == 0, "bind() failed")
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     /// Waits (bounded) until something accepts TCP connections on 127.0.0.1:`port`.
@@ -57,16 +69,7 @@ public enum FreePort {
 
     /// Whether `port` on 127.0.0.1 can be bound right now (for a peer that needs a port derived from another).
     public static func isFree(_ port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        canBind(port, type: Int32(SOCK_STREAM.rawValue))
     }
 
     public static func canConnect(_ port: Int) -> Bool {
