@@ -93,7 +93,8 @@ struct InstallationManagerEffectsTests {
 
     func prepared() async throws -> InstallationRecord {
         _ = try await manager.start(serverId: "61", body: Self.body)
-        let record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(10)))
+        // A bound, not a speed: every step writes SQLite, and under the whole suite's load that has taken seconds.
+        let record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(60)))
         #expect(record.step == .waitingForBoot, "\(record.progress.map(\.message))")
         return record
     }
@@ -111,7 +112,7 @@ struct InstallationManagerEffectsTests {
         #expect(Array(effects.log.dropFirst(4)) == ["removeDHCP 52:54:00:12:34:56", "bootDevice disk", "reset "])
         #expect(ended.state == .aborted && ended.cleanupComplete && ended.connection == nil && effects.entries.isEmpty)
         // The console was kept from before the restart, and is let go once, at the end.
-        for _ in 0..<100 where !effects.console.contains("start 61") { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<1500 where !effects.console.contains("start 61") { try await Task.sleep(for: .milliseconds(20)) }
         #expect(effects.console.first == "start 61" && effects.console.filter { $0 == "stop 61" }.count == 1, "\(effects.console)")
     }
 
@@ -143,8 +144,8 @@ struct InstallationManagerEffectsTests {
     @Test func aBMCThatRefusesTheBootDeviceFailsTheInstallationAndIsSetBackToDisk() async throws {
         effects.fail("bootDevice")
         _ = try await manager.start(serverId: "61", body: Self.body)
-        var record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(10)))
-        for _ in 0..<100 where record.isRunning {
+        var record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(60)))
+        for _ in 0..<1200 where record.isRunning {
             try await Task.sleep(for: .milliseconds(50))
             record = try #require(try await manager.status("61"))
         }
