@@ -164,14 +164,33 @@ public final class HeadlessChromium: Sendable {
             return result["result"]?["value"] ?? .null
         }
 
-        /// Polls `expression` (bounded) until `condition` holds for its value.
+        /// Whether Chromium cancelled some of the page's requests because the host's network changed
+        /// (`ERR_NETWORK_CHANGED`: it does so whenever an interface comes or goes, and other tests create veth pairs
+        /// and namespaces while this one loads its page).
+        public var lostRequestsToANetworkChange: Bool { events.contains { $0.contains("ERR_NETWORK_CHANGED") } }
+
+        /// Loads the page again, bypassing the cache, with a fresh event record.
+        public func reload() async throws {
+            shared.state.withLock { $0.events.removeAll() }
+            _ = try await call("Page.reload", ["ignoreCache": true])
+        }
+
+        /// Polls `expression` (bounded) until `condition` holds for its value. With `reloadsAfterNetworkChanges`, a page
+        /// that lost requests to a network change of the host is loaded again (at most that many times), as a person
+        /// would press reload; only for pages that have not yet used their one-time console link.
         @discardableResult
-        public func waitFor(_ expression: String, timeout: Duration = .seconds(60), _ condition: (JSONValue) -> Bool) async throws -> JSONValue {
+        public func waitFor(_ expression: String, timeout: Duration = .seconds(60), reloadsAfterNetworkChanges: Int = 0,
+                            _ condition: (JSONValue) -> Bool) async throws -> JSONValue {
             let deadline = ContinuousClock.now + timeout
             var last: JSONValue = .null
+            var reloadsLeft = reloadsAfterNetworkChanges
             while ContinuousClock.now < deadline {
                 last = try await evaluate(expression)
                 if condition(last) { return last }
+                if reloadsLeft > 0, lostRequestsToANetworkChange {
+                    reloadsLeft -= 1
+                    try await reload()
+                }
                 try await Task.sleep(for: .milliseconds(200))
             }
             throw HarnessError.timeout("the page never satisfied the condition; \(expression) was \(last.jsonText.prefix(500))")
