@@ -51,6 +51,18 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ]),
+        .target(name: "Redfish", dependencies: [
+            "AgentCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .target(name: "SNMP", dependencies: [
             "AgentCore", "CNetSNMP",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -79,7 +91,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
-        .target(name: "Power", dependencies: ["IPMI", "PDU", "Providers"]),
+        .target(name: "Power", dependencies: ["IPMI", "PDU", "Providers", "Redfish"]),
         .target(name: "Console", dependencies: [
             "AgentCore", "IPMI",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -92,7 +104,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ControllerAPI", dependencies: [
-            "AgentCore", "IPMI", "SNMP", "PDU", "SwitchSSH", "Provisioning", "Providers", "Power", "Console",
+            "AgentCore", "IPMI", "SNMP", "PDU", "SwitchSSH", "Provisioning", "Providers", "Power", "Console", "Redfish",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -102,7 +114,7 @@ let package = Package(
         ]),
         // The installed product: never the test harness.
         .executableTarget(name: "rackagent", dependencies: [
-            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH", "Console",
+            "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH", "Console", "Redfish",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),
@@ -133,6 +145,7 @@ let package = Package(
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "PeerHarness"]),
         .testTarget(name: "SwitchSSHTests", dependencies: ["SwitchSSH", "PeerHarness"]),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "PeerHarness"]),
+        .testTarget(name: "RedfishTests", dependencies: ["Redfish", "Power", "PeerHarness"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "IPMI", "PeerHarness"]),
         .testTarget(name: "ControllerAPITests", dependencies: [
             "ControllerAPI", "PeerHarness", "SNMP", "Provisioning", "Console",

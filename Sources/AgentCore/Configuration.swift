@@ -14,6 +14,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var controller = ControllerConfiguration()
     public var jobs = JobsConfiguration()
     public var ipmi = IPMIConfiguration()
+    public var redfish = RedfishConfiguration()
     public var snmp = SNMPConfiguration()
     public var ssh = SSHConfiguration()
     public var dhcp = DHCPConfiguration()
@@ -155,6 +156,32 @@ public struct IPMIConfiguration: Codable, Sendable, Equatable {
     public var allowRawCommands = false
 
     public init() {}
+}
+
+/// Redfish BMCs: how requests are spaced, bounded and verified, and how BMC certificates are trusted.
+public struct RedfishConfiguration: Codable, Sendable, Equatable {
+    /// Minimum pause between two requests to the same BMC.
+    public var minimumGapSeconds = 0.2
+    /// Requests in flight at once, all BMCs together.
+    public var maxConcurrentRequests = 64
+    /// Default per-request timeout; a connection's `timeoutSeconds` overrides it.
+    public var requestTimeoutSeconds = 30.0
+    /// How often a request answered 503 (busy) is sent again, with backoff, before the call fails.
+    public var busyRetries = 3
+    /// How long a power change is polled for its read-back (BMCs apply changes seconds later).
+    public var verifyDeadlineSeconds = 60.0
+    /// How a BMC's TLS certificate is trusted: the first one seen, or only `meta.certificateSha256`.
+    public var certificatePolicy = CertificatePolicy.trustOnFirstUse
+
+    public init() {}
+}
+
+/// How a device's TLS certificate is trusted.
+public enum CertificatePolicy: String, Codable, Sendable, CaseIterable {
+    /// Remember the first certificate seen per device; refuse a different one later.
+    case trustOnFirstUse
+    /// Require the connection's `certificateSha256` and refuse anything else.
+    case pinned
 }
 
 public struct SNMPConfiguration: Codable, Sendable, Equatable {
@@ -332,7 +359,8 @@ extension AgentConfiguration {
             ("providers.waitTimeoutSeconds", providers.waitTimeoutSeconds), ("providers.restartEvidenceSeconds", providers.restartEvidenceSeconds),
             ("console.linkLifetimeSeconds", console.linkLifetimeSeconds), ("console.idleTimeoutSeconds", console.idleTimeoutSeconds),
             ("console.maxDurationSeconds", console.maxDurationSeconds), ("ipmi.commandTimeoutSeconds", ipmi.commandTimeoutSeconds),
-            ("ipmi.verifyDeadlineSeconds", ipmi.verifyDeadlineSeconds), ("snmp.timeoutSeconds", snmp.timeoutSeconds),
+            ("ipmi.verifyDeadlineSeconds", ipmi.verifyDeadlineSeconds), ("redfish.requestTimeoutSeconds", redfish.requestTimeoutSeconds),
+            ("redfish.verifyDeadlineSeconds", redfish.verifyDeadlineSeconds), ("snmp.timeoutSeconds", snmp.timeoutSeconds),
             ("snmp.outletCycleDelaySeconds", snmp.outletCycleDelaySeconds), ("snmp.outletVerifySeconds", snmp.outletVerifySeconds),
             ("ssh.connectTimeoutSeconds", ssh.connectTimeoutSeconds), ("ssh.commandTimeoutSeconds", ssh.commandTimeoutSeconds),
             ("ssh.idleCloseSeconds", ssh.idleCloseSeconds), ("controller.requestTimeoutSeconds", controller.requestTimeoutSeconds),
@@ -353,6 +381,11 @@ extension AgentConfiguration {
         guard ipmi.maxConcurrentCommands > 0 else {
             throw ConfigurationError.invalidValue(key: "ipmi.maxConcurrentCommands", reason: "must be positive")
         }
+        guard redfish.maxConcurrentRequests > 0 else {
+            throw ConfigurationError.invalidValue(key: "redfish.maxConcurrentRequests", reason: "must be positive")
+        }
+        guard redfish.minimumGapSeconds >= 0 else { throw ConfigurationError.invalidValue(key: "redfish.minimumGapSeconds", reason: "must not be negative") }
+        guard (0...10).contains(redfish.busyRetries) else { throw ConfigurationError.invalidValue(key: "redfish.busyRetries", reason: "must be from 0 to 10") }
         guard ipmi.minimumGapSeconds >= 0 else { throw ConfigurationError.invalidValue(key: "ipmi.minimumGapSeconds", reason: "must not be negative") }
         guard snmp.pollIntervalSeconds >= 1 else { throw ConfigurationError.invalidValue(key: "snmp.pollIntervalSeconds", reason: "must be at least 1") }
         guard snmp.maxConcurrentDevices > 0 else { throw ConfigurationError.invalidValue(key: "snmp.maxConcurrentDevices", reason: "must be positive") }

@@ -7,6 +7,7 @@ import PDU
 import Power
 import Providers
 import Provisioning
+import Redfish
 import SNMP
 import SwitchSSH
 import Synchronization
@@ -24,6 +25,7 @@ public final class AgentRuntime: Sendable {
     let toolCache: ToolCache
     public let ipmi: IPMIService
     public let bmcUsers: BMCUserManager
+    public let redfish: RedfishService
     public let power: PowerRouter
     public let snmp: SNMPClient
     public let networkDevices: NetworkDeviceService
@@ -73,7 +75,10 @@ public final class AgentRuntime: Sendable {
         ) { try await registry.stored($0).device }
         let providers = ProviderService(settings: configuration.providers, logger: logger.with(["module": "providers"]))
         self.providers = providers
-        power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi), PDUPowerDriver(service: pdus)]
+        redfish = RedfishService(client: RedfishClient(
+            transport: HTTPClientRedfishTransport(), trust: RedfishCertificateStore(database: database), settings: configuration.redfish,
+            logger: logger.with(["module": "redfish"])))
+        power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi), RedfishPowerDriver(service: redfish), PDUPowerDriver(service: pdus)]
             + ProviderType.allCases.map { ProviderPowerDriver(type: $0, service: providers) })
         dnsmasq = configuration.dhcp.backend == .dnsmasq && configuration.dhcp.interface != nil
             ? DnsmasqSupervisor(
@@ -122,7 +127,8 @@ public final class AgentRuntime: Sendable {
     }
 
     /// The schema of every module, in the order they were introduced.
-    public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations + InstallationStore.migrations + SwitchStore.migrations }
+    public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations + InstallationStore.migrations + SwitchStore.migrations
+        + RedfishCertificateStore.migrations }
 
     /// The versions of the C libraries linked into this binary.
     public static var linkedLibraries: [String: String] {
@@ -132,7 +138,8 @@ public final class AgentRuntime: Sendable {
     /// What this agent can do; the controller enables features by it.
     public var capabilities: [String] {
         ["jobs", "outbox", "actionLog", "metrics", "ipmi.power", "ipmi.bootDevice", "ipmi.bmcReset", "ipmi.customCommand",
-         "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "snmp.devices", "snmp.ports", "snmp.bandwidth",
+         "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "redfish.power", "redfish.bootDevice", "redfish.bmcReset",
+         "redfish.inventory", "snmp.devices", "snmp.ports", "snmp.bandwidth",
          "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe",
          "installations.install", "installations.rescue", "installations.diskWipe", "installations.passwordReset",
          "installations.hardwareDetection", "osCache", "switch.ssh", "pdu.outlets", "providers.reinstall",

@@ -51,9 +51,9 @@ struct RouterInstallationPower: InstallationPowerControl {
             if report.verified { return PowerStepCheck(verified: true, summary: "verified \(report.powerState)" + (report.evidence.map { ": \($0)" } ?? "")) }
             return PowerStepCheck(verified: false, summary: "\(report.powerState), not verified" + (report.reason.map { ": \($0)" } ?? ""))
         case .bootDevice(let report):
-            return PowerStepCheck(verified: report.stored.valid, summary: "read back \(try JSONValue(encoding: report.stored).jsonText)")
+            return PowerStepCheck(verified: report.verified, summary: "read back \(report.readBack)")
         case .state(let state): return PowerStepCheck(verified: true, summary: "read \(state)")
-        case .bmcReset(let report): return PowerStepCheck(verified: report.verified, summary: "BMC \(report.reset) reset")
+        case .bmcReset(let report): return PowerStepCheck(verified: report.verified, summary: "BMC \(report.resetKind) reset")
         case .commandOutput(let output): return PowerStepCheck(verified: false, summary: String(output.prefix(120)))
         }
     }

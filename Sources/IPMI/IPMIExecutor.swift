@@ -2,7 +2,6 @@ import AgentCore
 import Foundation
 import Logging
 import Metrics
-import Synchronization
 
 /// Runs ipmitool against BMCs, gently:
 /// - one command at a time per BMC address (bursts crash BMCs), with a minimum gap between two commands;
@@ -14,8 +13,7 @@ public final class IPMIExecutor: Sendable {
     let settings: IPMIConfiguration
     let scratch: ScratchDirectory
     let logger: Logger
-    private let globalLimit: AsyncSemaphore
-    private let gates = Mutex<[String: BMCGate]>([:])
+    private let turns: DeviceTurns
     private let durationTimer = Timer(label: "rackagent_ipmi_command_duration_seconds")
 
     public init(runner: any CommandRunner, settings: IPMIConfiguration, scratch: ScratchDirectory, logger: Logger) {
@@ -23,7 +21,7 @@ public final class IPMIExecutor: Sendable {
         self.settings = settings
         self.scratch = scratch
         self.logger = logger
-        globalLimit = AsyncSemaphore(permits: settings.maxConcurrentCommands)
+        turns = DeviceTurns(minimumGapSeconds: settings.minimumGapSeconds, maximumConcurrent: settings.maxConcurrentCommands)
     }
 
     /// Runs `command` (ipmitool arguments after the connection options) and returns stdout.
@@ -46,24 +44,9 @@ public final class IPMIExecutor: Sendable {
         }
     }
 
-    /// Holds the BMC's gate (waiting out the minimum gap) and a global permit around `body`.
+    /// Runs `body` during the BMC's turn (one command at a time, the minimum gap, a global permit).
     func serialised<Value: Sendable>(on connection: IPMIConnection, _ body: () async throws -> Value) async throws -> Value {
-        let gate = gates.withLock { gates in
-            if let existing = gates[connection.address] { return existing }
-            let created = BMCGate()
-            gates[connection.address] = created
-            return created
-        }
-        try await gate.lock.acquire()
-        defer {
-            gate.finished()
-            gate.lock.release()
-        }
-        if let last = gate.lastFinished {
-            let ready = last + .seconds(settings.minimumGapSeconds)
-            if ready > ContinuousClock.now { try await Task.sleep(until: ready, clock: .continuous) }
-        }
-        return try await globalLimit.withPermit(body)
+        try await turns.withTurn(on: connection.address, body)
     }
 
     private func execute(_ command: [String], on connection: IPMIConnection, redacting extra: [String] = []) async throws -> String {
@@ -108,17 +91,5 @@ public final class IPMIExecutor: Sendable {
             secrets.append(Secret(tokens[index + 2]))
         }
         return secrets
-    }
-}
-
-/// One BMC's serialisation point.
-final class BMCGate: Sendable {
-    let lock = AsyncSemaphore(permits: 1)
-    private let finishedAt = Mutex<ContinuousClock.Instant?>(nil)
-
-    var lastFinished: ContinuousClock.Instant? { finishedAt.withLock { $0 } }
-
-    func finished() {
-        finishedAt.withLock { $0 = .now }
     }
 }

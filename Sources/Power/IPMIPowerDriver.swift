@@ -73,6 +73,8 @@ public struct IPMIPowerDriver: PowerDriver {
 public struct BootTypeRequest: Sendable, Equatable {
     public var device: BootDevice
     public var efi: Bool
+    /// Legacy (BIOS) boot asked for explicitly; neither this nor `efi` leaves a Redfish system's mode as it is.
+    public var legacy: Bool
     public var persistent: Bool
 
     public init(_ parameters: PowerParameters) throws {
@@ -89,13 +91,15 @@ public struct BootTypeRequest: Sendable, Equatable {
             }
             self.device = device
             efi = words.contains("efi")
+            legacy = words.contains("legacy") && !efi
             persistent = words.contains("persistent")
         case .object(let members):
             guard let text = members["device"]?.stringValue ?? members["bootType"]?.stringValue,
                 let device = BootDevice(rawValue: text.lowercased())
             else { throw AgentError.invalidField("params.device", "must be one of pxe, disk, bios, cdrom") }
             self.device = device
-            efi = Self.flag(members["efi"])
+            efi = Self.flag(members["efi"]) || members["mode"]?.stringValue?.lowercased() == "uefi"
+            legacy = !efi && (Self.flag(members["legacy"]) || members["mode"]?.stringValue?.lowercased() == "legacy")
             persistent = Self.flag(members["persistent"])
         }
     }

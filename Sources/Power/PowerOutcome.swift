@@ -1,6 +1,7 @@
 import AgentCore
 import IPMI
 import Providers
+import Redfish
 
 /// What a driver reports after a power change: the state it read back and what verified the change (or why
 /// nothing could). Each driver keeps its own details (IPMI checks, outlets, provider steps), encoded as they are.
@@ -15,8 +16,42 @@ public protocol PowerChangeReporting: Sendable, Encodable {
     var reason: String? { get }
 }
 
+/// What a driver reports after setting the boot device: what the BMC stored, read back.
+public protocol BootDeviceReporting: Sendable, Encodable {
+    /// True when the read-back shows what was asked for.
+    var verified: Bool { get }
+    /// The read-back as text for the installation log.
+    var readBack: String { get }
+}
+
+/// What a driver reports after resetting the BMC itself.
+public protocol BMCResetReporting: Sendable, Encodable {
+    /// True when the BMC answered again after the reset.
+    var verified: Bool { get }
+    /// `warm`, `cold`, `GracefulRestart` ...
+    var resetKind: String { get }
+}
+
 extension PowerChangeReport: PowerChangeReporting {}
 extension ProviderPowerReport: PowerChangeReporting {}
+extension RedfishPowerReport: PowerChangeReporting {}
+
+extension BootDeviceReport: BootDeviceReporting {
+    public var verified: Bool { stored.valid }
+    public var readBack: String { (try? JSONValue(encoding: stored).jsonText) ?? stored.deviceSelector }
+}
+
+extension RedfishBootReport: BootDeviceReporting {
+    public var readBack: String { (try? JSONValue(encoding: stored).jsonText) ?? (stored.target ?? "") }
+}
+
+extension BMCResetReport: BMCResetReporting {
+    public var resetKind: String { reset }
+}
+
+extension RedfishManagerResetReport: BMCResetReporting {
+    public var resetKind: String { resetType }
+}
 
 /// What a power method did. Drivers return it; the API edge encodes it to the seed's shapes, installations read
 /// it directly.
@@ -26,9 +61,9 @@ public enum PowerOutcome: Sendable {
     /// A power change and its verification.
     case change(any PowerChangeReporting)
     /// A boot device set and read back.
-    case bootDevice(BootDeviceReport)
+    case bootDevice(any BootDeviceReporting)
     /// A BMC reset and the BMC answering again.
-    case bmcReset(BMCResetReport)
+    case bmcReset(any BMCResetReporting)
     /// executeCustomCommand: the command's output.
     case commandOutput(String)
 

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""A small Redfish BMC with sessions, for the behaviour sushy-tools' emulator does not have: X-Auth-Token sessions
+(SessionService), a reset action listed through ActionInfo, LastResetTime, and misbehaviour on demand.
+
+Power changes apply `apply_delay` seconds after the reset (like real BMCs). A restart turns the system off at once and
+on again after the delay, and moves LastResetTime.
+Test control (never part of the Redfish API):
+  POST /_control/behaviour {"expireSessions": true}   every session token issued so far is refused (401) from now on
+                           {"busy": N}                the next N API requests answer 503 with Retry-After: 0
+                           {"ignoreResets": true}     resets answer 204 and change nothing
+                           {"applyDelay": 0.5}        seconds until a power change shows
+                           {"hideRestarts": true}     a restart shows neither Off nor a new LastResetTime
+  GET  /_control/requests  every API request seen: method, path, auth ("session", "basic" or "none"), status
+Usage: redfish_bmc.py PORT USER PASSWORD
+"""
+import base64, http.server, json, secrets, sys, threading, time
+
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+lock = threading.Lock()
+sessions = {}           # token -> session id
+expired_tokens = set()
+requests_seen = []
+behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts": False}
+system = {"power": "Off", "pending": None, "lastReset": "2026-01-01T00:00:00+00:00", "boot": {
+    "BootSourceOverrideEnabled": "Disabled", "BootSourceOverrideTarget": "None", "BootSourceOverrideMode": "UEFI"}}
+RESET_TYPES = ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"]
+SYSTEM = "/redfish/v1/Systems/1"
+
+
+def settle():
+    pending = system["pending"]
+    if pending and time.time() >= pending[1]:
+        system["power"] = pending[0]
+        system["pending"] = None
+
+
+def system_document():
+    settle()
+    return {
+        "@odata.id": SYSTEM, "Id": "1", "Name": "Test system", "PowerState": system["power"], "LastResetTime": system["lastReset"],
+        "Manufacturer": "RackAgent tests", "Model": "redfish_bmc.py", "SerialNumber": "RB-0001",
+        "Boot": dict(system["boot"], **{"BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "Cd", "BiosSetup"]}),
+        "Actions": {"#ComputerSystem.Reset": {"target": SYSTEM + "/Actions/ComputerSystem.Reset",
+                                              "@Redfish.ActionInfo": SYSTEM + "/ResetActionInfo"}},
+        "Links": {"ManagedBy": [{"@odata.id": "/redfish/v1/Managers/BMC"}]},
+        "EthernetInterfaces": {"@odata.id": SYSTEM + "/EthernetInterfaces"},
+    }
+
+
+DOCUMENTS = {
+    "/redfish/v1": lambda: {"@odata.id": "/redfish/v1", "RedfishVersion": "1.15.0", "Systems": {"@odata.id": "/redfish/v1/Systems"},
+                            "Managers": {"@odata.id": "/redfish/v1/Managers"}, "SessionService": {"@odata.id": "/redfish/v1/SessionService"},
+                            "Links": {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}}},
+    "/redfish/v1/Systems": lambda: {"Members": [{"@odata.id": SYSTEM}], "Members@odata.count": 1},
+    SYSTEM: system_document,
+    SYSTEM + "/ResetActionInfo": lambda: {"Parameters": [{"Name": "ResetType", "Required": True, "AllowableValues": RESET_TYPES}]},
+    SYSTEM + "/EthernetInterfaces": lambda: {"Members": [{"@odata.id": SYSTEM + "/EthernetInterfaces/NIC1"}]},
+    SYSTEM + "/EthernetInterfaces/NIC1": lambda: {"Id": "NIC1", "MACAddress": "52:54:00:AB:CD:01", "SpeedMbps": 10000, "LinkStatus": "LinkUp"},
+    "/redfish/v1/Managers": lambda: {"Members": [{"@odata.id": "/redfish/v1/Managers/BMC"}]},
+    "/redfish/v1/Managers/BMC": lambda: {"@odata.id": "/redfish/v1/Managers/BMC", "FirmwareVersion": "1.0.0", "Model": "redfish_bmc.py"},
+}
+
+
+def error_body(message):
+    return {"error": {"code": "Base.1.0.GeneralError", "message": message, "@Message.ExtendedInfo": [{"Message": message}]}}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, document=None, headers=()):
+        body = json.dumps(document).encode() if document is not None else b""
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        if document is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+
+    def control(self):
+        if self.command == "GET" and self.path == "/_control/requests":
+            with lock:
+                return self.answer(200, requests_seen)
+        if self.command == "POST" and self.path == "/_control/behaviour":
+            changes = self.body()
+            with lock:
+                if changes.pop("expireSessions", False):
+                    expired_tokens.update(sessions.keys())
+                behaviour.update(changes)
+            return self.answer(204)
+        return self.answer(404, error_body("no such control"))
+
+    def handle_api(self):
+        path = self.path.split("?")[0].rstrip("/") or "/"
+        if path.startswith("/_control/"):
+            return self.control()
+        token = self.headers.get("X-Auth-Token")
+        authorization = self.headers.get("Authorization", "")
+        auth = "session" if token else ("basic" if authorization.startswith("Basic ") else "none")
+        with lock:
+            record = {"method": self.command, "path": path, "auth": auth}
+            requests_seen.append(record)
+            if behaviour["busy"] > 0:
+                behaviour["busy"] -= 1
+                record["status"] = 503
+                return self.answer(503, error_body("The service is temporarily unavailable"), [("Retry-After", "0")])
+            if path == "/redfish/v1" and self.command == "GET":
+                record["status"] = 200
+                return self.answer(200, DOCUMENTS[path]())
+            if path == "/redfish/v1/SessionService/Sessions" and self.command == "POST":
+                body = self.body()
+                if body.get("UserName") != user or body.get("Password") != password:
+                    record["status"] = 401
+                    return self.answer(401, error_body("Invalid credentials"))
+                new_token = secrets.token_hex(16)
+                sessions[new_token] = str(len(sessions) + 1)
+                record["status"] = 201
+                return self.answer(201, {"Id": sessions[new_token], "UserName": user},
+                                   [("X-Auth-Token", new_token), ("Location", "/redfish/v1/SessionService/Sessions/" + sessions[new_token])])
+            authorised = (token in sessions and token not in expired_tokens) or \
+                authorization == "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+            if not authorised:
+                record["status"] = 401
+                return self.answer(401, error_body("The session is not valid"))
+            record["status"] = 200
+            if self.command == "GET" and path in DOCUMENTS:
+                return self.answer(200, DOCUMENTS[path]())
+            if self.command == "POST" and path == SYSTEM + "/Actions/ComputerSystem.Reset":
+                reset = self.body().get("ResetType")
+                if reset not in RESET_TYPES:
+                    record["status"] = 400
+                    return self.answer(400, error_body(f"ResetType {reset} is not supported"))
+                record["status"] = 204
+                if behaviour["ignoreResets"]:
+                    return self.answer(204)
+                settle()
+                due = time.time() + behaviour["applyDelay"]
+                if reset in ("On",):
+                    system["pending"] = ("On", due)
+                elif reset in ("ForceOff", "GracefulShutdown"):
+                    system["pending"] = ("Off", due)
+                elif not behaviour["hideRestarts"]:
+                    system["power"] = "Off"
+                    system["lastReset"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+                    system["pending"] = ("On", due)
+                return self.answer(204)
+            if self.command == "PATCH" and path == SYSTEM:
+                boot = self.body().get("Boot") or {}
+                for key in ("BootSourceOverrideTarget", "BootSourceOverrideEnabled", "BootSourceOverrideMode"):
+                    if key in boot:
+                        system["boot"][key] = boot[key]
+                record["status"] = 204
+                return self.answer(204)
+            record["status"] = 404
+            return self.answer(404, error_body("not found"))
+
+    do_GET = do_POST = do_PATCH = do_DELETE = handle_api
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+print(f"listening on {port}", flush=True)
+server.serve_forever()

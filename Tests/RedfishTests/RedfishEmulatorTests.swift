@@ -1,0 +1,187 @@
+import AgentCore
+import Foundation
+import Logging
+import PeerHarness
+import Testing
+
+@testable import Redfish
+
+/// The Redfish client and service against real Redfish services: sushy-tools' emulator (power applied 1-11 s late,
+/// Basic authentication, TLS) and redfish_bmc.py (sessions, and a BMC that misbehaves on demand).
+@Suite(.serialized) struct RedfishEmulatorTests {
+    static func service(
+        trust: any RedfishCertificateTrust = ProcessCertificateTrust(), verifyDeadline: Double = 40, minimumGap: Double = 0.05,
+        policy: CertificatePolicy = .trustOnFirstUse
+    ) -> RedfishService {
+        var settings = RedfishConfiguration()
+        settings.verifyDeadlineSeconds = verifyDeadline
+        settings.minimumGapSeconds = minimumGap
+        settings.requestTimeoutSeconds = 10
+        settings.certificatePolicy = policy
+        return RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: trust, settings: settings, logger: Logger(label: "test")))
+    }
+
+    static func connection(_ meta: JSONValue) throws -> RedfishConnection {
+        try meta.decode(as: RedfishConnection.self, at: "connection.meta")
+    }
+
+    /// Every change is read back although the emulator applies it seconds later; a reset and a cycle are verified by
+    /// the system seen off and then on again (the emulator has no PowerCycle, so a cycle is ForceOff then On).
+    @Test func sushyPowerChangesAreVerifiedWhenTheyShow() async throws {
+        let sushy = try await SushyEmulator()
+        defer { sushy.stop() }
+        let service = Self.service()
+        let connection = try Self.connection(sushy.meta())
+        #expect(try await service.powerStatus(connection) == .off)
+        let on = try await service.setPower(.on, connection)
+        #expect(on.verified && on.powerState == .online && on.resetTypes == ["On"] && on.evidence == "PowerState read back On", "\(on)")
+        let reset = try await service.setPower(.reset, connection)
+        #expect(reset.verified && reset.resetTypes == ["ForceRestart"] && reset.evidence?.hasSuffix("then On") == true, "\(reset)")
+        let cycle = try await service.setPower(.cycle, connection)
+        #expect(cycle.verified && cycle.resetTypes == ["ForceOff", "On"], "\(cycle)")
+        let off = try await service.setPower(.off, connection)
+        #expect(off.verified && off.powerState == .offline && off.resetTypes == ["ForceOff"], "\(off)")
+        print("sushy: on \(on.seconds) s (\(on.checks) reads), reset \(reset.seconds) s, cycle \(cycle.seconds) s, off \(off.seconds) s")
+
+        // The emulator keeps every override Continuous: the target is verified, the difference is noted.
+        let boot = try await service.setBootOverride(.pxe, persistent: false, uefi: true, connection)
+        #expect(boot.verified && boot.stored.target == "Pxe" && boot.stored.mode == "UEFI" && boot.note?.contains("Continuous") == true, "\(boot)")
+        let disk = try await service.setBootOverride(.hdd, persistent: true, uefi: nil, connection)
+        #expect(disk.verified && disk.stored.target == "Hdd" && disk.note == nil, "\(disk)")
+
+        let inventory = try await service.inventory(connection)
+        #expect(!inventory.networkInterfaces.isEmpty && inventory.networkInterfaces.allSatisfy { $0.macAddress.count == 17 }, "\(inventory.networkInterfaces)")
+        #expect(inventory.system.powerState == "Off")
+        #expect(try await service.testConnection(connection) == "online")
+    }
+
+    @Test func wrongPasswordIsAnAuthenticationFailureThatTouchedNothing() async throws {
+        let sushy = try await SushyEmulator()
+        defer { sushy.stop() }
+        do {
+            _ = try await Self.service().setPower(.on, try Self.connection(sushy.meta(password: "wrong-password")))
+            Issue.record("a refused login reported success")
+        } catch {
+            let agentError = AgentError.from(error)
+            #expect(agentError.code == "auth_failed" && agentError.details["deviceEffect"] == "untouched", "\(agentError)")
+            #expect(!agentError.message.contains("wrong-password") && !agentError.message.contains(sushy.password))
+        }
+    }
+
+    /// The first certificate is remembered and must be presented again; a pinned certificate must match before any
+    /// request (with the credentials) is sent.
+    @Test func tlsCertificatesAreTrustedOnFirstUseOrPinned() async throws {
+        let sushy = try await SushyEmulator(tls: true)
+        defer { sushy.stop() }
+        let fingerprint = try #require(sushy.certificateFingerprint)
+        let trust = ProcessCertificateTrust()
+        let service = Self.service(trust: trust)
+        let connection = try Self.connection(sushy.meta())
+        #expect(try await service.powerStatus(connection) == .off)
+        #expect(try await trust.remembered(for: connection.address) == fingerprint)
+
+        let pinned = try Self.connection(sushy.meta(certificateSha256: fingerprint))
+        #expect(try await Self.service(policy: .pinned).powerStatus(pinned) == .off)
+
+        let requestsBefore = sushy.log.components(separatedBy: "GET /redfish/v1").count
+        let wrongPin = try Self.connection(sushy.meta(certificateSha256: String(repeating: "0", count: 64)))
+        let replaced = ProcessCertificateTrust()
+        try await replaced.remember(String(repeating: "AB:", count: 31) + "AB", for: connection.address)
+        for (service, connection) in [(Self.service(), wrongPin), (Self.service(trust: replaced), connection)] {
+            do {
+                _ = try await service.setPower(.on, connection)
+                Issue.record("a certificate that does not match was accepted")
+            } catch {
+                let agentError = AgentError.from(error)
+                #expect(agentError.code == "certificate_mismatch" && agentError.details["deviceEffect"] == "untouched", "\(agentError)")
+                #expect(agentError.details["presented"] == .string(fingerprint))
+            }
+        }
+        #expect(sushy.log.components(separatedBy: "GET /redfish/v1").count == requestsBefore, "no request reached a BMC whose certificate did not match")
+        do {
+            _ = try await Self.service(policy: .pinned).powerStatus(connection)
+            Issue.record("an unpinned connection was used under the pinned policy")
+        } catch {
+            #expect(AgentError.from(error).details["field"] == "connection.meta.certificateSha256")
+        }
+    }
+
+    /// One login serves many requests; a session the BMC expired is replaced by one fresh login, and the request is
+    /// sent again once.
+    @Test func expiredSessionsLogInAgainOnce() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        let service = Self.service()
+        let connection = try Self.connection(bmc.meta())
+        for _ in 0..<3 { #expect(try await service.powerStatus(connection) == .off) }
+        var seen = try await bmc.requests()
+        #expect(seen.filter { $0.path == "/redfish/v1/SessionService/Sessions" }.count == 1, "\(seen.map(\.path))")
+        #expect(seen.filter { $0.path.hasPrefix("/redfish/v1/Systems") }.allSatisfy { $0.auth == "session" })
+
+        try await bmc.behave(["expireSessions": true])
+        #expect(try await service.powerStatus(connection) == .off)
+        seen = try await bmc.requests()
+        #expect(seen.filter { $0.path == "/redfish/v1/SessionService/Sessions" }.count == 2)
+        #expect(seen.filter { $0.status == 401 }.count == 1, "one refused request, then a fresh login: \(seen.map { "\($0.path) \($0.status ?? 0)" })")
+
+        do {
+            _ = try await service.powerStatus(try Self.connection(bmc.meta(password: "not-the-password")))
+            Issue.record("a refused login reported success")
+        } catch {
+            #expect(AgentError.from(error).code == "auth_failed")
+        }
+        let logins = try await bmc.requests().filter { $0.path == "/redfish/v1/SessionService/Sessions" && $0.status == 401 }
+        #expect(logins.count == 1, "a refused login is not tried again, and the good password's session was not used: \(logins.count)")
+    }
+
+    /// 503 is retried with backoff a bounded number of times, then reported as busy (the BMC did not act).
+    @Test func busyBMCIsRetriedThenReported() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        let service = Self.service()
+        let connection = try Self.connection(bmc.meta())
+        #expect(try await service.powerStatus(connection) == .off)
+        try await bmc.behave(["busy": 2])
+        #expect(try await service.powerStatus(connection) == .off)
+        try await bmc.behave(["busy": 50])
+        let started = ContinuousClock.now
+        do {
+            _ = try await service.setPower(.on, connection)
+            Issue.record("a busy BMC reported success")
+        } catch {
+            let agentError = AgentError.from(error)
+            #expect(agentError.code == "bmc_busy" && agentError.details["deviceEffect"] == "untouched", "\(agentError)")
+            #expect(agentError.details["attempts"] == 4)
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try await bmc.behave(["busy": 0])
+        let resets = try await bmc.requests().filter { $0.path.hasSuffix("ComputerSystem.Reset") }
+        #expect(resets.isEmpty, "the reset never reached a BMC that answered busy")
+    }
+
+    /// A BMC that accepts a reset and does nothing: `not_verified` (accepted), never success. A restart that leaves no
+    /// trace is reported unverified with the reason.
+    @Test func resetsThatShowNothingAreNotVerified() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        let service = Self.service(verifyDeadline: 2)
+        let connection = try Self.connection(bmc.meta())
+        let cycle = try await service.setPower(.cycle, connection)
+        #expect(cycle.verified && cycle.resetTypes == ["PowerCycle"], "PowerCycle comes from the ActionInfo: \(cycle)")
+
+        try await bmc.behave(["hideRestarts": true])
+        let hidden = try await service.setPower(.reset, connection)
+        #expect(!hidden.verified && hidden.evidence == nil && hidden.reason?.contains("LastResetTime did not move") == true, "\(hidden)")
+
+        try await bmc.behave(["ignoreResets": true])
+        do {
+            _ = try await service.setPower(.off, connection)
+            Issue.record("an ignored reset reported success")
+        } catch {
+            let agentError = AgentError.from(error)
+            #expect(agentError.code == "not_verified" && agentError.details["deviceEffect"] == "accepted" && agentError.details["cause"] == "verify_failed",
+                    "\(agentError)")
+        }
+        #expect(try await service.powerStatus(connection) == .on)
+    }
+}
