@@ -1,7 +1,6 @@
 import AgentCore
 import Foundation
 import GRDB
-import Synchronization
 
 /// Where the first certificate each BMC presented is remembered (trust on first use), so that a later, different
 /// certificate is refused instead of being handed the credentials.
@@ -50,23 +49,6 @@ public struct RedfishCertificateStore: RedfishCertificateTrust {
         try await database.writer.write { db in
             try db.execute(sql: "DELETE FROM redfishCertificate WHERE address = ?", arguments: [address])
             return db.changesCount > 0
-        }
-    }
-}
-
-/// First-seen certificates for the life of one process (the command line, which has no state database open).
-public final class ProcessCertificateTrust: RedfishCertificateTrust {
-    private let fingerprints = Mutex<[String: String]>([:])
-
-    public init() {}
-
-    public func remembered(for address: String) async throws -> String? {
-        fingerprints.withLock { $0[address] }
-    }
-
-    public func remember(_ fingerprint: String, for address: String) async throws {
-        fingerprints.withLock { fingerprints in
-            if fingerprints[address] == nil { fingerprints[address] = fingerprint }
         }
     }
 }

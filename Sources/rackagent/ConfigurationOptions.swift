@@ -30,6 +30,25 @@ extension LogFormat: ExpressibleByArgument {}
 struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of human-readable text.")
     var json = false
+
+    /// Prints what `work` returns as JSON or via `human`, turning agent errors into a message (or a JSON
+    /// `{"error", "message"}`) and exit status 1.
+    @discardableResult
+    func report<Value: Encodable>(_ work: () async throws -> Value, human: (Value) -> String) async throws -> Value {
+        do {
+            let value = try await work()
+            if json { try RackAgentCommand.printJSON(value) } else { print(human(value)) }
+            return value
+        } catch {
+            let agentError = AgentError.from(error)
+            if json {
+                try RackAgentCommand.printJSON(["error": agentError.code, "message": agentError.message])
+            } else {
+                FileHandle.standardError.write(Data("error (\(agentError.code)): \(agentError.message)\n".utf8))
+            }
+            throw ExitCode(1)
+        }
+    }
 }
 
 /// Fails the command with a message on stderr and the given exit code.

@@ -60,22 +60,9 @@ struct IPMICommand: AsyncParsableCommand {
             try await report({ try await work(users, connection) }, human: human)
         }
 
-        /// Prints `value` as JSON or via `human`, turning agent errors into a message and exit status 1.
         @discardableResult
         func report<Value: Encodable>(_ work: () async throws -> Value, human: (Value) -> String) async throws -> Value {
-            do {
-                let value = try await work()
-                if output.json { try RackAgentCommand.printJSON(value) } else { print(human(value)) }
-                return value
-            } catch {
-                let agentError = AgentError.from(error)
-                if output.json {
-                    try RackAgentCommand.printJSON(["error": agentError.code, "message": agentError.message])
-                } else {
-                    FileHandle.standardError.write(Data("error (\(agentError.code)): \(agentError.message)\n".utf8))
-                }
-                throw ExitCode(1)
-            }
+            try await output.report(work, human: human)
         }
     }
 

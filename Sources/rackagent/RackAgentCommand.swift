@@ -12,7 +12,7 @@ struct RackAgentCommand: AsyncParsableCommand {
             """,
         version: AgentVersion.current,
         subcommands: [
-            ServeCommand.self, StatusCommand.self, ConfigCommand.self, InfoCommand.self, DoctorCommand.self, TokenCommand.self, IPMICommand.self, SNMPCommand.self, SwitchCommand.self,
+            ServeCommand.self, StatusCommand.self, ConfigCommand.self, InfoCommand.self, DoctorCommand.self, TokenCommand.self, IPMICommand.self, RedfishCommand.self, SNMPCommand.self, SwitchCommand.self,
             PDUCommand.self, TrafficCommand.self, ProviderCommand.self, DHCPCommand.self, PXECommand.self, ConsoleCommand.self,
         ]
     )

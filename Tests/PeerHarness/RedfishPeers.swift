@@ -25,7 +25,10 @@ public final class SushyEmulator: Sendable {
             python, ["-c", "import bcrypt,sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(4)).decode())", password])
         guard hashStatus == 0 else { throw HarnessError.peerFailed("bcrypt: \(hash)") }
         try "\(username):\(hash.trimmingCharacters(in: .whitespacesAndNewlines))\n".write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
-        try "SUSHY_EMULATOR_AUTH_FILE = '\(directory.file("htpasswd"))'\n".write(toFile: directory.file("sushy.conf"), atomically: true, encoding: .utf8)
+        // Its own state directory: the fake driver keeps its systems in SQLite, by default shared by every emulator on the
+        // machine (the same system UUID everywhere), which would let tests running at the same time switch each other's power.
+        try "SUSHY_EMULATOR_AUTH_FILE = '\(directory.file("htpasswd"))'\nSUSHY_EMULATOR_STATE_DIR = '\(directory.file("state"))'\n"
+            .write(toFile: directory.file("sushy.conf"), atomically: true, encoding: .utf8)
         var arguments = ["--config", directory.file("sushy.conf"), "--fake", "-i", "127.0.0.1", "-p", String(port), "--feature-set", "full"]
         if tls {
             let (status, output) = try await PeerTools.run("/usr/bin/openssl", [

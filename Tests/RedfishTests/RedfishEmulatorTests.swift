@@ -2,6 +2,7 @@ import AgentCore
 import Foundation
 import Logging
 import PeerHarness
+import Synchronization
 import Testing
 
 @testable import Redfish
@@ -183,5 +184,20 @@ import Testing
                     "\(agentError)")
         }
         #expect(try await service.powerStatus(connection) == .on)
+    }
+}
+
+/// First-seen certificates in memory, for tests that need a fresh or a tampered trust store.
+final class ProcessCertificateTrust: RedfishCertificateTrust {
+    private let fingerprints = Mutex<[String: String]>([:])
+
+    func remembered(for address: String) async throws -> String? {
+        fingerprints.withLock { $0[address] }
+    }
+
+    func remember(_ fingerprint: String, for address: String) async throws {
+        fingerprints.withLock { fingerprints in
+            if fingerprints[address] == nil { fingerprints[address] = fingerprint }
+        }
     }
 }

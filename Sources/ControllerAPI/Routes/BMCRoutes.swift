@@ -3,9 +3,10 @@ import Foundation
 import Hummingbird
 import IPMI
 import Power
+import Redfish
 
 /// BMC users (`POST /v1/bmc/users/{op}`, the seed's operations and fields) and inventory reads
-/// (`POST /v1/bmc/sensors|sel|fru|lan`). The connection must be of type `ipmi`.
+/// (`POST /v1/bmc/sensors|sel|fru|lan` over `ipmi`, `POST /v1/bmc/inventory` over `redfish`).
 struct BMCRoutes {
     let runtime: AgentRuntime
 
@@ -116,6 +117,14 @@ struct BMCRoutes {
             let body = try (try await RequestPayload.read(request, limit: limit)).decode(InventoryRequest.self)
             let pairs = try await runtime.ipmi.lanConfiguration(channel: body.channel, try ipmiConnection(body.connection))
             return try Envelope.success(encoding: pairs)
+        }
+        router.post("/v1/bmc/inventory") { request, _ in
+            let body = try (try await RequestPayload.read(request, limit: limit)).decode(InventoryRequest.self)
+            guard body.connection.type == "redfish" else {
+                throw AgentError.unsupported("the inventory needs a redfish connection, not \(body.connection.type) (an ipmi BMC answers /v1/bmc/fru)")
+            }
+            let connection = try body.connection.meta.decode(as: RedfishConnection.self, at: "connection.meta")
+            return try Envelope.success(encoding: try await runtime.redfish.inventory(connection))
         }
         router.post("/v1/bmc/sel") { request, _ in
             let payload = try await RequestPayload.read(request, limit: limit)

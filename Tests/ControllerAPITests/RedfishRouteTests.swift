@@ -1,0 +1,131 @@
+import AgentCore
+import ControllerAPI
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import PeerHarness
+import Testing
+
+/// Redfish through the controller API and the command line, against sushy-tools' emulator (over TLS, trusted on
+/// first use) and redfish_bmc.py.
+@Suite(.serialized) struct RedfishRouteTests {
+    static func body(_ value: JSONValue) -> ByteBuffer { ByteBuffer(string: value.jsonText) }
+
+    @Test func powerBootInventoryAndDiscoveryThroughTheAPI() async throws {
+        let sushy = try await SushyEmulator(tls: true)
+        defer { sushy.stop() }
+        let agent = try await TestAgent {
+            $0.redfish.minimumGapSeconds = 0.05
+            $0.redfish.verifyDeadlineSeconds = 40
+        }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        let connection: JSONValue = ["type": "redfish", "meta": sushy.meta()]
+        try await agent.withRouter { client in
+            let status = try await client.execute(uri: "/v1/power/getPowerStatus", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(status.envelope == ["result": "offline", "message": "success"], "\(status.envelope)")
+
+            let started = ContinuousClock.now
+            let on = try await client.execute(
+                uri: "/v1/power/setPowerOn?wait=60", method: .post, headers: headers, body: Self.body(["connection": connection, "serverId": 61]))
+            let job = on.envelope["result"]
+            #expect(job?["state"] == "succeeded" && job?["target"] == .string("redfish:127.0.0.1:\(sushy.port)"), "\(on.envelope)")
+            #expect(job?["result"]?["powerState"] == "online" && job?["result"]?["verified"] == true && job?["result"]?["resetTypes"] == ["On"])
+            print("redfish setPowerOn through the API, verified against sushy-tools: \(ContinuousClock.now - started)")
+
+            let boot = try await client.execute(
+                uri: "/v1/power/setBootType?wait=30", method: .post, headers: headers, body: Self.body(["connection": connection, "params": "pxe efi"]))
+            #expect(boot.envelope["result"]?["result"]?["stored"]?["target"] == "Pxe" && boot.envelope["result"]?["result"]?["verified"] == true,
+                    "\(boot.envelope)")
+
+            let inventory = try await client.execute(uri: "/v1/bmc/inventory", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            guard case .array(let nics)? = inventory.envelope["result"]?["networkInterfaces"], let first = nics.first else {
+                Issue.record("no network interfaces: \(inventory.envelope)")
+                return
+            }
+            #expect(first["macAddress"]?.stringValue?.count == 17)
+
+            let actions = try await client.execute(
+                uri: "/v1/connections/supported-actions", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            guard case .array(let names)? = actions.envelope["result"]?["powerActions"] else {
+                Issue.record("\(actions.envelope)")
+                return
+            }
+            #expect(names.contains("setPowerCycle") && !names.contains("executeCustomCommand"))
+            let test = try await client.execute(uri: "/v1/connections/test", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(test.envelope["result"] == "online", "\(test.envelope)")
+
+            let custom = try await client.execute(
+                uri: "/v1/power/executeCustomCommand", method: .post, headers: headers, body: Self.body(["connection": connection, "params": "chassis status"]))
+            #expect(custom.status == .unprocessableContent, "\(custom.envelope)")
+            let bad = try await client.execute(
+                uri: "/v1/power/getPowerStatus", method: .post, headers: headers,
+                body: Self.body(["connection": ["type": "redfish", "meta": ["ip": "127.0.0.1", "username": "a", "password": "b", "scheme": "gopher"]]]))
+            #expect(bad.status == .badRequest && bad.envelope["error"]?["details"]?["field"] == "connection.meta.scheme", "\(bad.envelope)")
+        }
+    }
+
+    /// A Redfish BMC that cannot be reached provably did nothing: the change goes to the IPMI fallback.
+    @Test func unreachableRedfishFailsOverToIPMI() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let agent = try await TestAgent {
+            $0.ipmi.minimumGapSeconds = 0.02
+            $0.ipmi.verifyDeadlineSeconds = 10
+        }
+        defer { agent.remove() }
+        let closed = FreePort.tcp()
+        let primary: JSONValue = ["type": "redfish", "meta": ["ip": "127.0.0.1", "port": .integer(Int64(closed)), "username": "a", "password": "b", "timeoutSeconds": 3]]
+        try await agent.withRouter { client in
+            let started = ContinuousClock.now
+            let on = try await client.execute(
+                uri: "/v1/power/setPowerOn?wait=60", method: .post, headers: agent.authorization,
+                body: Self.body(["connection": primary, "fallback": simulator.connection()]))
+            let result = on.envelope["result"]?["result"]
+            #expect(result?["via"] == "ipmi" && result?["result"]?["verified"] == true, "\(on.envelope)")
+            #expect(result?["primaryError"]?["code"] == "bmc_unreachable" && result?["primaryError"]?["deviceEffect"] == "untouched", "\(on.envelope)")
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(simulator.powerState == "1")
+        }
+    }
+
+    @Test func redfishSubcommandsAgainstTheEmulators() async throws {
+        let sushy = try await SushyEmulator(tls: true)
+        defer { sushy.stop() }
+        let state = try TemporaryDirectory(prefix: "clistate")
+        defer { state.remove() }
+        let common = ["--host", "127.0.0.1", "--port", String(sushy.port), "--user", sushy.username, "--password-env", "BMC_PASSWORD", "--state-dir", state.path]
+        let environment = ["BMC_PASSWORD": sushy.password, "RACKAGENT_REDFISH_MINIMUM_GAP_SECONDS": "0.05"]
+        var (status, output) = try await RackAgentBinary.run(["redfish", "power", "status"] + common, environment: environment)
+        #expect(status == 0 && output.contains("power: offline"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["redfish", "power", "on"] + common, environment: environment)
+        #expect(status == 0 && output.contains("power on (On): online, verified: PowerState read back On"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["redfish", "bootdev", "pxe", "--efi"] + common, environment: environment)
+        #expect(status == 0 && output.contains("boot override Pxe stored, Continuous, UEFI (asked for Once"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["redfish", "inventory", "--json"] + common, environment: environment)
+        let inventory = try #require(try? JSONCoding.decoder.decode(JSONValue.self, from: Data(output.utf8)), "\(output)")
+        #expect(inventory["system"]?["powerState"] == "On")
+        #expect(!output.contains(sushy.password))
+
+        // The certificate seen first was remembered in the state database: a pin that differs is refused, and so is
+        // the remembered one once forgotten and replaced by another BMC's.
+        (status, output) = try await RackAgentBinary.run(
+            ["redfish", "power", "off", "--certificate-sha256", String(repeating: "1", count: 64)] + common, environment: environment)
+        #expect(status == 1 && output.contains("certificate_mismatch"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["redfish", "certificate", "--host", "127.0.0.1", "--port", String(sushy.port), "--forget", "--state-dir", state.path])
+        #expect(status == 0 && output.contains("forgot the certificate"), "\(output)")
+
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        try await bmc.behave(["hideRestarts": true])
+        let plain = ["--host", "127.0.0.1", "--port", String(bmc.port), "--scheme", "http", "--user", bmc.username, "--password-env", "BMC_PASSWORD",
+                     "--state-dir", state.path]
+        var quick = environment
+        quick["BMC_PASSWORD"] = bmc.password
+        quick["RACKAGENT_REDFISH_VERIFY_DEADLINE_SECONDS"] = "2"
+        (status, output) = try await RackAgentBinary.run(["redfish", "power", "on"] + plain, environment: quick)
+        #expect(status == 0, "\(output)")
+        (status, output) = try await RackAgentBinary.run(["redfish", "power", "reset"] + plain, environment: quick)
+        #expect(status == 3 && output.contains("NOT verified: the system read On throughout"), "\(output)")
+    }
+}
