@@ -129,7 +129,7 @@ let package = Package(
         // Fuzz targets for every parser of untrusted text (`make fuzz` builds them with libFuzzer; an ordinary build
         // replays saved inputs). Not installed.
         .executableTarget(name: "rackagent-fuzz", dependencies: [
-            "AgentCore", "CNetSNMP", "Console", "IPMI", "PDU", "Providers", "Provisioning", "SNMP", "SwitchSSH",
+            "AgentCore", "CNetSNMP", "Console", "IPMI", "PDU", "Providers", "Provisioning", "Redfish", "SNMP", "SwitchSSH",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PeerHarness", dependencies: [

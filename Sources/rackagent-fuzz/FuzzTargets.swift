@@ -8,6 +8,7 @@ import Logging
 import PDU
 import Providers
 import Provisioning
+import Redfish
 import SNMP
 import SwitchSSH
 
@@ -24,7 +25,7 @@ struct FuzzTarget: Sendable {
 /// Every target, by name. `make fuzz` runs each for a bounded time; `rackagent-fuzz replay` runs saved inputs
 /// through them in an ordinary build (the regression tests do).
 enum FuzzTargets {
-    static let all: [FuzzTarget] = ipmi + snmp + switches + providers + provisioning + validators
+    static let all: [FuzzTarget] = ipmi + snmp + switches + providers + redfish + provisioning + validators
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 
@@ -195,6 +196,40 @@ enum FuzzTargets {
             }
         },
     ]
+
+    // MARK: Redfish
+
+    static let redfish: [FuzzTarget] = [
+        FuzzTarget(name: "redfish-documents", input: "a Redfish JSON document, read as every resource the agent reads") { bytes in
+            guard let document = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(bytes)) else { return }
+            _ = ServiceRoot(document)
+            let system = ComputerSystem(path: "/redfish/v1/Systems/1", document: document)
+            _ = ManagerResource(path: "/redfish/v1/Managers/1", document: document)
+            _ = ActionInfo.allowedValues(document)
+            var inventory = RedfishInventory(system: system)
+            inventory.processors = RedfishInventory.processor(document).map { [$0] } ?? []
+            inventory.memory = RedfishInventory.memoryModule(document).map { [$0] } ?? []
+            inventory.networkInterfaces = RedfishInventory.networkInterface(document).map { [$0] } ?? []
+            inventory.drives = RedfishInventory.drive(document).map { [$0] } ?? []
+            _ = try? JSONValue(encoding: inventory)
+            _ = try? document.decode(as: RedfishConnection.self, at: "connection.meta")
+            for text in strings(in: document).prefix(64) {
+                _ = RedfishPath.checked(text)
+                _ = ResetType.advertised([text])
+                _ = CertificateFingerprint.normalised(text)
+            }
+        },
+    ]
+
+    /// Every string value of a document, depth first.
+    static func strings(in value: JSONValue) -> [String] {
+        switch value {
+        case .string(let text): return [text]
+        case .array(let values): return values.flatMap(strings)
+        case .object(let members): return members.values.flatMap(strings)
+        default: return []
+        }
+    }
 
     // MARK: Installations, inventory, templates, request bodies
 

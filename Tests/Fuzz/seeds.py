@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of every fuzz target into OUTPUT/<target>/ from real outputs the repository already holds:
 the captured tool and device outputs in the tests (their triple-quoted Swift strings), the snmprec captures, the
-recorded Redfish answers (from ../shared when it is there), the PXE templates and the example configuration. Nothing here is invented except the few
+recorded Redfish answers (Tests/Fixtures/redfish), the PXE templates and the example configuration. Nothing here is invented except the few
 short seeds of the address validators and the SNMP packets, which are encoded from captured values.
 
 Usage: seeds.py REPOSITORY OUTPUT
@@ -113,7 +113,8 @@ def snmp_packets():
 ipmi = swift_blocks("Tests/IPMITests/*.swift", "Tests/PeerHarness/FakeBMC.swift")
 switches = swift_blocks("Tests/SwitchSSHTests/*.swift")
 hardware = swift_blocks("Tests/ProvisioningTests/CapturedHardware.swift")
-json_documents = files(os.path.join(shared, "redfish/**/*.json"))[:120] + [b for b in swift_blocks("Tests/ProvidersTests/*.swift", "Tests/ControllerAPITests/*.swift") if b.lstrip()[:1] in (b"{", b"[")]
+redfish_documents = files(os.path.join(repository, "Tests/Fixtures/redfish/**/*.json"))
+json_documents = redfish_documents[:120] + [b for b in swift_blocks("Tests/ProvidersTests/*.swift", "Tests/ControllerAPITests/*.swift") if b.lstrip()[:1] in (b"{", b"[")]
 templates = files(os.path.join(repository, "pxe-templates/**/*"))
 oids = sorted({line.split(b"|")[0] for chunk in snmprec_lines() for line in chunk.split(b"\n") if line.count(b"|") >= 2})[:200]
 
@@ -131,6 +132,7 @@ corpus = {
     "provider-answers": [bytes([0, index % 3, index % 7]) + document for index, document in enumerate(json_documents)]
     + [b"\x05\x00\x01" + b"{\"error\":\"not found\"}"],
     "hardware-inventory": hardware,
+    "redfish-documents": redfish_documents,
     "template-engine": templates,
     "request-bodies": json_documents,
     "yaml-configuration": files(os.path.join(repository, "agent.example.yaml")),
