@@ -34,6 +34,8 @@ public final class AgentRuntime: Sendable {
     public let dnsmasq: DnsmasqSupervisor?
     public let pxeGate: PXEGate
     public let installations: InstallationManager
+    /// ISO images registered by the controller, for virtual media.
+    public let isos: ISORegistry
     public let switches: SwitchService
     public let providers: ProviderService
     public let pdus: PDUService
@@ -106,6 +108,7 @@ public final class AgentRuntime: Sendable {
             power: RouterInstallationPower(router: power), consoleCapture: ConsoleInstallationCapture(console: console),
             settings: InstallationSettings(bootBaseURL: configuration.bootBaseURL, timeoutMinutes: configuration.provisioning.installationTimeoutMinutes),
             logger: logger.with(["module": "installations"]))
+        isos = ISORegistry(database: database, cache: cache)
         pxeGate = PXEGate(store: dhcp.store, provider: installations, unknownMACAction: configuration.dhcp.unknownMACAction)
         let switchStore = SwitchStore(database: database)
         switches = SwitchService(
@@ -128,7 +131,7 @@ public final class AgentRuntime: Sendable {
 
     /// The schema of every module, in the order they were introduced.
     public static var migrations: [SchemaMigration] { SNMPSchema.migrations + ProvisioningSchema.migrations + InstallationStore.migrations + SwitchStore.migrations
-        + RedfishCertificateStore.migrations }
+        + RedfishCertificateStore.migrations + ISORegistry.migrations }
 
     /// The versions of the C libraries linked into this binary.
     public static var linkedLibraries: [String: String] {
@@ -139,7 +142,7 @@ public final class AgentRuntime: Sendable {
     public var capabilities: [String] {
         ["jobs", "outbox", "actionLog", "metrics", "ipmi.power", "ipmi.bootDevice", "ipmi.bmcReset", "ipmi.customCommand",
          "ipmi.users", "ipmi.sensors", "ipmi.sel", "ipmi.fru", "ipmi.lan", "redfish.power", "redfish.bootDevice", "redfish.bmcReset",
-         "redfish.inventory", "snmp.devices", "snmp.ports", "snmp.bandwidth",
+         "redfish.inventory", "redfish.virtualMedia", "isos", "snmp.devices", "snmp.ports", "snmp.bandwidth",
          "snmp.statistics", "snmp.portAdmin", "dhcp.entries", "dhcp.\(configuration.dhcp.backend.rawValue)", "boot.ipxe",
          "installations.install", "installations.rescue", "installations.diskWipe", "installations.passwordReset",
          "installations.hardwareDetection", "osCache", "switch.ssh", "pdu.outlets", "providers.reinstall",

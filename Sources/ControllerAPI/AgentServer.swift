@@ -31,6 +31,7 @@ public enum AgentServer {
         NetworkDeviceRoutes(runtime: runtime).register(on: router)
         DHCPRoutes(runtime: runtime).register(on: router)
         InstallationRoutes(runtime: runtime).register(on: router)
+        ISORoutes(runtime: runtime).register(on: router)
         SwitchActions.register(on: router, runtime: runtime)
         ConsoleRoutes(runtime: runtime).register(on: router)
         StatusRoutes(runtime: runtime).register(on: router)

@@ -130,8 +130,16 @@ public final class OSCache: Sendable {
     /// obtained, naming its URL.
     public func prepare(_ profile: PXEProfile, now: Date = Date()) async throws -> CachePreparation {
         guard let mirror = profile.mirrorUrl, !profile.cacheFiles.isEmpty else { return CachePreparation() }
-        let name = profile.cacheDirectory
-        let policy = CachingPolicy(seedValue: profile.cachingPolicy)
+        return try await prepare(
+            cacheDirectory: profile.cacheDirectory, policy: CachingPolicy(seedValue: profile.cachingPolicy), mirror: mirror, files: profile.cacheFiles, now: now)
+    }
+
+    /// Fetches or revalidates `files` (paths under `mirror`) into the cache directory `name` under `policy`: what
+    /// ``prepare(_:now:)`` does for a profile, and the ISO registry for one image.
+    public func prepare(cacheDirectory name: String, policy: CachingPolicy, mirror: String, files: [String], now: Date = Date()) async throws
+        -> CachePreparation
+    {
+        guard Self.isValidName(name) else { throw AgentError.invalidField("cacheDirectory", "letters, digits, . _ - (no leading dot)") }
         return try await locks.withLock(name) {
             let root = "\(directory)/\(name)"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -140,7 +148,7 @@ public final class OSCache: Sendable {
             var result = CachePreparation()
             var sums = ChecksumLookup(client: client, timeout: timeout)
             let base = mirror.hasSuffix("/") ? mirror : mirror + "/"
-            for file in profile.cacheFiles {
+            for file in files {
                 let url = base + file
                 let target = "\(root)/\(file)"
                 let existing = index.files[file].flatMap { FileManager.default.fileExists(atPath: target) ? $0 : nil }
@@ -416,6 +424,12 @@ public final class OSCache: Sendable {
             }
         }
         return removed
+    }
+
+    /// What the cache knows about one file it holds (size, SHA-256, whether a published checksum verified it).
+    public func cachedFile(cacheDirectory name: String, path: String) -> CachedFile? {
+        guard Self.isValidName(name) else { return nil }
+        return readIndex(name)?.files[path]
     }
 
     /// The file to serve for `/boot/files/<name>/<path>`: only complete files the index lists.

@@ -1,5 +1,7 @@
 import AgentCore
+import AsyncHTTPClient
 import ControllerAPI
+import Crypto
 import Foundation
 import HummingbirdTesting
 import NIOCore
@@ -63,6 +65,73 @@ import Testing
                 body: Self.body(["connection": ["type": "redfish", "meta": ["ip": "127.0.0.1", "username": "a", "password": "b", "scheme": "gopher"]]]))
             #expect(bad.status == .badRequest && bad.envelope["error"]?["details"]?["field"] == "connection.meta.scheme", "\(bad.envelope)")
         }
+    }
+
+    /// The seed's ISO list: an image registered with its URL is cached (checked against the SHA256SUMS published beside
+    /// it) and served from the boot listener; the BMC mounts it from there, the agent reads the mount back and sets the
+    /// next boot to the CD.
+    @Test func registeredISOIsMountedAsVirtualMedia() async throws {
+        let content = String(repeating: "ISO9660 test image ", count: 20_000)
+        let root = try TemporaryDirectory(prefix: "isomirror")
+        _ = try root.write("images/netinst-12.iso", content)
+        let digest = SHA256.hash(data: Data(content.utf8)).map { String(format: "%02x", $0) }.joined()
+        _ = try root.write("images/SHA256SUMS", "\(digest)  netinst-12.iso\n")
+        let mirror = try await HTTPMirror(root: root)
+        defer { mirror.stop() }
+        let sushy = try await SushyEmulator()
+        defer { sushy.stop() }
+        let live = try await InstallationRouteTests.liveAgent { $0.redfish.minimumGapSeconds = 0.05 }
+        defer { live.agent.remove() }
+        let agent = live.agent
+        let headers = agent.authorization
+        let connection: JSONValue = ["type": "redfish", "meta": sushy.meta()]
+        try await agent.withRouter { client in
+            let early = try await client.execute(
+                uri: "/v1/bmc/virtual-media/insert", method: .post, headers: headers, body: Self.body(["connection": connection, "isoId": "7"]))
+            #expect(early.status == .notFound, "\(early.envelope)")
+            let bad = try await client.execute(
+                uri: "/v1/isos/7", method: .put, headers: headers, body: Self.body(["name": "Debian", "downloadUrl": "ftp://x/netinst.iso"]))
+            #expect(bad.status == .badRequest && bad.envelope["error"]?["details"]?["field"] == "downloadUrl", "\(bad.envelope)")
+
+            let put = try await client.execute(
+                uri: "/v1/isos/7?wait=60", method: .put, headers: headers,
+                body: Self.body(["name": "Debian 12 netinst", "downloadUrl": .string("\(mirror.baseURL)/images/netinst-12.iso")]))
+            let image = put.envelope["result"]?["result"]
+            #expect(put.envelope["result"]?["state"] == "succeeded" && image?["state"] == "ready" && image?["verified"] == true, "\(put.envelope)")
+            #expect(image?["sha256"] == .string(digest) && image?["bytes"] == .integer(Int64(content.utf8.count)))
+            let url = try #require(image?["url"]?.stringValue)
+            #expect(url == "http://127.0.0.1:\(live.bootPort)/boot/files/iso-7/netinst-12.iso")
+            let listed = try await client.execute(uri: "/v1/isos", method: .get, headers: headers)
+            guard case .array(let all)? = listed.envelope["result"] else {
+                Issue.record("\(listed.envelope)")
+                return
+            }
+            #expect(all.count == 1 && all.first?["id"] == "7" && all.first?["url"] == .string(url))
+
+            let insert = try await client.execute(
+                uri: "/v1/bmc/virtual-media/insert?wait=60", method: .post, headers: headers, body: Self.body(["connection": connection, "isoId": "7"]))
+            let mounted = insert.envelope["result"]?["result"]
+            #expect(insert.envelope["result"]?["state"] == "succeeded" && mounted?["verified"] == true, "\(insert.envelope)")
+            #expect(mounted?["device"]?["image"] == .string(url) && mounted?["device"]?["inserted"] == true)
+            #expect(mounted?["boot"]?["stored"]?["target"] == "Cd", "\(insert.envelope)")
+            // The emulator fetched the image from that URL before it answered the insert; the boot listener serves it whole.
+            let served = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            let servedText = String(buffer: try await served.body.collect(upTo: 1 << 20))
+            #expect(served.status == .ok && servedText == content)
+
+            let status = try await client.execute(uri: "/v1/bmc/virtual-media/status", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(status.envelope["result"]?["inserted"] == true, "\(status.envelope)")
+            let eject = try await client.execute(
+                uri: "/v1/bmc/virtual-media/eject?wait=60", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(eject.envelope["result"]?["result"]?["device"]?["inserted"] == false && eject.envelope["result"]?["result"]?["verified"] == true,
+                    "\(eject.envelope)")
+
+            let deleted = try await client.execute(uri: "/v1/isos/7", method: .delete, headers: headers)
+            #expect(deleted.status == .ok)
+            let gone = try await client.execute(uri: "/v1/isos/7", method: .get, headers: headers)
+            #expect(gone.status == .notFound)
+        }
+        await live.stop()
     }
 
     /// A Redfish BMC that cannot be reached provably did nothing: the change goes to the IPMI fallback.

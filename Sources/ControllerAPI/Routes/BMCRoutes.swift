@@ -85,6 +85,23 @@ struct BMCRoutes {
         }
     }
 
+    /// `POST /v1/bmc/virtual-media/{insert|eject|status}`: the connection, the registered ISO to mount, and whether the
+    /// next boot goes to it (default true).
+    struct VirtualMediaRequest: Decodable {
+        let connection: ConnectionDescriptor
+        let isoId: String?
+        let bootOnce: Bool
+
+        enum CodingKeys: String, CodingKey { case connection, isoId, bootOnce }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            connection = try container.decode(ConnectionDescriptor.self, forKey: .connection)
+            isoId = try container.decodeTolerantStringIfPresent(forKey: .isoId)
+            bootOnce = try container.decodeTolerantBoolIfPresent(forKey: .bootOnce) ?? true
+        }
+    }
+
     func register(on router: Router<AgentRequestContext>) {
         let limit = runtime.configuration.api.maxBodyBytes
         router.post("/v1/bmc/users/{op}") { request, context in
@@ -120,11 +137,38 @@ struct BMCRoutes {
         }
         router.post("/v1/bmc/inventory") { request, _ in
             let body = try (try await RequestPayload.read(request, limit: limit)).decode(InventoryRequest.self)
-            guard body.connection.type == "redfish" else {
-                throw AgentError.unsupported("the inventory needs a redfish connection, not \(body.connection.type) (an ipmi BMC answers /v1/bmc/fru)")
-            }
-            let connection = try body.connection.meta.decode(as: RedfishConnection.self, at: "connection.meta")
+            let connection = try redfishConnection(body.connection, purpose: "the inventory (an ipmi BMC answers /v1/bmc/fru)")
             return try Envelope.success(encoding: try await runtime.redfish.inventory(connection))
+        }
+        router.post("/v1/bmc/virtual-media/{action}") { request, context in
+            let action = try context.pathParameter("action")
+            let payload = try await RequestPayload.read(request, limit: limit)
+            let body = try payload.decode(VirtualMediaRequest.self)
+            let connection = try redfishConnection(body.connection, purpose: "virtual media")
+            let redfish = runtime.redfish
+            switch action {
+            case "status":
+                return try Envelope.success(encoding: try await redfish.opticalMedia(connection))
+            case "insert":
+                guard let isoId = body.isoId else { throw AgentError.missingField("isoId") }
+                guard let image = try await runtime.isos.image(isoId) else { throw AgentError.notFound("ISO", isoId) }
+                guard image.state == .ready else {
+                    throw AgentError.conflict("iso_not_ready", "ISO \(isoId) is \(image.state.rawValue)\(image.error.map { ": \($0)" } ?? "") (PUT /v1/isos/\(isoId) caches it)")
+                }
+                let url = image.servedURL(bootBaseURL: runtime.configuration.bootBaseURL)
+                let bootOnce = body.bootOnce
+                return try await JobSubmission(runtime: runtime).respond(
+                    to: request, payload: payload, kind: "bmc.virtualMedia.insert", target: "redfish:\(connection.address)",
+                    description: "Mounted ISO \(image.name) as virtual media", rootType: "virtualMedia", rootId: connection.address
+                ) { _ in try JSONValue(encoding: try await redfish.insertMedia(imageURL: url, bootOnce: bootOnce, connection)) }
+            case "eject":
+                return try await JobSubmission(runtime: runtime).respond(
+                    to: request, payload: payload, kind: "bmc.virtualMedia.eject", target: "redfish:\(connection.address)",
+                    description: "Ejected virtual media", rootType: "virtualMedia", rootId: connection.address
+                ) { _ in try JSONValue(encoding: try await redfish.ejectMedia(connection)) }
+            default:
+                throw AgentError.invalidField("action", "must be insert, eject or status")
+            }
         }
         router.post("/v1/bmc/sel") { request, _ in
             let payload = try await RequestPayload.read(request, limit: limit)
@@ -212,6 +256,11 @@ struct BMCRoutes {
             let skipCheck = body.withoutSlotCheck
             return { try await users.channelSetAccess(access, user, withoutSlotCheck: skipCheck, channel: channel, connection) }
         }
+    }
+
+    private func redfishConnection(_ descriptor: ConnectionDescriptor, purpose: String) throws -> RedfishConnection {
+        guard descriptor.type == "redfish" else { throw AgentError.unsupported("\(purpose) needs a redfish connection, not \(descriptor.type)") }
+        return try descriptor.meta.decode(as: RedfishConnection.self, at: "connection.meta")
     }
 
     private func ipmiConnection(_ descriptor: ConnectionDescriptor) throws -> IPMIConnection {

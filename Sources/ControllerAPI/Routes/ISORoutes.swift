@@ -1,0 +1,49 @@
+import AgentCore
+import Foundation
+import Hummingbird
+import Provisioning
+
+/// The seed's ISO list on the agent: `PUT /v1/isos/{id}` (`name`, `downloadUrl`) registers an image and caches it
+/// as a job; `GET /v1/isos`, `GET /v1/isos/{id}` and `DELETE /v1/isos/{id}`. A ready image is served from the boot
+/// listener (`url`), for BMCs to mount as virtual media.
+struct ISORoutes {
+    let runtime: AgentRuntime
+
+    func register(on router: Router<AgentRequestContext>) {
+        let limit = runtime.configuration.api.maxBodyBytes
+        let isos = runtime.isos
+        let bootBaseURL = runtime.configuration.bootBaseURL
+        router.put("/v1/isos/{id}") { request, context in
+            let payload = try await RequestPayload.read(request, limit: limit)
+            let registration = try ISORegistration(id: try context.pathParameter("id"), body: try payload.decode(JSONValue.self))
+            try await isos.register(registration)
+            return try await JobSubmission(runtime: runtime).respond(
+                to: request, payload: payload, kind: "iso.fetch", target: "iso:\(registration.id)", description: "Cached ISO \(registration.name)",
+                rootType: "iso", rootId: registration.id
+            ) { _ in try Self.representation(try await isos.fetch(registration), bootBaseURL: bootBaseURL) }
+        }
+        router.get("/v1/isos") { _, _ in
+            Envelope.success(.array(try await isos.all().map { try Self.representation($0, bootBaseURL: bootBaseURL) }))
+        }
+        router.get("/v1/isos/{id}") { _, context in
+            let id = try context.pathParameter("id")
+            guard let image = try await isos.image(id) else { throw AgentError.notFound("ISO", id) }
+            return Envelope.success(try Self.representation(image, bootBaseURL: bootBaseURL))
+        }
+        router.delete("/v1/isos/{id}") { _, context in
+            let id = try context.pathParameter("id")
+            guard try await isos.remove(id) else { throw AgentError.notFound("ISO", id) }
+            return Envelope.success(["id": .string(id), "deleted": true])
+        }
+    }
+
+    /// The image with the URL BMCs fetch it from, once it is ready.
+    static func representation(_ image: ISOImage, bootBaseURL: String) throws -> JSONValue {
+        var document = try JSONValue(encoding: image)
+        if case .object(var members) = document {
+            members["url"] = image.state == .ready ? .string(image.servedURL(bootBaseURL: bootBaseURL)) : .null
+            document = .object(members)
+        }
+        return document
+    }
+}
