@@ -15,7 +15,7 @@ struct RedfishCommand: AsyncParsableCommand {
             Over https the BMC's certificate must match --certificate-sha256, or the one the agent remembered for it \
             in its state database; the first one seen is remembered (redfish.certificatePolicy trustOnFirstUse).
             """,
-        subcommands: [Power.self, BootDevice.self, BMCReset.self, Inventory.self, Test.self, Certificate.self]
+        subcommands: [Power.self, BootDevice.self, Media.self, BMCReset.self, Inventory.self, Test.self, Certificate.self]
     )
 
     /// The BMC connection flags shared by every subcommand.
@@ -118,6 +118,45 @@ struct RedfishCommand: AsyncParsableCommand {
             try await options.report({ try await $0.setBootOverride(target, persistent: persistent, uefi: mode, $1) }) { report in
                 "boot override \(report.stored.target ?? "?") stored, \(report.stored.enabled ?? "?")\(report.stored.mode.map { ", \($0)" } ?? "")"
                     + (report.note.map { " (\($0))" } ?? "")
+            }
+        }
+    }
+
+    struct Media: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mount an ISO on the BMC's virtual CD (and boot from it once), eject it, or show what is mounted.",
+            discussion: """
+                insert mounts the image at --image (a URL the BMC can reach, such as an ISO the agent serves: GET \
+                /v1/isos) and reads the mount back; the next boot goes to the CD unless --no-boot-once.
+                """)
+
+        enum Action: String, ExpressibleByArgument, CaseIterable { case insert, eject, status }
+
+        @Argument(help: "insert, eject or status.") var action: Action
+        @Option(name: .long, help: "insert: the image URL the BMC fetches.") var image: String?
+        @Flag(name: .customLong("no-boot-once"), help: "insert: leave the boot order alone.") var noBootOnce = false
+        @OptionGroup var options: ConnectionOptions
+
+        func validate() throws {
+            if action == .insert, image == nil { throw ValidationError("insert needs --image URL") }
+            if let image, !(image.hasPrefix("http://") || image.hasPrefix("https://")) || image.contains(where: { $0.isWhitespace }) {
+                throw ValidationError("--image must be an http(s) URL")
+            }
+        }
+
+        func run() async throws {
+            switch action {
+            case .status:
+                try await options.report({ try await $0.opticalMedia($1) }) { device in
+                    "virtual \(device.id ?? "CD"): " + (device.inserted ? "\(device.image ?? "an image") inserted" : "empty")
+                }
+            case .insert:
+                let url = image ?? ""
+                try await options.report({ try await $0.insertMedia(imageURL: url, bootOnce: !noBootOnce, $1) }) { report in
+                    "inserted \(report.device.image ?? url), read back" + (report.boot.map { "; next boot: \($0.stored.target ?? "?") (\($0.stored.enabled ?? "?"))" } ?? "")
+                }
+            case .eject:
+                try await options.report({ try await $0.ejectMedia($1) }) { _ in "ejected, nothing mounted" }
             }
         }
     }
