@@ -134,6 +134,38 @@ import Testing
         await live.stop()
     }
 
+    /// The seed's user operations take a redfish connection as they take an ipmi one; IPMI-only settings are refused.
+    @Test func bmcUsersOverRedfishThroughTheAPI() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        let agent = try await TestAgent { $0.redfish.minimumGapSeconds = 0.02 }
+        defer { agent.remove() }
+        let headers = agent.authorization
+        let connection: JSONValue = ["type": "redfish", "meta": bmc.meta()]
+        try await agent.withRouter { client in
+            let create = try await client.execute(
+                uri: "/v1/bmc/users/createUserWithPasswordAndPrivilege?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": connection, "username": "deploy", "password": "deploy-pass-1", "privilege": 4]))
+            #expect(create.envelope["result"]?["state"] == "succeeded" && create.envelope["result"]?["result"]?["created"] == true, "\(create.envelope)")
+            let list = try await client.execute(uri: "/v1/bmc/users/listUsers", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            guard case .array(let users)? = list.envelope["result"] else {
+                Issue.record("\(list.envelope)")
+                return
+            }
+            #expect(users.contains { $0["name"] == "deploy" && $0["privilegeName"] == "ADMINISTRATOR" && $0["enabled"] == true }, "\(users)")
+            let weak = try await client.execute(
+                uri: "/v1/bmc/users/setUserPassword?wait=30", method: .post, headers: headers,
+                body: Self.body(["connection": connection, "username": "deploy", "password": "no-digits-at-all"]))
+            #expect(weak.envelope["result"]?["state"] == "failed" && weak.envelope["result"]?["error"]?["code"] == "invalid_field", "\(weak.envelope)")
+            let access = try await client.execute(
+                uri: "/v1/bmc/users/channelSetAccess", method: .post, headers: headers,
+                body: Self.body(["connection": connection, "username": "deploy", "accessSettings": "ipmi=on"]))
+            #expect(access.status == .unprocessableContent, "\(access.envelope)")
+            let sensors = try await client.execute(uri: "/v1/bmc/sensors", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(sensors.status == .unprocessableContent, "\(sensors.envelope)")
+        }
+    }
+
     /// A Redfish BMC that cannot be reached provably did nothing: the change goes to the IPMI fallback.
     @Test func unreachableRedfishFailsOverToIPMI() async throws {
         let simulator = try await IPMISimulator()

@@ -111,6 +111,16 @@ struct BMCRoutes {
             }
             let payload = try await RequestPayload.read(request, limit: limit)
             let body = try payload.decode(UserRequest.self)
+            if body.connection.type == "redfish" {
+                let connection = try redfishConnection(body.connection, purpose: "BMC users")
+                let accounts = RedfishAccountManager(service: runtime.redfish)
+                if operation == .listUsers { return try Envelope.success(encoding: try await accounts.listUsers(connection)) }
+                let work = try redfishUserWork(operation, body, connection, accounts)
+                return try await JobSubmission(runtime: runtime).respond(
+                    to: request, payload: payload, kind: "bmc.users.\(operation.rawValue)", target: "redfish:\(connection.address)",
+                    description: "Executed BMC user operation \(operation.rawValue)", rootType: "bmcUsers", rootId: connection.address
+                ) { _ in try await work() }
+            }
             let connection = try ipmiConnection(body.connection)
             let users = runtime.bmcUsers
             if operation == .listUsers {
@@ -258,14 +268,14 @@ struct BMCRoutes {
         }
     }
 
-    private func redfishConnection(_ descriptor: ConnectionDescriptor, purpose: String) throws -> RedfishConnection {
+    func redfishConnection(_ descriptor: ConnectionDescriptor, purpose: String) throws -> RedfishConnection {
         guard descriptor.type == "redfish" else { throw AgentError.unsupported("\(purpose) needs a redfish connection, not \(descriptor.type)") }
         return try descriptor.meta.decode(as: RedfishConnection.self, at: "connection.meta")
     }
 
     private func ipmiConnection(_ descriptor: ConnectionDescriptor) throws -> IPMIConnection {
         guard descriptor.type == "ipmi" else {
-            throw AgentError.unsupported("BMC operations need an ipmi connection, not \(descriptor.type)")
+            throw AgentError.unsupported("this BMC operation needs an ipmi connection, not \(descriptor.type)")
         }
         return try descriptor.meta.decode(as: IPMIConnection.self, at: "connection.meta")
     }

@@ -10,6 +10,9 @@ Test control (never part of the Redfish API):
                            {"ignoreResets": true}     resets answer 204 and change nothing
                            {"applyDelay": 0.5}        seconds until a power change shows
                            {"hideRestarts": true}     a restart shows neither Off nor a new LastResetTime
+                           {"slotAccounts": true}     accounts are fixed slots 1-6 (slot 1 reserved): POST and DELETE
+                                                      answer 405, a user is made by filling an empty slot
+AccountService: MinPasswordLength 8, MaxPasswordLength 20, and a password needs a digit (400 naming the rule).
   GET  /_control/requests  every API request seen: method, path, auth ("session", "basic" or "none"), status
 Usage: redfish_bmc.py PORT USER PASSWORD
 """
@@ -20,7 +23,10 @@ lock = threading.Lock()
 sessions = {}           # token -> session id
 expired_tokens = set()
 requests_seen = []
-behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts": False}
+behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts": False, "slotAccounts": False}
+ACCOUNTS = "/redfish/v1/AccountService/Accounts"
+ROLES = ("Administrator", "Operator", "ReadOnly", "NoAccess")
+accounts = {"2": {"UserName": user, "Password": password, "RoleId": "Administrator", "Enabled": True}}
 system = {"power": "Off", "pending": None, "lastReset": "2026-01-01T00:00:00+00:00", "boot": {
     "BootSourceOverrideEnabled": "Disabled", "BootSourceOverrideTarget": "None", "BootSourceOverrideMode": "UEFI"}}
 RESET_TYPES = ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"]
@@ -50,15 +56,47 @@ def system_document():
 DOCUMENTS = {
     "/redfish/v1": lambda: {"@odata.id": "/redfish/v1", "RedfishVersion": "1.15.0", "Systems": {"@odata.id": "/redfish/v1/Systems"},
                             "Managers": {"@odata.id": "/redfish/v1/Managers"}, "SessionService": {"@odata.id": "/redfish/v1/SessionService"},
+                            "AccountService": {"@odata.id": "/redfish/v1/AccountService"},
                             "Links": {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}}},
     "/redfish/v1/Systems": lambda: {"Members": [{"@odata.id": SYSTEM}], "Members@odata.count": 1},
     SYSTEM: system_document,
     SYSTEM + "/ResetActionInfo": lambda: {"Parameters": [{"Name": "ResetType", "Required": True, "AllowableValues": RESET_TYPES}]},
     SYSTEM + "/EthernetInterfaces": lambda: {"Members": [{"@odata.id": SYSTEM + "/EthernetInterfaces/NIC1"}]},
     SYSTEM + "/EthernetInterfaces/NIC1": lambda: {"Id": "NIC1", "MACAddress": "52:54:00:AB:CD:01", "SpeedMbps": 10000, "LinkStatus": "LinkUp"},
+    "/redfish/v1/AccountService": lambda: {"MinPasswordLength": 8, "MaxPasswordLength": 20, "Accounts": {"@odata.id": ACCOUNTS}},
+    ACCOUNTS: lambda: {"Members": [{"@odata.id": f"{ACCOUNTS}/{key}"} for key in sorted(accounts, key=int)]},
     "/redfish/v1/Managers": lambda: {"Members": [{"@odata.id": "/redfish/v1/Managers/BMC"}]},
     "/redfish/v1/Managers/BMC": lambda: {"@odata.id": "/redfish/v1/Managers/BMC", "FirmwareVersion": "1.0.0", "Model": "redfish_bmc.py"},
 }
+
+
+def account_document(key):
+    account = accounts[key]
+    return {"@odata.id": f"{ACCOUNTS}/{key}", "Id": key, "UserName": account["UserName"], "Password": None,
+            "RoleId": account["RoleId"], "Enabled": account["Enabled"], "Locked": False, "AccountTypes": ["Redfish"]}
+
+
+def password_problem(value):
+    if len(value) < 8 or len(value) > 20:
+        return "The Password must be 8 to 20 characters long"
+    if not any(character.isdigit() for character in value):
+        return "The Password does not meet the complexity requirements: at least one digit"
+    return None
+
+
+def account_change(key, changes):
+    """Applies a PATCH (or a slot fill); answers (status, error message or None)."""
+    if "Password" in changes and password_problem(changes["Password"]):
+        return 400, password_problem(changes["Password"])
+    if "RoleId" in changes and changes["RoleId"] not in ROLES:
+        return 400, f"The value {changes['RoleId']} for RoleId is not in the list of acceptable values"
+    name = changes.get("UserName")
+    if name and any(other["UserName"] == name for other_key, other in accounts.items() if other_key != key):
+        return 409, f"UserName {name} exists"
+    for field in ("UserName", "Password", "RoleId", "Enabled"):
+        if field in changes:
+            accounts[key][field] = changes[field]
+    return 204, None
 
 
 def error_body(message):
@@ -83,8 +121,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+        return json.loads(self.raw_body or b"{}")
 
     def control(self):
         if self.command == "GET" and self.path == "/_control/requests":
@@ -95,11 +132,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with lock:
                 if changes.pop("expireSessions", False):
                     expired_tokens.update(sessions.keys())
+                if changes.get("slotAccounts") and not behaviour["slotAccounts"]:
+                    for key in ("1", "3", "4", "5", "6"):
+                        accounts.setdefault(key, {"UserName": "", "Password": "", "RoleId": "NoAccess", "Enabled": False})
                 behaviour.update(changes)
             return self.answer(204)
         return self.answer(404, error_body("no such control"))
 
     def handle_api(self):
+        # Read the whole body first: an answer that leaves it unread would corrupt the next request on this connection.
+        self.raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         path = self.path.split("?")[0].rstrip("/") or "/"
         if path.startswith("/_control/"):
             return self.control()
@@ -153,6 +195,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     system["lastReset"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
                     system["pending"] = ("On", due)
                 return self.answer(204)
+            if path.startswith(ACCOUNTS + "/") and path.count("/") == 5:
+                key = path.rsplit("/", 1)[1]
+                if key not in accounts:
+                    record["status"] = 404
+                    return self.answer(404, error_body("no such account"))
+                if self.command == "GET":
+                    return self.answer(200, account_document(key))
+                if self.command == "PATCH":
+                    status, problem = account_change(key, self.body())
+                    record["status"] = status
+                    return self.answer(status, error_body(problem) if problem else None)
+                if self.command == "DELETE":
+                    if behaviour["slotAccounts"]:
+                        record["status"] = 405
+                        return self.answer(405, error_body("Accounts are fixed slots"))
+                    del accounts[key]
+                    record["status"] = 204
+                    return self.answer(204)
+            if path == ACCOUNTS and self.command == "POST":
+                if behaviour["slotAccounts"]:
+                    record["status"] = 405
+                    return self.answer(405, error_body("Accounts are fixed slots"))
+                body = self.body()
+                if not body.get("UserName") or "Password" not in body:
+                    record["status"] = 400
+                    return self.answer(400, error_body("UserName and Password are required"))
+                key = str(max(int(k) for k in accounts) + 1)
+                accounts[key] = {"UserName": "", "Password": "", "RoleId": "ReadOnly", "Enabled": False}
+                status, problem = account_change(key, {k: body[k] for k in ("UserName", "Password", "RoleId", "Enabled") if k in body})
+                if problem:
+                    del accounts[key]
+                    record["status"] = status
+                    return self.answer(status, error_body(problem))
+                record["status"] = 201
+                return self.answer(201, account_document(key), [("Location", f"{ACCOUNTS}/{key}")])
             if self.command == "PATCH" and path == SYSTEM:
                 boot = self.body().get("Boot") or {}
                 for key in ("BootSourceOverrideTarget", "BootSourceOverrideEnabled", "BootSourceOverrideMode"):
