@@ -18,11 +18,15 @@ public protocol PowerDriver: Sendable {
     func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> PowerOutcome
     /// "online" when the connection works.
     func testConnection(meta: JSONValue) async throws -> String
+    /// The methods this device offers: by default every supported method; a driver that can ask the device (a Redfish
+    /// BMC lists its reset types) answers from what the device advertises.
+    func advertisedMethods(meta: JSONValue) async throws -> [PowerMethod]
 }
 
 extension PowerDriver {
     public func validate(_ method: PowerMethod, parameters: PowerParameters) throws {}
     public func checkReferences(meta: JSONValue, path: String) async throws {}
+    public func advertisedMethods(meta: JSONValue) async throws -> [PowerMethod] { supportedMethods }
 }
 
 /// Routes power calls to the driver for the connection type, with failover to a fallback connection.
@@ -95,7 +99,10 @@ public struct PowerRouter: Sendable {
         return try await driver.testConnection(meta: connection.meta)
     }
 
-    public func supportedActions(_ connection: ConnectionDescriptor) throws -> [String] {
-        try driver(for: connection).supportedMethods.map(\.rawValue)
+    /// The connection's power methods, as the device advertises them where it can say.
+    public func supportedActions(_ connection: ConnectionDescriptor) async throws -> [String] {
+        let driver = try driver(for: connection)
+        _ = try driver.target(meta: connection.meta, path: "connection.meta")
+        return try await driver.advertisedMethods(meta: connection.meta).map(\.rawValue)
     }
 }

@@ -48,6 +48,25 @@ public struct RedfishPowerDriver: PowerDriver {
         }
     }
 
+    /// The methods the BMC's reset types, boot override targets and manager reset allow.
+    public func advertisedMethods(meta: JSONValue) async throws -> [PowerMethod] {
+        let connection = try meta.decode(as: RedfishConnection.self, at: "connection.meta")
+        let capabilities = try await service.capabilities(connection)
+        return supportedMethods.filter { method in
+            switch method {
+            case .getPowerStatus: return true
+            case .setPowerOn: return capabilities.canReset(.on)
+            case .setPowerOff: return capabilities.canReset(.off)
+            case .setPowerSoft: return capabilities.canReset(.soft)
+            case .setPowerReset: return capabilities.canReset(.reset)
+            case .setPowerCycle: return capabilities.canReset(.cycle)
+            case .setBootType: return capabilities.bootOverride
+            case .setBmcReset: return capabilities.managerReset
+            case .executeCustomCommand: return false
+            }
+        }
+    }
+
     public func testConnection(meta: JSONValue) async throws -> String {
         try await service.testConnection(try meta.decode(as: RedfishConnection.self, at: "connection.meta"))
     }

@@ -28,6 +28,23 @@ public enum RedfishPowerAction: String, Sendable, CaseIterable {
     }
 }
 
+/// What a Redfish system offers, for supported-actions.
+public struct RedfishCapabilities: Sendable, Equatable {
+    public var resetTarget: Bool
+    /// nil when the system does not list them (every type is then tried, and a refusal reported).
+    public var resetTypes: [String]?
+    public var bootOverride: Bool
+    public var managerReset: Bool
+
+    /// Whether `action` can be carried out: one of its reset types is allowed (a cycle also as ForceOff then On).
+    public func canReset(_ action: RedfishPowerAction) -> Bool {
+        guard resetTarget else { return false }
+        guard let resetTypes else { return true }
+        if action.resetTypes.contains(where: { resetTypes.contains($0.rawValue) }) { return true }
+        return action == .cycle && resetTypes.contains(ResetType.forceOff.rawValue) && resetTypes.contains(ResetType.on.rawValue)
+    }
+}
+
 /// What a Redfish power change found. `verified` is true only with `evidence`; otherwise `reason` says why not.
 public struct RedfishPowerReport: Sendable, Codable, Equatable {
     public var result = "executed"
@@ -230,6 +247,15 @@ public struct RedfishService: Sendable {
         var allowed = system.resetTypes ?? []
         for value in listed ?? [] where !allowed.contains(value) { allowed.append(value) }
         return allowed
+    }
+
+    /// What the system and its manager advertise: reset types, a boot override, a manager reset.
+    public func capabilities(_ connection: RedfishConnection) async throws -> RedfishCapabilities {
+        let system = try await self.system(connection)
+        let manager = try? await self.manager(connection)
+        return RedfishCapabilities(
+            resetTarget: system.resetTarget != nil, resetTypes: try await allowedResetTypes(system, connection), bootOverride: system.boot?.target != nil,
+            managerReset: manager?.resetTarget != nil)
     }
 
     /// Sets the boot override and reads it back. `uefi` nil leaves the mode as it is.

@@ -15,7 +15,7 @@ struct RedfishCommand: AsyncParsableCommand {
             Over https the BMC's certificate must match --certificate-sha256, or the one the agent remembered for it \
             in its state database; the first one seen is remembered (redfish.certificatePolicy trustOnFirstUse).
             """,
-        subcommands: [Power.self, BootDevice.self, Media.self, BMCReset.self, Inventory.self, Test.self, Certificate.self]
+        subcommands: [Power.self, BootDevice.self, Media.self, Users.self, BMCReset.self, Inventory.self, Test.self, Certificate.self]
     )
 
     /// The BMC connection flags shared by every subcommand.

@@ -53,7 +53,9 @@ import Testing
                 Issue.record("\(actions.envelope)")
                 return
             }
-            #expect(names.contains("setPowerCycle") && !names.contains("executeCustomCommand"))
+            // Answered from what the emulator advertises: no PowerCycle (a cycle is ForceOff then On), no manager reset.
+            #expect(names.contains("setPowerCycle") && names.contains("setPowerSoft") && !names.contains("executeCustomCommand"), "\(names)")
+            #expect(!names.contains("setBmcReset"), "sushy's manager has no Manager.Reset: \(names)")
             let test = try await client.execute(uri: "/v1/connections/test", method: .post, headers: headers, body: Self.body(["connection": connection]))
             #expect(test.envelope["result"] == "online", "\(test.envelope)")
 
@@ -161,6 +163,11 @@ import Testing
                 uri: "/v1/bmc/users/channelSetAccess", method: .post, headers: headers,
                 body: Self.body(["connection": connection, "username": "deploy", "accessSettings": "ipmi=on"]))
             #expect(access.status == .unprocessableContent, "\(access.envelope)")
+            try await bmc.behave(["resetTypes": ["On", "ForceOff"]])
+            let actions = try await client.execute(
+                uri: "/v1/connections/supported-actions", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(actions.envelope["result"]?["powerActions"] == ["getPowerStatus", "setPowerOn", "setPowerOff", "setPowerCycle", "setBootType"],
+                    "a BMC whose ActionInfo lists On and ForceOff only: \(actions.envelope)")
             let sensors = try await client.execute(uri: "/v1/bmc/sensors", method: .post, headers: headers, body: Self.body(["connection": connection]))
             #expect(sensors.status == .unprocessableContent, "\(sensors.envelope)")
         }
@@ -232,5 +239,15 @@ import Testing
         #expect(status == 0, "\(output)")
         (status, output) = try await RackAgentBinary.run(["redfish", "power", "reset"] + plain, environment: quick)
         #expect(status == 3 && output.contains("NOT verified: the system read On throughout"), "\(output)")
+
+        quick["NEW_PASSWORD"] = "cli-user-pass-7"
+        (status, output) = try await RackAgentBinary.run(["redfish", "users", "create", "--name", "cli", "--user-privilege", "4", "--new-password-env", "NEW_PASSWORD"] + plain,
+                                                         environment: quick)
+        #expect(status == 0 && output.contains("user cli: slot 3, created"), "\(output)")
+        (status, output) = try await RackAgentBinary.run(["redfish", "users", "list"] + plain, environment: quick)
+        #expect(status == 0 && output.contains("cli") && output.contains("Administrator"), "\(output)")
+        #expect(!output.contains("cli-user-pass-7"))
+        (status, output) = try await RackAgentBinary.run(["redfish", "users", "delete", "--name", "cli"] + plain, environment: quick)
+        #expect(status == 0 && output.contains("deleted"), "\(output)")
     }
 }

@@ -88,7 +88,7 @@ struct PowerRoutes {
         }
         router.post("/v1/connections/supported-actions") { request, _ in
             let body = try (try await RequestPayload.read(request, limit: limit)).decode(ConnectionRequest.self)
-            let actions = try runtime.power.supportedActions(body.connection)
+            let actions = try await runtime.power.supportedActions(body.connection)
             return Envelope.success(["powerActions": .array(actions.map(JSONValue.string))])
         }
     }

@@ -10,6 +10,7 @@ Test control (never part of the Redfish API):
                            {"ignoreResets": true}     resets answer 204 and change nothing
                            {"applyDelay": 0.5}        seconds until a power change shows
                            {"hideRestarts": true}     a restart shows neither Off nor a new LastResetTime
+                           {"resetTypes": ["On", ...]} the reset types the ActionInfo lists (and the action takes)
                            {"slotAccounts": true}     accounts are fixed slots 1-6 (slot 1 reserved): POST and DELETE
                                                       answer 405, a user is made by filling an empty slot
 AccountService: MinPasswordLength 8, MaxPasswordLength 20, and a password needs a digit (400 naming the rule).
@@ -23,13 +24,13 @@ lock = threading.Lock()
 sessions = {}           # token -> session id
 expired_tokens = set()
 requests_seen = []
-behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts": False, "slotAccounts": False}
+behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts": False, "slotAccounts": False,
+             "resetTypes": ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"]}
 ACCOUNTS = "/redfish/v1/AccountService/Accounts"
 ROLES = ("Administrator", "Operator", "ReadOnly", "NoAccess")
 accounts = {"2": {"UserName": user, "Password": password, "RoleId": "Administrator", "Enabled": True}}
 system = {"power": "Off", "pending": None, "lastReset": "2026-01-01T00:00:00+00:00", "boot": {
     "BootSourceOverrideEnabled": "Disabled", "BootSourceOverrideTarget": "None", "BootSourceOverrideMode": "UEFI"}}
-RESET_TYPES = ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"]
 SYSTEM = "/redfish/v1/Systems/1"
 
 
@@ -60,7 +61,7 @@ DOCUMENTS = {
                             "Links": {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}}},
     "/redfish/v1/Systems": lambda: {"Members": [{"@odata.id": SYSTEM}], "Members@odata.count": 1},
     SYSTEM: system_document,
-    SYSTEM + "/ResetActionInfo": lambda: {"Parameters": [{"Name": "ResetType", "Required": True, "AllowableValues": RESET_TYPES}]},
+    SYSTEM + "/ResetActionInfo": lambda: {"Parameters": [{"Name": "ResetType", "Required": True, "AllowableValues": behaviour["resetTypes"]}]},
     SYSTEM + "/EthernetInterfaces": lambda: {"Members": [{"@odata.id": SYSTEM + "/EthernetInterfaces/NIC1"}]},
     SYSTEM + "/EthernetInterfaces/NIC1": lambda: {"Id": "NIC1", "MACAddress": "52:54:00:AB:CD:01", "SpeedMbps": 10000, "LinkStatus": "LinkUp"},
     "/redfish/v1/AccountService": lambda: {"MinPasswordLength": 8, "MaxPasswordLength": 20, "Accounts": {"@odata.id": ACCOUNTS}},
@@ -178,7 +179,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.answer(200, DOCUMENTS[path]())
             if self.command == "POST" and path == SYSTEM + "/Actions/ComputerSystem.Reset":
                 reset = self.body().get("ResetType")
-                if reset not in RESET_TYPES:
+                if reset not in behaviour["resetTypes"]:
                     record["status"] = 400
                     return self.answer(400, error_body(f"ResetType {reset} is not supported"))
                 record["status"] = 204
