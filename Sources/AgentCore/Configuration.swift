@@ -172,6 +172,9 @@ public struct RedfishConfiguration: Codable, Sendable, Equatable {
     public var verifyDeadlineSeconds = 60.0
     /// How a BMC's TLS certificate is trusted: the first one seen, or only `meta.certificateSha256`.
     public var certificatePolicy = CertificatePolicy.trustOnFirstUse
+    /// Power methods on ipmi connections try Redfish on the same BMC first (same address and credentials), and use
+    /// IPMI only when Redfish provably did not act; a connection's `preferRedfish` overrides this.
+    public var preferForIPMIConnections = false
 
     public init() {}
 }

@@ -80,8 +80,10 @@ public final class AgentRuntime: Sendable {
         redfish = RedfishService(client: RedfishClient(
             transport: HTTPClientRedfishTransport(), trust: RedfishCertificateStore(database: database), settings: configuration.redfish,
             logger: logger.with(["module": "redfish"])))
-        power = PowerRouter(drivers: [IPMIPowerDriver(service: ipmi), RedfishPowerDriver(service: redfish), PDUPowerDriver(service: pdus)]
-            + ProviderType.allCases.map { ProviderPowerDriver(type: $0, service: providers) })
+        power = PowerRouter(
+            drivers: [IPMIPowerDriver(service: ipmi), RedfishPowerDriver(service: redfish), PDUPowerDriver(service: pdus)]
+                + ProviderType.allCases.map { ProviderPowerDriver(type: $0, service: providers) },
+            preferRedfishForIPMI: configuration.redfish.preferForIPMIConnections)
         dnsmasq = configuration.dhcp.backend == .dnsmasq && configuration.dhcp.interface != nil
             ? DnsmasqSupervisor(
                 executable: configuration.dhcp.dnsmasqPath, configurationDirectory: configuration.dhcpConfigDirectory,

@@ -29,12 +29,17 @@ extension PowerDriver {
     public func advertisedMethods(meta: JSONValue) async throws -> [PowerMethod] { supportedMethods }
 }
 
-/// Routes power calls to the driver for the connection type, with failover to a fallback connection.
+/// Routes power calls to the driver for the connection type, with failover to a fallback connection, and for an ipmi
+/// connection whose BMC also speaks Redfish, optionally Redfish first.
 public struct PowerRouter: Sendable {
     let drivers: [String: any PowerDriver]
+    /// `redfish.preferForIPMIConnections`: ipmi connections try Redfish on the same BMC first (meta `preferRedfish`
+    /// overrides it per connection).
+    let preferRedfishForIPMI: Bool
 
-    public init(drivers: [any PowerDriver]) {
+    public init(drivers: [any PowerDriver], preferRedfishForIPMI: Bool = false) {
         self.drivers = Dictionary(drivers.map { ($0.connectionType, $0) }, uniquingKeysWith: { first, _ in first })
+        self.preferRedfishForIPMI = preferRedfishForIPMI
     }
 
     public var connectionTypes: [String] { drivers.keys.sorted() }
@@ -56,6 +61,9 @@ public struct PowerRouter: Sendable {
         }
         let target = try driver.target(meta: connection.meta, path: "connection.meta")
         try driver.validate(method, parameters: parameters)
+        if let preferred = try preferredRedfish(for: connection, method: method) {
+            _ = try self.driver(for: preferred).target(meta: preferred.meta, path: "connection.meta")
+        }
         if let fallback {
             let fallbackDriver = try self.driver(for: fallback, field: "fallback.type")
             _ = try fallbackDriver.target(meta: fallback.meta, path: "fallback.meta")
@@ -70,27 +78,54 @@ public struct PowerRouter: Sendable {
         if let fallback { try await driver(for: fallback, field: "fallback.type").checkReferences(meta: fallback.meta, path: "fallback.meta") }
     }
 
-    /// Runs the method; when it fails and a fallback can do it (and `noFailover` is false), runs it there: a status
-    /// read whatever the failure, a change only when the primary provably did not act (unreachable, login refused, command refused before execution).
-    /// A primary that accepted the command, or may have (a timeout), keeps its error and the fallback is left
-    /// alone: switching the outlets after the BMC already acted would cut the power a second time.
+    /// The Redfish connection to try before an ipmi connection, when Redfish is preferred for it: the same address and
+    /// credentials, meta `redfishPort` (443), `redfishScheme` (https) and `redfishCertificateSha256`.
+    func preferredRedfish(for connection: ConnectionDescriptor, method: PowerMethod) throws -> ConnectionDescriptor? {
+        guard connection.type == "ipmi", drivers["redfish"]?.supportedMethods.contains(method) == true,
+            connection.meta["preferRedfish"]?.boolValue ?? preferRedfishForIPMI
+        else { return nil }
+        var meta: [String: JSONValue] = [:]
+        for (ipmiKey, redfishKey) in [("ip", "ip"), ("username", "username"), ("password", "password"), ("redfishPort", "port"),
+                                      ("redfishScheme", "scheme"), ("redfishCertificateSha256", "certificateSha256"), ("timeoutSeconds", "timeoutSeconds")] {
+            if let value = connection.meta[ipmiKey] { meta[redfishKey] = value }
+        }
+        return ConnectionDescriptor(type: "redfish", meta: .object(meta))
+    }
+
+    /// Runs the method; when it fails and another way can do it, runs it there. A status read moves on whatever the
+    /// failure; a change only when the one that failed provably did not act (unreachable, login refused, command refused
+    /// before execution). A primary that accepted the command, or may have (a timeout), keeps its error and nothing else
+    /// is tried: switching the outlets after the BMC already acted would cut the power a second time.
+    ///
+    /// The ways, in order: Redfish on the same BMC when preferred for an ipmi connection (any method Redfish has), the
+    /// connection itself, then `fallback` (unless `noFailover`, and only for the methods a fallback can stand in for).
     public func perform(
         _ method: PowerMethod, parameters: PowerParameters, connection: ConnectionDescriptor, fallback: ConnectionDescriptor?,
         noFailover: Bool
     ) async throws -> PowerResult {
-        let driver = try driver(for: connection)
-        do {
-            return PowerResult(outcome: try await driver.perform(method, parameters: parameters, meta: connection.meta))
-        } catch {
-            // A read changes nothing, so any failure of the primary lets the fallback answer; a change only when the
-            // primary provably did not act.
-            let effect = DeviceEffect.of(error)
-            guard let fallback, !noFailover, method.canFailOver, method.isReadOnly || effect == .untouched else { throw error }
-            let fallbackDriver = try self.driver(for: fallback, field: "fallback.type")
-            guard fallbackDriver.supportedMethods.contains(method) else { throw error }
-            let outcome = try await fallbackDriver.perform(method, parameters: parameters, meta: fallback.meta)
-            return PowerResult(outcome: outcome, failover: PowerFailover(via: fallback.type, primaryError: AgentError.from(error), deviceEffect: effect))
+        var ways: [(connection: ConnectionDescriptor, field: String)] = [(connection, "connection.type")]
+        if let preferred = try preferredRedfish(for: connection, method: method) { ways.insert((preferred, "connection.type"), at: 0) }
+        if let fallback, !noFailover, method.canFailOver { ways.append((fallback, "fallback.type")) }
+        var firstFailure: (any Error)?
+        for (index, way) in ways.enumerated() {
+            let driver = try self.driver(for: way.connection, field: way.field)
+            guard driver.supportedMethods.contains(method) else {
+                if let firstFailure { throw firstFailure }
+                throw AgentError.unsupported("\(method.rawValue) is not supported by \(way.connection.type) connections")
+            }
+            do {
+                let outcome = try await driver.perform(method, parameters: parameters, meta: way.connection.meta)
+                guard index > 0, let firstFailure else { return PowerResult(outcome: outcome) }
+                return PowerResult(
+                    outcome: outcome,
+                    failover: PowerFailover(via: way.connection.type, primaryError: AgentError.from(firstFailure), deviceEffect: DeviceEffect.of(firstFailure)))
+            } catch {
+                firstFailure = firstFailure ?? error
+                // A read changes nothing, so any failure lets the next way answer; a change only when nothing happened.
+                guard index + 1 < ways.count, method.isReadOnly || DeviceEffect.of(error) == .untouched else { throw error }
+            }
         }
+        throw firstFailure ?? AgentError.internalError("no way to run \(method.rawValue)")
     }
 
     public func testConnection(_ connection: ConnectionDescriptor) async throws -> String {

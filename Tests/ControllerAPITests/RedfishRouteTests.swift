@@ -173,6 +173,42 @@ import Testing
         }
     }
 
+    /// An ipmi connection that prefers Redfish: Redfish on the same address and credentials acts first; IPMI acts only
+    /// when Redfish provably did not (busy), never after Redfish accepted a change it then could not verify.
+    @Test func ipmiConnectionsPreferringRedfishFallBackOnlyWhenRedfishDidNotAct() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let bmc = try await RedfishBMCEmulator(username: IPMISimulator.adminUser, password: IPMISimulator.adminPassword)
+        defer { bmc.stop() }
+        let agent = try await TestAgent {
+            $0.ipmi.minimumGapSeconds = 0.02
+            $0.ipmi.verifyDeadlineSeconds = 10
+            $0.redfish.minimumGapSeconds = 0.02
+            $0.redfish.verifyDeadlineSeconds = 3
+        }
+        defer { agent.remove() }
+        let connection = simulator.connection(extra: ["preferRedfish": true, "redfishPort": .integer(Int64(bmc.port)), "redfishScheme": "http"])
+        try await agent.withRouter { client in
+            let viaRedfish = try await client.execute(
+                uri: "/v1/power/setPowerOn?wait=30", method: .post, headers: agent.authorization, body: Self.body(["connection": connection]))
+            #expect(viaRedfish.envelope["result"]?["result"]?["resetTypes"] == ["On"], "Redfish answered: \(viaRedfish.envelope)")
+            #expect(simulator.powerState == "0", "IPMI was not used")
+
+            try await bmc.behave(["busy": 100])
+            let viaIPMI = try await client.execute(
+                uri: "/v1/power/setPowerOn?wait=30", method: .post, headers: agent.authorization, body: Self.body(["connection": connection]))
+            let result = viaIPMI.envelope["result"]?["result"]
+            #expect(result?["via"] == "ipmi" && result?["primaryError"]?["code"] == "bmc_busy" && result?["result"]?["verified"] == true, "\(viaIPMI.envelope)")
+            #expect(simulator.powerState == "1")
+
+            try await bmc.behave(["busy": 0, "ignoreResets": true])
+            let refused = try await client.execute(
+                uri: "/v1/power/setPowerOff?wait=30", method: .post, headers: agent.authorization, body: Self.body(["connection": connection]))
+            #expect(refused.envelope["result"]?["state"] == "failed" && refused.envelope["result"]?["error"]?["code"] == "not_verified", "\(refused.envelope)")
+            #expect(simulator.powerState == "1", "IPMI did not switch off a server whose Redfish BMC had accepted the command")
+        }
+    }
+
     /// A Redfish BMC that cannot be reached provably did nothing: the change goes to the IPMI fallback.
     @Test func unreachableRedfishFailsOverToIPMI() async throws {
         let simulator = try await IPMISimulator()

@@ -69,12 +69,15 @@ public final class SushyEmulator: Sendable {
 /// expire, 503 while busy, resets accepted and never applied, restarts that leave no trace.
 public final class RedfishBMCEmulator: Sendable {
     public let port: Int
-    public let username = "operator"
-    public let password = "bmc-test-pw"
+    public let username: String
+    public let password: String
     let process: PeerProcess
     let directory: TemporaryDirectory
 
-    public init() async throws {
+    /// The BMC's login (and its account 2); the defaults differ from every other peer's.
+    public init(username: String = "operator", password: String = "bmc-test-pw") async throws {
+        self.username = username
+        self.password = password
         port = FreePort.tcp()
         directory = try TemporaryDirectory(prefix: "redfish-bmc")
         process = try await PeerProcess(
