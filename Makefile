@@ -14,10 +14,12 @@ RUN_PACKAGES := pkg-config libsnmp-dev libssh2-1-dev libsqlite3-dev ipmitool snm
 # The real peers the tests talk to (test-peers.md).
 TEST_PACKAGES := openipmi snmpd openssh-server isc-dhcp-server kea-dhcp4-server tftp-hpa \
 	udhcpc isc-dhcp-client dhcping qemu-system-x86 ipxe-qemu iproute2 iputils-ping python3 python3-venv \
-	curl wget dmidecode pciutils debconf chromium
+	curl wget dmidecode pciutils debconf chromium openssl
 # PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator),
-# pyghmi (the misbehaving BMC), the OpenAPI validator, schemathesis (status-code conformance of openapi.yaml).
-PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator pyghmi==1.6.19 schemathesis==4.32.5
+# pyghmi (the misbehaving BMC), the OpenAPI validator, schemathesis (status-code conformance of openapi.yaml), sushy-tools
+# (the Redfish emulator; its bcrypt also writes the emulator's htpasswd).
+PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openapi-spec-validator pyghmi==1.6.19 schemathesis==4.32.5 \
+	sushy-tools==2.2.0
 # The venv is (re)filled whenever this list changes.
 PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 
