@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// One ISO image the controller registered (the seed's ISO list: `name`, `downloadUrl`), and where the agent stands
 /// with it. A `ready` image is served from the boot listener, for a BMC to mount as virtual media.
@@ -76,6 +77,8 @@ public struct ISORegistration: Sendable, Equatable {
 public struct ISORegistry: Sendable {
     let database: AgentDatabase
     let cache: OSCache
+    /// Images whose download runs now (in this process: a pending image left by a restart is not fetching).
+    private let fetching = FetchingSet()
 
     public init(database: AgentDatabase, cache: OSCache) {
         self.database = database
@@ -91,13 +94,10 @@ public struct ISORegistry: Sendable {
         },
     ]
 
-    /// Records the registration as pending (replacing an earlier one with the same id, and its cached copy when the URL
-    /// changed); ``fetch(_:)`` then caches it.
+    /// Records the registration as pending, replacing an earlier one with the same id; ``fetch(_:)`` then caches it.
+    /// Only the database is touched: a registration never waits for a download.
     @discardableResult
     public func register(_ registration: ISORegistration) async throws -> ISOImage {
-        if let earlier = try await image(registration.id), earlier.downloadUrl != registration.downloadUrl {
-            _ = try await cache.clear(earlier.cacheDirectory)
-        }
         let image = ISOImage(
             id: registration.id, name: registration.name, downloadUrl: registration.downloadUrl, state: .pending, cacheDirectory: registration.cacheDirectory,
             file: registration.file, bytes: nil, sha256: nil, verified: false, error: nil, updatedAt: Date())
@@ -105,10 +105,20 @@ public struct ISORegistry: Sendable {
         return image
     }
 
-    /// Downloads (or revalidates) the image and records the outcome; a failed download is recorded and thrown.
+    /// Downloads (or revalidates) the registered image and records the outcome; a failed download is recorded and
+    /// thrown. A cached copy from another URL is removed first. An image deleted or registered again with another URL
+    /// since this registration is left alone (409).
     public func fetch(_ registration: ISORegistration) async throws -> ISOImage {
-        var image: ISOImage
-        if let registered = try await self.image(registration.id) { image = registered } else { image = try await register(registration) }
+        fetching.insert(registration.id)
+        defer { fetching.remove(registration.id) }
+        guard var image = try await self.image(registration.id), image.downloadUrl == registration.downloadUrl else {
+            throw AgentError.conflict("iso_replaced", "ISO \(registration.id) was deleted or registered again before this download began")
+        }
+        if let cached = cache.cachedFile(cacheDirectory: registration.cacheDirectory, path: registration.file), cached.url == registration.downloadUrl {
+            // The same image: the OS cache reuses it.
+        } else {
+            _ = try await cache.clear(registration.cacheDirectory)
+        }
         do {
             _ = try await cache.prepare(
                 cacheDirectory: registration.cacheDirectory, policy: .keepAsLongAsPossible, mirror: registration.mirror, files: [registration.file])
@@ -124,11 +134,11 @@ public struct ISORegistry: Sendable {
             image.state = .failed
             image.error = AgentError.from(error).message
             image.updatedAt = Date()
-            try await save(image)
+            try await saveIfCurrent(image)
             throw error
         }
         image.updatedAt = Date()
-        try await save(image)
+        try await saveIfCurrent(image)
         return image
     }
 
@@ -146,13 +156,27 @@ public struct ISORegistry: Sendable {
         }
     }
 
-    /// Forgets the image and removes its cached copy; false when it was not registered.
+    /// Forgets the image and removes its cached copy; false when it was not registered. An image being downloaded is a
+    /// 409: the download holds its cache directory, and a delete must not wait minutes for it.
     public func remove(_ id: String) async throws -> Bool {
         guard let image = try await image(id) else { return false }
+        guard !fetching.contains(id) else {
+            throw AgentError.conflict("iso_fetching", "ISO \(id) is being downloaded; delete it when its job has ended", details: ["id": .string(id)])
+        }
         _ = try await cache.clear(image.cacheDirectory)
         return try await database.writer.write { db in
             try db.execute(sql: "DELETE FROM isoImage WHERE id = ?", arguments: [id])
             return db.changesCount > 0
+        }
+    }
+
+    /// Records the outcome of a download unless the image was deleted or registered again with another URL meanwhile.
+    private func saveIfCurrent(_ image: ISOImage) async throws {
+        let document = String(decoding: try JSONCoding.encoder.encode(image), as: UTF8.self)
+        try await database.writer.write { db in
+            try db.execute(
+                sql: "UPDATE isoImage SET document = ? WHERE id = ? AND json_extract(document, '$.downloadUrl') = ?",
+                arguments: [document, image.id, image.downloadUrl])
         }
     }
 
@@ -162,4 +186,13 @@ public struct ISORegistry: Sendable {
             try db.execute(sql: "INSERT OR REPLACE INTO isoImage (id, document) VALUES (?, ?)", arguments: [image.id, document])
         }
     }
+}
+
+/// Ids of the downloads running now.
+final class FetchingSet: Sendable {
+    private let ids = Mutex<Set<String>>([])
+
+    func insert(_ id: String) { ids.withLock { _ = $0.insert(id) } }
+    func remove(_ id: String) { ids.withLock { _ = $0.remove(id) } }
+    func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
 }
