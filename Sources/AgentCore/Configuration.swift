@@ -170,6 +170,8 @@ public struct RedfishConfiguration: Codable, Sendable, Equatable {
     public var busyRetries = 3
     /// How long a power change is polled for its read-back (BMCs apply changes seconds later).
     public var verifyDeadlineSeconds = 60.0
+    /// How long a BMC reset (Manager.Reset) is watched for the BMC going away and answering again.
+    public var managerResetDeadlineSeconds = 180.0
     /// How a BMC's TLS certificate is trusted: the first one seen, or only `meta.certificateSha256`.
     public var certificatePolicy = CertificatePolicy.trustOnFirstUse
     /// Power methods on ipmi connections try Redfish on the same BMC first (same address and credentials), and use
@@ -363,7 +365,8 @@ extension AgentConfiguration {
             ("console.linkLifetimeSeconds", console.linkLifetimeSeconds), ("console.idleTimeoutSeconds", console.idleTimeoutSeconds),
             ("console.maxDurationSeconds", console.maxDurationSeconds), ("ipmi.commandTimeoutSeconds", ipmi.commandTimeoutSeconds),
             ("ipmi.verifyDeadlineSeconds", ipmi.verifyDeadlineSeconds), ("redfish.requestTimeoutSeconds", redfish.requestTimeoutSeconds),
-            ("redfish.verifyDeadlineSeconds", redfish.verifyDeadlineSeconds), ("snmp.timeoutSeconds", snmp.timeoutSeconds),
+            ("redfish.verifyDeadlineSeconds", redfish.verifyDeadlineSeconds),
+            ("redfish.managerResetDeadlineSeconds", redfish.managerResetDeadlineSeconds), ("snmp.timeoutSeconds", snmp.timeoutSeconds),
             ("snmp.outletCycleDelaySeconds", snmp.outletCycleDelaySeconds), ("snmp.outletVerifySeconds", snmp.outletVerifySeconds),
             ("ssh.connectTimeoutSeconds", ssh.connectTimeoutSeconds), ("ssh.commandTimeoutSeconds", ssh.commandTimeoutSeconds),
             ("ssh.idleCloseSeconds", ssh.idleCloseSeconds), ("controller.requestTimeoutSeconds", controller.requestTimeoutSeconds),

@@ -79,17 +79,31 @@ public struct PowerRouter: Sendable {
     }
 
     /// The Redfish connection to try before an ipmi connection, when Redfish is preferred for it: the same address and
-    /// credentials, meta `redfishPort` (443), `redfishScheme` (https) and `redfishCertificateSha256`.
+    /// credentials, meta `redfishPort` (443), `redfishScheme` (https) and `redfishCertificateSha256`. Under the agent-wide
+    /// preference an ipmi connection whose meta Redfish cannot take (a user name with a colon) simply stays on IPMI; one
+    /// that asks for Redfish itself (`preferRedfish: true`) gets a 400 naming its own field.
     func preferredRedfish(for connection: ConnectionDescriptor, method: PowerMethod) throws -> ConnectionDescriptor? {
-        guard connection.type == "ipmi", drivers["redfish"]?.supportedMethods.contains(method) == true,
-            connection.meta["preferRedfish"]?.boolValue ?? preferRedfishForIPMI
-        else { return nil }
+        guard connection.type == "ipmi", let redfish = drivers["redfish"], redfish.supportedMethods.contains(method) else { return nil }
+        let asked = connection.meta["preferRedfish"]?.boolValue
+        guard asked ?? preferRedfishForIPMI else { return nil }
+        let fields = [("ip", "ip"), ("username", "username"), ("password", "password"), ("redfishPort", "port"), ("redfishScheme", "scheme"),
+                      ("redfishCertificateSha256", "certificateSha256"), ("timeoutSeconds", "timeoutSeconds")]
         var meta: [String: JSONValue] = [:]
-        for (ipmiKey, redfishKey) in [("ip", "ip"), ("username", "username"), ("password", "password"), ("redfishPort", "port"),
-                                      ("redfishScheme", "scheme"), ("redfishCertificateSha256", "certificateSha256"), ("timeoutSeconds", "timeoutSeconds")] {
-            if let value = connection.meta[ipmiKey] { meta[redfishKey] = value }
+        for (ipmiKey, redfishKey) in fields { if let value = connection.meta[ipmiKey] { meta[redfishKey] = value } }
+        let preferred = ConnectionDescriptor(type: "redfish", meta: .object(meta))
+        do {
+            _ = try redfish.target(meta: preferred.meta, path: "connection.meta")
+        } catch {
+            guard asked == true else { return nil }
+            var agentError = AgentError.from(error)
+            if case .string(let field)? = agentError.details["field"], let key = field.split(separator: ".").last,
+                let ipmiKey = fields.first(where: { $0.1 == key })?.0 {
+                agentError.details["field"] = .string("connection.meta.\(ipmiKey)")
+                agentError.message = "connection.meta.\(ipmiKey) (for Redfish): " + agentError.message
+            }
+            throw agentError
         }
-        return ConnectionDescriptor(type: "redfish", meta: .object(meta))
+        return preferred
     }
 
     /// Runs the method; when it fails and another way can do it, runs it there. A status read moves on whatever the
@@ -98,14 +112,16 @@ public struct PowerRouter: Sendable {
     /// is tried: switching the outlets after the BMC already acted would cut the power a second time.
     ///
     /// The ways, in order: Redfish on the same BMC when preferred for an ipmi connection (any method Redfish has), the
-    /// connection itself, then `fallback` (unless `noFailover`, and only for the methods a fallback can stand in for).
+    /// connection itself, then `fallback` (only for the methods a fallback can stand in for). `noFailover` keeps to the
+    /// first way: the preferred protocol when there is one, else the connection.
     public func perform(
         _ method: PowerMethod, parameters: PowerParameters, connection: ConnectionDescriptor, fallback: ConnectionDescriptor?,
         noFailover: Bool
     ) async throws -> PowerResult {
         var ways: [(connection: ConnectionDescriptor, field: String)] = [(connection, "connection.type")]
         if let preferred = try preferredRedfish(for: connection, method: method) { ways.insert((preferred, "connection.type"), at: 0) }
-        if let fallback, !noFailover, method.canFailOver { ways.append((fallback, "fallback.type")) }
+        if let fallback, method.canFailOver { ways.append((fallback, "fallback.type")) }
+        if noFailover { ways = Array(ways.prefix(1)) }
         var firstFailure: (any Error)?
         for (index, way) in ways.enumerated() {
             let driver = try self.driver(for: way.connection, field: way.field)

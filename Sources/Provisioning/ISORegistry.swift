@@ -188,11 +188,18 @@ public struct ISORegistry: Sendable {
     }
 }
 
-/// Ids of the downloads running now.
+/// Ids of the downloads running now, counted: two jobs may fetch one id (the second waits for the first's cache lock).
 final class FetchingSet: Sendable {
-    private let ids = Mutex<Set<String>>([])
+    private let counts = Mutex<[String: Int]>([:])
 
-    func insert(_ id: String) { ids.withLock { _ = $0.insert(id) } }
-    func remove(_ id: String) { ids.withLock { _ = $0.remove(id) } }
-    func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
+    func insert(_ id: String) { counts.withLock { $0[id, default: 0] += 1 } }
+
+    func remove(_ id: String) {
+        counts.withLock { counts in
+            let left = (counts[id] ?? 1) - 1
+            counts[id] = left > 0 ? left : nil
+        }
+    }
+
+    func contains(_ id: String) -> Bool { counts.withLock { $0[id] != nil } }
 }

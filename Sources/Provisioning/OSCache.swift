@@ -503,18 +503,3 @@ public enum ChecksumParsing {
         return sums
     }
 }
-
-/// One async lock per key (a cache directory is prepared or cleared by one task at a time).
-final class KeyedLocks: Sendable {
-    private let state = Mutex<[String: AsyncSemaphore]>([:])
-
-    func withLock<T: Sendable>(_ key: String, _ body: () async throws -> T) async throws -> T {
-        let semaphore = state.withLock { locks in
-            if let existing = locks[key] { return existing }
-            let created = AsyncSemaphore(permits: 1)
-            locks[key] = created
-            return created
-        }
-        return try await semaphore.withPermit { try await body() }
-    }
-}

@@ -87,6 +87,11 @@ public struct RedfishAccountManager: Sendable {
 
     var client: RedfishClient { service.client }
 
+    /// Runs one account change alone among this BMC's account changes.
+    func exclusively<Value: Sendable>(_ connection: RedfishConnection, _ body: () async throws -> Value) async throws -> Value {
+        try await client.accountChanges.withLock(connection.address, body)
+    }
+
     /// Accounts with a user name.
     public func listUsers(_ connection: RedfishConnection) async throws -> [RedfishAccount] {
         try await allAccounts(connection).filter { !$0.name.isEmpty }
@@ -94,6 +99,10 @@ public struct RedfishAccountManager: Sendable {
 
     public func createUser(username: String, dontFailIfUserExists: Bool, _ connection: RedfishConnection) async throws -> JSONValue {
         let name = try Self.validUsername(username, field: "username")
+        return try await exclusively(connection) { try await createUserAlone(name: name, dontFailIfUserExists: dontFailIfUserExists, connection) }
+    }
+
+    private func createUserAlone(name: String, dontFailIfUserExists: Bool, _ connection: RedfishConnection) async throws -> JSONValue {
         let accounts = try await allAccounts(connection)
         if let existing = accounts.first(where: { $0.name == name }) {
             guard dontFailIfUserExists else { throw Self.userExists(name, existing) }
@@ -113,6 +122,17 @@ public struct RedfishAccountManager: Sendable {
         let name = try Self.validUsername(username, field: "username")
         let role = try RedfishRoles.role(forPrivilege: privilege)
         try await checkPasswordLength(password, connection)
+        return try await exclusively(connection) {
+            try await createWithPasswordAlone(
+                name: name, password: password, role: role, dontFailIfUserExists: dontFailIfUserExists,
+                dontFailIfPasswordChangeFailed: dontFailIfPasswordChangeFailed, dontChangePasswordIfUserExists: dontChangePasswordIfUserExists, connection)
+        }
+    }
+
+    private func createWithPasswordAlone(
+        name: String, password: Secret, role: String, dontFailIfUserExists: Bool, dontFailIfPasswordChangeFailed: Bool,
+        dontChangePasswordIfUserExists: Bool, _ connection: RedfishConnection
+    ) async throws -> JSONValue {
         let accounts = try await allAccounts(connection)
         guard let existing = accounts.first(where: { $0.name == name }) else {
             let account = try await create(name: name, password: password, role: role, enabled: true, in: accounts, connection)
@@ -135,6 +155,10 @@ public struct RedfishAccountManager: Sendable {
     }
 
     public func updateUser(slot: Int, username: String?, password: Secret?, privilege: Int, _ connection: RedfishConnection) async throws -> JSONValue {
+        try await exclusively(connection) { try await updateUserAlone(slot: slot, username: username, password: password, privilege: privilege, connection) }
+    }
+
+    private func updateUserAlone(slot: Int, username: String?, password: Secret?, privilege: Int, _ connection: RedfishConnection) async throws -> JSONValue {
         let account = try await resolve(RedfishAccountReference(slot: slot, username: nil), connection)
         var changes: [String: JSONValue] = ["RoleId": .string(try RedfishRoles.role(forPrivilege: privilege))]
         if let username { changes["UserName"] = .string(try Self.validUsername(username, field: "username")) }
@@ -147,6 +171,10 @@ public struct RedfishAccountManager: Sendable {
     }
 
     public func deleteUser(_ reference: RedfishAccountReference, _ connection: RedfishConnection) async throws -> JSONValue {
+        try await exclusively(connection) { try await deleteUserAlone(reference, connection) }
+    }
+
+    private func deleteUserAlone(_ reference: RedfishAccountReference, _ connection: RedfishConnection) async throws -> JSONValue {
         let account = try await resolve(reference, connection)
         do {
             _ = try await client.request(RedfishHTTPRequest(method: .DELETE, path: account.path), on: connection)
@@ -162,23 +190,29 @@ public struct RedfishAccountManager: Sendable {
     }
 
     public func setEnabled(_ enabled: Bool, _ reference: RedfishAccountReference, _ connection: RedfishConnection) async throws -> JSONValue {
-        let account = try await resolve(reference, connection)
-        try await change(account, ["Enabled": .bool(enabled)], connection)
-        return ["slot": Self.slotValue(account), "enabled": .bool(enabled)]
+        try await exclusively(connection) {
+            let account = try await resolve(reference, connection)
+            try await change(account, ["Enabled": .bool(enabled)], connection)
+            return ["slot": Self.slotValue(account), "enabled": .bool(enabled)]
+        }
     }
 
     public func setPassword(_ password: Secret, _ reference: RedfishAccountReference, _ connection: RedfishConnection) async throws -> JSONValue {
         try await checkPasswordLength(password, connection)
-        let account = try await resolve(reference, connection)
-        try await change(account, ["Password": .string(password.revealed)], connection)
-        return ["slot": Self.slotValue(account), "passwordChanged": true]
+        return try await exclusively(connection) {
+            let account = try await resolve(reference, connection)
+            try await change(account, ["Password": .string(password.revealed)], connection)
+            return ["slot": Self.slotValue(account), "passwordChanged": true]
+        }
     }
 
     public func setPrivilege(_ privilege: Int, _ reference: RedfishAccountReference, _ connection: RedfishConnection) async throws -> JSONValue {
         let role = try RedfishRoles.role(forPrivilege: privilege)
-        let account = try await resolve(reference, connection)
-        try await change(account, ["RoleId": .string(role)], connection)
-        return ["slot": Self.slotValue(account), "privilegeId": .integer(Int64(privilege)), "roleId": .string(role)]
+        return try await exclusively(connection) {
+            let account = try await resolve(reference, connection)
+            try await change(account, ["RoleId": .string(role)], connection)
+            return ["slot": Self.slotValue(account), "privilegeId": .integer(Int64(privilege)), "roleId": .string(role)]
+        }
     }
 
     // MARK: Steps
@@ -222,7 +256,7 @@ public struct RedfishAccountManager: Sendable {
         let body: JSONValue = ["UserName": .string(name), "Password": .string(password.revealed), "RoleId": .string(role), "Enabled": .bool(enabled)]
         do {
             let answer = try await passwordRules { try await client.post(collection, body: body, on: connection) }
-            let created = answer.header("Location").flatMap(Self.locationPath) ?? answer.body?["@odata.id"]?.stringValue.flatMap(RedfishPath.checked)
+            let created = answer.header("Location").flatMap(RedfishClient.locationPath) ?? answer.body?["@odata.id"]?.stringValue.flatMap(RedfishPath.checked)
             let account: RedfishAccount
             if let created {
                 account = RedfishAccount(path: created, document: try await service.document(created, connection))
@@ -299,12 +333,6 @@ public struct RedfishAccountManager: Sendable {
     }
 
     static func slotValue(_ account: RedfishAccount) -> JSONValue { account.slot.map { .integer(Int64($0)) } ?? .string(account.accountId) }
-
-    /// The path of a `Location` header (absolute URL or path), checked.
-    static func locationPath(_ location: String) -> String? {
-        if location.hasPrefix("/") { return RedfishPath.checked(location) }
-        return URLComponents(string: location).flatMap { RedfishPath.checked($0.path) }
-    }
 
     /// 16 characters from four classes, so common length (8 to 20) and complexity rules accept it.
     static func randomPassword() -> String {

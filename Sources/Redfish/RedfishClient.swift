@@ -32,12 +32,14 @@ public final class RedfishClient: Sendable {
     private let certificates = Mutex<[String: PresentedCertificate]>([:])
     private let authentication = Mutex<[String: Authentication]>([:])
     private let durationTimer = Timer(label: "rackagent_redfish_request_duration_seconds")
+    /// One account change at a time per BMC: a slot picked from a listing must still be free when it is filled.
+    let accountChanges = KeyedLocks()
 
     /// How a BMC wants to be authenticated, learnt from its service root.
     enum Authentication: Sendable {
         case basic
-        /// The sessions collection, and the token of the current session once logged in.
-        case session(collection: String, token: Secret?)
+        /// The sessions collection, and the token and address (`Location`) of the current session once logged in.
+        case session(collection: String, token: Secret?, location: String?)
     }
 
     public init(transport: any RedfishTransport, trust: any RedfishCertificateTrust, settings: RedfishConfiguration, logger: Logger) {
@@ -71,11 +73,14 @@ public final class RedfishClient: Sendable {
         guard RedfishPath.checked(request.path) == request.path else {
             throw RedfishError.malformedAnswer(bmc: connection.address, detail: "refusing to request \(request.path.prefix(100).debugDescription): not a path of the service")
         }
+        // A BMC's error text may echo a value it refused (a new password): every secret of the exchange is masked in it.
+        let redactor = Redactor(secrets: [connection.password] + Self.secrets(in: request.body))
+        func message(_ response: RedfishHTTPResponse) -> String? { Self.errorMessage(response).map(redactor.redact) }
         var attempt = 0
         var loggedInAgain = false
         while true {
             attempt += 1
-            let response = try await turns.withTurn(on: connection.address) {
+            let (response, token) = try await turns.withTurn(on: connection.address) {
                 try await self.authenticatedSend(request, on: connection)
             }
             switch response.status {
@@ -84,38 +89,49 @@ public final class RedfishClient: Sendable {
             case 401 where !loggedInAgain:
                 // A session that expired on the BMC: log in again, once.
                 loggedInAgain = true
-                forgetSession(connection)
+                forgetSession(connection, refused: token)
                 logger.debug("Redfish session refused, logging in again", metadata: ["bmc": "\(connection.address)"])
                 continue
             case 401:
-                throw RedfishError.authenticationFailed(bmc: connection.address, detail: Self.errorMessage(response) ?? "401 Unauthorized")
+                throw RedfishError.authenticationFailed(bmc: connection.address, detail: message(response) ?? "401 Unauthorized")
             case 503, 429:
                 guard attempt <= settings.busyRetries else { throw RedfishError.busy(bmc: connection.address, attempts: attempt) }
                 try await Task.sleep(for: Self.backoff(attempt, retryAfter: response.header("Retry-After")))
                 continue
             case 400..<500:
-                throw RedfishError.refused(bmc: connection.address, status: response.status, message: Self.errorMessage(response) ?? "HTTP \(response.status)")
+                throw RedfishError.refused(bmc: connection.address, status: response.status, message: message(response) ?? "HTTP \(response.status)")
+            case 300..<400:
+                throw RedfishError.malformedAnswer(bmc: connection.address, detail: "HTTP \(response.status): a redirect, not followed")
             default:
-                throw RedfishError.serverError(bmc: connection.address, status: response.status, message: Self.errorMessage(response) ?? "no error message")
+                throw RedfishError.serverError(bmc: connection.address, status: response.status, message: message(response) ?? "no error message")
             }
         }
     }
 
+    /// The `Password` values in a request body (a new account's password).
+    static func secrets(in body: [UInt8]?) -> [Secret] {
+        guard let body, let document = json(body), let password = document["Password"]?.stringValue, !password.isEmpty else { return [] }
+        return [Secret(password)]
+    }
+
     /// One exchange: the certificate checked, credentials attached (logging in first when the service uses sessions).
-    private func authenticatedSend(_ request: RedfishHTTPRequest, on connection: RedfishConnection) async throws -> RedfishHTTPResponse {
+    /// Returns the answer and the session token it was sent with.
+    private func authenticatedSend(_ request: RedfishHTTPRequest, on connection: RedfishConnection) async throws -> (RedfishHTTPResponse, Secret?) {
         let certificate = try await trustedCertificate(connection)
         var outgoing = request
         outgoing.headers.append(("Accept", "application/json"))
+        var used: Secret?
         switch try await authenticationMode(connection, certificate: certificate) {
         case .basic:
             let credentials = Data("\(connection.username):\(connection.password.revealed)".utf8).base64EncodedString()
             outgoing.headers.append(("Authorization", "Basic " + credentials))
-        case .session(let collection, let token):
+        case .session(let collection, let token, _):
             let current: Secret
             if let token { current = token } else { current = try await login(connection, collection: collection, certificate: certificate) }
             outgoing.headers.append(("X-Auth-Token", current.revealed))
+            used = current
         }
-        return try await send(outgoing, connection, certificate)
+        return (try await send(outgoing, connection, certificate), used)
     }
 
     private func send(_ request: RedfishHTTPRequest, _ connection: RedfishConnection, _ certificate: PresentedCertificate?) async throws -> RedfishHTTPResponse {
@@ -177,7 +193,7 @@ public final class RedfishClient: Sendable {
         guard (200..<300).contains(response.status), let root = Self.json(response.body) else {
             throw RedfishError.malformedAnswer(bmc: connection.address, detail: "the service root answered HTTP \(response.status) without a JSON document")
         }
-        let mode = ServiceRoot(root).sessionsPath.map { Authentication.session(collection: $0, token: nil) } ?? .basic
+        let mode = ServiceRoot(root).sessionsPath.map { Authentication.session(collection: $0, token: nil, location: nil) } ?? .basic
         authentication.withLock { $0[sessionKey(connection)] = mode }
         return mode
     }
@@ -194,7 +210,8 @@ public final class RedfishClient: Sendable {
                 throw RedfishError.malformedAnswer(bmc: connection.address, detail: "the session was created without an X-Auth-Token")
             }
             let secret = Secret(token)
-            authentication.withLock { $0[sessionKey(connection)] = .session(collection: collection, token: secret) }
+            let location = response.header("Location").flatMap(Self.locationPath)
+            authentication.withLock { $0[sessionKey(connection)] = .session(collection: collection, token: secret, location: location) }
             return secret
         case 401, 403:
             throw RedfishError.authenticationFailed(bmc: connection.address, detail: Self.errorMessage(response) ?? "HTTP \(response.status)")
@@ -205,10 +222,37 @@ public final class RedfishClient: Sendable {
         }
     }
 
-    private func forgetSession(_ connection: RedfishConnection) {
+    /// Drops the session the BMC refused; a newer one another request logged in with meanwhile is kept.
+    private func forgetSession(_ connection: RedfishConnection, refused: Secret?) {
         authentication.withLock { modes in
-            if case .session(let collection, _) = modes[sessionKey(connection)] { modes[sessionKey(connection)] = .session(collection: collection, token: nil) }
+            if case .session(let collection, let token, _) = modes[sessionKey(connection)], token == refused {
+                modes[sessionKey(connection)] = .session(collection: collection, token: nil, location: nil)
+            }
         }
+    }
+
+    /// Ends the sessions this client opened (BMCs allow few at a time): the command line does it before it exits.
+    public func logOut(_ connection: RedfishConnection) async {
+        let open = authentication.withLock { modes -> (Secret, String)? in
+            guard case .session(let collection, let token?, let location?) = modes[sessionKey(connection)] else { return nil }
+            modes[sessionKey(connection)] = .session(collection: collection, token: nil, location: nil)
+            return (token, location)
+        }
+        guard let (token, location) = open else { return }
+        do {
+            let certificate = try await trustedCertificate(connection)
+            _ = try await turns.withTurn(on: connection.address) {
+                try await self.send(RedfishHTTPRequest(method: .DELETE, path: location, headers: [("X-Auth-Token", token.revealed)]), connection, certificate)
+            }
+        } catch {
+            logger.notice("Redfish session could not be closed", metadata: ["bmc": "\(connection.address)", "error": "\(AgentError.from(error).message)"])
+        }
+    }
+
+    /// The path of a `Location` header (an absolute URL or a path), checked.
+    static func locationPath(_ location: String) -> String? {
+        if location.hasPrefix("/") { return RedfishPath.checked(location) }
+        return URLComponents(string: location).flatMap { RedfishPath.checked($0.path) }
     }
 
     /// 0.5 s, 1 s, 2 s ... capped at 8 s with up to 25 % jitter; a `Retry-After` of up to 10 s is honoured instead.

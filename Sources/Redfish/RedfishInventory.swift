@@ -193,12 +193,20 @@ public struct RedfishInventory: Sendable, Codable, Equatable {
 }
 
 extension RedfishService {
-    /// Members read per collection at most: a BMC that lists thousands is not describing one server.
-    static let maximumMembers = 256
+    /// Members read per collection at most: a BMC that lists more is not describing one server.
+    static let maximumMembers = 128
+    /// The whole inventory's bound: about 200 reads at a BMC's pace.
+    static let inventoryDeadline = Duration.seconds(180)
 
     /// Reads the system and its collections (processors, memory, Ethernet interfaces, Storage drives or SimpleStorage
-    /// devices) and the BMC's firmware. A collection the BMC does not offer is left empty.
+    /// devices) and the BMC's firmware, within ``inventoryDeadline``. A collection the BMC does not offer is left empty.
     public func inventory(_ connection: RedfishConnection) async throws -> RedfishInventory {
+        try await withDeadline(Self.inventoryDeadline, timeoutError: { RedfishError.timeout(bmc: connection.address, seconds: Self.inventoryDeadline.inSeconds) }) {
+            try await readInventory(connection)
+        }
+    }
+
+    func readInventory(_ connection: RedfishConnection) async throws -> RedfishInventory {
         let system = try await self.system(connection)
         var inventory = RedfishInventory(system: system)
         inventory.processors = try await members(system.processors, connection, &inventory).compactMap(RedfishInventory.processor)
@@ -206,7 +214,7 @@ extension RedfishService {
         inventory.networkInterfaces = try await members(system.ethernetInterfaces, connection, &inventory).compactMap(RedfishInventory.networkInterface)
         if let storage = system.storage {
             for controller in try await members(storage, connection, &inventory) {
-                for drive in controller.links("Drives").prefix(Self.maximumMembers) {
+                for drive in controller.links("Drives").prefix(max(0, Self.maximumMembers - inventory.drives.count)) {
                     if let parsed = RedfishInventory.drive(try await document(drive, connection)) { inventory.drives.append(parsed) }
                 }
             }

@@ -1,4 +1,5 @@
 import AgentCore
+import Foundation
 
 /// Pure readings of Redfish documents. Every accessor tolerates a missing or odd member (BMC firmware differs), and
 /// every link is checked with ``RedfishPath/checked(_:)`` before the agent may follow it.
@@ -62,7 +63,8 @@ public enum ResetType: String, Sendable, Codable, CaseIterable {
     /// `GracefulShutdownGracefulRestart` for the two). Values that are not reset types stay as they are.
     public static func advertised(_ values: [String]) -> [String] {
         values.flatMap { value -> [String] in
-            guard ResetType(rawValue: value) == nil, let parts = split(Substring(value)) else { return [value] }
+            // At most four names run together: a longer value is not a reset type list (and must not cost a deep recursion).
+            guard ResetType(rawValue: value) == nil, value.utf8.count <= 80, let parts = split(Substring(value)) else { return [value] }
             return parts
         }
     }
@@ -187,6 +189,8 @@ public enum ActionInfo {
 public struct ManagerResource: Sendable, Equatable {
     public var path: String
     public var firmwareVersion: String?
+    /// When the BMC last reset, if it reports it (evidence for a manager reset).
+    public var lastResetTime: String?
     public var model: String?
     public var resetTarget: String?
     public var resetTypes: [String]?
@@ -197,6 +201,7 @@ public struct ManagerResource: Sendable, Equatable {
     public init(path: String, document: JSONValue) {
         self.path = path
         firmwareVersion = document["FirmwareVersion"]?.stringValue
+        lastResetTime = document["LastResetTime"]?.stringValue
         model = document["Model"]?.stringValue
         let reset = document["Actions"]?["#Manager.Reset"]
         resetTarget = reset?["target"]?.stringValue.flatMap(RedfishPath.checked)
@@ -204,5 +209,23 @@ public struct ManagerResource: Sendable, Equatable {
         ethernetInterfaces = document.link("EthernetInterfaces")
         virtualMedia = document.link("VirtualMedia")
         logServices = document.link("LogServices")
+    }
+}
+
+/// Redfish timestamps (`LastResetTime`: `2021-03-13T04:02:57+06:00`), compared as instants: a BMC that reformats the same
+/// time has not reset.
+public enum RedfishTime {
+    public static func instant(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// True when `after` is a later instant than `before`.
+    public static func moved(from before: String?, to after: String?) -> Bool {
+        guard let before = before.flatMap(instant), let after = after.flatMap(instant) else { return false }
+        return after > before
     }
 }

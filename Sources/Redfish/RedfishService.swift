@@ -74,11 +74,16 @@ public struct RedfishBootReport: Sendable, Codable, Equatable {
     public var note: String?
 }
 
-/// A BMC (manager) reset the agent saw the service come back from.
+/// A BMC (manager) reset and the evidence that it happened.
 public struct RedfishManagerResetReport: Sendable, Codable, Equatable {
     public var result = "executed"
     public var resetType: String
+    /// True only with `evidence`.
     public var verified: Bool
+    /// The service seen away and answering again, or the manager's LastResetTime moved.
+    public var evidence: String?
+    /// Why the reset is not verified.
+    public var reason: String?
     public var seconds: Double
 }
 
@@ -197,13 +202,14 @@ public struct RedfishService: Sendable {
     ) async throws -> RedfishPowerReport {
         var delay = Duration.milliseconds(250)
         var checks = 0
-        var sawDown: String?
+        // A system that was not on before the command has no restart to see: it coming on is the evidence it started.
+        var sawDown: String? = before.powerState == .on ? nil : "PowerState was \(before.reportedPowerState ?? "unknown") before the \(action.rawValue)"
         var last: ComputerSystem = before
         while true {
             checks += 1
             last = try await system(connection)
             if let state = last.powerState, state != .on, sawDown == nil { sawDown = "PowerState read \(state.rawValue)" }
-            let resetTimeMoved = before.lastResetTime != nil && last.lastResetTime != nil && last.lastResetTime != before.lastResetTime
+            let resetTimeMoved = RedfishTime.moved(from: before.lastResetTime, to: last.lastResetTime)
             if last.powerState == .on, sawDown != nil || resetTimeMoved {
                 let evidence = sawDown.map { "\($0), then On" } ?? "LastResetTime moved from \(before.lastResetTime ?? "") to \(last.lastResetTime ?? "")"
                 return RedfishPowerReport(
@@ -286,11 +292,12 @@ public struct RedfishService: Sendable {
         }
         do {
             let stored = ComputerSystem(path: path, document: try await document(path, connection)).boot ?? BootOverride(target: nil, enabled: nil, mode: nil, allowedTargets: nil)
-            let verified = stored.target == target.rawValue && (mode == nil || stored.mode == mode)
+            // An override the BMC keeps but has Disabled does not apply at the next boot.
+            let verified = stored.target == target.rawValue && (mode == nil || stored.mode == mode) && stored.enabled != "Disabled"
             guard verified else {
                 throw RedfishError.verificationFailed(
-                    bmc: connection.address, expected: "\(target.rawValue)\(mode.map { " \($0)" } ?? "")",
-                    actual: "\(stored.target ?? "no target")\(stored.mode.map { " \($0)" } ?? "")")
+                    bmc: connection.address, expected: "\(target.rawValue)\(mode.map { " \($0)" } ?? ""), enabled",
+                    actual: "\(stored.target ?? "no target")\(stored.mode.map { " \($0)" } ?? ""), \(stored.enabled ?? "enabled unknown")")
             }
             let asked = persistent ? "Continuous" : "Once"
             let note = stored.enabled == asked ? nil : "asked for \(asked), the BMC reports \(stored.enabled ?? "nothing")"
@@ -320,16 +327,28 @@ public struct RedfishService: Sendable {
         } catch let error where !(error is CancellationError) {
             throw DeviceActionFailure.whileSending(name, error)
         }
-        // The BMC goes away for a while; the first answer of its service root after that verifies the reset.
-        let deadline = ContinuousClock.now + .seconds(max(settings.verifyDeadlineSeconds, 120))
-        try await Task.sleep(for: .seconds(2))
+        // Evidence of the reset: the service seen away and answering again, or the manager's LastResetTime moved. A BMC
+        // that answers throughout and reports no new LastResetTime is reported unverified, never guessed.
+        let deadline = ContinuousClock.now + .seconds(settings.managerResetDeadlineSeconds)
+        var sawAway = false
+        var reason = "the BMC answered throughout and " + (manager.lastResetTime == nil ? "reports no LastResetTime" : "its LastResetTime did not move")
         while ContinuousClock.now < deadline {
-            if (try? await client.get(RedfishPath.root, on: connection)) != nil {
-                return RedfishManagerResetReport(resetType: resetType.rawValue, verified: true, seconds: Self.seconds(since: started))
+            try await Task.sleep(for: .seconds(1))
+            do {
+                let after = ManagerResource(path: manager.path, document: try await document(manager.path, connection))
+                if sawAway || RedfishTime.moved(from: manager.lastResetTime, to: after.lastResetTime) {
+                    return RedfishManagerResetReport(
+                        resetType: resetType.rawValue, verified: true,
+                        evidence: sawAway ? "the service went away and answered again" : "LastResetTime moved to \(after.lastResetTime ?? "")",
+                        reason: nil, seconds: Self.seconds(since: started))
+                }
+            } catch let error where !(error is CancellationError) {
+                sawAway = true
+                reason = "the service went away and did not answer again: \(AgentError.from(error).message)"
             }
-            try await Task.sleep(for: .seconds(2))
         }
-        return RedfishManagerResetReport(resetType: resetType.rawValue, verified: false, seconds: Self.seconds(since: started))
+        return RedfishManagerResetReport(resetType: resetType.rawValue, verified: false, evidence: nil, reason: reason + " within the deadline",
+                                         seconds: Self.seconds(since: started))
     }
 
     /// The manager of the system (its `ManagedBy`), else the first of `/redfish/v1/Managers`.

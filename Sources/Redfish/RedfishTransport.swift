@@ -7,6 +7,10 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One HTTP request to a Redfish service, by path under the connection's origin.
 public struct RedfishHTTPRequest: Sendable {
     public enum Method: String, Sendable { case GET, POST, PATCH, DELETE }
@@ -70,7 +74,7 @@ public struct HTTPClientRedfishTransport: RedfishTransport {
 
     /// Redirects are not followed: the session token must not travel to another host.
     static let client: HTTPClient = {
-        let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)))
+        let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
@@ -91,19 +95,25 @@ public struct HTTPClientRedfishTransport: RedfishTransport {
             tls.certificateVerification = .noHostnameVerification
             outgoing.tlsConfiguration = tls
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await Self.client.execute(outgoing, timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
-        } catch {
-            throw Self.classify(error, bmc: connection.address, seconds: timeout.inSeconds)
+        // One deadline for the headers and the body together: a BMC that sends headers and then stalls the body must not
+        // hold the BMC's turn (AsyncHTTPClient's own deadline ends with the headers).
+        let address = connection.address
+        let prepared = outgoing
+        return try await withDeadline(timeout, timeoutError: { RedfishError.timeout(bmc: address, seconds: timeout.inSeconds) }) {
+            let response: HTTPClientResponse
+            do {
+                response = try await Self.client.execute(prepared, timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
+            } catch {
+                throw Self.classify(error, bmc: address, seconds: timeout.inSeconds)
+            }
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: Self.maximumBodyBytes)
+            } catch {
+                throw RedfishError.malformedAnswer(bmc: address, detail: "the answer's body could not be read: \(Self.describe(error))")
+            }
+            return RedfishHTTPResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
         }
-        let body: ByteBuffer
-        do {
-            body = try await response.body.collect(upTo: Self.maximumBodyBytes)
-        } catch {
-            throw RedfishError.malformedAnswer(bmc: connection.address, detail: "the answer's body could not be read: \(Self.describe(error))")
-        }
-        return RedfishHTTPResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
     }
 
     public func presentedCertificate(of connection: RedfishConnection, timeout: Duration) async throws -> PresentedCertificate {
@@ -116,8 +126,9 @@ public struct HTTPClientRedfishTransport: RedfishTransport {
         }
     }
 
-    /// Failures before anything was sent (no connection, the TLS handshake refused) are `unreachable`; a timeout or a
-    /// connection lost after the request went out may have reached the BMC.
+    /// Only failures that happen before a request can have been sent are `unreachable` (the device untouched): no
+    /// connection, a refused or unroutable connect, a TLS handshake that failed. Anything else (a reset connection, a TLS
+    /// error mid-stream, a timeout) may have come after the BMC took the request.
     static func classify(_ error: any Error, bmc: String, seconds: Double) -> any Error {
         if error is CancellationError { return error }
         if let client = error as? HTTPClientError {
@@ -130,10 +141,12 @@ public struct HTTPClientRedfishTransport: RedfishTransport {
                 return RedfishError.malformedAnswer(bmc: bmc, detail: "the connection failed after the request: \(describe(error))")
             }
         }
-        if error is NIOConnectionError || error is IOError || error is NIOSSLError || error is BoringSSLError {
+        if error is NIOConnectionError { return RedfishError.unreachable(bmc: bmc, detail: describe(error)) }
+        if let io = error as? IOError, [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL].contains(io.errnoCode) {
             return RedfishError.unreachable(bmc: bmc, detail: describe(error))
         }
-        return RedfishError.malformedAnswer(bmc: bmc, detail: describe(error))
+        if let tls = error as? NIOSSLError, case .handshakeFailed = tls { return RedfishError.unreachable(bmc: bmc, detail: describe(error)) }
+        return RedfishError.malformedAnswer(bmc: bmc, detail: "the connection failed: \(describe(error))")
     }
 
     static func describe(_ error: any Error) -> String {

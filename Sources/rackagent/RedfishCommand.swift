@@ -61,7 +61,16 @@ struct RedfishCommand: AsyncParsableCommand {
         func report<Value: Encodable>(_ work: (RedfishService, RedfishConnection) async throws -> Value, human: (Value) -> String) async throws -> Value {
             let connection = try connection()
             let (service, _) = try service()
-            return try await output.report({ try await work(service, connection) }, human: human)
+            return try await output.report({
+                do {
+                    let value = try await work(service, connection)
+                    await service.client.logOut(connection)
+                    return value
+                } catch {
+                    await service.client.logOut(connection)
+                    throw error
+                }
+            }, human: human)
         }
     }
 

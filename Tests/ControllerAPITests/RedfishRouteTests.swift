@@ -166,7 +166,7 @@ import Testing
             try await bmc.behave(["resetTypes": ["On", "ForceOff"]])
             let actions = try await client.execute(
                 uri: "/v1/connections/supported-actions", method: .post, headers: headers, body: Self.body(["connection": connection]))
-            #expect(actions.envelope["result"]?["powerActions"] == ["getPowerStatus", "setPowerOn", "setPowerOff", "setPowerCycle", "setBootType"],
+            #expect(actions.envelope["result"]?["powerActions"] == ["getPowerStatus", "setPowerOn", "setPowerOff", "setPowerCycle", "setBootType", "setBmcReset"],
                     "a BMC whose ActionInfo lists On and ForceOff only: \(actions.envelope)")
             let sensors = try await client.execute(uri: "/v1/bmc/sensors", method: .post, headers: headers, body: Self.body(["connection": connection]))
             #expect(sensors.status == .unprocessableContent, "\(sensors.envelope)")
@@ -206,6 +206,22 @@ import Testing
                 uri: "/v1/power/setPowerOff?wait=30", method: .post, headers: agent.authorization, body: Self.body(["connection": connection]))
             #expect(refused.envelope["result"]?["state"] == "failed" && refused.envelope["result"]?["error"]?["code"] == "not_verified", "\(refused.envelope)")
             #expect(simulator.powerState == "1", "IPMI did not switch off a server whose Redfish BMC had accepted the command")
+
+            // Redfish carried the reset out and dropped the connection: it may have acted, so IPMI is left alone.
+            try await bmc.behave(["ignoreResets": false, "dropAfterReset": true])
+            let dropped = try await client.execute(
+                uri: "/v1/power/setPowerOff?wait=30", method: .post, headers: agent.authorization, body: Self.body(["connection": connection]))
+            #expect(dropped.envelope["result"]?["state"] == "failed" && dropped.envelope["result"]?["error"]?["details"]?["deviceEffect"] == "unknown",
+                    "\(dropped.envelope)")
+            #expect(simulator.powerState == "1")
+
+            // noFailover keeps to the preferred protocol.
+            try await bmc.behave(["dropAfterReset": false, "busyResets": 100])
+            let kept = try await client.execute(
+                uri: "/v1/power/setPowerOff?wait=30", method: .post, headers: agent.authorization,
+                body: Self.body(["connection": connection, "noFailover": true]))
+            #expect(kept.envelope["result"]?["error"]?["code"] == "bmc_busy", "\(kept.envelope)")
+            #expect(simulator.powerState == "1")
         }
     }
 

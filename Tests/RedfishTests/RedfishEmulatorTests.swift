@@ -135,7 +135,8 @@ import Testing
         #expect(logins.count == 1, "a refused login is not tried again, and the good password's session was not used: \(logins.count)")
     }
 
-    /// 503 is retried with backoff a bounded number of times, then reported as busy (the BMC did not act).
+    /// 503 is retried with backoff a bounded number of times, then reported as busy: the reset itself was refused, so the
+    /// device is untouched (the reads before it were answered).
     @Test func busyBMCIsRetriedThenReported() async throws {
         let bmc = try await RedfishBMCEmulator()
         defer { bmc.stop() }
@@ -144,7 +145,7 @@ import Testing
         #expect(try await service.powerStatus(connection) == .off)
         try await bmc.behave(["busy": 2])
         #expect(try await service.powerStatus(connection) == .off)
-        try await bmc.behave(["busy": 50])
+        try await bmc.behave(["busyResets": 50])
         let started = ContinuousClock.now
         do {
             _ = try await service.setPower(.on, connection)
@@ -155,9 +156,73 @@ import Testing
             #expect(agentError.details["attempts"] == 4)
         }
         #expect(ContinuousClock.now - started < .seconds(10))
-        try await bmc.behave(["busy": 0])
         let resets = try await bmc.requests().filter { $0.path.hasSuffix("ComputerSystem.Reset") }
-        #expect(resets.isEmpty, "the reset never reached a BMC that answered busy")
+        #expect(resets.count == 4 && resets.allSatisfy { $0.status == 503 }, "four attempts, all refused: \(resets.map(\.status))")
+        #expect(try await service.powerStatus(connection) == .off)
+    }
+
+    /// A BMC that carries a reset out and drops the connection before answering may have acted: `unknown`, never
+    /// `untouched` (which would let another way act a second time).
+    @Test func aConnectionDroppedAfterTheResetIsNotUntouched() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        try await bmc.behave(["dropAfterReset": true])
+        let connection = try Self.connection(bmc.meta())
+        do {
+            _ = try await Self.service().setPower(.on, connection)
+            Issue.record("an unanswered reset reported success")
+        } catch {
+            let agentError = AgentError.from(error)
+            #expect(agentError.details["deviceEffect"] == "unknown", "\(agentError)")
+        }
+    }
+
+    /// A BMC that sends headers and then nothing is given up after the request timeout, and its turn is free again.
+    @Test(.timeLimit(.minutes(1))) func aStalledAnswerEndsAtTheTimeoutAndFreesTheTurn() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        var settings = RedfishConfiguration()
+        settings.minimumGapSeconds = 0.02
+        settings.requestTimeoutSeconds = 2
+        let service = RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
+                                                           logger: Logger(label: "test")))
+        let connection = try Self.connection(bmc.meta())
+        #expect(try await service.powerStatus(connection) == .off)
+        try await bmc.behave(["stallBody": true])
+        let started = ContinuousClock.now
+        do {
+            _ = try await service.powerStatus(connection)
+            Issue.record("a stalled answer was read")
+        } catch {
+            #expect(AgentError.from(error).code == "timeout", "\(AgentError.from(error))")
+        }
+        #expect(ContinuousClock.now - started < .seconds(8))
+        try await bmc.behave(["stallBody": false])
+        #expect(try await service.powerStatus(connection) == .off, "the BMC's turn was given back")
+    }
+
+    /// A BMC reset is verified only by the service going away and answering again; one that answers throughout is
+    /// reported unverified with the reason.
+    @Test func managerResetNeedsTheBMCToGoAway() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        defer { bmc.stop() }
+        var settings = RedfishConfiguration()
+        settings.minimumGapSeconds = 0.02
+        settings.requestTimeoutSeconds = 3
+        settings.busyRetries = 0
+        settings.managerResetDeadlineSeconds = 12
+        let service = RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
+                                                           logger: Logger(label: "test")))
+        let connection = try Self.connection(bmc.meta())
+        let reset = try await service.resetManager(graceful: true, connection)
+        #expect(reset.verified && reset.resetType == "GracefulRestart" && reset.evidence == "the service went away and answered again", "\(reset)")
+
+        try await bmc.behave(["managerAwaySeconds": 0])
+        settings.managerResetDeadlineSeconds = 3
+        let quick = RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
+                                                         logger: Logger(label: "test")))
+        let ignored = try await quick.resetManager(graceful: false, connection)
+        #expect(!ignored.verified && ignored.evidence == nil && ignored.reason?.contains("answered throughout") == true, "\(ignored)")
     }
 
     /// A BMC that accepts a reset and does nothing: `not_verified` (accepted), never success. A restart that leaves no

@@ -38,6 +38,9 @@ struct RedfishFixtureTests {
         #expect(system.resetActionInfo == "/redfish/v1/Systems/1/ResetActionInfo")
         #expect(system.boot?.mode == "UEFI" && system.boot?.enabled == "Continuous" && system.boot?.allowedTargets?.contains("UefiHttp") == true)
         #expect(ResetType.advertised(["GracefulShutdownGracefulRestart", "Bogus", "On"]) == ["GracefulShutdown", "GracefulRestart", "Bogus", "On"])
+        // A hostile value is kept as it is, at once: no deep recursion over a long run of names.
+        let hostile = String(repeating: "On", count: 200_000)
+        #expect(ResetType.advertised([hostile]) == [hostile])
         for root in ["bmclib/smc_1.14.0_serviceroot.json", "bmclib/smc_1.9.0_serviceroot.json"] {
             #expect(ServiceRoot(try Self.document(root)).sessionsPath == "/redfish/v1/SessionService/Sessions", "\(root)")
         }
@@ -46,6 +49,9 @@ struct RedfishFixtureTests {
     @Test func dmtfMockupInventoryParses() throws {
         let system = ComputerSystem(path: "/redfish/v1/Systems/437XR1138R2", document: try Self.mockup("Systems/437XR1138R2"))
         #expect(system.lastResetTime == "2021-03-13T04:02:57+06:00")
+        #expect(RedfishTime.moved(from: "2021-03-13T04:02:57+06:00", to: "2021-03-13T04:03:00+06:00"))
+        #expect(!RedfishTime.moved(from: "2021-03-13T04:02:57+06:00", to: "2021-03-12T22:02:57Z"), "the same instant, written another way")
+        #expect(!RedfishTime.moved(from: nil, to: "2021-03-13T04:02:57+06:00") && !RedfishTime.moved(from: "x", to: "y"))
         var inventory = RedfishInventory(system: system)
         inventory.processors = try ["CPU1", "CPU2", "FPGA1"].compactMap { RedfishInventory.processor(try Self.mockup("Systems/437XR1138R2/Processors/\($0)")) }
         #expect(inventory.processors.map(\.id) == ["CPU1"], "CPU2's socket is empty (Absent) and the FPGA is not a CPU")

@@ -16,11 +16,14 @@ struct ISORoutes {
         router.put("/v1/isos/{id}") { request, context in
             let payload = try await RequestPayload.read(request, limit: limit)
             let registration = try ISORegistration(id: try context.pathParameter("id"), body: try payload.decode(JSONValue.self))
-            try await isos.register(registration)
+            // Registered by the job itself: a request replayed with its Idempotency-Key, which starts no job, changes nothing.
             return try await JobSubmission(runtime: runtime).respond(
                 to: request, payload: payload, kind: "iso.fetch", target: "iso:\(registration.id)", description: "Cached ISO \(registration.name)",
                 rootType: "iso", rootId: registration.id
-            ) { _ in try Self.representation(try await isos.fetch(registration), bootBaseURL: bootBaseURL) }
+            ) { _ in
+                try await isos.register(registration)
+                return try Self.representation(try await isos.fetch(registration), bootBaseURL: bootBaseURL)
+            }
         }
         router.get("/v1/isos") { _, _ in
             Envelope.success(.array(try await isos.all().map { try Self.representation($0, bootBaseURL: bootBaseURL) }))

@@ -10,6 +10,11 @@ Test control (never part of the Redfish API):
                            {"ignoreResets": true}     resets answer 204 and change nothing
                            {"applyDelay": 0.5}        seconds until a power change shows
                            {"hideRestarts": true}     a restart shows neither Off nor a new LastResetTime
+                           {"managerAwaySeconds": 2}   after Manager.Reset, connections are dropped unanswered this long
+                                                      (0: the BMC ignores the reset and answers throughout)
+                           {"busyResets": N}          the next N resets answer 503 (reads are answered)
+                           {"dropAfterReset": true}   a reset is carried out, then its connection dropped unanswered
+                           {"stallBody": true}        a read of the system sends its headers and then nothing
                            {"resetTypes": ["On", ...]} the reset types the ActionInfo lists (and the action takes)
                            {"slotAccounts": true}     accounts are fixed slots 1-6 (slot 1 reserved): POST and DELETE
                                                       answer 405, a user is made by filling an empty slot
@@ -25,7 +30,9 @@ sessions = {}           # token -> session id
 expired_tokens = set()
 requests_seen = []
 behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts": False, "slotAccounts": False,
-             "resetTypes": ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"]}
+             "resetTypes": ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"],
+             "managerAwaySeconds": 2, "awayUntil": 0,
+             "busyResets": 0, "dropAfterReset": False, "stallBody": False}
 ACCOUNTS = "/redfish/v1/AccountService/Accounts"
 ROLES = ("Administrator", "Operator", "ReadOnly", "NoAccess")
 accounts = {"2": {"UserName": user, "Password": password, "RoleId": "Administrator", "Enabled": True}}
@@ -67,7 +74,9 @@ DOCUMENTS = {
     "/redfish/v1/AccountService": lambda: {"MinPasswordLength": 8, "MaxPasswordLength": 20, "Accounts": {"@odata.id": ACCOUNTS}},
     ACCOUNTS: lambda: {"Members": [{"@odata.id": f"{ACCOUNTS}/{key}"} for key in sorted(accounts, key=int)]},
     "/redfish/v1/Managers": lambda: {"Members": [{"@odata.id": "/redfish/v1/Managers/BMC"}]},
-    "/redfish/v1/Managers/BMC": lambda: {"@odata.id": "/redfish/v1/Managers/BMC", "FirmwareVersion": "1.0.0", "Model": "redfish_bmc.py"},
+    "/redfish/v1/Managers/BMC": lambda: {"@odata.id": "/redfish/v1/Managers/BMC", "FirmwareVersion": "1.0.0", "Model": "redfish_bmc.py",
+                                         "Actions": {"#Manager.Reset": {"target": "/redfish/v1/Managers/BMC/Actions/Manager.Reset",
+                                                                        "ResetType@Redfish.AllowableValues": ["GracefulRestart", "ForceRestart"]}}},
 }
 
 
@@ -152,6 +161,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             record = {"method": self.command, "path": path, "auth": auth}
             requests_seen.append(record)
+            if time.time() < behaviour["awayUntil"]:
+                # Rebooting: the connection goes away unanswered.
+                record["status"] = 0
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return None
             if behaviour["busy"] > 0:
                 behaviour["busy"] -= 1
                 record["status"] = 503
@@ -175,10 +190,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 record["status"] = 401
                 return self.answer(401, error_body("The session is not valid"))
             record["status"] = 200
+            if self.command == "GET" and path == SYSTEM and behaviour["stallBody"]:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b'{"Id": "1", ')
+                self.wfile.flush()
+                lock.release()
+                try:
+                    time.sleep(30)
+                finally:
+                    lock.acquire()
+                self.close_connection = True
+                return None
             if self.command == "GET" and path in DOCUMENTS:
                 return self.answer(200, DOCUMENTS[path]())
             if self.command == "POST" and path == SYSTEM + "/Actions/ComputerSystem.Reset":
                 reset = self.body().get("ResetType")
+                if behaviour["busyResets"] > 0:
+                    behaviour["busyResets"] -= 1
+                    record["status"] = 503
+                    return self.answer(503, error_body("The service is temporarily unavailable"), [("Retry-After", "0")])
                 if reset not in behaviour["resetTypes"]:
                     record["status"] = 400
                     return self.answer(400, error_body(f"ResetType {reset} is not supported"))
@@ -195,6 +228,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     system["power"] = "Off"
                     system["lastReset"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
                     system["pending"] = ("On", due)
+                if behaviour["dropAfterReset"]:
+                    record["status"] = 0
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
                 return self.answer(204)
             if path.startswith(ACCOUNTS + "/") and path.count("/") == 5:
                 key = path.rsplit("/", 1)[1]
@@ -231,6 +269,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.answer(status, error_body(problem))
                 record["status"] = 201
                 return self.answer(201, account_document(key), [("Location", f"{ACCOUNTS}/{key}")])
+            if self.command == "POST" and path == "/redfish/v1/Managers/BMC/Actions/Manager.Reset":
+                record["status"] = 204
+                behaviour["awayUntil"] = time.time() + 0.5 + behaviour["managerAwaySeconds"] if behaviour["managerAwaySeconds"] > 0 else 0
+                return self.answer(204)
             if self.command == "PATCH" and path == SYSTEM:
                 boot = self.body().get("Boot") or {}
                 for key in ("BootSourceOverrideTarget", "BootSourceOverrideEnabled", "BootSourceOverrideMode"):
