@@ -16,7 +16,11 @@ public struct RedfishPowerDriver: PowerDriver {
     public var supportedMethods: [PowerMethod] { PowerMethod.allCases.filter { $0 != .executeCustomCommand } }
 
     public func target(meta: JSONValue, path: String) throws -> String {
-        "redfish:" + (try meta.decode(as: RedfishConnection.self, at: path)).address
+        let connection = try meta.decode(as: RedfishConnection.self, at: path)
+        if service.client.settings.certificatePolicy == .pinned, connection.scheme == .https, connection.certificateSHA256 == nil {
+            throw AgentError.invalidField("\(path).certificateSha256", "required (redfish.certificatePolicy is pinned)")
+        }
+        return "redfish:" + connection.address
     }
 
     public func validate(_ method: PowerMethod, parameters: PowerParameters) throws {

@@ -26,7 +26,7 @@ public struct RedfishAnswer: Sendable {
 public final class RedfishClient: Sendable {
     let transport: any RedfishTransport
     let trust: any RedfishCertificateTrust
-    let settings: RedfishConfiguration
+    public let settings: RedfishConfiguration
     let logger: Logger
     private let turns: DeviceTurns
     private let certificates = Mutex<[String: PresentedCertificate]>([:])
@@ -173,6 +173,11 @@ public final class RedfishClient: Sendable {
                 }
             } else {
                 try await trust.remember(presented.fingerprint, for: connection.address)
+                // Another process (the daemon, the command line) may have remembered a different one first.
+                let kept = try await trust.remembered(for: connection.address)
+                guard kept == presented.fingerprint else {
+                    throw RedfishError.certificateMismatch(bmc: connection.address, expected: kept ?? "none", presented: presented.fingerprint)
+                }
                 logger.notice("Redfish certificate trusted on first use", metadata: ["bmc": "\(connection.address)", "sha256": "\(presented.fingerprint)"])
             }
         }

@@ -36,8 +36,15 @@ public struct RedfishConnection: Sendable, Equatable, Decodable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    /// `host:port`: the key one BMC's requests are serialised on, and the name errors use.
-    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    /// `host:port`: the key one BMC's requests are serialised on (and its certificate remembered under), and the name
+    /// errors use.
+    public var address: String { Self.address(host: host, port: port) }
+
+    /// `host:port` (`[v6]:port`) of an already canonical host.
+    public static func address(host: String, port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// One spelling per BMC: an IP address in its canonical form, a host name in lower case.
+    public static func canonicalHost(_ host: String) -> String { IPAddress(host)?.description ?? host.lowercased() }
 
     /// `https://host:port`, without a path.
     public var origin: String { "\(scheme.rawValue)://\(address)" }
@@ -50,7 +57,7 @@ public struct RedfishConnection: Sendable, Equatable, Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let ip = try container.decodeTolerantString(forKey: .ip)
         do {
-            host = try Validation.host(ip, field: "ip")
+            host = Self.canonicalHost(try Validation.host(ip, field: "ip"))
         } catch {
             throw container.invalid(.ip, "not an IP address or host name")
         }

@@ -68,11 +68,16 @@ extension RedfishService {
         guard let insert = device.insertTarget else {
             throw DeviceActionFailure.beforeSending(name, RedfishError.unsupported(bmc: connection.address, detail: "the virtual CD has no InsertMedia action"))
         }
+        var ejected = false
         do {
-            if device.inserted, let eject = device.ejectTarget { _ = try await client.post(eject, body: [:], on: connection) }
+            if device.inserted, let eject = device.ejectTarget {
+                _ = try await client.post(eject, body: [:], on: connection)
+                ejected = true
+            }
             _ = try await client.post(insert, body: ["Image": .string(imageURL), "Inserted": true, "WriteProtected": true], on: connection)
         } catch let error where !(error is CancellationError) {
-            throw DeviceActionFailure.whileSending(name, error)
+            // After an eject the BMC has changed something even when the insert was refused.
+            throw ejected ? DeviceActionFailure.afterAcceptance(name, error) : DeviceActionFailure.whileSending(name, error)
         }
         let mounted: VirtualMediaDevice
         do {

@@ -224,7 +224,7 @@ struct RedfishCommand: AsyncParsableCommand {
             guard forget else { throw ValidationError("say --forget to forget the remembered certificate") }
             let configuration = try configurationOptions.load()
             let store = RedfishCertificateStore(database: try AgentDatabase(path: configuration.databasePath, migrations: AgentRuntime.migrations))
-            let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            let address = RedfishConnection.address(host: RedfishConnection.canonicalHost(try Validation.host(host, field: "host")), port: port)
             let forgotten = try await store.forget(address)
             print(forgotten ? "forgot the certificate remembered for \(address)" : "no certificate was remembered for \(address)")
         }

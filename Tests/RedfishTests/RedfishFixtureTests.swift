@@ -1,6 +1,8 @@
 import AgentCore
 import Foundation
+import Logging
 import PeerHarness
+import Power
 import Testing
 
 @testable import Redfish
@@ -139,4 +141,26 @@ struct RedfishFixtureTests {
 
 extension ComputerSystem {
     var serverPowerStateWord: String? { powerState?.serverPowerState.rawValue }
+}
+
+/// The pinned certificate policy refuses an unpinned https connection before any job exists.
+struct RedfishPinnedPolicyTests {
+    @Test func anUnpinnedConnectionIsABadRequestUnderThePinnedPolicy() throws {
+        var settings = RedfishConfiguration()
+        settings.certificatePolicy = .pinned
+        let driver = RedfishPowerDriver(service: RedfishService(client: RedfishClient(
+            transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings, logger: Logger(label: "test"))))
+        let meta: JSONValue = ["ip": "10.0.0.5", "username": "root", "password": "calvin"]
+        do {
+            _ = try driver.target(meta: meta, path: "connection.meta")
+            Issue.record("an unpinned connection was accepted")
+        } catch {
+            #expect(AgentError.from(error).details["field"] == "connection.meta.certificateSha256")
+        }
+        var pinned = meta
+        if case .object(var members) = pinned { members["certificateSha256"] = .string(String(repeating: "a", count: 64)); pinned = .object(members) }
+        #expect(try driver.target(meta: pinned, path: "connection.meta") == "redfish:10.0.0.5:443")
+        #expect(try (["ip": "BMC-7.Example.NET", "username": "u", "password": "p"] as JSONValue).decode(as: RedfishConnection.self, at: "m").address
+            == "bmc-7.example.net:443")
+    }
 }
