@@ -40,6 +40,12 @@ import Testing
             #expect(boot.envelope["result"]?["result"]?["stored"]?["target"] == "Pxe" && boot.envelope["result"]?["result"]?["verified"] == true,
                     "\(boot.envelope)")
 
+            let sensors = try await client.execute(uri: "/v1/bmc/sensors", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            guard case .array(let readings)? = sensors.envelope["result"] else {
+                Issue.record("\(sensors.envelope)")
+                return
+            }
+            #expect(readings.contains { $0["name"] == "CPU Temp" && $0["value"] == 41 && $0["unit"] == "degrees C" && $0["status"] == "ok" }, "\(readings)")
             let inventory = try await client.execute(uri: "/v1/bmc/inventory", method: .post, headers: headers, body: Self.body(["connection": connection]))
             guard case .array(let nics)? = inventory.envelope["result"]?["networkInterfaces"], let first = nics.first else {
                 Issue.record("no network interfaces: \(inventory.envelope)")
@@ -168,8 +174,18 @@ import Testing
                 uri: "/v1/connections/supported-actions", method: .post, headers: headers, body: Self.body(["connection": connection]))
             #expect(actions.envelope["result"]?["powerActions"] == ["getPowerStatus", "setPowerOn", "setPowerOff", "setPowerCycle", "setBootType", "setBmcReset"],
                     "a BMC whose ActionInfo lists On and ForceOff only: \(actions.envelope)")
-            let sensors = try await client.execute(uri: "/v1/bmc/sensors", method: .post, headers: headers, body: Self.body(["connection": connection]))
-            #expect(sensors.status == .unprocessableContent, "\(sensors.envelope)")
+            let sel = try await client.execute(uri: "/v1/bmc/sel", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            guard case .array(let entries)? = sel.envelope["result"] else {
+                Issue.record("\(sel.envelope)")
+                return
+            }
+            #expect(entries.count == 2 && entries.first?["sensor"] == "Temperature" && entries.first?["direction"] == "Asserted"
+                && entries.first?["date"] == "2026-11-30", "\(entries)")
+            let cleared = try await client.execute(
+                uri: "/v1/bmc/sel?wait=30", method: .post, headers: headers, body: Self.body(["connection": connection, "action": "clear"]))
+            #expect(cleared.envelope["result"]?["result"] == "cleared", "\(cleared.envelope)")
+            let lan = try await client.execute(uri: "/v1/bmc/lan", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(lan.status == .unprocessableContent, "\(lan.envelope)")
         }
     }
 

@@ -80,6 +80,22 @@ struct RedfishFixtureTests {
         #expect(components.contains { $0["componentname"] == "disk" && $0["value"] == .string(String(8_000_000_000_000 / 1_048_576)) })
     }
 
+    @Test func dmtfMockupSensorsAndEventLogParse() throws {
+        let thermal = RedfishSensor.thermal(try Self.mockup("Chassis/1U/Thermal"))
+        #expect(thermal.first == RedfishSensor(name: "CPU1 Temp", id: "0", status: "ok", entity: "CPU", value: 41, unit: "degrees C", reading: "41 degrees C"))
+        #expect(thermal.contains { $0.name == "BaseBoard System Fan" && $0.value == 2100 && $0.unit == "RPM" })
+        let power = RedfishSensor.power(try Self.mockup("Chassis/1U/Power"))
+        #expect(power.contains { $0.name == "VRM1 Voltage" && $0.value == 12 && $0.unit == "Volts" })
+        guard case .array(let members)? = try Self.mockup("Systems/437XR1138R2/LogServices/Log1/Entries")["Members"] else {
+            Issue.record("no entries")
+            return
+        }
+        let entries = members.compactMap(RedfishLogEntry.init)
+        #expect(entries.count == 2 && entries.first?.date == "2012-03-07" && entries.first?.time == "14:44:00Z")
+        #expect(entries.first?.sensor == "Temperature" && entries.first?.event == "Temperature threshold exceeded" && entries.first?.direction == "Asserted")
+        #expect(entries.first?.severity == "Critical")
+    }
+
     @Test func supermicroDIMMAndNVMeDrivesParse() throws {
         let dimm = RedfishInventory.memoryModule(try Self.document("bmclib/smc_dimm/memory_dimm1.json"))
         #expect(dimm != nil && (dimm?.capacityMiB ?? 0) > 0)

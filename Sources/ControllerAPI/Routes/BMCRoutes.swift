@@ -134,6 +134,9 @@ struct BMCRoutes {
         }
         router.post("/v1/bmc/sensors") { request, _ in
             let body = try (try await RequestPayload.read(request, limit: limit)).decode(InventoryRequest.self)
+            if body.connection.type == "redfish" {
+                return try Envelope.success(encoding: try await runtime.redfish.sensors(try redfishConnection(body.connection, purpose: "sensors")))
+            }
             return try Envelope.success(encoding: try await runtime.ipmi.sensors(try ipmiConnection(body.connection)))
         }
         router.post("/v1/bmc/fru") { request, _ in
@@ -183,6 +186,21 @@ struct BMCRoutes {
         router.post("/v1/bmc/sel") { request, _ in
             let payload = try await RequestPayload.read(request, limit: limit)
             let body = try payload.decode(InventoryRequest.self)
+            if body.connection.type == "redfish" {
+                let connection = try redfishConnection(body.connection, purpose: "the event log")
+                let redfish = runtime.redfish
+                switch body.action {
+                case "list":
+                    return try Envelope.success(encoding: try await redfish.logEntries(connection))
+                case "clear":
+                    return try await JobSubmission(runtime: runtime).respond(
+                        to: request, payload: payload, kind: "bmc.sel.clear", target: "redfish:\(connection.address)",
+                        description: "Cleared the system event log", rootType: "bmcSel", rootId: connection.address
+                    ) { _ in .string(try await redfish.clearLog(connection)) }
+                default:
+                    throw AgentError.invalidField("action", "must be list or clear")
+                }
+            }
             let connection = try ipmiConnection(body.connection)
             switch body.action {
             case "list":

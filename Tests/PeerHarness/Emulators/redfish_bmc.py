@@ -34,6 +34,12 @@ behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts"
              "managerAwaySeconds": 2, "awayUntil": 0,
              "busyResets": 0, "dropAfterReset": False, "stallBody": False}
 ACCOUNTS = "/redfish/v1/AccountService/Accounts"
+sel_entries = [
+    {"Id": "1", "EntryType": "SEL", "Severity": "Critical", "Created": "2026-11-30T10:00:00Z", "SensorType": "Temperature",
+     "EntryCode": "Upper Critical - going high", "Message": "CPU1 Temp crossed its critical threshold"},
+    {"Id": "2", "EntryType": "SEL", "Severity": "OK", "Created": "2026-11-30T10:05:00Z", "SensorType": "Power Supply",
+     "EntryCode": "Deasserted", "Message": "PSU2 redundancy restored"},
+]
 ROLES = ("Administrator", "Operator", "ReadOnly", "NoAccess")
 accounts = {"2": {"UserName": user, "Password": password, "RoleId": "Administrator", "Enabled": True}}
 system = {"power": "Off", "pending": None, "lastReset": "2026-01-01T00:00:00+00:00", "boot": {
@@ -58,6 +64,7 @@ def system_document():
                                               "@Redfish.ActionInfo": SYSTEM + "/ResetActionInfo"}},
         "Links": {"ManagedBy": [{"@odata.id": "/redfish/v1/Managers/BMC"}]},
         "EthernetInterfaces": {"@odata.id": SYSTEM + "/EthernetInterfaces"},
+        "LogServices": {"@odata.id": SYSTEM + "/LogServices"},
     }
 
 
@@ -71,6 +78,10 @@ DOCUMENTS = {
     SYSTEM + "/ResetActionInfo": lambda: {"Parameters": [{"Name": "ResetType", "Required": True, "AllowableValues": behaviour["resetTypes"]}]},
     SYSTEM + "/EthernetInterfaces": lambda: {"Members": [{"@odata.id": SYSTEM + "/EthernetInterfaces/NIC1"}]},
     SYSTEM + "/EthernetInterfaces/NIC1": lambda: {"Id": "NIC1", "MACAddress": "52:54:00:AB:CD:01", "SpeedMbps": 10000, "LinkStatus": "LinkUp"},
+    SYSTEM + "/LogServices": lambda: {"Members": [{"@odata.id": SYSTEM + "/LogServices/Sel"}]},
+    SYSTEM + "/LogServices/Sel": lambda: {"Id": "Sel", "LogEntryType": "SEL", "Entries": {"@odata.id": SYSTEM + "/LogServices/Sel/Entries"},
+                                          "Actions": {"#LogService.ClearLog": {"target": SYSTEM + "/LogServices/Sel/Actions/LogService.ClearLog"}}},
+    SYSTEM + "/LogServices/Sel/Entries": lambda: {"Members": [dict(entry) for entry in sel_entries]},
     "/redfish/v1/AccountService": lambda: {"MinPasswordLength": 8, "MaxPasswordLength": 20, "Accounts": {"@odata.id": ACCOUNTS}},
     ACCOUNTS: lambda: {"Members": [{"@odata.id": f"{ACCOUNTS}/{key}"} for key in sorted(accounts, key=int)]},
     "/redfish/v1/Managers": lambda: {"Members": [{"@odata.id": "/redfish/v1/Managers/BMC"}]},
@@ -269,6 +280,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.answer(status, error_body(problem))
                 record["status"] = 201
                 return self.answer(201, account_document(key), [("Location", f"{ACCOUNTS}/{key}")])
+            if self.command == "POST" and path == SYSTEM + "/LogServices/Sel/Actions/LogService.ClearLog":
+                sel_entries[:] = [{"Id": "1", "EntryType": "SEL", "Severity": "OK", "Created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                   "SensorType": "Event Logging Disabled", "EntryCode": "Log Area Reset/Cleared", "Message": "Log cleared"}]
+                record["status"] = 204
+                return self.answer(204)
             if self.command == "POST" and path == "/redfish/v1/Managers/BMC/Actions/Manager.Reset":
                 record["status"] = 204
                 behaviour["awayUntil"] = time.time() + 0.5 + behaviour["managerAwaySeconds"] if behaviour["managerAwaySeconds"] > 0 else 0
