@@ -1,20 +1,9 @@
 import AgentCore
 import Foundation
 
-/// A chassis power change ipmitool can make, and the state it must lead to.
-public enum ChassisPowerAction: String, Sendable, CaseIterable {
-    case on, off, soft, reset, cycle
-
-    /// The state read-back must find.
-    public var expectedState: ChassisPower {
-        switch self {
-        case .on, .reset, .cycle: return .on
-        case .off, .soft: return .off
-        }
-    }
-
-    /// Reset and cycle end where they started (on): only evidence of the restart itself verifies them.
-    public var restarts: Bool { self == .reset || self == .cycle }
+extension PowerChange {
+    /// The chassis state read-back must find.
+    public var expectedState: ChassisPower { endsOn ? .on : .off }
 }
 
 /// What a power change found. `verified` is true only with `evidence`; otherwise `reason` says why not.
@@ -78,7 +67,7 @@ public struct IPMIService: Sendable {
     /// the SEL). A reset that left no trace is reported `verified: false` with the reason, never guessed.
     ///
     /// Errors say what the BMC did: refused before the command (`untouched`), or accepted it (`accepted`).
-    public func setPower(_ action: ChassisPowerAction, _ connection: IPMIConnection) async throws -> PowerChangeReport {
+    public func setPower(_ action: PowerChange, _ connection: IPMIConnection) async throws -> PowerChangeReport {
         let started = ContinuousClock.now
         let name = "chassis power \(action.rawValue) on BMC \(connection.address)"
         let baseline: RestartBaseline?
@@ -171,7 +160,7 @@ public struct IPMIService: Sendable {
 
     /// Polls until the machine shows it restarted or the deadline passes.
     private func verifyRestart(
-        _ action: ChassisPowerAction, since baseline: RestartBaseline, _ connection: IPMIConnection, started: ContinuousClock.Instant,
+        _ action: PowerChange, since baseline: RestartBaseline, _ connection: IPMIConnection, started: ContinuousClock.Instant,
         deadline: ContinuousClock.Instant
     ) async throws -> PowerChangeReport {
         var delay = Duration.milliseconds(250)

@@ -29,13 +29,11 @@ public struct IPMIPowerDriver: PowerDriver {
 
     public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> PowerOutcome {
         let connection = try meta.decode(as: IPMIConnection.self, at: "connection.meta")
+        if let change = method.change { return .change(try await service.setPower(change, connection)) }
         switch method {
         case .getPowerStatus: return .state(try await service.powerStatus(connection).seedWord)
-        case .setPowerOn: return .change(try await service.setPower(.on, connection))
-        case .setPowerOff: return .change(try await service.setPower(.off, connection))
-        case .setPowerSoft: return .change(try await service.setPower(.soft, connection))
-        case .setPowerReset: return .change(try await service.setPower(.reset, connection))
-        case .setPowerCycle: return .change(try await service.setPower(.cycle, connection))
+        case .setPowerOn, .setPowerOff, .setPowerSoft, .setPowerReset, .setPowerCycle:
+            throw AgentError.internalError("\(method.rawValue) is a power change")
         case .setBootType:
             let request = try BootTypeRequest(parameters)
             return .bootDevice(try await service.setBootDevice(request.device, efi: request.efi, persistent: request.persistent, connection))

@@ -11,6 +11,18 @@ public enum PowerMethod: String, Sendable, CaseIterable, Codable {
     /// Methods that only read.
     public var isReadOnly: Bool { self == .getPowerStatus }
 
+    /// The power change a method asks for; nil for reads, boot device, BMC reset and custom commands.
+    public var change: PowerChange? {
+        switch self {
+        case .setPowerOn: return .on
+        case .setPowerOff: return .off
+        case .setPowerSoft: return .soft
+        case .setPowerReset: return .reset
+        case .setPowerCycle: return .cycle
+        case .getPowerStatus, .setBootType, .setBmcReset, .executeCustomCommand: return nil
+        }
+    }
+
     /// Methods a fallback connection (a PDU outlet) can stand in for.
     public var canFailOver: Bool {
         [.getPowerStatus, .setPowerOn, .setPowerOff, .setPowerReset, .setPowerCycle].contains(self)

@@ -33,13 +33,11 @@ public struct RedfishPowerDriver: PowerDriver {
 
     public func perform(_ method: PowerMethod, parameters: PowerParameters, meta: JSONValue) async throws -> PowerOutcome {
         let connection = try meta.decode(as: RedfishConnection.self, at: "connection.meta")
+        if let change = method.change { return .change(try await service.setPower(change, connection)) }
         switch method {
         case .getPowerStatus: return .state(try await service.powerStatus(connection).serverPowerState)
-        case .setPowerOn: return .change(try await service.setPower(.on, connection))
-        case .setPowerOff: return .change(try await service.setPower(.off, connection))
-        case .setPowerSoft: return .change(try await service.setPower(.soft, connection))
-        case .setPowerReset: return .change(try await service.setPower(.reset, connection))
-        case .setPowerCycle: return .change(try await service.setPower(.cycle, connection))
+        case .setPowerOn, .setPowerOff, .setPowerSoft, .setPowerReset, .setPowerCycle:
+            throw AgentError.internalError("\(method.rawValue) is a power change")
         case .setBootType:
             let request = try BootTypeRequest(parameters)
             return .bootDevice(try await service.setBootOverride(
@@ -57,13 +55,10 @@ public struct RedfishPowerDriver: PowerDriver {
         let connection = try meta.decode(as: RedfishConnection.self, at: "connection.meta")
         let capabilities = try await service.capabilities(connection)
         return supportedMethods.filter { method in
+            if let change = method.change { return capabilities.canReset(change) }
             switch method {
             case .getPowerStatus: return true
-            case .setPowerOn: return capabilities.canReset(.on)
-            case .setPowerOff: return capabilities.canReset(.off)
-            case .setPowerSoft: return capabilities.canReset(.soft)
-            case .setPowerReset: return capabilities.canReset(.reset)
-            case .setPowerCycle: return capabilities.canReset(.cycle)
+            case .setPowerOn, .setPowerOff, .setPowerSoft, .setPowerReset, .setPowerCycle: return false
             case .setBootType: return capabilities.bootOverride
             case .setBmcReset: return capabilities.managerReset
             case .executeCustomCommand: return false

@@ -1,22 +1,11 @@
 import AgentCore
 import Foundation
 
-/// A power change a Redfish system can make, and how the agent asks for it.
-public enum RedfishPowerAction: String, Sendable, CaseIterable {
-    case on, off, soft, reset, cycle
+extension PowerChange {
+    /// The `PowerState` read-back must find.
+    public var expectedState: RedfishPowerState { endsOn ? .on : .off }
 
-    /// The state read-back must find.
-    public var expectedState: RedfishPowerState {
-        switch self {
-        case .on, .reset, .cycle: return .on
-        case .off, .soft: return .off
-        }
-    }
-
-    /// Reset and cycle end where they started (on): only evidence of the restart itself verifies them.
-    public var restarts: Bool { self == .reset || self == .cycle }
-
-    /// The reset types that carry the action out, in order of preference.
+    /// The reset types that carry the change out, in order of preference.
     var resetTypes: [ResetType] {
         switch self {
         case .on: return [.on, .forceOn]
@@ -37,7 +26,7 @@ public struct RedfishCapabilities: Sendable, Equatable {
     public var managerReset: Bool
 
     /// Whether `action` can be carried out: one of its reset types is allowed (a cycle also as ForceOff then On).
-    public func canReset(_ action: RedfishPowerAction) -> Bool {
+    public func canReset(_ action: PowerChange) -> Bool {
         guard resetTarget else { return false }
         guard let resetTypes else { return true }
         if action.resetTypes.contains(where: { resetTypes.contains($0.rawValue) }) { return true }
@@ -124,7 +113,7 @@ public struct RedfishService: Sendable {
     /// back (BMCs apply changes seconds later); reset and cycle only by evidence of the restart (the system seen off or
     /// powering on and then on again, or `LastResetTime` moved). A cycle on a system without `PowerCycle` is ForceOff,
     /// verified off, then On, verified on. No evidence means `verified: false` with the reason, never a guess.
-    public func setPower(_ action: RedfishPowerAction, _ connection: RedfishConnection) async throws -> RedfishPowerReport {
+    public func setPower(_ action: PowerChange, _ connection: RedfishConnection) async throws -> RedfishPowerReport {
         let started = ContinuousClock.now
         let name = "\(action.rawValue) on Redfish BMC \(connection.address)"
         let system: ComputerSystem
@@ -197,7 +186,7 @@ public struct RedfishService: Sendable {
     /// Polls until the system is on again after a restart, collecting evidence that it went down: a reading other than
     /// On, or a new `LastResetTime`.
     private func verifyRestart(
-        _ action: RedfishPowerAction, resetTypes: [ResetType], since before: ComputerSystem, _ connection: RedfishConnection,
+        _ action: PowerChange, resetTypes: [ResetType], since before: ComputerSystem, _ connection: RedfishConnection,
         started: ContinuousClock.Instant, deadline: ContinuousClock.Instant
     ) async throws -> RedfishPowerReport {
         var delay = Duration.milliseconds(250)

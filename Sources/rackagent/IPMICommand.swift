@@ -84,7 +84,7 @@ struct IPMICommand: AsyncParsableCommand {
         func run() async throws {
             let connection = try options.connection()
             let (service, _) = try options.services()
-            guard let change = ChassisPowerAction(rawValue: action.rawValue) else {
+            guard let change = PowerChange(rawValue: action.rawValue) else {
                 try await options.report({ try await service.powerStatus(connection).seedWord }) { "power: \($0)" }
                 return
             }

@@ -90,7 +90,7 @@ struct RedfishCommand: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
 
         func run() async throws {
-            guard let change = RedfishPowerAction(rawValue: action.rawValue) else {
+            guard let change = PowerChange(rawValue: action.rawValue) else {
                 try await options.report({ try await $0.powerStatus($1).serverPowerState }) { "power: \($0)" }
                 return
             }

@@ -116,7 +116,7 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
         defer { bmc.stop() }
         let (ipmi, _) = service(settings: ipmiSettings(deadline: 2))
         let connection = IPMIConnection(host: "127.0.0.1", username: FakeBMC.user, password: Secret(FakeBMC.password), port: bmc.port)
-        for action in [ChassisPowerAction.reset, .cycle] {
+        for action in [PowerChange.reset, .cycle] {
             let report = try await ipmi.setPower(action, connection)
             #expect(!report.verified && report.evidence == nil, "\(action): \(report)")
             #expect(report.reason?.contains("restart cause still unknown") == true, "\(report)")
