@@ -98,10 +98,11 @@ def account_document(key):
 
 
 def password_problem(value):
+    # Like real firmware (PropertyValueFormatError), the message echoes the value it refused.
     if len(value) < 8 or len(value) > 20:
-        return "The Password must be 8 to 20 characters long"
+        return f"The value '{value}' for the property Password must be 8 to 20 characters long"
     if not any(character.isdigit() for character in value):
-        return "The Password does not meet the complexity requirements: at least one digit"
+        return f"The value '{value}' for the property Password does not meet the complexity requirements: at least one digit"
     return None
 
 
