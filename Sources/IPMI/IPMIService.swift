@@ -102,7 +102,15 @@ public struct IPMIService: Sendable {
         var checks = 0
         while true {
             checks += 1
-            let state = try await powerStatus(connection)
+            let state: ChassisPower
+            do {
+                state = try await powerStatus(connection)
+            } catch let error where !(error is CancellationError) && ContinuousClock.now + delay <= deadline {
+                // A missed read is no verdict; the next one is (until the deadline).
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+                continue
+            }
             if state == expected || ContinuousClock.now + delay > deadline { return (state, checks) }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
@@ -133,6 +141,18 @@ public struct IPMIService: Sendable {
             case .unreachable, .authenticationFailed: throw error
             default: return nil
             }
+        }
+    }
+
+    /// Evidence read while a restart is verified: a read the BMC misses (busy restarting) is no evidence this time
+    /// round, not a failure of the verification; cancellation still ends it.
+    private func evidenceReading<Value>(_ read: () async throws -> Value?) async throws -> Value? {
+        do {
+            return try await read()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return nil
         }
     }
 
@@ -175,18 +195,25 @@ public struct IPMIService: Sendable {
         }
         while true {
             checks += 1
-            state = try await powerStatus(connection)
+            // A BMC busy restarting may miss a read: that is no verdict, the next read is (until the deadline).
+            do {
+                state = try await powerStatus(connection)
+            } catch let error where !(error is CancellationError) && ContinuousClock.now + delay <= deadline {
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+                continue
+            }
             if state == .off {
                 sawOff = true
             } else if sawOff {
                 return verified("power read off, then on again")
             }
-            if state == .on, let before = baseline.cause, let now = try await restartCause(connection), now != before,
+            if state == .on, let before = baseline.cause, let now = try await evidenceReading({ try await restartCause(connection) }), now != before,
                 now == IPMIOutputParser.chassisControlRestartCause
             {
                 return verified("restart cause changed from \(before) to \(now)")
             }
-            if state == .on, let mark = selSeen, let now = try await selMark(connection), now != mark {
+            if state == .on, let mark = selSeen, let now = try await evidenceReading({ try await selMark(connection) }), now != mark {
                 if let event = try await restartEvent(among: now.entries - mark.entries, connection) {
                     return verified("SEL entry \(event.id): \(event.sensor) \(event.event)")
                 }

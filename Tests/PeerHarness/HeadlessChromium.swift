@@ -48,8 +48,14 @@ public final class HeadlessChromium: Sendable {
         let tab = try await Tab.connect(socket)
         for domain in ["Page", "Runtime", "Log", "Network"] { _ = try await tab.call("\(domain).enable") }
         _ = try await tab.call("Page.bringToFront")
-        let navigation = try await tab.call("Page.navigate", ["url": .string(url)])
-        if let failure = navigation["errorText"]?.stringValue { throw HarnessError.peerFailed("navigating to the page: \(failure)") }
+        // Chromium abandons a navigation with ERR_NETWORK_CHANGED when another test's veth pair comes or goes meanwhile:
+        // it is tried again, at most twice (the page's one-time console link is used by its WebSocket, not its load).
+        for attempt in 1...3 {
+            let navigation = try await tab.call("Page.navigate", ["url": .string(url)])
+            guard let failure = navigation["errorText"]?.stringValue else { return tab }
+            guard failure.contains("ERR_NETWORK_CHANGED"), attempt < 3 else { throw HarnessError.peerFailed("navigating to the page: \(failure)") }
+            try await Task.sleep(for: .milliseconds(300))
+        }
         return tab
     }
 
