@@ -58,30 +58,6 @@ public struct BMCUser: Sendable, Equatable, Codable {
     ]
 }
 
-/// One sensor of `sdr elist`.
-public struct SensorReading: Sendable, Equatable, Codable {
-    public var name: String
-    /// Sensor number, e.g. "04h".
-    public var id: String
-    /// ok, ns (no reading), nc/cr/nr (non-critical, critical, non-recoverable), lnc/lcr/lnr ...
-    public var status: String
-    public var entity: String
-    public var value: Double?
-    public var unit: String?
-    /// The reading column as printed ("23 degrees C", "Presence detected").
-    public var reading: String
-
-    public init(name: String, id: String, status: String, entity: String, value: Double?, unit: String?, reading: String) {
-        self.name = name
-        self.id = id
-        self.status = status
-        self.entity = entity
-        self.value = value
-        self.unit = unit
-        self.reading = reading
-    }
-}
-
 /// One System Event Log entry of `sel elist`.
 public struct SELEntry: Sendable, Equatable, Codable {
     public var id: String

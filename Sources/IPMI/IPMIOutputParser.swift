@@ -1,3 +1,4 @@
+import AgentCore
 import Foundation
 
 /// Parsers for ipmitool's text output. Pure functions, unit-tested on captured real output.

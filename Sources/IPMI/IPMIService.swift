@@ -6,21 +6,6 @@ extension PowerChange {
     public var expectedState: ChassisPower { endsOn ? .on : .off }
 }
 
-/// What a power change found. `verified` is true only with `evidence`; otherwise `reason` says why not.
-public struct PowerChangeReport: Sendable, Codable, Equatable {
-    public var result = "executed"
-    public var action: String
-    /// The state read back: online or offline.
-    public var powerState: ServerPowerState
-    public var verified: Bool
-    /// What proved the change: the state read back, power seen off and on again, a new restart cause, a SEL event.
-    public var evidence: String?
-    /// Why the change is not verified (a reset whose restart left no trace the agent could read).
-    public var reason: String?
-    public var checks: Int
-    public var seconds: Double
-}
-
 /// What a verified boot-device change found.
 public struct BootDeviceReport: Sendable, Codable, Equatable {
     public var result = "executed"

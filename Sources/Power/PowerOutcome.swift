@@ -34,7 +34,6 @@ public protocol BMCResetReporting: Sendable, Encodable {
 
 extension PowerChangeReport: PowerChangeReporting {}
 extension ProviderPowerReport: PowerChangeReporting {}
-extension RedfishPowerReport: PowerChangeReporting {}
 
 extension BootDeviceReport: BootDeviceReporting {
     public var verified: Bool { stored.valid }

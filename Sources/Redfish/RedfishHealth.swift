@@ -1,26 +1,16 @@
 import AgentCore
 
-/// One reading of a chassis' Thermal (temperatures, fans) or Power (voltages, consumption), in the shape the IPMI
-/// sensor list has (`name`, `id`, `status`, `entity`, `value`, `unit`, `reading`).
-public struct RedfishSensor: Sendable, Codable, Equatable {
-    public var name: String
-    public var id: String
-    /// ok, nc (Warning), cr (Critical), ns (absent or no reading), as ipmitool writes sensor states.
-    public var status: String
-    /// `PhysicalContext` (CPU, SystemBoard, Backplane ...).
-    public var entity: String
-    public var value: Double?
-    public var unit: String?
-    public var reading: String
-
+/// Readings of a chassis' Thermal (temperatures, fans) and Power (voltages, consumption), as the IPMI sensor list
+/// gives them.
+extension SensorReading {
     /// The readings of a Thermal document.
-    public static func thermal(_ document: JSONValue) -> [RedfishSensor] {
+    public static func thermal(_ document: JSONValue) -> [SensorReading] {
         entries(document["Temperatures"]).compactMap { sensor($0, valueKey: "ReadingCelsius", unit: "degrees C") }
             + entries(document["Fans"]).compactMap { fan in sensor(fan, valueKey: "Reading", unit: fan["ReadingUnits"]?.stringValue ?? "RPM") }
     }
 
     /// The readings of a Power document: voltages and the power consumed.
-    public static func power(_ document: JSONValue) -> [RedfishSensor] {
+    public static func power(_ document: JSONValue) -> [SensorReading] {
         entries(document["Voltages"]).compactMap { sensor($0, valueKey: "ReadingVolts", unit: "Volts") }
             + entries(document["PowerControl"]).compactMap { sensor($0, valueKey: "PowerConsumedWatts", unit: "Watts") }
     }
@@ -30,7 +20,7 @@ public struct RedfishSensor: Sendable, Codable, Equatable {
         return Array(entries.prefix(256))
     }
 
-    static func sensor(_ document: JSONValue, valueKey: String, unit: String) -> RedfishSensor? {
+    static func sensor(_ document: JSONValue, valueKey: String, unit: String) -> SensorReading? {
         guard let name = document["Name"]?.stringValue else { return nil }
         let value = document[valueKey]?.doubleValue
         let state = document["Status"]?["State"]?.stringValue
@@ -45,7 +35,7 @@ public struct RedfishSensor: Sendable, Codable, Equatable {
             let text = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
             return "\(text) \(unit)"
         } ?? (state == "Absent" ? "Absent" : "No Reading")
-        return RedfishSensor(
+        return SensorReading(
             name: name, id: document["MemberId"]?.stringValue ?? document["SensorNumber"].map { $0.stringValue ?? $0.jsonText } ?? name,
             status: status, entity: document["PhysicalContext"]?.stringValue ?? "", value: value, unit: value == nil ? nil : unit, reading: reading)
     }
@@ -80,15 +70,15 @@ public struct RedfishLogEntry: Sendable, Codable, Equatable {
 
 extension RedfishService {
     /// Temperatures, fans, voltages and power consumption of every chassis (at most 16).
-    public func sensors(_ connection: RedfishConnection) async throws -> [RedfishSensor] {
+    public func sensors(_ connection: RedfishConnection) async throws -> [SensorReading] {
         guard let chassisCollection = ServiceRoot(try await document(RedfishPath.root, connection)).chassis else {
             throw RedfishError.unsupported(bmc: connection.address, detail: "the service lists no Chassis")
         }
-        var readings: [RedfishSensor] = []
+        var readings: [SensorReading] = []
         for chassis in try await document(chassisCollection, connection).links().prefix(16) {
             let resource = try await document(chassis, connection)
-            if let thermal = resource.link("Thermal") { readings += RedfishSensor.thermal(try await document(thermal, connection)) }
-            if let power = resource.link("Power") { readings += RedfishSensor.power(try await document(power, connection)) }
+            if let thermal = resource.link("Thermal") { readings += SensorReading.thermal(try await document(thermal, connection)) }
+            if let power = resource.link("Power") { readings += SensorReading.power(try await document(power, connection)) }
         }
         return readings
     }

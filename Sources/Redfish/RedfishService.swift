@@ -34,20 +34,6 @@ public struct RedfishCapabilities: Sendable, Equatable {
     }
 }
 
-/// What a Redfish power change found. `verified` is true only with `evidence`; otherwise `reason` says why not.
-public struct RedfishPowerReport: Sendable, Codable, Equatable {
-    public var result = "executed"
-    public var action: String
-    /// The reset types posted, in order (a cycle without PowerCycle is ForceOff, then On).
-    public var resetTypes: [String]
-    public var powerState: ServerPowerState
-    public var verified: Bool
-    public var evidence: String?
-    public var reason: String?
-    public var checks: Int
-    public var seconds: Double
-}
-
 /// A boot override set and read back.
 public struct RedfishBootReport: Sendable, Codable, Equatable {
     public var result = "executed"
@@ -113,7 +99,7 @@ public struct RedfishService: Sendable {
     /// back (BMCs apply changes seconds later); reset and cycle only by evidence of the restart (the system seen off or
     /// powering on and then on again, or `LastResetTime` moved). A cycle on a system without `PowerCycle` is ForceOff,
     /// verified off, then On, verified on. No evidence means `verified: false` with the reason, never a guess.
-    public func setPower(_ action: PowerChange, _ connection: RedfishConnection) async throws -> RedfishPowerReport {
+    public func setPower(_ action: PowerChange, _ connection: RedfishConnection) async throws -> PowerChangeReport {
         let started = ContinuousClock.now
         let name = "\(action.rawValue) on Redfish BMC \(connection.address)"
         let system: ComputerSystem
@@ -149,7 +135,7 @@ public struct RedfishService: Sendable {
             guard state == action.expectedState else {
                 throw RedfishError.verificationFailed(bmc: connection.address, expected: action.expectedState.rawValue, actual: state.rawValue)
             }
-            return RedfishPowerReport(
+            return PowerChangeReport(
                 action: action.rawValue, resetTypes: [resetType.rawValue], powerState: state.serverPowerState, verified: true,
                 evidence: "PowerState read back \(state.rawValue)", reason: nil, checks: checks, seconds: Self.seconds(since: started))
         } catch let error where !(error is CancellationError) {
@@ -159,7 +145,7 @@ public struct RedfishService: Sendable {
 
     /// ForceOff, verified off, then On, verified on: the off reading between them is the evidence of the cycle.
     private func cycleInTwoSteps(system: ComputerSystem, target: String, _ connection: RedfishConnection, started: ContinuousClock.Instant) async throws
-        -> RedfishPowerReport
+        -> PowerChangeReport
     {
         let name = "cycle on Redfish BMC \(connection.address)"
         let deadline = ContinuousClock.now + .seconds(settings.verifyDeadlineSeconds)
@@ -174,7 +160,7 @@ public struct RedfishService: Sendable {
             _ = try await client.post(target, body: ["ResetType": .string(ResetType.on.rawValue)], on: connection)
             let (on, onChecks) = try await poll(connection, until: .on, deadline: ContinuousClock.now + .seconds(settings.verifyDeadlineSeconds))
             guard on == .on else { throw RedfishError.verificationFailed(bmc: connection.address, expected: "On (second half of the cycle)", actual: on.rawValue) }
-            return RedfishPowerReport(
+            return PowerChangeReport(
                 action: "cycle", resetTypes: [ResetType.forceOff.rawValue, ResetType.on.rawValue], powerState: .online, verified: true,
                 evidence: "PowerState read back Off after ForceOff, then On after On", reason: nil, checks: offChecks + onChecks,
                 seconds: Self.seconds(since: started))
@@ -188,7 +174,7 @@ public struct RedfishService: Sendable {
     private func verifyRestart(
         _ action: PowerChange, resetTypes: [ResetType], since before: ComputerSystem, _ connection: RedfishConnection,
         started: ContinuousClock.Instant, deadline: ContinuousClock.Instant
-    ) async throws -> RedfishPowerReport {
+    ) async throws -> PowerChangeReport {
         var delay = Duration.milliseconds(250)
         var checks = 0
         // A system that was not on before the command has no restart to see: it coming on is the evidence it started.
@@ -201,7 +187,7 @@ public struct RedfishService: Sendable {
             let resetTimeMoved = RedfishTime.moved(from: before.lastResetTime, to: last.lastResetTime)
             if last.powerState == .on, sawDown != nil || resetTimeMoved {
                 let evidence = sawDown.map { "\($0), then On" } ?? "LastResetTime moved from \(before.lastResetTime ?? "") to \(last.lastResetTime ?? "")"
-                return RedfishPowerReport(
+                return PowerChangeReport(
                     action: action.rawValue, resetTypes: resetTypes.map(\.rawValue), powerState: .online, verified: true, evidence: evidence, reason: nil,
                     checks: checks, seconds: Self.seconds(since: started))
             }
@@ -212,7 +198,7 @@ public struct RedfishService: Sendable {
         guard last.powerState == .on else {
             throw RedfishError.verificationFailed(bmc: connection.address, expected: "On after the restart", actual: last.reportedPowerState ?? "no PowerState")
         }
-        return RedfishPowerReport(
+        return PowerChangeReport(
             action: action.rawValue, resetTypes: resetTypes.map(\.rawValue), powerState: .online, verified: false, evidence: nil,
             reason: "the system read On throughout and " + (before.lastResetTime == nil ? "reports no LastResetTime" : "its LastResetTime did not move")
                 + " within \(Int(settings.verifyDeadlineSeconds)) s",

@@ -212,7 +212,7 @@ enum FuzzTargets {
             inventory.networkInterfaces = RedfishInventory.networkInterface(document).map { [$0] } ?? []
             inventory.drives = RedfishInventory.drive(document).map { [$0] } ?? []
             _ = try? JSONValue(encoding: inventory)
-            _ = RedfishSensor.thermal(document) + RedfishSensor.power(document)
+            _ = SensorReading.thermal(document) + SensorReading.power(document)
             _ = RedfishLogEntry(document)
             _ = try? document.decode(as: RedfishConnection.self, at: "connection.meta")
             for text in strings(in: document).prefix(64) {

@@ -95,7 +95,7 @@ struct RedfishCommand: AsyncParsableCommand {
                 return
             }
             let report = try await options.report({ try await $0.setPower(change, $1) }) { report in
-                let resets = report.resetTypes.joined(separator: ", then ")
+                let resets = (report.resetTypes ?? []).joined(separator: ", then ")
                 return report.verified
                     ? "power \(report.action) (\(resets)): \(report.powerState), verified: \(report.evidence ?? "") (\(report.checks) reads, \(report.seconds) s)"
                     : "power \(report.action) (\(resets)): \(report.powerState), NOT verified: \(report.reason ?? "") (\(report.checks) reads, \(report.seconds) s)"

@@ -81,10 +81,10 @@ struct RedfishFixtureTests {
     }
 
     @Test func dmtfMockupSensorsAndEventLogParse() throws {
-        let thermal = RedfishSensor.thermal(try Self.mockup("Chassis/1U/Thermal"))
-        #expect(thermal.first == RedfishSensor(name: "CPU1 Temp", id: "0", status: "ok", entity: "CPU", value: 41, unit: "degrees C", reading: "41 degrees C"))
+        let thermal = SensorReading.thermal(try Self.mockup("Chassis/1U/Thermal"))
+        #expect(thermal.first == SensorReading(name: "CPU1 Temp", id: "0", status: "ok", entity: "CPU", value: 41, unit: "degrees C", reading: "41 degrees C"))
         #expect(thermal.contains { $0.name == "BaseBoard System Fan" && $0.value == 2100 && $0.unit == "RPM" })
-        let power = RedfishSensor.power(try Self.mockup("Chassis/1U/Power"))
+        let power = SensorReading.power(try Self.mockup("Chassis/1U/Power"))
         #expect(power.contains { $0.name == "VRM1 Voltage" && $0.value == 12 && $0.unit == "Volts" })
         guard case .array(let members)? = try Self.mockup("Systems/437XR1138R2/LogServices/Log1/Entries")["Members"] else {
             Issue.record("no entries")
