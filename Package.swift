@@ -53,7 +53,6 @@ let package = Package(
         ]),
         .target(name: "Redfish", dependencies: [
             "AgentCore",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
@@ -62,6 +61,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
         ]),
         .target(name: "SNMP", dependencies: [
             "AgentCore", "CNetSNMP",
@@ -138,6 +138,9 @@ let package = Package(
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
         ], path: "Tests/PeerHarness", exclude: ["Emulators"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "PeerHarness"]),
         .testTarget(name: "IPMITests", dependencies: ["IPMI", "Power", "PeerHarness", "ControllerAPI"]),

@@ -78,7 +78,7 @@ public final class AgentRuntime: Sendable {
         let providers = ProviderService(settings: configuration.providers, logger: logger.with(["module": "providers"]))
         self.providers = providers
         redfish = RedfishService(client: RedfishClient(
-            transport: HTTPClientRedfishTransport(), trust: RedfishCertificateStore(database: database), settings: configuration.redfish,
+            transport: NIORedfishTransport(), trust: RedfishCertificateStore(database: database), settings: configuration.redfish,
             logger: logger.with(["module": "redfish"])))
         power = PowerRouter(
             drivers: [IPMIPowerDriver(service: ipmi), RedfishPowerDriver(service: redfish), PDUPowerDriver(service: pdus)]

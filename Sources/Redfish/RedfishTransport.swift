@@ -1,10 +1,10 @@
 import AgentCore
-import AsyncHTTPClient
 import Crypto
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 
 #if canImport(Glibc)
@@ -57,7 +57,7 @@ public struct PresentedCertificate: Sendable, Equatable {
     }
 }
 
-/// Sends requests to a BMC. The agent's transport is AsyncHTTPClient; tests may put any peer behind it.
+/// Sends requests to a BMC. The agent's transport is ``NIORedfishTransport``; tests may put any peer behind it.
 public protocol RedfishTransport: Sendable {
     /// Sends `request` to the connection's origin. Over https, `trusting` is the only certificate accepted (the
     /// pinned or first-seen one); nothing else, not even a certificate a public CA signed, gets the credentials.
@@ -67,52 +67,36 @@ public protocol RedfishTransport: Sendable {
     func presentedCertificate(of connection: RedfishConnection, timeout: Duration) async throws -> PresentedCertificate
 }
 
-/// The transport on AsyncHTTPClient and swift-nio-ssl.
-public struct HTTPClientRedfishTransport: RedfishTransport {
+/// The transport on swift-nio and swift-nio-ssl: one connection per request, closed after the answer.
+///
+/// Not AsyncHTTPClient: its TLS configuration can only name trust anchors, and BoringSSL still checks a trusted
+/// certificate's validity dates and chain. A BMC's certificate is very often expired (firmware ships one made at the
+/// factory) or issued by the site's own CA with the leaf pinned; either made every request fail. Here a verification
+/// callback replaces BoringSSL's checks entirely: the leaf's SHA-256 equal to the pinned or first-seen fingerprint is
+/// the whole verdict, as a switch's SSH host key is. Redirects are not followed (the session token must not travel to
+/// another host), and a connection per request keeps no socket open to a BMC between the agent's commands.
+public struct NIORedfishTransport: RedfishTransport {
     /// BMC answers are small; a larger one is not an answer the agent reads.
     static let maximumBodyBytes = 8 * 1024 * 1024
-
-    /// Redirects are not followed: the session token must not travel to another host.
-    static let client: HTTPClient = {
-        let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
 
     public init() {}
 
     public func send(
         _ request: RedfishHTTPRequest, to connection: RedfishConnection, trusting certificate: PresentedCertificate?, timeout: Duration
     ) async throws -> RedfishHTTPResponse {
-        var outgoing = HTTPClientRequest(url: connection.origin + request.path)
-        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
-        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        if connection.scheme == .https {
-            guard let certificate else { throw RedfishError.unreachable(bmc: connection.address, detail: "no trusted certificate for the TLS connection") }
-            var tls = TLSConfiguration.makeClientConfiguration()
-            // BMCs are addressed by IP with self-signed certificates: the pinned certificate is the trust anchor, names are not checked.
-            tls.trustRoots = .certificates([try NIOSSLCertificate(bytes: certificate.der, format: .der)])
-            tls.certificateVerification = .noHostnameVerification
-            outgoing.tlsConfiguration = tls
-        }
-        // One deadline for the headers and the body together: a BMC that sends headers and then stalls the body must not
-        // hold the BMC's turn (AsyncHTTPClient's own deadline ends with the headers).
         let address = connection.address
-        let prepared = outgoing
+        let pin: String?
+        if connection.scheme == .https {
+            guard let certificate else { throw RedfishError.unreachable(bmc: address, detail: "no trusted certificate for the TLS connection") }
+            pin = certificate.fingerprint
+        } else {
+            pin = nil
+        }
+        let exchange = RedfishExchange(request: request, connection: connection, pin: pin)
+        // One deadline for connecting, the headers and the body together: a BMC that sends headers and then stalls the
+        // body must not hold the BMC's turn.
         return try await withDeadline(timeout, timeoutError: { RedfishError.timeout(bmc: address, seconds: timeout.inSeconds) }) {
-            let response: HTTPClientResponse
-            do {
-                response = try await Self.client.execute(prepared, timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
-            } catch {
-                throw Self.classify(error, bmc: address, seconds: timeout.inSeconds)
-            }
-            let body: ByteBuffer
-            do {
-                body = try await response.body.collect(upTo: Self.maximumBodyBytes)
-            } catch {
-                throw RedfishError.malformedAnswer(bmc: address, detail: "the answer's body could not be read: \(Self.describe(error))")
-            }
-            return RedfishHTTPResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
+            try await exchange.run(connectTimeout: min(timeout, .seconds(10)))
         }
     }
 
@@ -126,39 +110,162 @@ public struct HTTPClientRedfishTransport: RedfishTransport {
         }
     }
 
-    /// Only failures that happen before a request can have been sent are `unreachable` (the device untouched): no
-    /// connection, a refused or unroutable connect, a TLS handshake that failed. Anything else (a reset connection, a TLS
-    /// error mid-stream, a timeout) may have come after the BMC took the request.
-    static func classify(_ error: any Error, bmc: String, seconds: Double) -> any Error {
-        if error is CancellationError { return error }
-        if let client = error as? HTTPClientError {
-            switch client {
-            case .connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout:
-                return RedfishError.unreachable(bmc: bmc, detail: describe(error))
-            case .readTimeout, .deadlineExceeded, .writeTimeout:
-                return RedfishError.timeout(bmc: bmc, seconds: seconds)
-            default:
-                return RedfishError.malformedAnswer(bmc: bmc, detail: "the connection failed after the request: \(describe(error))")
-            }
-        }
-        if error is NIOConnectionError { return RedfishError.unreachable(bmc: bmc, detail: describe(error)) }
-        if let io = error as? IOError, [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL].contains(io.errnoCode) {
-            return RedfishError.unreachable(bmc: bmc, detail: describe(error))
-        }
-        if let tls = error as? NIOSSLError, case .handshakeFailed = tls { return RedfishError.unreachable(bmc: bmc, detail: describe(error)) }
-        return RedfishError.malformedAnswer(bmc: bmc, detail: "the connection failed: \(describe(error))")
+    static func describe(_ error: any Error) -> String {
+        String("\(error)".prefix(300))
+    }
+}
+
+/// One request and its answer over a connection of its own.
+struct RedfishExchange: Sendable {
+    let request: RedfishHTTPRequest
+    let connection: RedfishConnection
+    /// The fingerprint the BMC's leaf certificate must have (https); nil for http.
+    let pin: String?
+
+    /// What the exchange got to before it failed: only a failure before the request could have reached the BMC may call
+    /// the device untouched.
+    enum Progress: Sendable { case connecting, handshaking, refusedCertificate(presented: String), requestMaySend }
+
+    /// The exchange's progress, set on the event loop and read by the task.
+    final class ProgressMark: Sendable {
+        private let state = Mutex(Progress.connecting)
+        var current: Progress { state.withLock { $0 } }
+        func set(_ progress: Progress) { state.withLock { $0 = progress } }
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let client = error as? HTTPClientError {
-            switch client {
-            case .deadlineExceeded, .readTimeout: return "timed out"
-            case .connectTimeout, .getConnectionFromPoolTimeout: return "no connection within the timeout"
-            case .remoteConnectionClosed: return "connection closed by the BMC"
-            default: return "\(client)"
+    func run(connectTimeout: Duration) async throws -> RedfishHTTPResponse {
+        let progress = ProgressMark()
+        let address = connection.address
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await makeChannel(progress: progress, connectTimeout: connectTimeout)
+        } catch {
+            if error is CancellationError { throw error }
+            throw RedfishError.unreachable(bmc: address, detail: NIORedfishTransport.describe(error))
+        }
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(contentsOf: requestParts())
+                return try await Self.readAnswer(inbound, bmc: address)
+            }
+        } catch {
+            throw Self.classify(error, progress: progress.current, bmc: address)
+        }
+    }
+
+    private func makeChannel(progress: ProgressMark, connectTimeout: Duration) async throws
+        -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+    {
+        let context: NIOSSLContext? = try pin.map { _ in
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .noHostnameVerification
+            return try NIOSSLContext(configuration: configuration)
+        }
+        let pin = self.pin
+        // SNI carries names only; an IP address is sent without it.
+        let serverName = IPAddress(connection.host) == nil ? connection.host : nil
+        return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.nanoseconds(Int64(connectTimeout.inSeconds * 1e9)))
+            .connect(host: connection.host, port: connection.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context, let pin {
+                        progress.set(.handshaking)
+                        let verification = try NIOSSLClientHandler(context: context, serverHostname: serverName) {
+                            (certificates: [NIOSSLCertificate], promise: EventLoopPromise<NIOSSLVerificationResult>) in
+                            let presented = (try? certificates.first?.toDERBytes()).flatMap { $0 }.map {
+                                CertificateFingerprint.of(digest: SHA256.hash(data: $0))
+                            }
+                            if let presented, presented == pin {
+                                promise.succeed(.certificateVerified)
+                            } else {
+                                progress.set(.refusedCertificate(presented: presented ?? "none"))
+                                promise.succeed(.failed)
+                            }
+                        }
+                        try channel.pipeline.syncOperations.addHandler(verification)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(progress: progress))
+                    } else {
+                        progress.set(.requestMaySend)
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    private func requestParts() -> [HTTPClientRequestPart] {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: request.path)
+        let defaultPort = connection.scheme == .https ? 443 : 80
+        let host = connection.host.contains(":") ? "[\(connection.host)]" : connection.host
+        head.headers.add(name: "Host", value: connection.port == defaultPort ? host : "\(host):\(connection.port)")
+        for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+        head.headers.add(name: "Connection", value: "close")
+        var parts: [HTTPClientRequestPart] = []
+        if let body = request.body {
+            head.headers.add(name: "Content-Length", value: String(body.count))
+            parts = [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)]
+        } else {
+            if request.method != .GET && request.method != .DELETE { head.headers.add(name: "Content-Length", value: "0") }
+            parts = [.head(head), .end(nil)]
+        }
+        return parts
+    }
+
+    private static func readAnswer(_ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>, bmc: String) async throws -> RedfishHTTPResponse {
+        var head: HTTPResponseHead?
+        var body = ByteBuffer()
+        for try await part in inbound {
+            switch part {
+            case .head(let received):
+                head = received
+            case .body(var chunk):
+                guard body.readableBytes + chunk.readableBytes <= NIORedfishTransport.maximumBodyBytes else {
+                    throw RedfishError.malformedAnswer(bmc: bmc, detail: "the answer is larger than \(NIORedfishTransport.maximumBodyBytes) bytes")
+                }
+                body.writeBuffer(&chunk)
+            case .end:
+                guard let answer = head else { continue }
+                // An interim answer (100 Continue) is followed by the real one.
+                if answer.status.code < 200 {
+                    head = nil
+                    body.clear()
+                    continue
+                }
+                return RedfishHTTPResponse(status: Int(answer.status.code), headers: answer.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
             }
         }
-        return String("\(error)".prefix(300))
+        throw RedfishError.malformedAnswer(bmc: bmc, detail: "the connection closed before the answer ended")
+    }
+
+    /// A refused certificate or a failed handshake happened before the request was written, so the BMC is untouched;
+    /// anything after (a reset connection, a TLS error mid-stream) may have come after the BMC took the request.
+    static func classify(_ error: any Error, progress: Progress, bmc: String) -> any Error {
+        if error is CancellationError || error is RedfishError { return error }
+        switch progress {
+        case .connecting, .handshaking:
+            return RedfishError.unreachable(bmc: bmc, detail: "TLS handshake: \(NIORedfishTransport.describe(error))")
+        case .refusedCertificate(let presented):
+            return RedfishError.unreachable(bmc: bmc, detail: "the BMC presented a certificate with SHA-256 \(presented), not the trusted one")
+        case .requestMaySend:
+            return RedfishError.malformedAnswer(bmc: bmc, detail: "the connection failed after the request: \(NIORedfishTransport.describe(error))")
+        }
+    }
+}
+
+/// Marks the moment the TLS handshake completed: from then on the request may reach the BMC.
+private final class HandshakeWatcher: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+    let progress: RedfishExchange.ProgressMark
+
+    init(progress: RedfishExchange.ProgressMark) {
+        self.progress = progress
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            progress.set(.requestMaySend)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 

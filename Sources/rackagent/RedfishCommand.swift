@@ -53,7 +53,7 @@ struct RedfishCommand: AsyncParsableCommand {
             let store = RedfishCertificateStore(database: try AgentDatabase(path: configuration.databasePath, migrations: AgentRuntime.migrations))
             var logger = Logger(label: "rackagent.redfish")
             logger.logLevel = .warning
-            return (RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: store, settings: configuration.redfish, logger: logger)), store)
+            return (RedfishService(client: RedfishClient(transport: NIORedfishTransport(), trust: store, settings: configuration.redfish, logger: logger)), store)
         }
 
         /// Runs `work` on this connection and reports it as JSON or via `human`.

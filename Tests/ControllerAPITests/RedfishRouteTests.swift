@@ -14,7 +14,7 @@ import Testing
     static func body(_ value: JSONValue) -> ByteBuffer { ByteBuffer(string: value.jsonText) }
 
     @Test func powerBootInventoryAndDiscoveryThroughTheAPI() async throws {
-        let sushy = try await SushyEmulator(tls: true)
+        let sushy = try await SushyEmulator(certificate: .selfSigned)
         defer { sushy.stop() }
         let agent = try await TestAgent {
             $0.redfish.minimumGapSeconds = 0.05
@@ -267,7 +267,7 @@ import Testing
     }
 
     @Test func redfishSubcommandsAgainstTheEmulators() async throws {
-        let sushy = try await SushyEmulator(tls: true)
+        let sushy = try await SushyEmulator(certificate: .selfSigned)
         defer { sushy.stop() }
         let state = try TemporaryDirectory(prefix: "clistate")
         defer { state.remove() }

@@ -11,13 +11,14 @@ public final class SushyEmulator: Sendable {
     public let username = "admin"
     public let password = "sushy-test-pw"
     public let tls: Bool
-    /// SHA-256 of the emulator's certificate as `openssl x509 -fingerprint -sha256` prints it (TLS only).
+    /// SHA-256 of the leaf certificate the emulator presents, as the agent prints it (TLS only).
     public let certificateFingerprint: String?
     let process: PeerProcess
     let directory: TemporaryDirectory
 
-    public init(tls: Bool = false) async throws {
-        self.tls = tls
+    /// Over TLS when `certificate` names the kind of certificate to present; plain http otherwise.
+    public init(certificate: BMCCertificateKind? = nil) async throws {
+        tls = certificate != nil
         port = FreePort.tcp()
         directory = try TemporaryDirectory(prefix: "sushy")
         let python = try PeerTools.venvProgram("python")
@@ -30,14 +31,11 @@ public final class SushyEmulator: Sendable {
         try "SUSHY_EMULATOR_AUTH_FILE = '\(directory.file("htpasswd"))'\nSUSHY_EMULATOR_STATE_DIR = '\(directory.file("state"))'\n"
             .write(toFile: directory.file("sushy.conf"), atomically: true, encoding: .utf8)
         var arguments = ["--config", directory.file("sushy.conf"), "--fake", "-i", "127.0.0.1", "-p", String(port), "--feature-set", "full"]
-        if tls {
-            let (status, output) = try await PeerTools.run("/usr/bin/openssl", [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bmc.test", "-keyout", directory.file("key.pem"),
-                "-out", directory.file("cert.pem"),
-            ])
-            guard status == 0 else { throw HarnessError.peerFailed("openssl req: \(output)") }
-            let (_, fingerprint) = try await PeerTools.run("/usr/bin/openssl", ["x509", "-in", directory.file("cert.pem"), "-noout", "-fingerprint", "-sha256"])
-            certificateFingerprint = fingerprint.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if let certificate {
+            let made = try BMCCertificate(certificate)
+            try made.certificateChainPEM.write(toFile: directory.file("cert.pem"), atomically: true, encoding: .utf8)
+            try made.privateKeyPEM.write(toFile: directory.file("key.pem"), atomically: true, encoding: .utf8)
+            certificateFingerprint = made.fingerprint
             arguments += ["--ssl-certificate", directory.file("cert.pem"), "--ssl-key", directory.file("key.pem")]
         } else {
             certificateFingerprint = nil

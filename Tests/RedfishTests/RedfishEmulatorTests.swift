@@ -19,7 +19,7 @@ import Testing
         settings.minimumGapSeconds = minimumGap
         settings.requestTimeoutSeconds = 10
         settings.certificatePolicy = policy
-        return RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: trust, settings: settings, logger: Logger(label: "test")))
+        return RedfishService(client: RedfishClient(transport: NIORedfishTransport(), trust: trust, settings: settings, logger: Logger(label: "test")))
     }
 
     static func connection(_ meta: JSONValue) throws -> RedfishConnection {
@@ -72,7 +72,7 @@ import Testing
     /// The first certificate is remembered and must be presented again; a pinned certificate must match before any
     /// request (with the credentials) is sent.
     @Test func tlsCertificatesAreTrustedOnFirstUseOrPinned() async throws {
-        let sushy = try await SushyEmulator(tls: true)
+        let sushy = try await SushyEmulator(certificate: .selfSigned)
         defer { sushy.stop() }
         let fingerprint = try #require(sushy.certificateFingerprint)
         let trust = ProcessCertificateTrust()
@@ -105,6 +105,40 @@ import Testing
         } catch {
             #expect(AgentError.from(error).details["field"] == "connection.meta.certificateSha256")
         }
+    }
+
+    /// Real BMCs present factory certificates that expired long ago, or leaves issued by the site's own CA; the pin (or
+    /// the first-seen leaf) is the whole verdict, so both work, and another certificate still gets nothing.
+    @Test(arguments: [BMCCertificateKind.expired, .issuedByPrivateCA])
+    func expiredAndPrivatelyIssuedCertificatesWorkWhenTrusted(kind: BMCCertificateKind) async throws {
+        let sushy = try await SushyEmulator(certificate: kind)
+        defer { sushy.stop() }
+        let fingerprint = try #require(sushy.certificateFingerprint)
+        let trust = ProcessCertificateTrust()
+        let connection = try Self.connection(sushy.meta())
+        #expect(try await Self.service(trust: trust).powerStatus(connection) == .off)
+        #expect(try await trust.remembered(for: connection.address) == fingerprint)
+        let pinned = try Self.connection(sushy.meta(certificateSha256: fingerprint))
+        let boot = try await Self.service(policy: .pinned).setBootOverride(.pxe, persistent: false, uefi: true, pinned)
+        #expect(boot.verified && boot.stored.target == "Pxe", "\(boot)")
+
+        let requestsBefore = sushy.log.components(separatedBy: "/redfish/v1").count
+        do {
+            _ = try await Self.service().powerStatus(try Self.connection(sushy.meta(certificateSha256: String(repeating: "0", count: 64))))
+            Issue.record("a certificate that does not match the pin was accepted")
+        } catch {
+            #expect(AgentError.from(error).code == "certificate_mismatch", "\(AgentError.from(error))")
+        }
+        // The transport itself refuses in the handshake a certificate other than the one it is told to trust (one that
+        // changed after the check above), before the request is written.
+        let other = PresentedCertificate(der: [], fingerprint: String(repeating: "AB:", count: 31) + "AB")
+        do {
+            _ = try await NIORedfishTransport().send(RedfishHTTPRequest(method: .GET, path: "/redfish/v1/Systems"), to: connection, trusting: other, timeout: .seconds(5))
+            Issue.record("the transport sent a request to a BMC whose certificate it was not told to trust")
+        } catch RedfishError.unreachable(_, let detail) {
+            #expect(detail.contains(fingerprint), "\(detail)")
+        }
+        #expect(sushy.log.components(separatedBy: "/redfish/v1").count == requestsBefore, "nothing reached the BMC")
     }
 
     /// One login serves many requests; a session the BMC expired is replaced by one fresh login, and the request is
@@ -184,7 +218,7 @@ import Testing
         var settings = RedfishConfiguration()
         settings.minimumGapSeconds = 0.02
         settings.requestTimeoutSeconds = 2
-        let service = RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
+        let service = RedfishService(client: RedfishClient(transport: NIORedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
                                                            logger: Logger(label: "test")))
         let connection = try Self.connection(bmc.meta())
         #expect(try await service.powerStatus(connection) == .off)
@@ -211,7 +245,7 @@ import Testing
         settings.requestTimeoutSeconds = 3
         settings.busyRetries = 0
         settings.managerResetDeadlineSeconds = 12
-        let service = RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
+        let service = RedfishService(client: RedfishClient(transport: NIORedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
                                                            logger: Logger(label: "test")))
         let connection = try Self.connection(bmc.meta())
         let reset = try await service.resetManager(graceful: true, connection)
@@ -219,7 +253,7 @@ import Testing
 
         try await bmc.behave(["managerAwaySeconds": 0])
         settings.managerResetDeadlineSeconds = 3
-        let quick = RedfishService(client: RedfishClient(transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
+        let quick = RedfishService(client: RedfishClient(transport: NIORedfishTransport(), trust: ProcessCertificateTrust(), settings: settings,
                                                          logger: Logger(label: "test")))
         let ignored = try await quick.resetManager(graceful: false, connection)
         #expect(!ignored.verified && ignored.evidence == nil && ignored.reason?.contains("answered throughout") == true, "\(ignored)")

@@ -165,7 +165,7 @@ struct RedfishPinnedPolicyTests {
         var settings = RedfishConfiguration()
         settings.certificatePolicy = .pinned
         let driver = RedfishPowerDriver(service: RedfishService(client: RedfishClient(
-            transport: HTTPClientRedfishTransport(), trust: ProcessCertificateTrust(), settings: settings, logger: Logger(label: "test"))))
+            transport: NIORedfishTransport(), trust: ProcessCertificateTrust(), settings: settings, logger: Logger(label: "test"))))
         let meta: JSONValue = ["ip": "10.0.0.5", "username": "root", "password": "calvin"]
         do {
             _ = try driver.target(meta: meta, path: "connection.meta")
