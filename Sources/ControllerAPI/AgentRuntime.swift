@@ -105,12 +105,12 @@ public final class AgentRuntime: Sendable {
         console = ConsoleService(
             settings: configuration.console, stateDirectory: configuration.stateDirectory, executor: ipmiExecutor, database: database, outbox: outbox,
             actionLog: actionLog, logger: logger.with(["module": "console"]))
+        isos = ISORegistry(database: database, cache: cache)
         installations = InstallationManager(
-            database: database, outbox: outbox, actionLog: actionLog, dhcp: dhcp, cache: cache, renderer: InstallationRenderer(library: library),
-            power: RouterInstallationPower(router: power), consoleCapture: ConsoleInstallationCapture(console: console),
+            database: database, outbox: outbox, actionLog: actionLog, dhcp: dhcp, cache: cache, isos: isos, renderer: InstallationRenderer(library: library),
+            power: RouterInstallationPower(router: power, redfish: redfish), consoleCapture: ConsoleInstallationCapture(console: console),
             settings: InstallationSettings(bootBaseURL: configuration.bootBaseURL, timeoutMinutes: configuration.provisioning.installationTimeoutMinutes),
             logger: logger.with(["module": "installations"]))
-        isos = ISORegistry(database: database, cache: cache)
         pxeGate = PXEGate(store: dhcp.store, provider: installations, unknownMACAction: configuration.dhcp.unknownMACAction)
         let switchStore = SwitchStore(database: database)
         switches = SwitchService(

@@ -3,21 +3,44 @@ import Console
 import IPMI
 import Power
 import Provisioning
+import Redfish
 
 /// Installations switch servers through the same power router (and so the same verified drivers) as the
 /// power API.
 struct RouterInstallationPower: InstallationPowerControl {
     let router: PowerRouter
+    /// Virtual media: the router switches power and boot devices only.
+    let redfish: RedfishService
 
     func descriptor(_ connection: JSONValue) throws -> ConnectionDescriptor {
         try connection.decode(as: ConnectionDescriptor.self, at: "connection")
     }
 
-    func validate(connection: JSONValue) throws {
+    func validate(connection: JSONValue, virtualMedia: Bool) throws {
         let descriptor = try descriptor(connection)
         for method in [PowerMethod.setBootType, .getPowerStatus, .setPowerCycle, .setPowerOn, .setPowerReset] {
             _ = try router.prepare(method, parameters: method == .setBootType ? .text("pxe") : .none, connection: descriptor, fallback: nil)
         }
+        if virtualMedia { _ = try redfishConnection(descriptor) }
+    }
+
+    func mountBootMedia(imageURL: String, connection: JSONValue) async throws -> InstallationPowerStep {
+        let report = try await redfish.insertMedia(imageURL: imageURL, bootOnce: true, try redfishConnection(try descriptor(connection)))
+        let boot = report.boot.map { ", next boot \($0.stored.target ?? "?")\($0.verified ? "" : " (not verified)")" } ?? ""
+        return .mediaMounted(imageURL, PowerStepCheck(
+            verified: report.verified && report.boot?.verified == true, summary: "read back: inserted \(report.device.inserted)\(boot)"))
+    }
+
+    func ejectBootMedia(connection: JSONValue) async throws -> InstallationPowerStep {
+        let report = try await redfish.ejectMedia(try redfishConnection(try descriptor(connection)))
+        return .mediaEjected(PowerStepCheck(verified: report.verified, summary: "read back: inserted \(report.device.inserted)"))
+    }
+
+    private func redfishConnection(_ descriptor: ConnectionDescriptor) throws -> RedfishConnection {
+        guard descriptor.type == "redfish" else {
+            throw AgentError.invalidField("connection.type", "virtual media needs a redfish connection, not \(descriptor.type)")
+        }
+        return try descriptor.meta.decode(as: RedfishConnection.self, at: "connection.meta")
     }
 
     func setBootDevice(_ device: String, connection: JSONValue) async throws -> InstallationPowerStep {

@@ -43,9 +43,7 @@ public struct ISORegistration: Sendable, Equatable {
     /// `id` comes from the path (the seed's numeric ids, or any 1-64 letters, digits, `-`, `_`); `name` and
     /// `downloadUrl` from the body.
     public init(id: String, body: JSONValue) throws {
-        guard (1...64).contains(id.count), id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            throw AgentError.invalidField("id", "1 to 64 letters, digits, - or _")
-        }
+        guard Self.isIdentifier(id) else { throw AgentError.invalidField("id", "1 to 64 letters, digits, - or _") }
         guard case .object = body else { throw AgentError.malformedJSON("expected an object with name and downloadUrl") }
         guard let name = body["name"]?.stringValue, !name.isEmpty else { throw AgentError.missingField("name") }
         guard name.count <= 255, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
@@ -67,6 +65,11 @@ public struct ISORegistration: Sendable, Equatable {
     }
 
     var cacheDirectory: String { "iso-\(id)" }
+
+    /// An image id: the seed's numeric ids, or any 1-64 letters, digits, `-`, `_`.
+    public static func isIdentifier(_ id: String) -> Bool {
+        (1...64).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
 
     /// The URL's directory: the "mirror" the OS cache fetches `file` from (and looks for SHA256SUMS in).
     var mirror: String { String(downloadUrl.dropLast(file.count)) }
@@ -140,6 +143,26 @@ public struct ISORegistry: Sendable {
         image.updatedAt = Date()
         try await saveIfCurrent(image)
         return image
+    }
+
+    /// The image once it is cached. Waits (polling every `interval`, until the caller is cancelled) while its download
+    /// runs; an image not registered, failed, or pending with no download running is an error naming what to do.
+    public func waitUntilReady(_ id: String, interval: Duration = .seconds(1)) async throws -> ISOImage {
+        while true {
+            guard let image = try await image(id) else { throw AgentError.notFound("ISO", id) }
+            switch image.state {
+            case .ready:
+                return image
+            case .failed:
+                throw AgentError.conflict("iso_not_ready", "ISO \(id) failed to download: \(image.error ?? "no reason recorded") (PUT /v1/isos/\(id) tries again)")
+            // A registration's download job starts moments after the registration is recorded: a fresh pending image
+            // is waited for, a stale one (left by a restart) is not.
+            case .pending where !fetching.contains(id) && Date().timeIntervalSince(image.updatedAt) > 30:
+                throw AgentError.conflict("iso_not_ready", "ISO \(id) is not cached and no download runs (PUT /v1/isos/\(id) caches it)")
+            case .pending:
+                try await Task.sleep(for: interval)
+            }
+        }
     }
 
     public func image(_ id: String) async throws -> ISOImage? {

@@ -18,6 +18,9 @@ public protocol InstallationEffects: Sendable {
     /// The boot device and the power; nil when the agent has no power drivers. A seam of its own: the controller
     /// API implements it with the power router, and this module stays free of drivers.
     var power: (any InstallationPowerControl)? { get }
+    /// The registered ISO `id`, once it is cached: waits while its download runs, fails when it is not registered,
+    /// failed, or pending with no download running.
+    func readyISO(_ id: String) async throws -> ISOImage
     /// Starts keeping the server's serial console (never holds the installation up).
     func startConsoleCapture(serverId: String, connection: JSONValue) async
     /// Stops keeping it (the installation ended).
@@ -37,13 +40,18 @@ public protocol InstallationConsoleCapture: Sendable {
 public struct AgentInstallationEffects: InstallationEffects {
     let dhcp: DHCPService
     let cache: OSCache
+    let isos: ISORegistry
     public let power: (any InstallationPowerControl)?
     let consoleCapture: (any InstallationConsoleCapture)?
 
-    /// Effects on `dhcp`, `cache`, `power` (nil: installations that need power are refused) and `consoleCapture`.
-    public init(dhcp: DHCPService, cache: OSCache, power: (any InstallationPowerControl)?, consoleCapture: (any InstallationConsoleCapture)?) {
+    /// Effects on `dhcp`, `cache`, `isos`, `power` (nil: installations that need power are refused) and
+    /// `consoleCapture`.
+    public init(
+        dhcp: DHCPService, cache: OSCache, isos: ISORegistry, power: (any InstallationPowerControl)?, consoleCapture: (any InstallationConsoleCapture)?
+    ) {
         self.dhcp = dhcp
         self.cache = cache
+        self.isos = isos
         self.power = power
         self.consoleCapture = consoleCapture
     }
@@ -68,6 +76,10 @@ public struct AgentInstallationEffects: InstallationEffects {
 
     public func removeDHCPEntry(_ mac: MACAddress) async throws {
         _ = try await dhcp.delete(mac)
+    }
+
+    public func readyISO(_ id: String) async throws -> ISOImage {
+        try await isos.waitUntilReady(id)
     }
 
     public func startConsoleCapture(serverId: String, connection: JSONValue) async {

@@ -41,14 +41,14 @@ public actor InstallationManager: BootScriptProvider {
     /// How long an ending waits for the driver it cancelled to finish its step in flight.
     static let driverStopWait = Duration.seconds(120)
 
-    /// A manager acting on the agent's own DHCP service, OS cache, power router and console.
+    /// A manager acting on the agent's own DHCP service, OS cache, ISO registry, power router and console.
     public init(
-        database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, dhcp: DHCPService, cache: OSCache, renderer: InstallationRenderer,
+        database: AgentDatabase, outbox: Outbox, actionLog: ActionLog, dhcp: DHCPService, cache: OSCache, isos: ISORegistry, renderer: InstallationRenderer,
         power: (any InstallationPowerControl)?, consoleCapture: (any InstallationConsoleCapture)? = nil, settings: InstallationSettings, logger: Logger
     ) {
         self.init(
             database: database, outbox: outbox, actionLog: actionLog, cache: cache, renderer: renderer,
-            effects: AgentInstallationEffects(dhcp: dhcp, cache: cache, power: power, consoleCapture: consoleCapture), settings: settings, logger: logger)
+            effects: AgentInstallationEffects(dhcp: dhcp, cache: cache, isos: isos, power: power, consoleCapture: consoleCapture), settings: settings, logger: logger)
     }
 
     /// A manager acting through `effects` (`cache` is only cleaned up daily).
@@ -76,9 +76,9 @@ public actor InstallationManager: BootScriptProvider {
             request.diskCount = request.diskCount ?? inventory["facts"]?["disks"].flatMap { if case .integer(let n) = $0 { Int(n) } else { nil } }
             request.hasHardwareRAID = request.hasHardwareRAID ?? (inventory["facts"]?["hardwareRaid"] == .bool(true))
         }
-        if let connection = request.connection, request.powerAction != .noRestart {
+        if let connection = request.connection, request.powerAction != .noRestart || request.bootISO != nil {
             guard let power = effects.power else { throw InstallationError.noPowerDrivers }
-            try power.validate(connection: connection)
+            try power.validate(connection: connection, virtualMedia: request.bootISO != nil)
         }
         let token = Self.newToken()
         let hash = request.rootPassword.map { SHA512Crypt.hash($0.revealed) } ?? ""
@@ -219,6 +219,11 @@ public actor InstallationManager: BootScriptProvider {
                     try await ledger.advance(serverId, to: .caching, "nothing to cache")
                 }
             }
+            if record.step <= .caching, let isoId = record.bootISO {
+                try await ledger.advance(serverId, to: .caching, "waiting for ISO \(isoId) to be cached")
+                let image = try await effects.readyISO(isoId)
+                try await ledger.advance(serverId, to: .caching, "ISO \(isoId) (\(image.name)) cached, sha256 \(image.sha256 ?? "unknown")")
+            }
             record = try await currentRunning(serverId)
             if record.step <= .dhcp {
                 try await putDHCPEntry(serverId)
@@ -228,7 +233,21 @@ public actor InstallationManager: BootScriptProvider {
             // device back to disk), and the sequence runs again after an agent restart that interrupted it: a second
             // power cycle of a server booting from the network is harmless, a server never restarted is not.
             if record.step <= .power {
-                if record.powerAction == .noRestart || record.connection == nil {
+                if let isoId = record.bootISO, let power = effects.power, let connection = record.connection {
+                    try await ledger.advance(serverId, to: .power, "mounting ISO \(isoId) as virtual media")
+                    let effects = effects
+                    Task { await effects.startConsoleCapture(serverId: serverId, connection: connection) }
+                    // Looked up again: the image must still be the cached one (not deleted or replaced meanwhile).
+                    let image = try await effects.readyISO(isoId)
+                    let mounted = try await power.mountBootMedia(imageURL: image.servedURL(bootBaseURL: settings.bootBaseURL), connection: connection)
+                    try await ledger.advance(serverId, to: .power, "virtual media: \(mounted)")
+                    if record.powerAction == .noRestart {
+                        try await ledger.advance(serverId, to: .power, "power left alone (installPowerAction noRestart): restart the server to boot the ISO")
+                    } else {
+                        let restart = try await power.restart(connection: connection, hard: record.powerAction == .powerReset)
+                        try await ledger.advance(serverId, to: .power, "power: \(restart)")
+                    }
+                } else if record.powerAction == .noRestart || record.connection == nil {
                     try await ledger.advance(serverId, to: .power, "power left alone (installPowerAction noRestart): boot the server from the network")
                 } else if let power = effects.power, let connection = record.connection {
                     try await ledger.advance(serverId, to: .power, "setting the boot device to PXE")
@@ -243,7 +262,12 @@ public actor InstallationManager: BootScriptProvider {
                 }
             }
             _ = try await currentRunning(serverId)
-            try await ledger.advance(serverId, to: .waitingForBoot, "waiting for \(record.mac?.description ?? "the server") to fetch its boot script")
+            if let isoId = record.bootISO {
+                try await ledger.advance(
+                    serverId, to: .waitingForBoot, "waiting for the installer on ISO \(isoId) to fetch its answer file or report through the installation's URLs")
+            } else {
+                try await ledger.advance(serverId, to: .waitingForBoot, "waiting for \(record.mac?.description ?? "the server") to fetch its boot script")
+            }
         } catch is CancellationError {
             return
         } catch where Task.isCancelled {
@@ -402,6 +426,9 @@ public actor InstallationManager: BootScriptProvider {
                 try await effects.removeDHCPEntry(mac)
                 return "temporary DHCP entry \(mac) removed"
             }
+        case .ejectMedia(let connection):
+            guard let power = effects.power else { throw InstallationError.noPowerDrivers }
+            return try await power.ejectBootMedia(connection: connection).description
         case .bootFromDisk(let connection):
             guard let power = effects.power else { throw InstallationError.noPowerDrivers }
             return "boot device \(try await power.setBootDevice("disk", connection: connection))"

@@ -3,12 +3,18 @@ import AgentCore
 /// What an installation needs from the power side; the controller API implements it with the power router
 /// (IPMI, PDU, providers), so this module stays free of drivers.
 public protocol InstallationPowerControl: Sendable {
-    /// Checks the connection before anything happens (a 400 naming the field).
-    func validate(connection: JSONValue) throws
+    /// Checks the connection before anything happens (a 400 naming the field); `virtualMedia` when the installation
+    /// boots an ISO through the BMC.
+    func validate(connection: JSONValue, virtualMedia: Bool) throws
     /// `pxe` or `disk`, verified by reading back.
     func setBootDevice(_ device: String, connection: JSONValue) async throws -> InstallationPowerStep
     /// Power cycle (or hard reset when `hard`) a server that is on, power on one that is off.
     func restart(connection: JSONValue, hard: Bool) async throws -> InstallationPowerStep
+    /// Mounts the image at `imageURL` on the server's virtual CD and sets the next boot (only that one) to the CD,
+    /// both read back.
+    func mountBootMedia(imageURL: String, connection: JSONValue) async throws -> InstallationPowerStep
+    /// Ejects what the server's virtual CD holds, read back.
+    func ejectBootMedia(connection: JSONValue) async throws -> InstallationPowerStep
     /// A hard reset of a server that is on, so it stops running the installer (aborting an installation); a server
     /// that is off is left off.
     func reset(connection: JSONValue) async throws -> InstallationPowerStep
@@ -26,6 +32,10 @@ public enum InstallationPowerStep: Sendable, Equatable, CustomStringConvertible 
     case reset(PowerStepCheck)
     /// The server was off and was left off.
     case leftOff
+    /// The image was mounted on the virtual CD and the next boot set to it.
+    case mediaMounted(String, PowerStepCheck)
+    /// The virtual CD was emptied.
+    case mediaEjected(PowerStepCheck)
 
     public var description: String {
         switch self {
@@ -34,6 +44,8 @@ public enum InstallationPowerStep: Sendable, Equatable, CustomStringConvertible 
         case .restarted(let hard, let check): return "\(hard ? "reset" : "power cycled") (\(check))"
         case .reset(let check): return "reset (\(check))"
         case .leftOff: return "server is off, left off"
+        case .mediaMounted(let url, let check): return "\(url) mounted, next boot from the virtual CD (\(check))"
+        case .mediaEjected(let check): return "virtual CD ejected (\(check))"
         }
     }
 }

@@ -108,6 +108,9 @@ public struct InstallationRecord: Sendable, Codable {
     /// Every clean-up step succeeded (true before clean-up ran).
     public var cleanupComplete: Bool { cleanup?.allSatisfy(\.succeeded) ?? true }
 
+    /// The registered ISO the server boots from through virtual media (the profile's `isoId`), nil for PXE.
+    public var bootISO: String? { profileDocument?["isoId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
+
     mutating func record(_ step: InstallationStep, _ message: String, at now: Date = Date()) {
         if step > self.step { self.step = step }
         progress.append(InstallationProgress(step: step.rawValue, name: step.name, message: message, at: now))

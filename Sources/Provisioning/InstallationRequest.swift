@@ -182,11 +182,15 @@ public struct InstallationRequest: Sendable {
             throw AgentError.invalidField("ipassignments", "at least one address is needed for the installation's DHCP entry")
         }
 
+        let bootsFromISO = profile?.isoId != nil
         switch body["connection"] {
         case nil, .null?:
-            if powerAction != .noRestart { throw AgentError.missingField("connection") }
+            if powerAction != .noRestart || bootsFromISO { throw AgentError.missingField("connection") }
         case .object(let members)?:
-            guard case .string? = members["type"] else { throw AgentError.missingField("connection.type") }
+            guard case .string(let type)? = members["type"] else { throw AgentError.missingField("connection.type") }
+            if bootsFromISO, type != "redfish" {
+                throw AgentError.invalidField("connection.type", "the profile boots ISO \(profile?.isoId ?? "") through virtual media: a redfish connection is needed, not \(type)")
+            }
             connection = body["connection"]
         default:
             throw AgentError.invalidField("connection", "expected an object {type, meta}")
@@ -213,6 +217,9 @@ public struct InstallationRequest: Sendable {
             if let diskCount, diskCount < 0 { throw AgentError.invalidField("hardware.disks", "must not be negative") }
         }
     }
+
+    /// The registered ISO the server boots from through virtual media instead of PXE (the profile's `isoId`).
+    public var bootISO: String? { profile?.isoId }
 
     /// The address the installation's DHCP entry hands out: the primary IPv4, else the first IPv4.
     public var primaryIPv4: IPAssignment? {

@@ -50,7 +50,9 @@ extension InstallationRecord {
         let keep = request.profile?.keepDHCPMinutes ?? 120
         return DHCPEntry(
             mac: mac, serverId: request.serverId, hostname: request.hostname, ipv4: address(request.primaryIPv4), ipv6: address(request.primaryIPv6),
-            dns: request.dns, permanent: false, keepMinutes: keep, pxe: true,
+            // A server booting an ISO gets its address, never the network boot: its BMC boots the CD once, and a later
+            // boot from the network must not start a PXE installation the profile did not ask for.
+            dns: request.dns, permanent: false, keepMinutes: keep, pxe: request.bootISO == nil,
             bootFiles: DHCPEntry.BootFiles(bios: request.profile?.ipxeBIOSFile, efi: request.profile?.ipxeEFIFile),
             expiresAt: now.addingTimeInterval(Double(keep) * 60))
     }
@@ -109,7 +111,8 @@ extension InstallationRecord {
     }
 
     /// Whether the boot script may be served now: DHCP is live and the installer has not started.
-    var servesBootScript: Bool { step >= .dhcp && step < .installerStarted }
+    /// An installation that boots an ISO never hands out a network boot script: the BMC boots the CD.
+    var servesBootScript: Bool { step >= .dhcp && step < .installerStarted && bootISO == nil }
 
     /// The boot script was fetched; the fetching address is bound when the installation had none.
     mutating func bootScriptFetched(by clientAddress: String?, architecture: BootArchitecture) {
@@ -170,7 +173,10 @@ extension InstallationRecord {
         guard let ending else { return [] }
         var actions: [CleanupAction] = []
         if let mac, ending.reached >= .dhcp, dhcpEntry != nil { actions.append(.dhcp(mac)) }
-        if canSwitchPower, let connection, powerAction != .noRestart, ending.reached >= .power {
+        if canSwitchPower, let connection, bootISO != nil, ending.reached >= .power {
+            actions.append(.ejectMedia(connection: connection))
+        }
+        if canSwitchPower, let connection, powerAction != .noRestart || bootISO != nil, ending.reached >= .power {
             actions.append(.bootFromDisk(connection: connection))
             if ending.resetPower { actions.append(.resetPower(connection: connection)) }
         }
@@ -217,6 +223,8 @@ extension InstallationRecord {
 enum CleanupAction: Sendable, Equatable {
     /// Restore the MAC's DHCP entry (``InstallationRecord/dhcpCleanup(of:)`` says how).
     case dhcp(MACAddress)
+    /// The ISO ejected from the server's virtual CD.
+    case ejectMedia(connection: JSONValue)
     /// Boot device back to disk.
     case bootFromDisk(connection: JSONValue)
     /// A power reset, so the server stops running the installer (aborting).
@@ -226,6 +234,7 @@ enum CleanupAction: Sendable, Equatable {
     var name: String {
         switch self {
         case .dhcp: return "dhcp"
+        case .ejectMedia: return "virtualMedia"
         case .bootFromDisk: return "bootDevice"
         case .resetPower: return "power"
         }

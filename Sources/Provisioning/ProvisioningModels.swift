@@ -115,6 +115,9 @@ public struct PXEProfile: Sendable, Equatable {
     public var windowsKeyInSpecialize: Bool
     /// The agent's own field: the SMB share WinPE runs setup.exe from (`\\\\server\\share\\win2022`).
     public var windowsInstallShare: String?
+    /// The agent's own field: a registered ISO (`PUT /v1/isos/{id}`) the server boots from through its BMC's virtual
+    /// media instead of PXE (the connection must be a redfish one).
+    public var isoId: String?
     /// The agent's own field: paths under mirrorUrl to cache (kernel, initrd ...); a default per pxeType.
     public var cacheFiles: [String]
     /// Every field as the controller sent it, for templates (`profile.<field>`).
@@ -194,6 +197,10 @@ public struct PXEProfile: Sendable, Equatable {
         let files = try document.strings("cacheFiles")
         for (index, file) in files.enumerated() where file.contains("..") || file.hasPrefix("/") || file.contains("?") {
             throw AgentError.invalidField("\(document.field("cacheFiles"))[\(index)]", "a relative path under mirrorUrl")
+        }
+        isoId = try document.string("isoId").flatMap { $0.isEmpty ? nil : $0 }
+        if let isoId, !ISORegistration.isIdentifier(isoId) {
+            throw AgentError.invalidField(document.field("isoId"), "an ISO id: 1 to 64 letters, digits, - or _")
         }
         cacheFiles = files.isEmpty ? (mirrorUrl == nil ? [] : Self.defaultCacheFiles(pxeType, isRescue: isRescue || isPasswordResetProfile)) : files
         self.document = value

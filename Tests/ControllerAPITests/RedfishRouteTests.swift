@@ -142,6 +142,103 @@ import Testing
         await live.stop()
     }
 
+    static func items(_ value: JSONValue?) -> [JSONValue] {
+        if case .array(let items)? = value { return items }
+        return []
+    }
+
+    /// The emulator's system as its own Redfish service reports it (read past the agent).
+    static func emulatedSystem(_ sushy: SushyEmulator) async throws -> JSONValue {
+        func get(_ path: String) async throws -> JSONValue {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(sushy.port)\(path)")
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(sushy.username):\(sushy.password)".utf8).base64EncodedString())
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            return try JSONCoding.decoder.decode(JSONValue.self, from: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+        }
+        guard case .array(let members)? = try await get("/redfish/v1/Systems")["Members"], let member = members.first?["@odata.id"]?.stringValue else {
+            throw AgentError.internalError("no system")
+        }
+        return try await get(member)
+    }
+
+    /// A profile that names a registered ISO: the installation mounts it through the BMC (sushy-tools fetches it from
+    /// the boot listener), boots the CD once instead of the network, hands out the address without a network boot
+    /// script, keeps the image from being deleted while it runs, and at the end ejects it and sets the disk.
+    @Test func anInstallationBootsTheProfilesISOThroughVirtualMedia() async throws {
+        let content = String(repeating: "ISO9660 installer ", count: 10_000)
+        let root = try TemporaryDirectory(prefix: "isomirror")
+        _ = try root.write("images/netinst-12.iso", content)
+        _ = try root.write("rocky/images/pxeboot/vmlinuz", String(repeating: "K", count: 4_000))
+        _ = try root.write("rocky/images/pxeboot/initrd.img", String(repeating: "I", count: 9_000))
+        let mirror = try await HTTPMirror(root: root)
+        defer {
+            mirror.stop()
+            root.remove()
+        }
+        let sushy = try await SushyEmulator()
+        defer { sushy.stop() }
+        let live = try await InstallationRouteTests.liveAgent {
+            $0.redfish.minimumGapSeconds = 0.05
+            $0.redfish.verifyDeadlineSeconds = 40
+        }
+        defer { live.agent.remove() }
+        let boot = "http://127.0.0.1:\(live.bootPort)"
+        let imageURL = "\(boot)/boot/files/iso-7/netinst-12.iso"
+        let connection: JSONValue = ["type": "redfish", "meta": sushy.meta()]
+        try await live.withClient { client in
+            let api = live.baseURL
+            let token = live.agent.token
+            let (registered, image, _) = try await InstallationRouteTests.call(
+                client, .PUT, "\(api)/v1/isos/7?wait=60", token: token,
+                body: ["name": "Debian 12 netinst", "downloadUrl": .string("\(mirror.baseURL)/images/netinst-12.iso")])
+            #expect(registered < 300 && image["result"]?["result"]?["state"] == "ready", "\(image)")
+
+            let profile = InstallationBodies.profile("kickstart", overrides: ["mirrorUrl": .string("\(mirror.baseURL)/rocky/"), "cacheDirectory": "rocky9", "isoId": "7"])
+            let body = InstallationRouteTests.body(mirror: mirror, overrides: ["profile": profile, "installPowerAction": "powerCycle", "connection": connection])
+            let started = ContinuousClock.now
+            let (created, _, text) = try await InstallationRouteTests.call(client, .PUT, "\(api)/v1/installations/61", token: token, body: body)
+            #expect(created == 201, "\(text)")
+            let status = try await InstallationRouteTests.waitForStatus(client, live, "61", timeout: .seconds(90)) { $0["stepName"] == "waitingForBoot" }
+            print("ISO installation prepared against sushy-tools (mounted, boot once from CD, powered on and verified): \(ContinuousClock.now - started)")
+            let messages = Self.items(status["installProgress"]).compactMap { $0["message"]?.stringValue }
+            #expect(messages.contains { $0.hasPrefix("virtual media: \(imageURL) mounted") }, "\(messages)")
+            #expect(messages.contains { $0.hasPrefix("power: was off, powered on (verified") }, "\(messages)")
+
+            let system = try await Self.emulatedSystem(sushy)
+            // The agent asks for Once; sushy's fake driver keeps every override Continuous (its boot test notes it).
+            #expect(system["Boot"]?["BootSourceOverrideTarget"] == "Cd" && system["Boot"]?["BootSourceOverrideEnabled"] != "Disabled", "\(system["Boot"] ?? nil)")
+            #expect(system["PowerState"] == "On")
+            let (_, media, _) = try await InstallationRouteTests.call(client, .POST, "\(api)/v1/bmc/virtual-media/status", token: token, body: ["connection": connection])
+            #expect(media["result"]?["inserted"] == true && media["result"]?["image"] == .string(imageURL), "\(media)")
+
+            let (_, entry, _) = try await InstallationRouteTests.call(client, .GET, "\(api)/v1/dhcp/entries/52:54:00:12:34:56", token: token)
+            #expect(entry["result"]?["pxe"] == false, "the address, never a network boot: \(entry)")
+            let (_, _, script) = try await InstallationRouteTests.call(client, .GET, "\(boot)/boot/ipxe?mac=52-54-00-12-34-56&arch=pcbios")
+            #expect(!script.contains("vmlinuz"), "no PXE installation for a server that boots the ISO: \(script)")
+            let (inUse, refused, _) = try await InstallationRouteTests.call(client, .DELETE, "\(api)/v1/isos/7", token: token)
+            #expect(inUse == 409 && refused["error"]?["code"] == "iso_in_use", "\(refused)")
+
+            // The installer on the ISO fetches its answer file and reports through the installation's URLs.
+            let bootToken = InstallationRouteTests.token(of: status)
+            let (answer, _, kickstart) = try await InstallationRouteTests.call(client, .GET, "\(boot)/boot/\(bootToken)/kickstart")
+            #expect(answer == 200 && kickstart.contains("rootpw --iscrypted"))
+            _ = try await InstallationRouteTests.call(client, .POST, "\(boot)/boot/\(bootToken)/done?event=installerFinished")
+            _ = try await InstallationRouteTests.call(client, .GET, "\(boot)/boot/\(bootToken)/done?event=firstBootAfterScriptExecution")
+            let ended = try await InstallationRouteTests.waitForStatus(client, live, "61", timeout: .seconds(60)) { $0["stepName"] == "finished" }
+            #expect(ended["state"] == "completed" && ended["cleanupComplete"] == true, "\(ended.jsonText)")
+            let steps = Self.items(ended["cleanup"]).compactMap { $0["step"]?.stringValue }
+            #expect(steps == ["dhcp", "virtualMedia", "bootDevice"], "\(ended.jsonText)")
+
+            let after = try await Self.emulatedSystem(sushy)
+            #expect(after["Boot"]?["BootSourceOverrideTarget"] == "Hdd", "\(after["Boot"] ?? nil)")
+            let (_, emptied, _) = try await InstallationRouteTests.call(client, .POST, "\(api)/v1/bmc/virtual-media/status", token: token, body: ["connection": connection])
+            #expect(emptied["result"]?["inserted"] == false, "\(emptied)")
+            let (deleted, _, _) = try await InstallationRouteTests.call(client, .DELETE, "\(api)/v1/isos/7", token: token)
+            #expect(deleted == 200)
+        }
+        await live.stop()
+    }
+
     /// The seed's user operations take a redfish connection as they take an ipmi one; IPMI-only settings are refused.
     @Test func bmcUsersOverRedfishThroughTheAPI() async throws {
         let bmc = try await RedfishBMCEmulator()

@@ -48,7 +48,24 @@ final class RecordingEffects: InstallationEffects, InstallationPowerControl {
     func startConsoleCapture(serverId: String, connection: JSONValue) async { state.withLock { $0.console.append("start \(serverId)") } }
     func stopConsoleCapture(serverId: String) async { state.withLock { $0.console.append("stop \(serverId)") } }
 
-    func validate(connection: JSONValue) throws {}
+    func validate(connection: JSONValue, virtualMedia: Bool) throws {}
+
+    func readyISO(_ id: String) async throws -> ISOImage {
+        try record("iso", id)
+        return ISOImage(
+            id: id, name: "Test ISO", downloadUrl: "http://mirror.test/images/test.iso", state: .ready, cacheDirectory: "iso-\(id)", file: "test.iso",
+            bytes: 42, sha256: String(repeating: "a", count: 64), verified: true, error: nil, updatedAt: Date())
+    }
+
+    func mountBootMedia(imageURL: String, connection: JSONValue) async throws -> InstallationPowerStep {
+        try record("mount", imageURL)
+        return .mediaMounted(imageURL, PowerStepCheck(verified: true, summary: "read back (test)"))
+    }
+
+    func ejectBootMedia(connection: JSONValue) async throws -> InstallationPowerStep {
+        try record("eject", "")
+        return .mediaEjected(PowerStepCheck(verified: true, summary: "read back (test)"))
+    }
 
     func setBootDevice(_ device: String, connection: JSONValue) async throws -> InstallationPowerStep {
         try record("bootDevice", device)
@@ -104,6 +121,53 @@ struct InstallationManagerEffectsTests {
         #expect(effects.log == ["cache rocky9", "putDHCP 52:54:00:12:34:56 pxe=true", "bootDevice pxe", "restart cycle"])
         #expect(record.progress.map(\.message).contains("boot device: pxe (read back (test))"))
         #expect(record.progress.map(\.message).contains("power: power cycled (verified online (test))"))
+    }
+
+    static let isoBody = InstallationFixtures.body(profile: InstallationFixtures.profile("kickstart", overrides: ["isoId": "7"]), overrides: [
+        "installPowerAction": "powerCycle", "connection": ["type": "redfish", "meta": ["ip": "127.0.0.1", "username": "admin", "password": "secret"]],
+    ])
+
+    /// A profile naming an ISO: the image must be cached, the DHCP entry gives the address without network boot, the
+    /// ISO is mounted with the next boot set to it instead of PXE, then the restart; the end ejects it.
+    @Test func anISOProfileMountsTheImageInsteadOfNetworkBoot() async throws {
+        _ = try await manager.start(serverId: "61", body: Self.isoBody)
+        let record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(60)))
+        #expect(record.step == .waitingForBoot, "\(record.progress.map(\.message))")
+        #expect(effects.log == [
+            "cache rocky9", "iso 7", "putDHCP 52:54:00:12:34:56 pxe=false", "iso 7", "mount http://10.10.10.1:8080/boot/files/iso-7/test.iso", "restart cycle",
+        ], "\(effects.log)")
+        #expect(record.progress.map(\.message).contains("virtual media: http://10.10.10.1:8080/boot/files/iso-7/test.iso mounted, next boot from the virtual CD (read back (test))"))
+
+        let ended = try await manager.abort("61", withoutPowerReset: false)
+        #expect(ended.cleanup?.map(\.name) == ["dhcp", "virtualMedia", "bootDevice", "power"], "\(ended.cleanup ?? [])")
+        #expect(effects.log.suffix(4) == ["removeDHCP 52:54:00:12:34:56", "eject ", "bootDevice disk", "reset "], "\(effects.log)")
+    }
+
+    /// A BMC that takes the insert and never mounts the image (the mount is not read back): the server is never
+    /// restarted, and the end still ejects and sets the disk.
+    @Test func anISOTheBMCDoesNotMountIsNeverBooted() async throws {
+        effects.fail("mount")
+        _ = try await manager.start(serverId: "61", body: Self.isoBody)
+        var record = try #require(try await manager.status("61"))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while record.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            record = try #require(try await manager.status("61"))
+        }
+        #expect(record.state == .failed && record.error?.contains("mount failed") == true, "\(record.state) \(record.error ?? "")")
+        #expect(!effects.log.contains { $0.hasPrefix("restart") || $0.hasPrefix("bootDevice pxe") }, "\(effects.log)")
+        #expect(effects.log.suffix(2) == ["eject ", "bootDevice disk"], "\(effects.log)")
+    }
+
+    /// A profile that boots an ISO needs a redfish connection (virtual media), named in the 400.
+    @Test func anISOProfileNeedsARedfishConnection() async throws {
+        let ipmi = InstallationFixtures.body(profile: InstallationFixtures.profile("kickstart", overrides: ["isoId": "7"]), overrides: [
+            "installPowerAction": "powerCycle", "connection": ["type": "ipmi", "meta": ["ip": "127.0.0.1", "username": "admin", "password": "secret"]],
+        ])
+        await #expect { try await manager.start(serverId: "61", body: ipmi) } throws: { AgentError.from($0).details["field"] == "connection.type" }
+        let badId = InstallationFixtures.body(profile: InstallationFixtures.profile("kickstart", overrides: ["isoId": "../7"]), overrides: [:])
+        await #expect { try await manager.start(serverId: "61", body: badId) } throws: { AgentError.from($0).details["field"] == "profile.isoId" }
+        #expect(try await manager.status("61") == nil)
     }
 
     @Test func anAbortPutsBackEverythingThePreparationDid() async throws {

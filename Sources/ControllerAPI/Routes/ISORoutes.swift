@@ -12,6 +12,7 @@ struct ISORoutes {
     func register(on router: Router<AgentRequestContext>) {
         let limit = runtime.configuration.api.maxBodyBytes
         let isos = runtime.isos
+        let installations = runtime.installations
         let bootBaseURL = runtime.configuration.bootBaseURL
         router.put("/v1/isos/{id}") { request, context in
             let payload = try await RequestPayload.read(request, limit: limit)
@@ -35,6 +36,12 @@ struct ISORoutes {
         }
         router.delete("/v1/isos/{id}") { _, context in
             let id = try context.pathParameter("id")
+            // A running installation boots it (and mounts it again after a restart of the agent).
+            if let user = try await installations.store.all(state: .running).first(where: { $0.bootISO == id }) {
+                throw AgentError.conflict(
+                    "iso_in_use", "ISO \(id) is mounted for the running installation of server \(user.serverId); delete it when that has ended",
+                    details: ["id": .string(id), "serverId": .string(user.serverId)])
+            }
             guard try await isos.remove(id) else { throw AgentError.notFound("ISO", id) }
             return Envelope.success(["id": .string(id), "deleted": true])
         }
