@@ -65,6 +65,10 @@ import Testing
             let test = try await client.execute(uri: "/v1/connections/test", method: .post, headers: headers, body: Self.body(["connection": connection]))
             #expect(test.envelope["result"] == "online", "\(test.envelope)")
 
+            // sushy-tools implements no AccountService: the user operations say so instead of listing nobody.
+            let users = try await client.execute(uri: "/v1/bmc/users/listUsers", method: .post, headers: headers, body: Self.body(["connection": connection]))
+            #expect(users.status == .unprocessableContent && "\(users.envelope)".contains("AccountService"), "\(users.envelope)")
+
             let custom = try await client.execute(
                 uri: "/v1/power/executeCustomCommand", method: .post, headers: headers, body: Self.body(["connection": connection, "params": "chassis status"]))
             #expect(custom.status == .unprocessableContent, "\(custom.envelope)")
