@@ -157,9 +157,11 @@ public final class AgentRuntime: Sendable {
         await toolCache.tools(refresh: refresh)
     }
 
-    /// Stops running jobs (recorded as cancelled) during graceful shutdown.
+    /// Stops running jobs (recorded as cancelled) during graceful shutdown, and ends the Redfish sessions the agent
+    /// holds (BMCs allow few at a time).
     public func shutdown() async {
         await jobs.cancelAll()
+        await redfish.client.logOutAll(within: .seconds(5))
         await snmp.shutdown()
         switches.pool.closeAll()
     }

@@ -31,6 +31,8 @@ public final class RedfishClient: Sendable {
     private let turns: DeviceTurns
     private let certificates = Mutex<[String: PresentedCertificate]>([:])
     private let authentication = Mutex<[String: Authentication]>([:])
+    /// The connection each session key was last used with, so that ``logOutAll(within:)`` can end the sessions.
+    private let sessionConnections = Mutex<[String: RedfishConnection]>([:])
     private let durationTimer = Timer(label: "rackagent_redfish_request_duration_seconds")
     /// One account change at a time per BMC: a slot picked from a listing must still be free when it is filled.
     let accountChanges = KeyedLocks()
@@ -217,6 +219,7 @@ public final class RedfishClient: Sendable {
             let secret = Secret(token)
             let location = response.header("Location").flatMap(Self.locationPath)
             authentication.withLock { $0[sessionKey(connection)] = .session(collection: collection, token: secret, location: location) }
+            if location != nil { sessionConnections.withLock { $0[sessionKey(connection)] = connection } }
             return secret
         case 401, 403:
             throw RedfishError.authenticationFailed(bmc: connection.address, detail: Self.errorMessage(response) ?? "HTTP \(response.status)")
@@ -236,7 +239,23 @@ public final class RedfishClient: Sendable {
         }
     }
 
-    /// Ends the sessions this client opened (BMCs allow few at a time): the command line does it before it exits.
+    /// Ends every session this client holds, each BMC at the same time, for at most `limit` (an unreachable BMC must
+    /// not hold up the agent's shutdown); what is not ended by then expires on the BMC.
+    public func logOutAll(within limit: Duration) async {
+        let connections = sessionConnections.withLock { known in
+            defer { known.removeAll() }
+            return Array(known.values)
+        }
+        guard !connections.isEmpty else { return }
+        _ = try? await withDeadline(limit, timeoutError: { CancellationError() }) {
+            await withTaskGroup(of: Void.self) { group in
+                for connection in connections { group.addTask { await self.logOut(connection) } }
+            }
+        }
+    }
+
+    /// Ends the sessions this client opened (BMCs allow few at a time): the command line does it before it exits,
+    /// the daemon at shutdown.
     public func logOut(_ connection: RedfishConnection) async {
         let open = authentication.withLock { modes -> (Secret, String)? in
             guard case .session(let collection, let token?, let location?) = modes[sessionKey(connection)] else { return nil }

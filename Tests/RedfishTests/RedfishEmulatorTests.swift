@@ -141,6 +141,27 @@ import Testing
         #expect(sushy.log.components(separatedBy: "/redfish/v1").count == requestsBefore, "nothing reached the BMC")
     }
 
+    /// At shutdown the sessions the agent holds are ended (BMCs allow few), and a BMC that stopped answering does not
+    /// hold the shutdown past its bound.
+    @Test func sessionsAreEndedAtShutdownWithinABound() async throws {
+        let bmc = try await RedfishBMCEmulator()
+        let hung = try await RedfishBMCEmulator(username: "other", password: "other-pw")
+        defer { hung.stop() }
+        let service = Self.service()
+        #expect(try await service.powerStatus(try Self.connection(bmc.meta())) == .off)
+        #expect(try await service.powerStatus(try Self.connection(hung.meta())) == .off)
+        try await hung.behave(["silent": true])
+        let started = ContinuousClock.now
+        await service.client.logOutAll(within: .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(5), "the hung BMC held the shutdown")
+        let seen = try await bmc.requests()
+        #expect(seen.contains { $0.method == "DELETE" && $0.path.hasPrefix("/redfish/v1/SessionService/Sessions/") && $0.status == 204 }, "\(seen)")
+        let sessionRequests = seen.count
+        await service.client.logOutAll(within: .seconds(3))
+        #expect(try await bmc.requests().count == sessionRequests, "a session is ended once")
+        bmc.stop()
+    }
+
     /// One login serves many requests; a session the BMC expired is replaced by one fresh login, and the request is
     /// sent again once.
     @Test func expiredSessionsLogInAgainOnce() async throws {

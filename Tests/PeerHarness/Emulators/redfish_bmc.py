@@ -15,6 +15,7 @@ Test control (never part of the Redfish API):
                            {"busyResets": N}          the next N resets answer 503 (reads are answered)
                            {"dropAfterReset": true}   a reset is carried out, then its connection dropped unanswered
                            {"stallBody": true}        a read of the system sends its headers and then nothing
+                           {"silent": true}           every request is taken and never answered (a hung BMC)
                            {"resetTypes": ["On", ...]} the reset types the ActionInfo lists (and the action takes)
                            {"slotAccounts": true}     accounts are fixed slots 1-6 (slot 1 reserved): POST and DELETE
                                                       answer 405, a user is made by filling an empty slot
@@ -32,7 +33,7 @@ requests_seen = []
 behaviour = {"busy": 0, "ignoreResets": False, "applyDelay": 0.3, "hideRestarts": False, "slotAccounts": False,
              "resetTypes": ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"],
              "managerAwaySeconds": 2, "awayUntil": 0,
-             "busyResets": 0, "dropAfterReset": False, "stallBody": False}
+             "busyResets": 0, "dropAfterReset": False, "stallBody": False, "silent": False}
 ACCOUNTS = "/redfish/v1/AccountService/Accounts"
 sel_entries = [
     {"Id": "1", "EntryType": "SEL", "Severity": "Critical", "Created": "2026-11-30T10:00:00Z", "SensorType": "Temperature",
@@ -179,6 +180,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return None
+            if behaviour["silent"]:
+                record["status"] = 0
+                lock.release()
+                try:
+                    time.sleep(30)
+                finally:
+                    lock.acquire()
+                self.close_connection = True
+                return None
             if behaviour["busy"] > 0:
                 behaviour["busy"] -= 1
                 record["status"] = 503
@@ -289,6 +299,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.command == "POST" and path == "/redfish/v1/Managers/BMC/Actions/Manager.Reset":
                 record["status"] = 204
                 behaviour["awayUntil"] = time.time() + 0.5 + behaviour["managerAwaySeconds"] if behaviour["managerAwaySeconds"] > 0 else 0
+                return self.answer(204)
+            if self.command == "DELETE" and path.startswith("/redfish/v1/SessionService/Sessions/"):
+                ended = [t for t, number in sessions.items() if "/redfish/v1/SessionService/Sessions/" + number == path]
+                if not ended:
+                    record["status"] = 404
+                    return self.answer(404, error_body("no such session"))
+                for t in ended:
+                    expired_tokens.add(t)
+                record["status"] = 204
                 return self.answer(204)
             if self.command == "PATCH" and path == SYSTEM:
                 boot = self.body().get("Boot") or {}
