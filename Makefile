@@ -14,7 +14,7 @@ RUN_PACKAGES := pkg-config libsnmp-dev libssh2-1-dev libsqlite3-dev ipmitool snm
 # The real peers the tests talk to (test-peers.md).
 TEST_PACKAGES := openipmi snmpd openssh-server isc-dhcp-server kea-dhcp4-server tftp-hpa \
 	udhcpc isc-dhcp-client dhcping qemu-system-x86 ipxe-qemu iproute2 iputils-ping python3 python3-venv \
-	curl wget dmidecode pciutils debconf chromium openssl
+	curl wget dmidecode pciutils debconf chromium openssl debian-installer-12-netboot-amd64 ovmf
 # PyPI peers: snmpsim (+ the two modules it needs but does not declare), fakenos, pykickstart (ksvalidator),
 # pyghmi (the misbehaving BMC), the OpenAPI validator, schemathesis (status-code conformance of openapi.yaml), sushy-tools
 # (the Redfish emulator; its bcrypt also writes the emulator's htpasswd).

@@ -7,16 +7,31 @@ public final class QEMUMachine: Sendable {
     public let process: PeerProcess
     public let directory: TemporaryDirectory
 
-    public init(namespace: NetworkNamespace, tap: String, mac: String, memoryMB: Int = 256) async throws {
+    /// The firmware a network-booting machine starts with.
+    public enum Firmware: Sendable {
+        /// SeaBIOS, booting the e1000's iPXE ROM (ipxe-qemu): iPXE from the start.
+        case bios
+        /// OVMF (Debian's `ovmf`) with a virtio NIC and no option ROM: the firmware's own PXE client, which fetches
+        /// `ipxe.efi` over TFTP, as a UEFI server does.
+        case uefi
+    }
+
+    public init(namespace: NetworkNamespace, tap: String, mac: String, memoryMB: Int = 256, firmware: Firmware = .bios) async throws {
         directory = try TemporaryDirectory(prefix: "qemu")
         guard let qemu = locateProgram("qemu-system-x86_64") else { throw HarnessError.peerFailed("qemu-system-x86_64 is not installed") }
-        process = try await PeerProcess(
-            name: "qemu", executable: "/usr/sbin/ip",
-            arguments: [
-                "netns", "exec", namespace.name, qemu, "-accel", "tcg", "-m", String(memoryMB), "-nographic", "-no-reboot", "-boot", "n",
-                "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no", "-device", "e1000,netdev=n0,mac=\(mac)",
-            ],
-            logPath: directory.file("console.log"))
+        var arguments = [
+            "netns", "exec", namespace.name, qemu, "-accel", "tcg", "-m", String(memoryMB), "-nographic", "-no-reboot", "-boot", "n",
+            "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no",
+        ]
+        switch firmware {
+        case .bios:
+            arguments += ["-device", "e1000,netdev=n0,mac=\(mac)"]
+        case .uefi:
+            let ovmf = "/usr/share/ovmf/OVMF.fd"
+            guard FileManager.default.fileExists(atPath: ovmf) else { throw HarnessError.peerFailed("\(ovmf) is missing (Debian's ovmf)") }
+            arguments += ["-bios", ovmf, "-device", "virtio-net-pci,netdev=n0,mac=\(mac),romfile="]
+        }
+        process = try await PeerProcess(name: "qemu", executable: "/usr/sbin/ip", arguments: arguments, logPath: directory.file("console.log"))
     }
 
     /// The serial port on a TCP server (`serialPort`, for ipmi_sim's SOL to connect to, as a BMC reaches the UART),

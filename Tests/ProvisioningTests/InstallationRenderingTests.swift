@@ -40,6 +40,26 @@ import Testing
         #expect(rendered.files["ipxe"]?.content.contains("kernel http://10.10.10.1:8080/boot/files/rocky9/images/pxeboot/vmlinuz") == true)
     }
 
+    /// iPXE's BIOS bzImage loader hands the kernel every image still loaded as its initramfs (iPXE 2019, as Debian ships
+    /// it): an image fetched only to report progress must be freed before `boot`, or the installer's initrd begins with
+    /// the report and the kernel panics (what the real Debian installer showed). Every stock script leaves only the
+    /// kernel and its initrds loaded.
+    @Test(arguments: ["kickstart", "preseed", "autoinstall", "windows"])
+    func stockBootScriptsLeaveNoStrayImagesForTheKernel(pxeType: String) throws {
+        let rendered = try F.render(F.body(profile: F.profile(pxeType)))
+        let script = try #require(rendered.files["ipxe"]?.content)
+        let fetches = script.split(separator: "\n").filter { $0.hasPrefix("imgfetch") }
+        #expect(!fetches.isEmpty, "\(script)")
+        for line in fetches {
+            let words = line.split(separator: " ")
+            guard let flag = words.firstIndex(of: "--name"), flag + 1 < words.count else {
+                Issue.record("an image fetched without a name cannot be freed: \(line)")
+                continue
+            }
+            #expect(line.contains("&& imgfree \(words[flag + 1])"), "\(line)")
+        }
+    }
+
     /// Runs the layout's %pre on this machine with a stand-in lsblk reporting `disks` disks, puts its output where
     /// the %include is and gives the whole file to ksvalidator: the partitioning the installer would get is valid.
     @Test(arguments: [("auto_raid", 1), ("auto_raid", 2), ("auto_raid", 3), ("auto_raid", 5), ("auto_raid_0", 2), ("auto_raid_1", 2),

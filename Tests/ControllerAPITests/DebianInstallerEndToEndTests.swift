@@ -1,0 +1,110 @@
+import AgentCore
+import AsyncHTTPClient
+import ControllerAPI
+import Foundation
+import NIOHTTP1
+import PeerHarness
+import Provisioning
+import Testing
+
+/// The real Debian installer as the client: Debian's `debian-installer-12-netboot-amd64` laid out as a mirror on
+/// loopback, an installation with the stock preseed profile through the API, and qemu (TCG) booting from the network
+/// in a namespace bridged to the agent's dnsmasq: with SeaBIOS and the NIC's iPXE ROM, and with OVMF whose own PXE
+/// client fetches `ipxe.efi` over TFTP. The installer fetches the preseed over the installation's token URL from its
+/// DHCP address and its early command reports back; the test stops there (a full install needs a full mirror).
+extension DHCPServerSuites {
+    @Suite(.serialized) struct DebianInstallerEndToEndTests {
+        static let mac = "52:54:00:e2:e0:02"
+        static let installerImages = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64"
+        /// Where the mirror keeps the netboot files: the path the preseed profile's default cache files name under
+        /// `mirrorUrl` (`.../debian/dists/bookworm/`).
+        static let netbootPath = "debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64"
+
+        @Test(.timeLimit(.minutes(8)), arguments: [QEMUMachine.Firmware.bios, .uefi])
+        func theDebianInstallerNetbootsAndReportsBack(firmware: QEMUMachine.Firmware) async throws {
+            let name = firmware == .bios ? "bios" : "uefi"
+            let namespace = try await NetworkNamespace(prefix: firmware == .bios ? "rdb" : "rdu", subnet: 62, addressPeer: false)
+            defer { namespace.remove() }
+            try await namespace.addBridgedTap("tap0")
+            let mirrorRoot = try TemporaryDirectory(prefix: "debmirror")
+            try FileManager.default.createDirectory(atPath: mirrorRoot.file(Self.netbootPath), withIntermediateDirectories: true)
+            for file in ["linux", "initrd.gz"] {
+                try FileManager.default.createSymbolicLink(atPath: mirrorRoot.file("\(Self.netbootPath)/\(file)"), withDestinationPath: "\(Self.installerImages)/\(file)")
+            }
+            let mirror = try await HTTPMirror(root: mirrorRoot)
+            defer {
+                mirror.stop()
+                mirrorRoot.remove()
+            }
+
+            let bootPort = FreePort.tcp()
+            let agent = try await TestAgent { configuration in
+                configuration.dhcp.backend = .dnsmasq
+                configuration.dhcp.interface = namespace.hostInterface
+                configuration.dhcp.serverAddress = namespace.hostAddress
+                configuration.boot.listen = "\(namespace.hostAddress):\(bootPort)"
+                configuration.provisioning.downloadTimeoutSeconds = 120
+            }
+            defer { agent.remove() }
+            let live = try await LiveAgent(agent: agent)
+            let runtime = agent.runtime
+            let supervisor = try #require(runtime.dnsmasq)
+            let services = RunningServices([DHCPMaintenance(service: runtime.dhcp, configuration: runtime.configuration, logger: runtime.logger), supervisor],
+                                           logger: runtime.logger)
+            try await DHCPNamespaceTests.waitFor { supervisor.processIdentifier != nil }
+
+            let profile = InstallationBodies.profile("preseed", overrides: ["mirrorUrl": .string("\(mirror.baseURL)/debian/dists/bookworm/"), "keep_dhcp_minutes": 30])
+            let body = InstallationBodies.body(profile: profile, overrides: [
+                "mac": .string(Self.mac), "installPowerAction": "noRestart", "disklayout": InstallationBodies.layout("auto_raid"),
+                "ipassignments": [["ip": "10.231.62.42", "primary_ip": 1, "subnetinformation": ["netmask": "255.255.255.0", "gw": "10.231.62.1"]]],
+                "dns": [.string(namespace.hostAddress)],
+            ])
+            var machine: QEMUMachine?
+            defer { machine?.stop() }
+            let started = ContinuousClock.now
+            try await live.withClient { client in
+                let api = live.baseURL
+                let token = agent.token
+                let (created, prepared, text) = try await InstallationRouteTests.call(client, .PUT, "\(api)/v1/installations/62?wait=120", token: token, body: body)
+                try #require(created == 201, "\(text)")
+                try #require(prepared["result"]?["stepName"] == "waitingForBoot", "\(prepared.jsonText)")
+                let fetched = mirror.requests().filter { $0.status == 200 }.map(\.path)
+                for file in ["linux", "initrd.gz"] {
+                    #expect(fetched.contains("/\(Self.netbootPath)/\(file)"), "the OS cache did not fetch \(file): \(fetched)")
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                machine = try await QEMUMachine(namespace: namespace, tap: "tap0", mac: Self.mac, memoryMB: 1024, firmware: firmware)
+
+                let reported = try await InstallationRouteTests.waitForStatus(client, live, "62", timeout: .seconds(400)) { status in
+                    guard case .array(let progress)? = status["installProgress"] else { return false }
+                    return status["state"] != "running" || progress.contains { $0["message"]?.stringValue?.hasPrefix("installer: installer started") == true }
+                }
+                print("Debian installer (\(name)) netbooted through the agent to its early command: \(ContinuousClock.now - started)")
+                let console = machine?.console ?? ""
+                Self.keep(console, as: "debian-installer-\(name).log")
+                #expect(reported["state"] == "running", "\(reported.jsonText)\nconsole:\n\(console.suffix(3000))")
+                guard case .array(let progress)? = reported["installProgress"] else { throw AgentError.internalError("no progress") }
+                let messages = progress.compactMap { $0["message"]?.stringValue }
+                let architecture = firmware == .bios ? "bios" : "efi"
+                #expect(messages.contains("boot script fetched by 10.231.62.42 (\(architecture))"), "\(messages)")
+                #expect(messages.contains { $0.hasPrefix("answer file") && $0.hasSuffix("fetched by 10.231.62.42") }, "\(messages)")
+                #expect(messages.contains { $0.hasPrefix("installer: installer started") }, "\(messages)")
+                for failure in ["Failed to retrieve the preconfiguration file", "Bad archive mirror", "Network autoconfiguration failed"] {
+                    #expect(!console.contains(failure), "the installer showed '\(failure)':\n\(console.suffix(3000))")
+                }
+                let (aborted, _, abortText) = try await InstallationRouteTests.call(client, .DELETE, "\(api)/v1/installations/62", token: token)
+                #expect(aborted == 200, "\(abortText)")
+            }
+            await services.stop()
+            await live.stop()
+        }
+
+        /// Keeps the machine's serial console under `.build/test-artifacts` for whoever reads a failed run.
+        static func keep(_ console: String, as file: String) {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let directory = root.appendingPathComponent(".build/test-artifacts")
+            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try? console.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        }
+    }
+}
