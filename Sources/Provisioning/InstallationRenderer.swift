@@ -84,6 +84,9 @@ public struct InstallationRenderer: Sendable {
             for (index, script) in request.scripts.enumerated() {
                 files["script/\(index + 1)"] = RenderedFile(script.script)
             }
+        case .rescue where profile.bootsInstallerRescue:
+            files["preseed"] = RenderedFile(try renderStock("answer/preseed-rescue.cfg", variables))
+            answerFile = "preseed"
         case .rescue, .diskWipe, .passwordReset, .hardwareDetection:
             if let name = TemplateContext.kindScriptName(request.kind) {
                 files["script/\(name)"] = RenderedFile(try renderStock(Self.stockScript(name), variables))
@@ -100,7 +103,8 @@ public struct InstallationRenderer: Sendable {
         if let own = profile.pxeConfig {
             script = try engine.render(own, name: "profile.pxeConfig", context: variables)
         } else {
-            let stock = kind.bootsRescueSystem ? "ipxe/rescue.ipxe" : "ipxe/\(profile.pxeType).ipxe"
+            let stock = kind == .rescue && profile.bootsInstallerRescue ? "ipxe/preseed-rescue.ipxe"
+                : kind.bootsRescueSystem ? "ipxe/rescue.ipxe" : "ipxe/\(profile.pxeType).ipxe"
             guard library.has(stock) else {
                 throw AgentError.invalidField("profile.pxeConfig", "required: there is no stock boot script for pxeType \(profile.pxeType)")
             }

@@ -115,6 +115,10 @@ public struct InstallationRequest: Sendable {
         if kind.bootsRescueSystem, kind != .passwordReset, !liveHardwareDetection, profile?.isRescue != true {
             throw AgentError.invalidField("profile.isRescue", "\(kind.rawValue) boots a rescue system: the profile must have isRescue set")
         }
+        if kind != .rescue, kind != .install, profile?.bootsInstallerRescue == true {
+            throw AgentError.invalidField(
+                "kind", "the profile boots the Debian installer's rescue mode, which runs none of the agent's scripts: only kind rescue")
+        }
         if kind == .install, profile?.isRescue == true || profile?.isPasswordResetProfile == true {
             throw AgentError.invalidField("kind", "the profile is a rescue profile; use kind rescue, diskWipe, passwordReset or hardwareDetection")
         }

@@ -207,6 +207,9 @@ public struct PXEProfile: Sendable, Equatable {
     }
 
     /// The answer file's name in boot URLs (`/boot/{token}/<name>`), nil when the profile has none.
+    /// True for a rescue profile that boots the Debian installer's rescue mode instead of the live rescue system.
+    public var bootsInstallerRescue: Bool { isRescue && pxeType == "preseed" }
+
     public var answerFileName: String? {
         switch pxeType {
         case "kickstart", "preseed", "autoinstall": return pxeType
@@ -237,9 +240,10 @@ public struct PXEProfile: Sendable, Equatable {
         }
     }
 
-    /// What a stock install boots, relative to the distribution mirror.
+    /// What a stock install boots, relative to the distribution mirror. A rescue profile boots a live system, except
+    /// one of pxeType preseed: the Debian installer's own rescue mode.
     static func defaultCacheFiles(_ pxeType: String, isRescue: Bool) -> [String] {
-        if isRescue { return ["live/vmlinuz", "live/initrd.img"] }
+        if isRescue, pxeType != "preseed" { return ["live/vmlinuz", "live/initrd.img"] }
         switch pxeType {
         case "kickstart": return ["images/pxeboot/vmlinuz", "images/pxeboot/initrd.img"]
         case "preseed": return ["main/installer-amd64/current/images/netboot/debian-installer/amd64/linux",

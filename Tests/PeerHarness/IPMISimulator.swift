@@ -4,7 +4,10 @@ import Foundation
 /// OpenIPMI's `ipmi_sim` as a BMC on 127.0.0.1 (a free UDP port), with a chassis_control script that keeps
 /// power and boot device in files the test can read and write (recipe: shared/test-peers.md).
 /// Users: `admin`/`secret` (ADMINISTRATOR, slot 2) and the anonymous slot 1. The script also plays the host
-/// OS: an ACPI soft shutdown request powers the chassis off half a second later.
+/// OS: an ACPI soft shutdown request powers the chassis off half a second later. A power-on less than 1.5 s after a
+/// power-off (ipmi_sim's power cycle turns the chassis back on after 1 s) is applied 4 s later, as a real chassis
+/// stays off for seconds: a one-second off phase is missed by status polls on a loaded machine (ipmitool sessions
+/// took 2.4 s each beside the qemu installer tests), and a cycle could then not be told from nothing.
 public final class IPMISimulator: Sendable {
     public let directory: TemporaryDirectory
     public let port: Int
@@ -64,7 +67,13 @@ public final class IPMISimulator: Sendable {
                       boot) echo "boot:$(cat \(path)/boot.state 2>/dev/null || echo default)";;
                    esac; done;;
               set) while [ $# -gt 1 ]; do case $1 in
-                      power) echo $2 > $st;;
+                      power) now=$(date +%s%N)
+                             if [ "$2" = 0 ]; then echo $now > \(path)/off.at; echo 0 > $st
+                             else off=$(cat \(path)/off.at 2>/dev/null || echo 0)
+                                  if [ $(( (now - off) / 1000000 )) -lt 1500 ]; then
+                                      (sleep 4; [ "$(cat \(path)/off.at)" = "$off" ] && echo 1 > $st) >/dev/null 2>&1 &
+                                  else echo 1 > $st; fi
+                             fi;;
                       boot) echo $2 > \(path)/boot.state;;
                       shutdown) [ "$2" = 1 ] && (sleep 0.5; echo 0 > $st) >/dev/null 2>&1 &;;
                    esac; shift 2; done;;

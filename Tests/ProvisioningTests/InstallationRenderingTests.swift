@@ -291,6 +291,24 @@ import Testing
         #expect(field(F.body(profile: F.profile("kickstart"), overrides: ["ipassignments": []])) == "ipassignments")
         #expect(field(F.body(profile: F.rescueProfile(), overrides: ["kind": "install"])) == "kind")
         #expect(field(F.body(profile: F.profile("kickstart"), overrides: ["kind": "diskWipe"])) == "profile.isRescue")
+        let installerRescue = F.rescueProfile(overrides: ["pxeType": "preseed", "mirrorUrl": "http://127.0.0.1:9/debian/dists/bookworm/"])
+        #expect(field(F.body(profile: installerRescue, overrides: ["kind": "diskWipe"])) == "kind")
+    }
+
+    /// A rescue profile of pxeType preseed boots the Debian installer's rescue mode: its boot files, the rescue
+    /// preseed (debconf accepts it) whose early command reports and completes the rescue.
+    @Test func installerRescueModeRendersItsPreseed() async throws {
+        let profile = F.rescueProfile(overrides: ["pxeType": "preseed", "mirrorUrl": "http://127.0.0.1:9/debian/dists/bookworm/", "cacheDirectory": "debian12"])
+        let rendered = try F.render(F.body(profile: profile, overrides: ["kind": "rescue"]))
+        let script = try #require(rendered.files["ipxe"]?.content)
+        #expect(script.contains("rescue/enable=true") && script.contains("/boot/files/debian12/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux"))
+        #expect(rendered.answerFile == "preseed" && rendered.files["script/rescue"] == nil)
+        let preseed = try #require(rendered.files["preseed"]?.content)
+        let directory = try TemporaryDirectory(prefix: "preseed")
+        defer { directory.remove() }
+        let (status, output) = try await PeerTools.run("/usr/bin/debconf-set-selections", ["--checkonly", try write(preseed, "preseed.cfg", in: directory)])
+        #expect(status == 0 && output.isEmpty, "debconf-set-selections: \(output)")
+        #expect(preseed.contains("d-i rescue/enable boolean true") && preseed.contains("done?event=rescueReady"))
     }
 
     @Test func seedShapedValuesAreTolerated() throws {
