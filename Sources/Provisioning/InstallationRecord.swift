@@ -109,7 +109,11 @@ public struct InstallationRecord: Sendable, Codable {
     public var cleanupComplete: Bool { cleanup?.allSatisfy(\.succeeded) ?? true }
 
     /// The registered ISO the server boots from through virtual media (the profile's `isoId`), nil for PXE.
-    public var bootISO: String? { profileDocument?["isoId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
+    /// Read as the profile was validated (the seed's ids are numbers as often as strings).
+    public var bootISO: String? {
+        guard let profileDocument, let id = try? SeedDocument(profileDocument, path: "profile").string("isoId"), !id.isEmpty else { return nil }
+        return id
+    }
 
     mutating func record(_ step: InstallationStep, _ message: String, at now: Date = Date()) {
         if step > self.step { self.step = step }

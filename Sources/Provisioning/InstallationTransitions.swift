@@ -178,7 +178,9 @@ extension InstallationRecord {
         }
         if canSwitchPower, let connection, powerAction != .noRestart || bootISO != nil, ending.reached >= .power {
             actions.append(.bootFromDisk(connection: connection))
-            if ending.resetPower { actions.append(.resetPower(connection: connection)) }
+            // noRestart: the agent never restarted the server (with an ISO it only mounted the image and set the next
+            // boot), so an abort does not reset it either.
+            if ending.resetPower, powerAction != .noRestart { actions.append(.resetPower(connection: connection)) }
         }
         return actions.filter { action in !(cleanup ?? []).contains { $0.name == action.name && $0.succeeded } }
     }

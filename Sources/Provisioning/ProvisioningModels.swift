@@ -202,14 +202,22 @@ public struct PXEProfile: Sendable, Equatable {
         if let isoId, !ISORegistration.isIdentifier(isoId) {
             throw AgentError.invalidField(document.field("isoId"), "an ISO id: 1 to 64 letters, digits, - or _")
         }
-        cacheFiles = files.isEmpty ? (mirrorUrl == nil ? [] : Self.defaultCacheFiles(pxeType, isRescue: isRescue || isPasswordResetProfile)) : files
+        let installerRescue = Self.bootsInstallerRescue(isRescue: isRescue, isPasswordReset: isPasswordResetProfile, pxeType: pxeType)
+        cacheFiles = files.isEmpty ? (mirrorUrl == nil ? [] : Self.defaultCacheFiles(pxeType, liveSystem: (isRescue || isPasswordResetProfile) && !installerRescue)) : files
         self.document = value
     }
 
-    /// The answer file's name in boot URLs (`/boot/{token}/<name>`), nil when the profile has none.
-    /// True for a rescue profile that boots the Debian installer's rescue mode instead of the live rescue system.
-    public var bootsInstallerRescue: Bool { isRescue && pxeType == "preseed" }
+    /// True for a rescue profile (not a password-reset one) of pxeType preseed: it boots the Debian installer's rescue
+    /// mode instead of the live rescue system.
+    public var bootsInstallerRescue: Bool {
+        Self.bootsInstallerRescue(isRescue: isRescue, isPasswordReset: isPasswordResetProfile, pxeType: pxeType)
+    }
 
+    static func bootsInstallerRescue(isRescue: Bool, isPasswordReset: Bool, pxeType: String) -> Bool {
+        isRescue && !isPasswordReset && pxeType == "preseed"
+    }
+
+    /// The answer file's name in boot URLs (`/boot/{token}/<name>`), nil when the profile has none.
     public var answerFileName: String? {
         switch pxeType {
         case "kickstart", "preseed", "autoinstall": return pxeType
@@ -240,10 +248,10 @@ public struct PXEProfile: Sendable, Equatable {
         }
     }
 
-    /// What a stock install boots, relative to the distribution mirror. A rescue profile boots a live system, except
-    /// one of pxeType preseed: the Debian installer's own rescue mode.
-    static func defaultCacheFiles(_ pxeType: String, isRescue: Bool) -> [String] {
-        if isRescue, pxeType != "preseed" { return ["live/vmlinuz", "live/initrd.img"] }
+    /// What a stock install boots, relative to the distribution mirror; `liveSystem` for rescue and password-reset
+    /// profiles that boot the live rescue system.
+    static func defaultCacheFiles(_ pxeType: String, liveSystem: Bool) -> [String] {
+        if liveSystem { return ["live/vmlinuz", "live/initrd.img"] }
         switch pxeType {
         case "kickstart": return ["images/pxeboot/vmlinuz", "images/pxeboot/initrd.img"]
         case "preseed": return ["main/installer-amd64/current/images/netboot/debian-installer/amd64/linux",

@@ -142,7 +142,7 @@ public final class RedfishClient: Sendable {
         let timeout = Duration.seconds(connection.timeoutSeconds ?? settings.requestTimeoutSeconds)
         do {
             return try await transport.send(request, to: connection, trusting: certificate, timeout: timeout)
-        } catch RedfishError.unreachable(let bmc, let detail) where certificate != nil {
+        } catch RedfishError.unreachable(let bmc, let detail) where certificate != nil && !Task.isCancelled {
             // A handshake that failed with the trusted certificate: the BMC may present another one now. Say so precisely.
             certificates.withLock { _ = $0.removeValue(forKey: connection.address) }
             if let presented = try? await transport.presentedCertificate(of: connection, timeout: timeout), let certificate,
@@ -247,11 +247,25 @@ public final class RedfishClient: Sendable {
             return Array(known.values)
         }
         guard !connections.isEmpty else { return }
-        _ = try? await withDeadline(limit, timeoutError: { CancellationError() }) {
+        // Not a task group the caller waits on: a connect in flight ignores cancellation, and the bound must hold.
+        let work = Task {
             await withTaskGroup(of: Void.self) { group in
                 for connection in connections { group.addTask { await self.logOut(connection) } }
             }
         }
+        let (ended, signal) = AsyncStream<Void>.makeStream()
+        let watcher = Task {
+            await work.value
+            signal.finish()
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            signal.finish()
+        }
+        for await _ in ended {}
+        work.cancel()
+        watcher.cancel()
+        timer.cancel()
     }
 
     /// Ends the sessions this client opened (BMCs allow few at a time): the command line does it before it exits,

@@ -7,10 +7,6 @@ import NIOSSL
 import NIOTLS
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// One HTTP request to a Redfish service, by path under the connection's origin.
 public struct RedfishHTTPRequest: Sendable {
     public enum Method: String, Sendable { case GET, POST, PATCH, DELETE }
@@ -94,8 +90,12 @@ public struct NIORedfishTransport: RedfishTransport {
         }
         let exchange = RedfishExchange(request: request, connection: connection, pin: pin)
         // One deadline for connecting, the headers and the body together: a BMC that sends headers and then stalls the
-        // body must not hold the BMC's turn.
-        return try await withDeadline(timeout, timeoutError: { RedfishError.timeout(bmc: address, seconds: timeout.inSeconds) }) {
+        // body must not hold the BMC's turn. Run out before the request could be written, the BMC is untouched.
+        return try await withDeadline(timeout, timeoutError: {
+            exchange.progress.isBeforeRequest
+                ? RedfishError.unreachable(bmc: address, detail: "no TLS handshake within \(timeout.inSeconds) s")
+                : RedfishError.timeout(bmc: address, seconds: timeout.inSeconds)
+        }) {
             try await exchange.run(connectTimeout: min(timeout, .seconds(10)))
         }
     }
@@ -121,6 +121,7 @@ struct RedfishExchange: Sendable {
     let connection: RedfishConnection
     /// The fingerprint the BMC's leaf certificate must have (https); nil for http.
     let pin: String?
+    let progress = ProgressMark()
 
     /// What the exchange got to before it failed: only a failure before the request could have reached the BMC may call
     /// the device untouched.
@@ -130,11 +131,14 @@ struct RedfishExchange: Sendable {
     final class ProgressMark: Sendable {
         private let state = Mutex(Progress.connecting)
         var current: Progress { state.withLock { $0 } }
+        var isBeforeRequest: Bool {
+            if case .requestMaySend = current { return false }
+            return true
+        }
         func set(_ progress: Progress) { state.withLock { $0 = progress } }
     }
 
     func run(connectTimeout: Duration) async throws -> RedfishHTTPResponse {
-        let progress = ProgressMark()
         let address = connection.address
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
@@ -143,6 +147,14 @@ struct RedfishExchange: Sendable {
             if error is CancellationError { throw error }
             throw RedfishError.unreachable(bmc: address, detail: NIORedfishTransport.describe(error))
         }
+        // A BMC that takes the connection and never finishes the handshake is unreachable after the connect timeout, not
+        // after the whole request's.
+        let progress = progress
+        let underlying = channel.channel
+        let handshakeDeadline = underlying.eventLoop.scheduleTask(in: .nanoseconds(Int64(connectTimeout.inSeconds * 1e9))) {
+            if progress.isBeforeRequest { underlying.close(promise: nil) }
+        }
+        defer { handshakeDeadline.cancel() }
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(contentsOf: requestParts())
@@ -159,6 +171,8 @@ struct RedfishExchange: Sendable {
         let context: NIOSSLContext? = try pin.map { _ in
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.certificateVerification = .noHostnameVerification
+            // The verification callback decides; no system trust store is read for nothing.
+            configuration.trustRoots = .certificates([])
             return try NIOSSLContext(configuration: configuration)
         }
         let pin = self.pin
@@ -214,27 +228,33 @@ struct RedfishExchange: Sendable {
     private static func readAnswer(_ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>, bmc: String) async throws -> RedfishHTTPResponse {
         var head: HTTPResponseHead?
         var body = ByteBuffer()
-        for try await part in inbound {
-            switch part {
-            case .head(let received):
-                head = received
-            case .body(var chunk):
-                guard body.readableBytes + chunk.readableBytes <= NIORedfishTransport.maximumBodyBytes else {
-                    throw RedfishError.malformedAnswer(bmc: bmc, detail: "the answer is larger than \(NIORedfishTransport.maximumBodyBytes) bytes")
+        func answer(_ head: HTTPResponseHead) -> RedfishHTTPResponse {
+            RedfishHTTPResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
+        }
+        do {
+            for try await part in inbound {
+                switch part {
+                case .head(let received):
+                    head = received
+                case .body(var chunk):
+                    guard body.readableBytes + chunk.readableBytes <= NIORedfishTransport.maximumBodyBytes else {
+                        throw RedfishError.malformedAnswer(bmc: bmc, detail: "the answer is larger than \(NIORedfishTransport.maximumBodyBytes) bytes")
+                    }
+                    body.writeBuffer(&chunk)
+                case .end:
+                    if let head { return answer(head) }
                 }
-                body.writeBuffer(&chunk)
-            case .end:
-                guard let answer = head else { continue }
-                // An interim answer (100 Continue) is followed by the real one.
-                if answer.status.code < 200 {
-                    head = nil
-                    body.clear()
-                    continue
-                }
-                return RedfishHTTPResponse(status: Int(answer.status.code), headers: answer.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
             }
+        } catch NIOSSLError.uncleanShutdown where head.map(Self.endsWithTheConnection) == true {
+            // An answer whose length is the connection's, from a BMC that closes without TLS close_notify: it is whole.
+            if let head { return answer(head) }
         }
         throw RedfishError.malformedAnswer(bmc: bmc, detail: "the connection closed before the answer ended")
+    }
+
+    /// An answer with neither a length nor chunks: its body ends when the connection does.
+    static func endsWithTheConnection(_ head: HTTPResponseHead) -> Bool {
+        !head.headers.contains(name: "Content-Length") && !head.headers[canonicalForm: "Transfer-Encoding"].contains { $0.lowercased() == "chunked" }
     }
 
     /// A refused certificate or a failed handshake happened before the request was written, so the BMC is untouched;

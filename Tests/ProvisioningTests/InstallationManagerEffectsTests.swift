@@ -123,7 +123,8 @@ struct InstallationManagerEffectsTests {
         #expect(record.progress.map(\.message).contains("power: power cycled (verified online (test))"))
     }
 
-    static let isoBody = InstallationFixtures.body(profile: InstallationFixtures.profile("kickstart", overrides: ["isoId": "7"]), overrides: [
+    /// The ISO's id as a number, as the seed sends ids (the string form goes through the API test).
+    static let isoBody = InstallationFixtures.body(profile: InstallationFixtures.profile("kickstart", overrides: ["isoId": 7]), overrides: [
         "installPowerAction": "powerCycle", "connection": ["type": "redfish", "meta": ["ip": "127.0.0.1", "username": "admin", "password": "secret"]],
     ])
 
@@ -157,6 +158,23 @@ struct InstallationManagerEffectsTests {
         #expect(record.state == .failed && record.error?.contains("mount failed") == true, "\(record.state) \(record.error ?? "")")
         #expect(!effects.log.contains { $0.hasPrefix("restart") || $0.hasPrefix("bootDevice pxe") }, "\(effects.log)")
         #expect(effects.log.suffix(2) == ["eject ", "bootDevice disk"], "\(effects.log)")
+    }
+
+    /// noRestart with an ISO: the image is mounted and the next boot set, the server is not restarted, and an abort
+    /// does not reset it either (the agent never switched its power).
+    @Test func anISOWithNoRestartIsMountedAndNeverPowerSwitched() async throws {
+        var body = Self.isoBody
+        if case .object(var members) = body {
+            members["installPowerAction"] = "noRestart"
+            body = .object(members)
+        }
+        _ = try await manager.start(serverId: "61", body: body)
+        let record = try #require(try await manager.waitForPreparation("61", timeout: .seconds(60)))
+        #expect(record.step == .waitingForBoot, "\(record.progress.map(\.message))")
+        let ended = try await manager.abort("61", withoutPowerReset: false)
+        #expect(ended.cleanup?.map(\.name) == ["dhcp", "virtualMedia", "bootDevice"], "\(ended.cleanup ?? [])")
+        #expect(!effects.log.contains { $0.hasPrefix("restart") || $0.hasPrefix("reset") }, "\(effects.log)")
+        #expect(effects.log.contains("mount http://10.10.10.1:8080/boot/files/iso-7/test.iso"), "\(effects.log)")
     }
 
     /// A profile that boots an ISO needs a redfish connection (virtual media), named in the 400.

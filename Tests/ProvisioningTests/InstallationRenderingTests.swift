@@ -44,9 +44,15 @@ import Testing
     /// it): an image fetched only to report progress must be freed before `boot`, or the installer's initrd begins with
     /// the report and the kernel panics (what the real Debian installer showed). Every stock script leaves only the
     /// kernel and its initrds loaded.
-    @Test(arguments: ["kickstart", "preseed", "autoinstall", "windows"])
+    @Test(arguments: ["kickstart", "preseed", "autoinstall", "windows", "rescue", "preseed-rescue"])
     func stockBootScriptsLeaveNoStrayImagesForTheKernel(pxeType: String) throws {
-        let rendered = try F.render(F.body(profile: F.profile(pxeType)))
+        let body = switch pxeType {
+        case "rescue": F.body(profile: F.rescueProfile(), overrides: ["kind": "rescue"])
+        case "preseed-rescue":
+            F.body(profile: F.rescueProfile(overrides: ["pxeType": "preseed", "mirrorUrl": "http://127.0.0.1:9/debian/dists/bookworm/"]), overrides: ["kind": "rescue"])
+        default: F.body(profile: F.profile(pxeType))
+        }
+        let rendered = try F.render(body)
         let script = try #require(rendered.files["ipxe"]?.content)
         let fetches = script.split(separator: "\n").filter { $0.hasPrefix("imgfetch") }
         #expect(!fetches.isEmpty, "\(script)")

@@ -141,6 +141,28 @@ import Testing
         #expect(sushy.log.components(separatedBy: "/redfish/v1").count == requestsBefore, "nothing reached the BMC")
     }
 
+    /// A BMC whose web server takes the connection and never answers the TLS handshake: unreachable (nothing was sent,
+    /// so failing over is safe) within the connect bound, not the request's whole timeout.
+    @Test func aHandshakeThatNeverCompletesIsUnreachable() async throws {
+        let silent = try TCPPortHolder()
+        defer { silent.close() }
+        let connection = try Self.connection([
+            "ip": "127.0.0.1", "port": .integer(Int64(silent.port)), "scheme": "https", "username": "operator", "password": "bmc-test-pw",
+        ])
+        let trusted = PresentedCertificate(der: [], fingerprint: String(repeating: "AB:", count: 31) + "AB")
+        let started = ContinuousClock.now
+        do {
+            _ = try await NIORedfishTransport().send(RedfishHTTPRequest(method: .GET, path: "/redfish/v1"), to: connection, trusting: trusted, timeout: .seconds(3))
+            Issue.record("an answer from a socket that never spoke")
+        } catch {
+            guard case RedfishError.unreachable = error else {
+                Issue.record("not unreachable: \(error)")
+                return
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(6))
+    }
+
     /// At shutdown the sessions the agent holds are ended (BMCs allow few), and a BMC that stopped answering does not
     /// hold the shutdown past its bound.
     @Test func sessionsAreEndedAtShutdownWithinABound() async throws {

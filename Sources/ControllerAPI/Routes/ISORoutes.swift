@@ -17,6 +17,10 @@ struct ISORoutes {
         router.put("/v1/isos/{id}") { request, context in
             let payload = try await RequestPayload.read(request, limit: limit)
             let registration = try ISORegistration(id: try context.pathParameter("id"), body: try payload.decode(JSONValue.self))
+            // Another image under the same id would replace the cached file a BMC may be reading for a running installation.
+            if let current = try await isos.image(registration.id), current.downloadUrl != registration.downloadUrl {
+                try await Self.refuseWhileBooted(registration.id, installations: installations)
+            }
             // Registered by the job itself: a request replayed with its Idempotency-Key, which starts no job, changes nothing.
             return try await JobSubmission(runtime: runtime).respond(
                 to: request, payload: payload, kind: "iso.fetch", target: "iso:\(registration.id)", description: "Cached ISO \(registration.name)",
@@ -36,14 +40,18 @@ struct ISORoutes {
         }
         router.delete("/v1/isos/{id}") { _, context in
             let id = try context.pathParameter("id")
-            // A running installation boots it (and mounts it again after a restart of the agent).
-            if let user = try await installations.store.all(state: .running).first(where: { $0.bootISO == id }) {
-                throw AgentError.conflict(
-                    "iso_in_use", "ISO \(id) is mounted for the running installation of server \(user.serverId); delete it when that has ended",
-                    details: ["id": .string(id), "serverId": .string(user.serverId)])
-            }
+            try await Self.refuseWhileBooted(id, installations: installations)
             guard try await isos.remove(id) else { throw AgentError.notFound("ISO", id) }
             return Envelope.success(["id": .string(id), "deleted": true])
+        }
+    }
+
+    /// 409 `iso_in_use` while a running installation boots the image (it mounts it again after a restart of the agent).
+    static func refuseWhileBooted(_ id: String, installations: InstallationManager) async throws {
+        if let user = try await installations.store.all(state: .running).first(where: { $0.bootISO == id }) {
+            throw AgentError.conflict(
+                "iso_in_use", "ISO \(id) is mounted for the running installation of server \(user.serverId); change it when that has ended",
+                details: ["id": .string(id), "serverId": .string(user.serverId)])
         }
     }
 
