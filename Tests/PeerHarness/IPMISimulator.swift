@@ -75,7 +75,7 @@ public final class IPMISimulator: Sendable {
                                   else echo 1 > $st; fi
                              fi;;
                       boot) echo $2 > \(path)/boot.state;;
-                      shutdown) [ "$2" = 1 ] && (sleep 0.5; echo 0 > $st) >/dev/null 2>&1 &;;
+                      shutdown) [ "$2" = 1 ] && (sleep 0.5; date +%s%N > \(path)/off.at; echo 0 > $st) >/dev/null 2>&1 &;;
                    esac; shift 2; done;;
             esac
             exit 0
