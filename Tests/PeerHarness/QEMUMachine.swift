@@ -19,8 +19,10 @@ public final class QEMUMachine: Sendable {
     public init(namespace: NetworkNamespace, tap: String, mac: String, memoryMB: Int = 256, firmware: Firmware = .bios) async throws {
         directory = try TemporaryDirectory(prefix: "qemu")
         guard let qemu = locateProgram("qemu-system-x86_64") else { throw HarnessError.peerFailed("qemu-system-x86_64 is not installed") }
+        // At the lowest priority: an emulated installer keeps a core busy for minutes, and the tests running beside it
+        // hold time bounds of their own (a BMC's off phase seen, a start refused within 10 s).
         var arguments = [
-            "netns", "exec", namespace.name, qemu, "-accel", "tcg", "-m", String(memoryMB), "-nographic", "-no-reboot", "-boot", "n",
+            "netns", "exec", namespace.name, "/usr/bin/nice", "-n", "19", qemu, "-accel", "tcg", "-m", String(memoryMB), "-nographic", "-no-reboot", "-boot", "n",
             "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no",
         ]
         switch firmware {
