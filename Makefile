@@ -23,13 +23,18 @@ PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openap
 # The venv is (re)filled whenever this list changes.
 PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 
-.PHONY: run test build release install-system install-test-peers install clean doctor deb deb-check fuzz
+.PHONY: run test test-slow build release install-system install-test-peers install clean doctor deb deb-check fuzz
 
 run: install-system release
 	.build/release/rackagent serve --state-dir $(STATE_DIR)
 
 test: install-system install-test-peers
 	RACKAGENT_PEERS_VENV=$(PEERS_VENV) $(SWIFT) test
+
+# The real Debian installer netbooting in qemu (BIOS, UEFI, rescue mode): minutes of emulated CPU each, run after the
+# suite with the machine to themselves (beside it they starved the time bounds other tests hold). CI runs it too.
+test-slow: install-system install-test-peers
+	RACKAGENT_PEERS_VENV=$(PEERS_VENV) RACKAGENT_SLOW_TESTS=1 $(SWIFT) test --filter DebianInstallerEndToEndTests
 
 build:
 	$(SWIFT) build
