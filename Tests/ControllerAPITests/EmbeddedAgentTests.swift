@@ -24,7 +24,7 @@ import Testing
             #expect(message.contains("127.0.0.1:\(taken)") && message.contains("boot listener"), "\(message)")
         }
         // Alone this takes well under a second; the bound leaves room for a full parallel suite on two cores (seen at
-        // 5 s) and still tells it from the old 15-second wait.
-        #expect(ContinuousClock.now - started < .seconds(10), "the failure took \(ContinuousClock.now - started)")
+        // 5 s, and at 10.3 and 12.7 s in its busiest first minute) and still tells it from the old 15-second wait.
+        #expect(ContinuousClock.now - started < .seconds(14), "the failure took \(ContinuousClock.now - started)")
     }
 }

@@ -40,8 +40,21 @@ public final class SushyEmulator: Sendable {
         } else {
             certificateFingerprint = nil
         }
+        // The fake driver applies a change 1 to 11 s late, and shows a restart as Off for that long: one second is shorter
+        // than a status read takes beside the whole suite (a restart then looked like nothing). Started with the delay
+        // drawn from 3 to 11 s instead, still late and varying as real BMCs are.
+        let launcher = """
+            import random, sys
+            import sushy_tools.emulator.resources.systems.fakedriver as fake
+            class LateButSeen:
+                randint = staticmethod(lambda low, high: random.randint(max(low, 3), high))
+            fake.random = LateButSeen
+            from sushy_tools.emulator.main import main
+            sys.argv[0] = "sushy-emulator"
+            sys.exit(main())
+            """
         process = try await PeerProcess(
-            name: "sushy-emulator", executable: try PeerTools.venvProgram("sushy-emulator"), arguments: arguments, logPath: directory.file("sushy.log"))
+            name: "sushy-emulator", executable: python, arguments: ["-c", launcher] + arguments, logPath: directory.file("sushy.log"))
         try await process.waitForLog(timeout: .seconds(30)) { $0.contains("Running on") }
     }
 
