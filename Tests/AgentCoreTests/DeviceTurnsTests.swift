@@ -68,7 +68,8 @@ struct DeviceTurnsTests {
         #expect(state.total == 0 && state.inside.values.allSatisfy { $0 == 0 })
         #expect(state.shortestGap >= .milliseconds(5), "the minimum gap was not kept: \(state.shortestGap)")
         #expect(state.completed > 0 && state.completed <= 400)
-        #expect(ContinuousClock.now - started < .seconds(30))
+        // Well under a second alone; beside the whole suite on two cores it has taken 30 s. A stall hits the time limit.
+        #expect(ContinuousClock.now - started < .seconds(50))
         // Nothing is left holding a turn: every device takes a new operation at once.
         for device in devices { try await turns.withTurn(on: device) {} }
     }

@@ -16,6 +16,19 @@ import Testing
         try directory.write(name, text)
     }
 
+    /// debconf-set-selections takes debconf's database lock even to check a file: two at once make one fail.
+    static let debconfTurn = AsyncSemaphore(permits: 1)
+
+    /// `debconf-set-selections --checkonly` on `text`, one at a time.
+    func debconfCheck(_ text: String) async throws -> (Int32, String) {
+        let directory = try TemporaryDirectory(prefix: "preseed")
+        defer { directory.remove() }
+        let path = try write(text, "preseed.cfg", in: directory)
+        try await Self.debconfTurn.acquire()
+        defer { Self.debconfTurn.release() }
+        return try await PeerTools.run("/usr/bin/debconf-set-selections", ["--checkonly", path])
+    }
+
     /// ksvalidator exits 0 and prints nothing for a valid file.
     func ksvalidate(_ text: String) async throws -> (Int32, String) {
         let directory = try TemporaryDirectory(prefix: "ks")
@@ -140,8 +153,7 @@ import Testing
         let preseed = try #require(rendered.files["preseed"]?.content)
         let directory = try TemporaryDirectory(prefix: "preseed")
         defer { directory.remove() }
-        let path = try write(preseed, "preseed.cfg", in: directory)
-        let (status, output) = try await PeerTools.run("/usr/bin/debconf-set-selections", ["--checkonly", path])
+        let (status, output) = try await debconfCheck(preseed)
         #expect(status == 0 && output.isEmpty, "debconf-set-selections: \(output)")
         #expect(preseed.contains("d-i mirror/http/hostname string 127.0.0.1:9"))
         #expect(preseed.contains("d-i mirror/http/directory string /debian"))
@@ -310,9 +322,7 @@ import Testing
         #expect(script.contains("rescue/enable=true") && script.contains("/boot/files/debian12/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux"))
         #expect(rendered.answerFile == "preseed" && rendered.files["script/rescue"] == nil)
         let preseed = try #require(rendered.files["preseed"]?.content)
-        let directory = try TemporaryDirectory(prefix: "preseed")
-        defer { directory.remove() }
-        let (status, output) = try await PeerTools.run("/usr/bin/debconf-set-selections", ["--checkonly", try write(preseed, "preseed.cfg", in: directory)])
+        let (status, output) = try await debconfCheck(preseed)
         #expect(status == 0 && output.isEmpty, "debconf-set-selections: \(output)")
         #expect(preseed.contains("d-i rescue/enable boolean true") && preseed.contains("done?event=rescueReady"))
     }
