@@ -182,13 +182,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return None
             if behaviour["silent"]:
                 record["status"] = 0
-                lock.release()
-                try:
-                    time.sleep(30)
-                finally:
-                    lock.acquire()
-                self.close_connection = True
-                return None
+                return self.hang()
             if behaviour["busy"] > 0:
                 behaviour["busy"] -= 1
                 record["status"] = 503
@@ -219,13 +213,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(b'{"Id": "1", ')
                 self.wfile.flush()
-                lock.release()
-                try:
-                    time.sleep(30)
-                finally:
-                    lock.acquire()
-                self.close_connection = True
-                return None
+                return self.hang()
             if self.command == "GET" and path in DOCUMENTS:
                 return self.answer(200, DOCUMENTS[path]())
             if self.command == "POST" and path == SYSTEM + "/Actions/ComputerSystem.Reset":
@@ -318,6 +306,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.answer(204)
             record["status"] = 404
             return self.answer(404, error_body("not found"))
+
+    def hang(self):
+        """Holds the request unanswered for 30 s without blocking other requests, then drops the connection."""
+        lock.release()
+        try:
+            time.sleep(30)
+        finally:
+            lock.acquire()
+        self.close_connection = True
+        return None
 
     do_GET = do_POST = do_PATCH = do_DELETE = handle_api
 
