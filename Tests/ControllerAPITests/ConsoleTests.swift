@@ -259,6 +259,64 @@ import Testing
         await live.stop()
     }
 
+    /// A BMC that hangs for two seconds in the middle of a session (SIGSTOP: no answer, no ICMP), once while the viewer
+    /// types and once while the machine prints: every keystroke reaches the serial line and every printed byte reaches
+    /// the viewer, and the console stays open. What the peers may do is repeat: ipmitool counts the BMC's retransmitted
+    /// packets again after a stall (its acknowledgement accounting), so the test counts repeats but does not fail on
+    /// them; a missing byte fails it.
+    @Test func aBMCThatStallsLosesNoKeystrokeAndNoOutput() async throws {
+        let line = try SerialLine()
+        defer { line.stop() }
+        let simulator = try await IPMISimulator(serialPort: line.port)
+        defer { simulator.stop() }
+        let live = try await Self.liveAgent()
+        defer { live.agent.remove() }
+        try await live.withClient { client in
+            let (_, created, text) = try await Self.call(client, .POST, "\(live.baseURL)/v1/consoles", token: live.agent.token, body: [
+                "serverId": "66", "authorizedIp": "127.0.0.1", "consoleMode": "serial", "connection": simulator.connection(),
+            ])
+            let link = try #require(created["result"]?["url"]?.stringValue, "\(text)")
+            let console = try await ConsoleSocket.open(Self.socketURL(link), certificatePath: live.certificate.certificatePath)
+            try await console.waitForStatus("interactive")
+            let connectedBy = ContinuousClock.now + .seconds(10)
+            while !line.isConnected, ContinuousClock.now < connectedBy { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(line.isConnected, "ipmi_sim never connected to the serial line")
+
+            // Keystrokes: 60 marks 50 ms apart, the BMC hung from the 10th to the 50th.
+            let typed = (0..<60).map { String(format: "<k%03d>", $0) }
+            for (index, mark) in typed.enumerated() {
+                if index == 10 { simulator.process.suspend() }
+                if index == 50 { simulator.process.resume() }
+                try await console.type(mark)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let typedBy = ContinuousClock.now + .seconds(30)
+            var arrived = ""
+            while ContinuousClock.now < typedBy {
+                arrived = String(decoding: line.received, as: UTF8.self)
+                if typed.allSatisfy({ arrived.contains($0) }) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let lostKeystrokes = typed.filter { !arrived.contains($0) }
+            #expect(lostKeystrokes.isEmpty, "keystrokes lost across the stall: \(lostKeystrokes); the line got \(arrived.debugDescription)")
+
+            // Output: the machine prints 60 marks 50 ms apart, the BMC hung from the 10th to the 50th.
+            let printed = (0..<60).map { String(format: "<p%03d>", $0) }
+            for (index, mark) in printed.enumerated() {
+                if index == 10 { simulator.process.suspend() }
+                if index == 50 { simulator.process.resume() }
+                line.write(mark)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let shown = try await console.waitForText(timeout: .seconds(30), "every printed mark") { shown in printed.allSatisfy { shown.contains($0) } }
+            #expect(console.ended == nil, "the console stayed open: \(console.ended ?? "")")
+            let repeats = (typed.map { arrived.components(separatedBy: $0).count - 2 } + printed.map { shown.components(separatedBy: $0).count - 2 }).reduce(0, +)
+            print("figure: a 2 s BMC stall, each way: \(lostKeystrokes.count) of 120 marks lost, \(repeats) repeated by the peers")
+            await console.close()
+        }
+        await live.stop()
+    }
+
     /// A real browser (headless Chromium) opens both pages: the terminal shows iPXE's banner in its DOM (xterm.js from
     /// Debian's node-xterm, bundled by the agent), the noVNC canvas has non-black pixels from qemu's screen. The
     /// screenshots are kept in the test artifacts directory.
@@ -542,5 +600,55 @@ final class SlowTCPServer: Sendable {
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
+    }
+}
+
+/// A machine's serial line as a plain TCP server (what ipmi_sim's `sol "tcp:..."` connects to): records every byte the
+/// BMC delivers and writes what the machine would print, so a test can compare byte for byte.
+final class SerialLine: Sendable {
+    let port: Int
+    private let listener: Int32
+    private let state = Mutex<(connection: Int32?, received: [UInt8])>((nil, []))
+
+    init() throws {
+        port = FreePort.tcp()
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(listener, 4) == 0 else { throw HarnessError.peerFailed("cannot listen on \(port)") }
+        let descriptor = listener
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(descriptor, nil, nil)
+                guard connection >= 0 else { return }
+                state.withLock { $0.connection = connection }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = read(connection, &buffer, buffer.count)
+                    guard count > 0 else { break }
+                    state.withLock { $0.received += buffer[0..<count] }
+                }
+                close(connection)
+            }
+        }
+    }
+
+    var isConnected: Bool { state.withLock { $0.connection != nil } }
+    var received: [UInt8] { state.withLock { $0.received } }
+
+    /// Writes as the machine would print.
+    func write(_ text: String) {
+        guard let connection = state.withLock({ $0.connection }) else { return }
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(connection, $0.baseAddress, $0.count) }
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        if let connection = state.withLock({ $0.connection }) { shutdown(connection, Int32(SHUT_RDWR)) }
     }
 }
