@@ -67,31 +67,25 @@ public final class SOLSession: Sendable {
             return try await start(connection, settings: executor.settings, startTimeout: startTimeout, logger: logger)
         } catch SOLError.staleSession {
             logger.notice("stale SOL session on the BMC; deactivating it first", metadata: ["bmc": "\(connection.address)"])
-            _ = try? await executor.run(["sol", "deactivate"], on: solConnection(connection, defaults: executor.settings))
+            _ = try? await executor.run(["sol", "deactivate"], on: solConnection(connection))
             return try await start(connection, settings: executor.settings, startTimeout: startTimeout, logger: logger)
         }
     }
 
-    /// ipmitool's `-R` for a console, at least. ipmitool ends a SOL session when one packet of typed characters goes
-    /// unacknowledged through its retries: with the one retry a single command uses, a BMC (or an ipmitool) that stalls
-    /// for about 2 s under load ended the console and lost what was typed. Three retries of 1 s ride out a stall of
-    /// about 4 s (tested with a BMC stopped for 2 s while the viewer types) and still report a dead BMC within about
-    /// 12 s at activation, inside the 20 s start timeout.
-    static let minimumRetries = 3
-
-    /// SOL needs IPMI 2.0 (RMCP+): the connection's interface is forced to lanplus; retries as `minimumRetries` says.
-    static func solConnection(_ connection: IPMIConnection, defaults: IPMIConfiguration) -> IPMIConnection {
+    /// SOL needs IPMI 2.0 (RMCP+): the connection's interface is forced to lanplus.
+    static func solConnection(_ connection: IPMIConnection) -> IPMIConnection {
         var copy = connection
         copy.interface = .lanplus
-        copy.retries = max(connection.retries ?? defaults.retries, minimumRetries)
         return copy
     }
 
     private static func start(
         _ connection: IPMIConnection, settings: IPMIConfiguration, startTimeout: Duration, logger: Logger
     ) async throws -> SOLSession {
-        let connection = solConnection(connection, defaults: settings)
-        let line = IPMICommandLine(connection: connection, defaults: settings)
+        let connection = solConnection(connection)
+        let line = IPMICommandLine.serialConsole(connection: connection, defaults: settings)
+        // A BMC that never answers is reported in ipmitool's own words when its attempts end before the start timeout.
+        let startTimeout = max(startTimeout, .seconds(line.giveUpSeconds + 5))
         let terminal = try PseudoTerminal()
         let arguments = ["-e", String(UnicodeScalar(escapeCharacter))] + line.arguments(["sol", "activate"])
         let ipmitoolPath = settings.ipmitoolPath

@@ -27,7 +27,7 @@ struct IPMICommand: AsyncParsableCommand {
         @Option(name: .customLong("cipher-suite"), help: "RMCP+ cipher suite.") var cipherSuite = 3
         @Option(name: .long, help: "ADMINISTRATOR or OPERATOR.") var privilege = "ADMINISTRATOR"
         @Option(name: .long, help: "Seconds before ipmitool is killed.") var timeout: Double?
-        @Option(name: .long, help: "ipmitool retries.") var retries: Int?
+        @Option(name: .long, help: "ipmitool retries (a serial console uses at least 2, of at least 3 s each).") var retries: Int?
         @OptionGroup var configurationOptions: ConfigurationOptions
         @OptionGroup var output: OutputOptions
 

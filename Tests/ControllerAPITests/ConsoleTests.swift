@@ -259,11 +259,12 @@ import Testing
         await live.stop()
     }
 
-    /// A BMC that hangs for two seconds in the middle of a session (SIGSTOP: no answer, no ICMP), once while the viewer
-    /// types and once while the machine prints: every keystroke reaches the serial line and every printed byte reaches
-    /// the viewer, and the console stays open. What the peers may do is repeat: ipmitool counts the BMC's retransmitted
-    /// packets again after a stall (its acknowledgement accounting), so the test counts repeats but does not fail on
-    /// them; a missing byte fails it.
+    /// A BMC that hangs for three seconds in the middle of a session (SIGSTOP: no answer, no ICMP), once while the viewer
+    /// types and once while the machine prints: every keystroke reaches the serial line, every printed byte reaches the
+    /// viewer, and the console stays open. With a single command's `-N 2 -R 1`, ipmitool ended the console at the typing
+    /// stall. What the peers may do is repeat: ipmitool resends typed characters the hung BMC did not acknowledge in time
+    /// under a new sequence number, and counts some of the BMC's retransmitted output again; the test reports repeats
+    /// (each way) but does not fail on them; a missing byte fails it.
     @Test func aBMCThatStallsLosesNoKeystrokeAndNoOutput() async throws {
         let line = try SerialLine()
         defer { line.stop() }
@@ -271,6 +272,19 @@ import Testing
         defer { simulator.stop() }
         let live = try await Self.liveAgent()
         defer { live.agent.remove() }
+        /// Hangs the BMC for three seconds by the clock; returns how long it really was.
+        func stallBMC() -> Task<Duration, any Error> {
+            Task {
+                let started = ContinuousClock.now
+                simulator.process.suspend()
+                defer { simulator.process.resume() }
+                try await Task.sleep(until: started + .seconds(3))
+                return ContinuousClock.now - started
+            }
+        }
+        func repeats(_ marks: [String], in text: String) -> Int {
+            marks.map { max(0, text.components(separatedBy: $0).count - 2) }.reduce(0, +)
+        }
         try await live.withClient { client in
             let (_, created, text) = try await Self.call(client, .POST, "\(live.baseURL)/v1/consoles", token: live.agent.token, body: [
                 "serverId": "66", "authorizedIp": "127.0.0.1", "consoleMode": "serial", "connection": simulator.connection(),
@@ -282,14 +296,16 @@ import Testing
             while !line.isConnected, ContinuousClock.now < connectedBy { try await Task.sleep(for: .milliseconds(20)) }
             try #require(line.isConnected, "ipmi_sim never connected to the serial line")
 
-            // Keystrokes: 60 marks 50 ms apart, the BMC hung from the 10th to the 50th.
-            let typed = (0..<60).map { String(format: "<k%03d>", $0) }
+            // Keystrokes: 80 marks 50 ms apart; the BMC hangs for 3 s from the 10th.
+            let typed = (0..<80).map { String(format: "<k%03d>", $0) }
+            var typingStall: Task<Duration, any Error>?
             for (index, mark) in typed.enumerated() {
-                if index == 10 { simulator.process.suspend() }
-                if index == 50 { simulator.process.resume() }
+                if index == 10 { typingStall = stallBMC() }
+                try #require(console.ended == nil, "the console ended across the stall: \(console.statuses.map(\.jsonText))")
                 try await console.type(mark)
                 try await Task.sleep(for: .milliseconds(50))
             }
+            let typedStall = try await typingStall?.value ?? .zero
             let typedBy = ContinuousClock.now + .seconds(30)
             var arrived = ""
             while ContinuousClock.now < typedBy {
@@ -298,20 +314,20 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
             }
             let lostKeystrokes = typed.filter { !arrived.contains($0) }
-            #expect(lostKeystrokes.isEmpty, "keystrokes lost across the stall: \(lostKeystrokes); the line got \(arrived.debugDescription)")
+            #expect(lostKeystrokes.isEmpty, "keystrokes lost across a \(typedStall) stall: \(lostKeystrokes); ended: \(console.ended ?? "no"); the line got \(arrived.debugDescription)")
 
-            // Output: the machine prints 60 marks 50 ms apart, the BMC hung from the 10th to the 50th.
-            let printed = (0..<60).map { String(format: "<p%03d>", $0) }
+            // Output: the machine prints 80 marks 50 ms apart; the BMC hangs for 3 s from the 10th.
+            let printed = (0..<80).map { String(format: "<p%03d>", $0) }
+            var printingStall: Task<Duration, any Error>?
             for (index, mark) in printed.enumerated() {
-                if index == 10 { simulator.process.suspend() }
-                if index == 50 { simulator.process.resume() }
+                if index == 10 { printingStall = stallBMC() }
                 line.write(mark)
                 try await Task.sleep(for: .milliseconds(50))
             }
+            let printedStall = try await printingStall?.value ?? .zero
             let shown = try await console.waitForText(timeout: .seconds(30), "every printed mark") { shown in printed.allSatisfy { shown.contains($0) } }
             #expect(console.ended == nil, "the console stayed open: \(console.ended ?? "")")
-            let repeats = (typed.map { arrived.components(separatedBy: $0).count - 2 } + printed.map { shown.components(separatedBy: $0).count - 2 }).reduce(0, +)
-            print("figure: a 2 s BMC stall, each way: \(lostKeystrokes.count) of 120 marks lost, \(repeats) repeated by the peers")
+            print("figure: BMC hung \(typedStall) while typing, \(printedStall) while printing: \(lostKeystrokes.count) of \(typed.count + printed.count) marks lost; repeated by the peers: \(repeats(typed, in: arrived)) typed, \(repeats(printed, in: shown)) printed")
             await console.close()
         }
         await live.stop()
@@ -603,52 +619,77 @@ final class SlowTCPServer: Sendable {
     }
 }
 
-/// A machine's serial line as a plain TCP server (what ipmi_sim's `sol "tcp:..."` connects to): records every byte the
-/// BMC delivers and writes what the machine would print, so a test can compare byte for byte.
+/// A machine's serial line as a plain TCP server (what ipmi_sim's `sol "tcp:..."` connects to): takes one connection,
+/// records every byte the BMC delivers and writes what the machine would print, so a test can compare byte for byte.
 final class SerialLine: Sendable {
     let port: Int
     private let listener: Int32
-    private let state = Mutex<(connection: Int32?, received: [UInt8])>((nil, []))
+    private let state = Mutex<(connection: Int32?, received: [UInt8], stopping: Bool)>((nil, [], false))
+    private let finished = DispatchSemaphore(value: 0)
 
     init() throws {
         port = FreePort.tcp()
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(listener, 4) == 0 else { throw HarnessError.peerFailed("cannot listen on \(port)") }
+        guard bound == 0, listen(listener, 4) == 0 else {
+            close(listener)
+            throw HarnessError.peerFailed("cannot listen on \(port)")
+        }
         let descriptor = listener
         Thread.detachNewThread { [self] in
-            while true {
-                let connection = accept(descriptor, nil, nil)
-                guard connection >= 0 else { return }
-                state.withLock { $0.connection = connection }
+            defer { finished.signal() }
+            // Waits in 100 ms polls (stop() ends the wait; the listener is closed only after this thread is done).
+            var connection: Int32 = -1
+            for _ in 0..<600 where connection < 0 {
+                if state.withLock({ $0.stopping }) { return }
+                var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&waiting, 1, 100) > 0 {
+                    connection = accept(descriptor, nil, nil)
+                    if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
+                }
+            }
+            guard connection >= 0 else { return }
+            let registered = state.withLock { line in
+                if line.stopping { return false }
+                line.connection = connection
+                return true
+            }
+            if registered {
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
                     let count = read(connection, &buffer, buffer.count)
                     guard count > 0 else { break }
                     state.withLock { $0.received += buffer[0..<count] }
                 }
-                close(connection)
+                state.withLock { $0.connection = nil }
             }
+            close(connection)
         }
     }
 
     var isConnected: Bool { state.withLock { $0.connection != nil } }
     var received: [UInt8] { state.withLock { $0.received } }
 
-    /// Writes as the machine would print.
+    /// Writes as the machine would print (nothing when nobody is connected; never SIGPIPE).
     func write(_ text: String) {
-        guard let connection = state.withLock({ $0.connection }) else { return }
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(connection, $0.baseAddress, $0.count) }
+        state.withLock { line in
+            guard let connection = line.connection else { return }
+            _ = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
     }
 
+    /// Ends the connection and the thread, then closes the listener.
     func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
+        state.withLock { line in
+            line.stopping = true
+            if let connection = line.connection { shutdown(connection, Int32(SHUT_RDWR)) }
+        }
+        _ = finished.wait(timeout: .now() + 5)
         close(listener)
-        if let connection = state.withLock({ $0.connection }) { shutdown(connection, Int32(SHUT_RDWR)) }
     }
 }

@@ -14,9 +14,10 @@ import Testing
 /// DHCP address and its early command reports back; the test stops there (a full install needs a full mirror). The
 /// installer's rescue mode, booted as an installation of kind rescue, reports that it runs, which completes it.
 ///
-/// The three boots run side by side, each in its own namespace and subnet with its own agent and dnsmasq: each is one
-/// emulated CPU (TCG is single-threaded per machine), so on two cores they take about half the time one after another
-/// would. They run only under `make test-slow`, where nothing else runs beside them.
+/// The three boots run side by side, each in its own namespace and subnet with its own agent and dnsmasq (which binds
+/// only its own interface, `bind-interfaces`, so the three share ports 67 and 69; outside DHCPServerSuites, whose
+/// servers take turns): each is one emulated CPU (TCG is single-threaded per machine), so on two cores they take about
+/// half the time one after another would. `make test-slow` runs them with nothing else beside them.
 @Suite struct DebianInstallerEndToEndTests {
     static let mac = "52:54:00:e2:e0:02"
     static let installerImages = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64"
@@ -107,42 +108,49 @@ import Testing
         var machine: QEMUMachine?
         defer { machine?.stop() }
         let started = ContinuousClock.now
-        try await live.withClient { client in
-            let api = live.baseURL
-            let token = agent.token
-            let (created, prepared, text) = try await InstallationRouteTests.call(client, .PUT, "\(api)/v1/installations/62?wait=120", token: token, body: body)
-            try #require(created == 201, "\(text)")
-            try #require(prepared["result"]?["stepName"] == "waitingForBoot", "\(prepared.jsonText)")
-            let fetched = mirror.requests().filter { $0.status == 200 }.map(\.path)
-            for file in ["linux", "initrd.gz"] {
-                #expect(fetched.contains("/\(Self.netbootPath)/\(file)"), "the OS cache did not fetch \(file): \(fetched)")
-            }
-            try await Task.sleep(for: .milliseconds(500))
-            machine = try await QEMUMachine(namespace: namespace, tap: "tap0", mac: Self.mac, memoryMB: 1024, firmware: firmware)
+        do {
+            try await live.withClient { client in
+                let api = live.baseURL
+                let token = agent.token
+                let (created, prepared, text) = try await InstallationRouteTests.call(client, .PUT, "\(api)/v1/installations/62?wait=120", token: token, body: body)
+                try #require(created == 201, "\(text)")
+                try #require(prepared["result"]?["stepName"] == "waitingForBoot", "\(prepared.jsonText)")
+                let fetched = mirror.requests().filter { $0.status == 200 }.map(\.path)
+                for file in ["linux", "initrd.gz"] {
+                    #expect(fetched.contains("/\(Self.netbootPath)/\(file)"), "the OS cache did not fetch \(file): \(fetched)")
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                machine = try await QEMUMachine(namespace: namespace, tap: "tap0", mac: Self.mac, memoryMB: 1024, firmware: firmware)
 
-            let report = boot.isRescue ? "rescue: rescue mode started" : "installer: installer started"
-            let reported = try await InstallationRouteTests.waitForStatus(client, live, "62", timeout: .seconds(600)) { status in
-                guard case .array(let progress)? = status["installProgress"] else { return false }
-                if boot.isRescue { return status["state"] != "running" && status["stepName"] == "finished" }
-                return status["state"] != "running" || progress.contains { $0["message"]?.stringValue?.hasPrefix(report) == true }
+                let report = boot.isRescue ? "rescue: rescue mode started" : "installer: installer started"
+                let reported = try await InstallationRouteTests.waitForStatus(client, live, "62", timeout: .seconds(600)) { status in
+                    guard case .array(let progress)? = status["installProgress"] else { return false }
+                    if boot.isRescue { return status["state"] != "running" && status["stepName"] == "finished" }
+                    return status["state"] != "running" || progress.contains { $0["message"]?.stringValue?.hasPrefix(report) == true }
+                }
+                print("Debian installer (\(name)) netbooted through the agent to its early command: \(ContinuousClock.now - started)")
+                let console = machine?.console ?? ""
+                Self.keep(console, as: "debian-installer-\(name).log")
+                #expect(reported["state"] == (boot.isRescue ? "completed" : "running"), "\(reported.jsonText)\nconsole:\n\(console.suffix(3000))")
+                guard case .array(let progress)? = reported["installProgress"] else { throw AgentError.internalError("no progress") }
+                let messages = progress.compactMap { $0["message"]?.stringValue }
+                let architecture = firmware == .bios ? "bios" : "efi"
+                #expect(messages.contains("boot script fetched by \(boot.machineAddress) (\(architecture))"), "\(messages)")
+                #expect(messages.contains { $0.hasPrefix("answer file") && $0.hasSuffix("fetched by \(boot.machineAddress)") }, "\(messages)")
+                #expect(messages.contains { $0.hasPrefix(report) }, "\(messages)")
+                for failure in ["Failed to retrieve the preconfiguration file", "Bad archive mirror", "Network autoconfiguration failed"] {
+                    #expect(!console.contains(failure), "the installer showed '\(failure)':\n\(console.suffix(3000))")
+                }
+                if !boot.isRescue {
+                    let (aborted, _, abortText) = try await InstallationRouteTests.call(client, .DELETE, "\(api)/v1/installations/62", token: token)
+                    #expect(aborted == 200, "\(abortText)")
+                }
             }
-            print("Debian installer (\(name)) netbooted through the agent to its early command: \(ContinuousClock.now - started)")
-            let console = machine?.console ?? ""
-            Self.keep(console, as: "debian-installer-\(name).log")
-            #expect(reported["state"] == (boot.isRescue ? "completed" : "running"), "\(reported.jsonText)\nconsole:\n\(console.suffix(3000))")
-            guard case .array(let progress)? = reported["installProgress"] else { throw AgentError.internalError("no progress") }
-            let messages = progress.compactMap { $0["message"]?.stringValue }
-            let architecture = firmware == .bios ? "bios" : "efi"
-            #expect(messages.contains("boot script fetched by \(boot.machineAddress) (\(architecture))"), "\(messages)")
-            #expect(messages.contains { $0.hasPrefix("answer file") && $0.hasSuffix("fetched by \(boot.machineAddress)") }, "\(messages)")
-            #expect(messages.contains { $0.hasPrefix(report) }, "\(messages)")
-            for failure in ["Failed to retrieve the preconfiguration file", "Bad archive mirror", "Network autoconfiguration failed"] {
-                #expect(!console.contains(failure), "the installer showed '\(failure)':\n\(console.suffix(3000))")
-            }
-            if !boot.isRescue {
-                let (aborted, _, abortText) = try await InstallationRouteTests.call(client, .DELETE, "\(api)/v1/installations/62", token: token)
-                #expect(aborted == 200, "\(abortText)")
-            }
+        } catch {
+            // dnsmasq and the agent stop on a failure as well: nothing of this boot outlives the test.
+            await services.stop()
+            await live.stop()
+            throw error
         }
         await services.stop()
         await live.stop()

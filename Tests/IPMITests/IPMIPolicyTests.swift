@@ -88,6 +88,19 @@ import Testing
         }
     }
 
+    /// A serial console rides out a stalled BMC (at least `-N 3 -R 2`) and a connection's larger settings are kept.
+    @Test func serialConsolesUseAtLeastTwoAttemptsOfThreeSeconds() {
+        let defaults = IPMIConfiguration()
+        for (timeout, retries, expected) in [(nil, nil, ("3", "2")), (8.0, 0, ("3", "2")), (60.0, 4, ("3", "4")), (120.0, 4, ("4", "4"))] as [(Double?, Int?, (String, String))] {
+            let connection = IPMIConnection(host: "10.0.0.5", username: "admin", password: Secret("x"), timeoutSeconds: timeout, retries: retries)
+            let line = IPMICommandLine.serialConsole(connection: connection, defaults: defaults)
+            let arguments = line.arguments(["sol", "activate"])
+            #expect(arguments[arguments.firstIndex(of: "-N")! + 1] == expected.0, "timeout \(String(describing: timeout))")
+            #expect(arguments[arguments.firstIndex(of: "-R")! + 1] == expected.1, "retries \(String(describing: retries))")
+            #expect(line.giveUpSeconds == Int(expected.0)! * Int(expected.1)! * (Int(expected.1)! + 1))
+        }
+    }
+
     @Test func connectionDecodingNamesTheField() throws {
         func decode(_ json: String) throws -> IPMIConnection {
             try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)).decode(as: IPMIConnection.self, at: "connection.meta")
