@@ -271,8 +271,18 @@ public final class ConsoleService: Service, Sendable {
         return Task.isCancelled ? "closed" : outcome
     }
 
+    /// A send to the viewer's WebSocket failed: the viewer went away (not a failure of the console).
+    private struct ViewerWentAway: Error {}
+
     private func serveGraphical(_ session: ConsoleSessionInfo, endpoint: VNCEndpoint, viewer: ConsoleViewer, activity: ActivityClock) async -> String {
         let sessions = self.sessions
+        let toViewer: @Sendable (ByteBuffer) async throws -> Void = { chunk in
+            do {
+                try await viewer.send(.data(chunk))
+            } catch {
+                throw ViewerWentAway()
+            }
+        }
         do {
             return try await withUpstream(endpoint) { upstream in
                 _ = try await RFBHandshake.authenticate(&upstream.reader, write: upstream.write, password: endpoint.password)
@@ -281,7 +291,7 @@ public final class ConsoleService: Service, Sendable {
                 return try await withThrowingTaskGroup(of: String.self) { group in
                     group.addTask {
                         var browser = ByteReader(viewer.incoming.makeAsyncIterator())
-                        try await RFBHandshake.greetViewer(&browser, send: { try await viewer.send(.data($0)) })
+                        try await RFBHandshake.greetViewer(&browser, send: toViewer)
                         if let rest = browser.takeBuffered() { try await write(rest) }
                         while let chunk = await browser.source.next() {
                             activity.touch()
@@ -291,11 +301,11 @@ public final class ConsoleService: Service, Sendable {
                         return "the viewer closed the console"
                     }
                     group.addTask {
-                        if let leftover { try await viewer.send(.data(leftover)) }
+                        if let leftover { try await toViewer(leftover) }
                         return try await upstream.forward { chunk in
                             activity.touch()
                             sessions.count(session.sessionId, toViewer: chunk.readableBytes)
-                            try await viewer.send(.data(chunk))
+                            try await toViewer(chunk)
                         }
                     }
                     let first = try await group.next() ?? "ended"
@@ -305,6 +315,8 @@ public final class ConsoleService: Service, Sendable {
             }
         } catch is CancellationError {
             return "closed"
+        } catch is ViewerWentAway {
+            return "the viewer went away"
         } catch {
             return "the graphical console failed: \(AgentError.from(error).message)"
         }

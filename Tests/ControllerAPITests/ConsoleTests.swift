@@ -161,6 +161,15 @@ import Testing
                 await console.close()
             }
             #expect(decoy.connections == 0, "the agent connected where the viewer asked")
+            // A viewer that leaves while the screen streams ends the console as the viewer's doing, not as a failure.
+            let closedBy = ContinuousClock.now + .seconds(10)
+            var reasons: [String] = []
+            while ContinuousClock.now < closedBy {
+                reasons = try await live.agent.runtime.outbox.pendingEvents().filter { $0.type == "console.closed" }.compactMap { $0.data["closeReason"]?.stringValue }
+                if reasons.count >= cases.count { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(reasons.count == cases.count && reasons.allSatisfy { $0.hasPrefix("the viewer") }, "\(reasons)")
             let (refused, error, _) = try await Self.call(client, .POST, "\(api)/v1/consoles", token: token, body: [
                 "serverId": "62", "authorizedIp": "127.0.0.1", "consoleMode": "graphical",
                 "connection": ["type": "vnc", "meta": ["host": "127.0.0.1", "port": .integer(Int64(5900 + display)), "password": "wrong-pw"]],
