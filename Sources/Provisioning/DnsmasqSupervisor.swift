@@ -157,11 +157,14 @@ public struct KeaControlChannel: Sendable {
     public enum ChannelError: Error, CustomStringConvertible {
         case connect(String)
         case refused(String)
+        /// No complete answer within `answerDeadline` (a hung Kea, or one that sends an answer that never ends).
+        case noAnswer(received: Int)
 
         public var description: String {
             switch self {
             case .connect(let detail): return "cannot reach the control socket: \(detail)"
             case .refused(let answer): return "kea answered \(answer)"
+            case .noAnswer(let received): return "kea sent no complete answer within \(KeaControlChannel.answerDeadline) (\(received) bytes)"
             }
         }
     }
@@ -179,8 +182,11 @@ public struct KeaControlChannel: Sendable {
         return first?["result"] == .integer(0)
     }
 
+    /// How long one exchange may wait for Kea's whole answer, however Kea sends it.
+    static let answerDeadline = Duration.seconds(10)
+
     /// Sends one command and returns the answer text (bounded wait), on the bulk blocking pool: the exchange may wait
-    /// on the socket for up to ten seconds, which must not hold the short calls requests wait for.
+    /// on the socket for up to `answerDeadline`, which must not hold the short calls requests wait for.
     public func send(_ command: String) async throws -> String {
         let path = self.path
         return try await BlockingWork.runBulk { try Self.exchange(command, path: path) }
@@ -190,8 +196,7 @@ public struct KeaControlChannel: Sendable {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw ChannelError.connect(String(cString: strerror(errno))) }
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + answerDeadline
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -208,8 +213,15 @@ public struct KeaControlChannel: Sendable {
         guard write(descriptor, payload, payload.count) == payload.count else { throw ChannelError.connect("write failed") }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
+        // Each read waits only for what is left of the deadline, so bytes that trickle in never extend it.
         while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw ChannelError.noAnswer(received: answer.count) }
+            let parts = remaining.components
+            var timeout = timeval(tv_sec: Int(parts.seconds), tv_usec: max(1, Int(parts.attoseconds / 1_000_000_000_000)))
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             let count = read(descriptor, &buffer, buffer.count)
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw ChannelError.noAnswer(received: answer.count) }
             if count <= 0 { break }
             answer += buffer[0..<count]
             // Kea keeps the connection open after its answer: stop reading once the answer is complete JSON.

@@ -27,6 +27,10 @@ import Testing
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         #expect(bound == 0 && listen(listener, 16) == 0)
 
+        // The suite's other tests start together and can keep both cooperative threads busy for seconds (seen: 17 s
+        // at the start of a full run); the experiment begins once the pool is prompt again.
+        try await Self.waitUntilTheCooperativePoolIsPrompt()
+
         // More calls than the machine has cores, so that on any machine blocking reads on the cooperative pool
         // would hold all of it.
         let calls = max(4, ProcessInfo.processInfo.activeProcessorCount + 2)
@@ -37,12 +41,51 @@ import Testing
                 try await KeaControlChannel(path: path).reloadConfiguration()
             }
         }
+        let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(200))
         for _ in 0..<10 { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(waiting.value == calls, "the pool's work waited for the silent socket")
+        #expect(waiting.value == calls, "the pool's work waited for the silent socket: 300 ms of sleeps took \(ContinuousClock.now - started)")
         // Closing the listener resets the waiting connections: every reload fails, none hangs.
         close(listener)
         for reload in reloads { await #expect(throws: (any Error).self) { try await reload.value } }
+    }
+
+    /// A Kea that answers a byte at a time and never completes its answer (a space every 200 ms) does not hold the
+    /// exchange past its deadline: each byte used to restart the 10 s read timeout, so the reload never ended.
+    @Test func aKeaThatTricklesBytesIsGivenUpOnAtTheDeadline() async throws {
+        let kea = try TricklingSocket()
+        defer { kea.stop() }
+        let started = ContinuousClock.now
+        let reload = Task { try await KeaControlChannel(path: kea.path).reloadConfiguration() }
+        let ended = Mutex(false)
+        let watcher = Task {
+            _ = await reload.result
+            ended.withLock { $0 = true }
+        }
+        for _ in 0..<200 where !ended.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(100)) }
+        let elapsed = ContinuousClock.now - started
+        kea.stop()
+        await watcher.value
+        #expect(elapsed < .seconds(18), "the reload was still reading the trickle after \(elapsed)")
+        #expect(elapsed > .seconds(9), "gave up before the deadline: \(elapsed)")
+        #expect(kea.bytesSent > 10, "the socket trickled (\(kea.bytesSent) bytes)")
+        await #expect {
+            try await reload.value
+        } throws: { error in
+            "\(error)".contains("no complete answer within")
+        }
+    }
+
+    /// The cooperative pool is prompt when ten 10 ms sleeps each come back within 100 ms (bounded: 60 s).
+    static func waitUntilTheCooperativePoolIsPrompt() async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var prompt = 0
+        while prompt < 10, ContinuousClock.now < deadline {
+            let before = ContinuousClock.now
+            try await Task.sleep(for: .milliseconds(10))
+            prompt = ContinuousClock.now - before < .milliseconds(100) ? prompt + 1 : 0
+        }
+        try #require(prompt >= 10, "the cooperative pool stayed busy for 60 s before the experiment")
     }
 
     /// Hashing ISOs and writing downloads (bulk work, seconds to minutes each) never queue in front of the short
@@ -65,4 +108,63 @@ private final class WaitingCount: Sendable {
     init(_ count: Int) { self.count = Mutex(count) }
     func done() { count.withLock { $0 -= 1 } }
     var value: Int { count.withLock { $0 } }
+}
+
+/// A unix socket that accepts and sends one space every 200 ms to each connection, never a complete answer.
+private final class TricklingSocket: Sendable {
+    let path: String
+    private let directory: TemporaryDirectory
+    private let listener: Int32
+    private let state = Mutex<(stopping: Bool, sent: Int)>((false, 0))
+    private let finished = DispatchSemaphore(value: 0)
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "kea-trickle")
+        path = directory.file("kea.sock")
+        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard bound == 0, listen(listener, 4) == 0 else {
+            close(listener)
+            throw HarnessError.peerFailed("cannot listen on \(path)")
+        }
+        let descriptor = listener
+        Thread.detachNewThread { [self] in
+            defer { finished.signal() }
+            var connections: [Int32] = []
+            defer { connections.forEach { close($0) } }
+            // Bounded: 30 s of 200 ms steps, or until stop().
+            for _ in 0..<150 {
+                if state.withLock({ $0.stopping }) { return }
+                var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&waiting, 1, 200) > 0 {
+                    let connection = accept(descriptor, nil, nil)
+                    if connection >= 0 { connections.append(connection) }
+                }
+                for connection in connections where send(connection, " ", 1, Int32(MSG_NOSIGNAL)) == 1 {
+                    state.withLock { $0.sent += 1 }
+                }
+            }
+        }
+    }
+
+    var bytesSent: Int { state.withLock { $0.sent } }
+
+    /// Ends the trickle, closes every connection, then the listener.
+    func stop() {
+        let first = state.withLock { state in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        guard first else { return }
+        _ = finished.wait(timeout: .now() + 5)
+        close(listener)
+        directory.remove()
+    }
 }
