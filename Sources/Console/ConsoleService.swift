@@ -279,6 +279,8 @@ public final class ConsoleService: Service, Sendable {
         let toViewer: @Sendable (ByteBuffer) async throws -> Void = { chunk in
             do {
                 try await viewer.send(.data(chunk))
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
                 throw ViewerWentAway()
             }

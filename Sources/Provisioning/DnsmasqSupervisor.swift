@@ -193,7 +193,7 @@ public struct KeaControlChannel: Sendable {
     }
 
     private static func exchange(_ command: String, path: String) throws -> String {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw ChannelError.connect(String(cString: strerror(errno))) }
         defer { close(descriptor) }
         let deadline = ContinuousClock.now + answerDeadline
@@ -205,28 +205,46 @@ public struct KeaControlChannel: Sendable {
             buffer.copyBytes(from: bytes)
             buffer[bytes.count] = 0
         }
+        // A connect waits while a hung Kea's backlog is full, and a write while its buffer is: both within the deadline.
+        guard let sendTimeout = timeLeft(until: deadline) else { throw ChannelError.noAnswer(received: 0) }
+        var sendWait = sendTimeout
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &sendWait, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard connected == 0 else { throw ChannelError.connect("\(path): \(String(cString: strerror(errno)))") }
+        guard connected == 0 else {
+            if errno == EAGAIN || errno == EINPROGRESS { throw ChannelError.noAnswer(received: 0) }
+            throw ChannelError.connect("\(path): \(String(cString: strerror(errno)))")
+        }
         let payload = Array(command.utf8)
         guard write(descriptor, payload, payload.count) == payload.count else { throw ChannelError.connect("write failed") }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         // Each read waits only for what is left of the deadline, so bytes that trickle in never extend it.
         while true {
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { throw ChannelError.noAnswer(received: answer.count) }
-            let parts = remaining.components
-            var timeout = timeval(tv_sec: Int(parts.seconds), tv_usec: max(1, Int(parts.attoseconds / 1_000_000_000_000)))
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            guard var readWait = timeLeft(until: deadline) else { throw ChannelError.noAnswer(received: answer.count) }
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &readWait, socklen_t(MemoryLayout<timeval>.size))
             let count = read(descriptor, &buffer, buffer.count)
-            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw ChannelError.noAnswer(received: answer.count) }
-            if count <= 0 { break }
+            if count < 0 {
+                // A signal ends a read that has a timeout even with SA_RESTART: read again, for what is left.
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { throw ChannelError.noAnswer(received: answer.count) }
+                throw ChannelError.connect("\(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
             answer += buffer[0..<count]
+            guard answer.count <= 1 << 20 else { throw ChannelError.refused("an answer of over 1 MiB") }
             // Kea keeps the connection open after its answer: stop reading once the answer is complete JSON.
             if (try? JSONSerialization.jsonObject(with: Data(answer))) != nil { break }
         }
         return String(decoding: answer, as: UTF8.self)
+    }
+
+    /// What is left until `deadline` as a socket timeout (never 0, which would mean no timeout); nil once it passed.
+    private static func timeLeft(until deadline: ContinuousClock.Instant) -> timeval? {
+        let remaining = deadline - ContinuousClock.now
+        guard remaining > .zero else { return nil }
+        let parts = remaining.components
+        return timeval(tv_sec: Int(parts.seconds), tv_usec: max(1, Int(parts.attoseconds / 1_000_000_000_000)))
     }
 }

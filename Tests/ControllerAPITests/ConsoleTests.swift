@@ -281,16 +281,8 @@ import Testing
         defer { simulator.stop() }
         let live = try await Self.liveAgent()
         defer { live.agent.remove() }
-        /// Hangs the BMC for three seconds by the clock; returns how long it really was.
-        func stallBMC() -> Task<Duration, any Error> {
-            Task {
-                let started = ContinuousClock.now
-                simulator.process.suspend()
-                defer { simulator.process.resume() }
-                try await Task.sleep(until: started + .seconds(3))
-                return ContinuousClock.now - started
-            }
-        }
+        /// Hangs the BMC for three seconds by the clock, on a thread of its own (a busy cooperative pool cannot stretch it).
+        func stallBMC() -> BMCStall { BMCStall(simulator.process, seconds: 3) }
         func repeats(_ marks: [String], in text: String) -> Int {
             marks.map { max(0, text.components(separatedBy: $0).count - 2) }.reduce(0, +)
         }
@@ -307,14 +299,14 @@ import Testing
 
             // Keystrokes: 80 marks 50 ms apart; the BMC hangs for 3 s from the 10th.
             let typed = (0..<80).map { String(format: "<k%03d>", $0) }
-            var typingStall: Task<Duration, any Error>?
+            var typingStall: BMCStall?
             for (index, mark) in typed.enumerated() {
                 if index == 10 { typingStall = stallBMC() }
                 try #require(console.ended == nil, "the console ended across the stall: \(console.statuses.map(\.jsonText))")
                 try await console.type(mark)
                 try await Task.sleep(for: .milliseconds(50))
             }
-            let typedStall = try await typingStall?.value ?? .zero
+            let typedStall = try await typingStall?.duration() ?? .zero
             let typedBy = ContinuousClock.now + .seconds(30)
             var arrived = ""
             while ContinuousClock.now < typedBy {
@@ -327,13 +319,13 @@ import Testing
 
             // Output: the machine prints 80 marks 50 ms apart; the BMC hangs for 3 s from the 10th.
             let printed = (0..<80).map { String(format: "<p%03d>", $0) }
-            var printingStall: Task<Duration, any Error>?
+            var printingStall: BMCStall?
             for (index, mark) in printed.enumerated() {
                 if index == 10 { printingStall = stallBMC() }
                 line.write(mark)
                 try await Task.sleep(for: .milliseconds(50))
             }
-            let printedStall = try await printingStall?.value ?? .zero
+            let printedStall = try await printingStall?.duration() ?? .zero
             let shown = try await console.waitForText(timeout: .seconds(30), "every printed mark") { shown in printed.allSatisfy { shown.contains($0) } }
             #expect(console.ended == nil, "the console stayed open: \(console.ended ?? "")")
             print("figure: BMC hung \(typedStall) while typing, \(printedStall) while printing: \(lostKeystrokes.count) of \(typed.count + printed.count) marks lost; repeated by the peers: \(repeats(typed, in: arrived)) typed, \(repeats(printed, in: shown)) printed")
@@ -692,13 +684,39 @@ final class SerialLine: Sendable {
         }
     }
 
-    /// Ends the connection and the thread, then closes the listener.
+    /// Ends the connection and the thread, then closes the listener (once).
     func stop() {
-        state.withLock { line in
-            line.stopping = true
+        let first = state.withLock { line in
+            defer { line.stopping = true }
             if let connection = line.connection { shutdown(connection, Int32(SHUT_RDWR)) }
+            return !line.stopping
         }
+        guard first else { return }
         _ = finished.wait(timeout: .now() + 5)
         close(listener)
+    }
+}
+
+/// A BMC hung (SIGSTOP) for a time measured by the clock on a thread of its own, then resumed.
+final class BMCStall: Sendable {
+    private let stalled = Mutex<Duration?>(nil)
+
+    init(_ process: PeerProcess, seconds: Double) {
+        Thread.detachNewThread { [self] in
+            let started = ContinuousClock.now
+            process.suspend()
+            Thread.sleep(forTimeInterval: seconds)
+            process.resume()
+            stalled.withLock { $0 = ContinuousClock.now - started }
+        }
+    }
+
+    /// How long the BMC was hung, once it runs again (bounded: 30 s).
+    func duration() async throws -> Duration {
+        for _ in 0..<600 {
+            if let duration = stalled.withLock({ $0 }) { return duration }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError.timeout("the BMC stall did not end")
     }
 }

@@ -62,11 +62,11 @@ import Testing
             _ = await reload.result
             ended.withLock { $0 = true }
         }
-        for _ in 0..<200 where !ended.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(100)) }
+        for _ in 0..<400 where !ended.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(100)) }
         let elapsed = ContinuousClock.now - started
         kea.stop()
         await watcher.value
-        #expect(elapsed < .seconds(18), "the reload was still reading the trickle after \(elapsed)")
+        #expect(elapsed < .seconds(30), "the reload was still reading the trickle after \(elapsed)")
         #expect(elapsed > .seconds(9), "gave up before the deadline: \(elapsed)")
         #expect(kea.bytesSent > 10, "the socket trickled (\(kea.bytesSent) bytes)")
         await #expect {
@@ -139,13 +139,16 @@ private final class TricklingSocket: Sendable {
             defer { finished.signal() }
             var connections: [Int32] = []
             defer { connections.forEach { close($0) } }
-            // Bounded: 30 s of 200 ms steps, or until stop().
-            for _ in 0..<150 {
+            // Bounded: 60 s of 200 ms steps, or until stop().
+            for _ in 0..<300 {
                 if state.withLock({ $0.stopping }) { return }
                 var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                 if poll(&waiting, 1, 200) > 0 {
                     let connection = accept(descriptor, nil, nil)
-                    if connection >= 0 { connections.append(connection) }
+                    if connection >= 0 {
+                        _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+                        connections.append(connection)
+                    }
                 }
                 for connection in connections where send(connection, " ", 1, Int32(MSG_NOSIGNAL)) == 1 {
                     state.withLock { $0.sent += 1 }
