@@ -594,13 +594,7 @@ final class SlowTCPServer: Sendable {
 
     init() async throws {
         port = FreePort.tcp()
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(listener, 16) == 0 else { throw HarnessError.peerFailed("cannot listen on \(port)") }
+        listener = try ListeningSocket.tcp(port: port)
         let descriptor = listener
         Thread.detachNewThread { [self] in
             while true {
@@ -630,16 +624,7 @@ final class SerialLine: Sendable {
 
     init() throws {
         port = FreePort.tcp()
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(listener, 4) == 0 else {
-            close(listener)
-            throw HarnessError.peerFailed("cannot listen on \(port)")
-        }
+        listener = try ListeningSocket.tcp(port: port, backlog: 4)
         let descriptor = listener
         Thread.detachNewThread { [self] in
             defer { finished.signal() }

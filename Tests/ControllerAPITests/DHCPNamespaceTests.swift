@@ -52,10 +52,7 @@ extension DHCPServerSuites {
             defer { namespace.remove() }
             let bootPort = FreePort.tcp()
             let agent = try await TestAgent { configuration in
-                configuration.dhcp.backend = .dnsmasq
-                configuration.dhcp.interface = namespace.hostInterface
-                configuration.dhcp.serverAddress = namespace.hostAddress
-                configuration.boot.listen = "\(namespace.hostAddress):\(bootPort)"
+                configuration.serveDHCPWithDnsmasq(on: namespace, bootPort: bootPort)
                 configuration.boot.advertisedURL = "http://\(namespace.hostAddress):\(bootPort)"
             }
             defer { agent.remove() }
@@ -313,3 +310,13 @@ extension DHCPServerSuites {
 
 /// Suites whose DHCP servers bind port 67 in the host namespace: they take turns.
 @Suite(.serialized) enum DHCPServerSuites {}
+
+extension AgentConfiguration {
+    /// The agent's dnsmasq serving the namespace's link from its host side, and the boot listener on that address.
+    mutating func serveDHCPWithDnsmasq(on namespace: NetworkNamespace, bootPort: Int) {
+        dhcp.backend = .dnsmasq
+        dhcp.interface = namespace.hostInterface
+        dhcp.serverAddress = namespace.hostAddress
+        boot.listen = "\(namespace.hostAddress):\(bootPort)"
+    }
+}

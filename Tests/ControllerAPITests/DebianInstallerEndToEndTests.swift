@@ -79,10 +79,7 @@ import Testing
 
         let bootPort = FreePort.tcp()
         let agent = try await TestAgent { configuration in
-            configuration.dhcp.backend = .dnsmasq
-            configuration.dhcp.interface = namespace.hostInterface
-            configuration.dhcp.serverAddress = namespace.hostAddress
-            configuration.boot.listen = "\(namespace.hostAddress):\(bootPort)"
+            configuration.serveDHCPWithDnsmasq(on: namespace, bootPort: bootPort)
             configuration.provisioning.downloadTimeoutSeconds = 120
         }
         defer { agent.remove() }

@@ -530,16 +530,7 @@ final class SlowKeaControlSocket: Sendable {
 
     init(path: String, delay: Duration) throws {
         self.path = path
-        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            let bytes = Array(path.utf8)
-            buffer.copyBytes(from: bytes)
-            buffer[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard bound == 0, listen(listener, 16) == 0 else { throw AgentError.internalError("cannot listen on \(path)") }
+        listener = try ListeningSocket.unix(path: path)
         let descriptor = listener
         let milliseconds = UInt32(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
         Thread.detachNewThread { [self] in

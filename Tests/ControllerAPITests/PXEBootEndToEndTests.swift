@@ -31,10 +31,7 @@ extension DHCPServerSuites {
 
             let bootPort = FreePort.tcp()
             let agent = try await TestAgent { configuration in
-                configuration.dhcp.backend = .dnsmasq
-                configuration.dhcp.interface = namespace.hostInterface
-                configuration.dhcp.serverAddress = namespace.hostAddress
-                configuration.boot.listen = "\(namespace.hostAddress):\(bootPort)"
+                configuration.serveDHCPWithDnsmasq(on: namespace, bootPort: bootPort)
                 configuration.controller.url = controller.url
                 configuration.controller.maxBackoffSeconds = 1
             }

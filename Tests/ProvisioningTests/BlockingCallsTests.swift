@@ -121,19 +121,7 @@ private final class TricklingSocket: Sendable {
     init() throws {
         directory = try TemporaryDirectory(prefix: "kea-trickle")
         path = directory.file("kea.sock")
-        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-            buffer[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard bound == 0, listen(listener, 4) == 0 else {
-            close(listener)
-            throw HarnessError.peerFailed("cannot listen on \(path)")
-        }
+        listener = try ListeningSocket.unix(path: path, backlog: 4)
         let descriptor = listener
         Thread.detachNewThread { [self] in
             defer { finished.signal() }
