@@ -23,7 +23,10 @@ PIP_PEERS := snmpsim==1.2.2 pysmi cryptography fakenos==1.2.1 pykickstart openap
 # The venv is (re)filled whenever this list changes.
 PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 
-.PHONY: run test test-slow build release install-system install-test-peers install clean doctor deb deb-check fuzz
+# The reference tools the benchmarks measure the agent against (`make bench`; not needed to run or test the agent).
+BENCH_PACKAGES := wrk nginx-light freeipmi-tools prometheus-snmp-exporter
+
+.PHONY: run test test-slow bench build release install-system install-test-peers install clean doctor deb deb-check fuzz
 
 run: install-system release
 	.build/release/rackagent serve --state-dir $(STATE_DIR)
@@ -35,6 +38,11 @@ test: install-system install-test-peers
 # suite with the machine to themselves (beside it they starved the time bounds other tests hold). CI runs it too.
 test-slow: install-system install-test-peers
 	RACKAGENT_PEERS_VENV=$(PEERS_VENV) RACKAGENT_SLOW_TESTS=1 $(SWIFT) test --filter DebianInstallerEndToEndTests
+
+# Installs the reference tools and builds the benchmark executable (release); README's Benchmarks section has the runs.
+bench: install-test-peers
+	$(call apt_install,$(BENCH_PACKAGES))
+	$(SWIFT) build -c release --product rackagent-bench
 
 build:
 	$(SWIFT) build

@@ -122,6 +122,7 @@ let package = Package(
         // Benchmarks start the same real peers the tests use; built on demand, not installed.
         .executableTarget(name: "rackagent-bench", dependencies: [
             "ControllerAPI", "IPMI", "PDU", "Power", "Providers", "SNMP", "Provisioning", "SwitchSSH", "Console", "PeerHarness",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -263,6 +263,30 @@ public struct BandwidthStore: Sendable {
         }
     }
 
+    /// Every present port's counters as last polled, with the server each counts for, ordered by device and port:
+    /// what `/metrics` exports so that a time-series store can keep the long-term series.
+    public func polledCounters() async throws -> [PolledPortCounters] {
+        try await database.writer.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT b.deviceId, b.ifIndex, b.inOctets, b.outOctets,
+                        (SELECT CASE WHEN COUNT(DISTINCT a.relId) = 1 THEN MIN(a.relId) END FROM portAssignment a
+                         WHERE a.deviceId = b.deviceId AND a.ifIndex = b.ifIndex AND a.unassignedAt IS NULL AND a.type = 'server')
+                    FROM portBaseline b WHERE b.present = 1 ORDER BY b.deviceId, b.ifIndex
+                    """)
+            var result: [PolledPortCounters] = []
+            while let row = try rows.next() {
+                let inOctets: Int64 = row[2]
+                let outOctets: Int64 = row[3]
+                result.append(
+                    PolledPortCounters(
+                        deviceId: row[0], ifIndex: row[1], inOctets: UInt64(bitPattern: inOctets), outOctets: UInt64(bitPattern: outOctets), serverId: row[4]))
+            }
+            return result
+        }
+    }
+
     /// Why samples were dropped, newest first.
     public func drops(deviceId: String, limit: Int) async throws -> [(ifIndex: Int, at: Date, reason: String)] {
         try await database.writer.read { db in

@@ -45,7 +45,7 @@ struct BenchFigure: Encodable {
 /// Prints figures as an aligned table or JSON.
 struct BenchReport: Encodable {
     let benchmark: String
-    let parameters: [String: String]
+    var parameters: [String: String]
     var figures: [BenchFigure] = []
 
     mutating func add(_ name: String, _ value: Double, _ unit: String) {

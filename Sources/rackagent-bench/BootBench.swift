@@ -4,24 +4,31 @@ import AsyncHTTPClient
 import ControllerAPI
 import Foundation
 import NIOCore
+import PeerHarness
 import Provisioning
 import Synchronization
 
-/// `rackagent bench boot`: DHCP rendering and validation for many entries, and the per-MAC iPXE script endpoint
-/// under a fixed request rate from a second process.
+/// `rackagent-bench boot`: DHCP rendering and validation for many entries, and the per-MAC iPXE script endpoint
+/// under load from a second process: wrk at full speed (throughput) and an open-loop client at a fixed rate (latency),
+/// against the agent and against nginx serving the same answer as a static file (the floor).
 struct BootBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boot",
-        abstract: "Render and validate DHCP configs for N entries; serve /boot/ipxe for N MACs at a fixed rate from a second process.")
+        abstract: "Render and validate DHCP configs for N entries; serve /boot/ipxe for N MACs under wrk and at a fixed rate, against nginx.",
+        discussion: "Needs wrk and nginx (apt-get install wrk nginx-light). Failed requests are counted as failures, never as throughput.")
 
     @Option(help: "DHCP entries (and distinct MACs requested).") var entries = 10_000
-    @Option(help: "Requests per second the load process sends.") var rate = 1_000
-    @Option(help: "Seconds of load.") var seconds = 10
+    @Option(help: "Requests per second of the open-loop load (the latency figure).") var rate = 1_000
+    @Option(help: "Seconds of each load run.") var seconds = 10
+    @Option(help: "wrk threads (the same for the agent and nginx).") var threads = 2
+    @Option(help: "wrk connections (the same for the agent and nginx).") var connections = 64
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        guard (1...100_000).contains(entries), (1...20_000).contains(rate), (1...300).contains(seconds) else {
-            throw ValidationError("--entries 1-100000, --rate 1-20000, --seconds 1-300")
+        guard (1...100_000).contains(entries), (1...20_000).contains(rate), (1...300).contains(seconds), (1...16).contains(threads),
+            (threads...4096).contains(connections)
+        else {
+            throw ValidationError("--entries 1-100000, --rate 1-20000, --seconds 1-300, --threads 1-16, --connections threads-4096")
         }
         let generated = BootBench.entries(entries)
         let (runtime, stateDirectory) = try await benchRuntime { $0.dhcp.serverAddress = "127.0.0.1" }
@@ -40,25 +47,112 @@ struct BootBench: AsyncParsableCommand {
         try await runtime.dhcp.store.importEntries(generated)
         let agent = try await EmbeddedAgent.start(runtime: runtime)
         defer { Task { await agent.stop() } }
+        guard let wrk = locateProgram("wrk"), let nginxProgram = locateProgram("nginx") else {
+            throw BenchFailure(message: "wrk and nginx are needed: apt-get install wrk nginx-light")
+        }
 
+        // The floor: nginx serving the agent's own answer for one MAC as a static file.
+        let directory = try TemporaryDirectory(prefix: "rackagent-bench-nginx")
+        defer { directory.remove() }
+        let script = try await fetchScript(agent.bootBaseURL, mac: BootBench.mac(0))
+        let nginx = try await StaticFileServer(program: nginxProgram, directory: directory, path: "/boot/ipxe", body: script)
+        do {
+            try await measureServing(agent: agent, nginx: nginx, wrk: wrk, directory: directory, report: &report)
+        } catch {
+            await nginx.stop()
+            throw error
+        }
+        await nginx.stop()
+        try report.print(json: json)
+    }
+
+    /// wrk and the fixed-rate load against the agent and nginx.
+    private func measureServing(agent: EmbeddedAgent, nginx: StaticFileServer, wrk: String, directory: TemporaryDirectory, report: inout BenchReport) async throws {
+        let macList = directory.file("macs.lua")
+        try BootBench.wrkScript(macs: entries).write(toFile: macList, atomically: true, encoding: .utf8)
+
+        report.parameters["wrk"] = "-t \(threads) -c \(connections) -d \(seconds)s, GET /boot/ipxe?mac=<one of \(entries)>&arch=pcbios"
+        report.parameters["nginx"] = "\(nginx.workers) workers, the agent's answer for one MAC as a static file, access log off"
+        var throughput: [String: Double] = [:]
+        for (side, baseURL, daemons) in [("agent", agent.bootBaseURL, [pid_t]()), ("nginx", nginx.baseURL, nginx.processes())] {
+            let phase = BenchPhase("wrk against \(side)", total: nil, unit: "runs", json: json)
+            let usage = PhaseUsage(daemons: daemons)
+            let figures = try await runWrk(wrk, script: macList, url: baseURL)
+            let spent = usage.end()
+            phase.end()
+            // The agent serves from this process (the wrk process is separate); nginx from its master and workers.
+            let cpu = side == "agent" ? spent.ownCPU : spent.daemonCPU
+            let peak = side == "agent" ? spent.ownPeak : spent.daemonPeak
+            throughput[side] = figures.succeededPerSecond
+            report.add("\(side): wrk requests answered 2xx per second", figures.succeededPerSecond, "req/s")
+            report.add("\(side): wrk failed requests (errors and non-2xx)", Double(figures.failed), "")
+            report.add("\(side): wrk latency p50", figures.p50Microseconds / 1000, "ms")
+            report.add("\(side): wrk latency p99", figures.p99Microseconds / 1000, "ms")
+            report.add("\(side): server CPU per 10,000 requests", cpu / Double(max(figures.requests, 1)) * 10_000, "s")
+            report.add("\(side): server peak RSS\(side == "nginx" ? " (largest process)" : "")", peak.mebibytes, "MiB")
+        }
+        report.add("ratio agent / nginx throughput", (throughput["agent"] ?? 0) / max(throughput["nginx"] ?? 1, 1e-9), "x")
+
+        report.parameters["fixedRate"] = "\(rate) req/s for \(seconds) s, open loop, latency from each request's scheduled time"
+        for (side, baseURL) in [("agent", agent.bootBaseURL), ("nginx", nginx.baseURL)] {
+            let figures = try await fixedRate(baseURL)
+            report.add("\(side) at \(rate) req/s: answered 200 with a script", Double(figures.succeeded), "of \(figures.sent)")
+            report.add("\(side) at \(rate) req/s: latency p50", figures.p50 * 1000, "ms")
+            report.add("\(side) at \(rate) req/s: latency p99", figures.p99 * 1000, "ms")
+            report.add("\(side) at \(rate) req/s: latency max", figures.maximum * 1000, "ms")
+        }
+    }
+
+    /// The agent's script for one MAC, as a client sees it.
+    private func fetchScript(_ baseURL: String, mac: MACAddress) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(baseURL)/boot/ipxe?mac=\(mac)&arch=pcbios"), timeout: .seconds(10))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status == .ok, body.hasPrefix("#!ipxe") else { throw BenchFailure(message: "the agent did not answer a script: \(response.status)") }
+        return body
+    }
+
+    /// wrk, closed loop, from its own process; its Lua `done` hook prints the figures as JSON.
+    private func runWrk(_ wrk: String, script: String, url: String) async throws -> WrkFigures {
+        let result = try await ProcessRunner().run(
+            ProcessCommand(wrk, ["-t", String(threads), "-c", String(connections), "-d", "\(seconds)s", "-s", script, url], timeout: .seconds(Double(seconds) + 60)))
+        guard result.succeeded, let line = result.standardOutput.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+            let figures = try? JSONDecoder().decode(WrkFigures.self, from: Data(line.utf8))
+        else { throw BenchFailure(message: "wrk failed: \(result.standardOutput.suffix(500)) \(result.standardError.suffix(500))") }
+        return figures
+    }
+
+    /// The open-loop load process at `rate` against `baseURL`.
+    private func fixedRate(_ baseURL: String) async throws -> LoadFigures {
         let load = try await ProcessRunner().run(
             ProcessCommand(
                 CommandLine.arguments[0],
-                ["boot-client", "--url", agent.bootBaseURL, "--macs", String(entries), "--rate", String(rate), "--seconds", String(seconds)],
+                ["boot-client", "--url", baseURL, "--macs", String(entries), "--rate", String(rate), "--seconds", String(seconds)],
                 timeout: .seconds(Double(seconds) + 120)))
-        guard load.succeeded, let data = load.standardOutput.data(using: .utf8),
-            let figures = try? JSONDecoder().decode(LoadFigures.self, from: data)
-        else {
+        guard load.succeeded, let figures = try? JSONDecoder().decode(LoadFigures.self, from: Data(load.standardOutput.utf8)) else {
             throw BenchFailure(message: "the load process failed: \(load.standardError.suffix(500))")
         }
-        report.add("requests sent", Double(figures.sent), "")
-        report.add("answered 200 with a script", Double(figures.succeeded), "")
-        report.add("achieved rate", figures.achievedRate, "req/s")
-        report.add("latency p50", figures.p50 * 1000, "ms")
-        report.add("latency p90", figures.p90 * 1000, "ms")
-        report.add("latency p99", figures.p99 * 1000, "ms")
-        report.add("latency max", figures.maximum * 1000, "ms")
-        try report.print(json: json)
+        return figures
+    }
+
+    /// A wrk script that asks for each of `macs` MACs in turn and prints its figures as one JSON line.
+    static func wrkScript(macs: Int) -> String {
+        """
+        local count = \(macs)
+        local next_index = 0
+        request = function()
+          local i = next_index
+          next_index = (next_index + 1) % count
+          local mac = string.format("52:54:00:%02x:%02x:%02x", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)
+          return wrk.format("GET", "/boot/ipxe?mac=" .. mac .. "&arch=pcbios")
+        end
+        done = function(summary, latency, requests)
+          local e = summary.errors
+          io.write(string.format('{"requests":%d,"durationMicroseconds":%d,"failed":%d,"p50Microseconds":%d,"p99Microseconds":%d}\\n',
+            summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+            latency:percentile(50), latency:percentile(99)))
+        end
+
+        """
     }
 
     /// Distinct MACs and addresses, every other one with PXE on.
@@ -74,6 +168,17 @@ struct BootBench: AsyncParsableCommand {
     static func mac(_ index: Int) -> MACAddress {
         MACAddress(String(format: "52:54:00:%02x:%02x:%02x", (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff))!
     }
+}
+
+/// What wrk's `done` hook prints.
+struct WrkFigures: Codable {
+    let requests: Int
+    let durationMicroseconds: Double
+    let failed: Int
+    let p50Microseconds: Double
+    let p99Microseconds: Double
+
+    var succeededPerSecond: Double { Double(requests - failed) / max(durationMicroseconds / 1e6, 1e-9) }
 }
 
 struct LoadFigures: Codable {

@@ -6,120 +6,161 @@ import Foundation
 import IPMI
 import PeerHarness
 
-/// `rackagent bench ipmi`: power-status calls through the agent's HTTPS API versus bare ipmitool processes,
-/// both against the same simulated BMCs with the same concurrency: one caller per BMC issuing its calls one
-/// after another, all BMCs at once.
+/// `rackagent-bench ipmi`: the power status of every BMC at once (a fan-out round), through the agent's HTTPS API with
+/// its default settings, against FreeIPMI's `ipmipower --stat` (one process fanning out natively, as MAAS uses it)
+/// and bare `ipmitool chassis power status` processes, one per BMC, all at once. Same BMCs (ipmi_sim), same
+/// parallelism, at several fleet sizes.
 struct IPMIBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipmi",
-        abstract: "Power-status calls through the agent's API versus bare ipmitool, against N ipmi_sim BMCs.")
+        abstract: "Power status of N BMCs at once: the agent's API versus ipmipower and bare ipmitool, against ipmi_sim BMCs.",
+        discussion: """
+            Each round asks every BMC once, all at once. Rounds start at least the agent's minimum gap between two \
+            commands to one BMC apart (1 s by default), the pacing an operator's fan-out sees. The agent runs with its \
+            default settings; ipmitool gets the agent's own command line (its default -N and -R). CPU seconds are those \
+            of the process doing the work: for the agent, this process (the agent and its HTTPS client) plus the \
+            ipmitool processes it ran; for the references, their processes.
+            """)
 
-    @Option(help: "Simulated BMCs (ipmi_sim instances).") var bmcs = 8
-    @Option(help: "Calls per BMC.") var calls = 50
+    @Option(parsing: .upToNextOption, help: "Fleet sizes to measure (ipmi_sim instances), largest at most 64.") var bmcs: [Int] = [16, 32, 64]
+    @Option(help: "Fan-out rounds per size and side.") var rounds = 5
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        guard (1...64).contains(bmcs), (1...10_000).contains(calls) else { throw ValidationError("--bmcs 1-64, --calls 1-10000") }
+        guard !bmcs.isEmpty, bmcs.allSatisfy({ (1...64).contains($0) }), (1...100).contains(rounds) else {
+            throw ValidationError("--bmcs 1-64 (one or more), --rounds 1-100")
+        }
+        guard let ipmipower = locateProgram("ipmipower") else { throw BenchFailure(message: "ipmipower is missing: apt-get install freeipmi-tools") }
+        let credentials = try credentialsFile()
+        defer { unlink(credentials) }
         var simulators: [IPMISimulator] = []
         defer { simulators.forEach { $0.stop() } }
-        for _ in 0..<bmcs { simulators.append(try await IPMISimulator()) }
+        // One loopback address per BMC, as on a management network (ipmipower names its answers by address).
+        for index in 0..<bmcs.max()! { simulators.append(try await IPMISimulator(address: "127.0.10.\(index + 1)")) }
 
-        let bare = try await measureBare(simulators)
-        let (runtime, stateDirectory) = try await benchRuntime {
-            $0.ipmi.minimumGapSeconds = 0
-            $0.ipmi.maxConcurrentCommands = max(64, bmcs)
-        }
+        let (runtime, stateDirectory) = try await benchRuntime { _ in }
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        let settings = runtime.configuration.ipmi
         let agent = try await EmbeddedAgent.start(runtime: runtime)
-        let throughAgent = try await measureAgent(simulators, agent)
-        await agent.stop()
+        defer { Task { await agent.stop() } }
+        let pause = Duration.seconds(settings.minimumGapSeconds) + .milliseconds(50)
 
-        let total = Double(bmcs * calls)
-        let barePerCall = bare.serialSum / total
-        let ideal = bare.serialSum / Double(bmcs)
-        var report = BenchReport(benchmark: "ipmi", parameters: ["bmcs": String(bmcs), "callsPerBMC": String(calls)])
-        report.add("bare ipmitool wall time", bare.wall, "s")
-        report.add("bare ipmitool mean per call", barePerCall * 1000, "ms")
-        report.add("agent API wall time", throughAgent.wall, "s")
-        report.add("agent API mean per call", throughAgent.meanLatency * 1000, "ms")
-        report.add("agent overhead per call", (throughAgent.wall - bare.wall) / Double(calls) * 1000, "ms")
-        report.add("ratio agent / bare", throughAgent.wall / bare.wall, "x")
-        report.add("ideal wall (bare serial / parallelism)", ideal, "s")
-        report.add("ratio agent / ideal", throughAgent.wall / ideal, "x")
-        report.add("failed calls", Double(throughAgent.failures + bare.failures), "")
+        var report = BenchReport(
+            benchmark: "ipmi",
+            parameters: [
+                "bmcs": bmcs.map(String.init).joined(separator: "/"), "rounds": String(rounds),
+                "agentMinimumGap": "\(settings.minimumGapSeconds) s (default)", "agentMaxConcurrentCommands": "\(settings.maxConcurrentCommands) (default)",
+                "ipmitool": "the agent's own command line with its default timeout and retries",
+                "ipmipower": "-D LAN_2_0 -W opensesspriv (ipmi_sim needs it) --stat, one process per round",
+            ])
+        try await withAgentClient(agent, connections: bmcs.max()!) { client in
+            for size in bmcs {
+                let fleet = Array(simulators.prefix(size))
+                let throughAgent = try await measure("agent API, \(size) BMCs", pause: pause) { try await agentRound(fleet, client, agent) }
+                let bare = try await measure("bare ipmitool, \(size) BMCs", pause: pause) { try await ipmitoolRound(fleet, settings) }
+                let native = try await measure("ipmipower, \(size) BMCs", pause: pause) { try await ipmipowerRound(fleet, program: ipmipower, credentials: credentials) }
+                report.add("\(size) BMCs: agent round, median", throughAgent.medianWall, "s")
+                report.add("\(size) BMCs: bare ipmitool round, median", bare.medianWall, "s")
+                report.add("\(size) BMCs: ipmipower round, median", native.medianWall, "s")
+                report.add("\(size) BMCs: ratio agent / bare ipmitool", throughAgent.medianWall / bare.medianWall, "x")
+                report.add("\(size) BMCs: ratio agent / ipmipower", throughAgent.medianWall / native.medianWall, "x")
+                report.add("\(size) BMCs: agent CPU per round (agent + its ipmitool)", throughAgent.cpuPerRound, "s")
+                report.add("\(size) BMCs: bare ipmitool CPU per round", bare.cpuPerRound, "s")
+                report.add("\(size) BMCs: ipmipower CPU per round", native.cpuPerRound, "s")
+                report.add("\(size) BMCs: agent peak RSS (this process)", throughAgent.peak.mebibytes, "MiB")
+                report.add("\(size) BMCs: failed answers, agent", Double(throughAgent.failures), "")
+                report.add("\(size) BMCs: failed answers, bare ipmitool", Double(bare.failures), "")
+                report.add("\(size) BMCs: failed answers, ipmipower", Double(native.failures), "")
+            }
+        }
         try report.print(json: json)
     }
 
     struct Measurement {
-        var wall: Double
-        var serialSum: Double
-        var meanLatency: Double
+        var medianWall: Double
+        var cpuPerRound: Double
+        /// This process's peak resident memory in the phase.
+        var peak: Int
         var failures: Int
     }
 
-    /// Each BMC gets its calls one after another from its own task; all BMCs at once.
-    private func measureBare(_ simulators: [IPMISimulator]) async throws -> Measurement {
-        let runner = ProcessRunner()
-        let started = ContinuousClock.now
-        let phase = BenchPhase("bare ipmitool", total: simulators.count * calls, json: json)
+    /// `rounds` rounds of `round`, each starting `pause` after the previous one ended; the rounds' median wall time and
+    /// their CPU per round.
+    private func measure(_ label: String, pause: Duration, _ round: () async throws -> Int) async throws -> Measurement {
+        let phase = BenchPhase(label, total: rounds, unit: "rounds", json: json)
         defer { phase.end() }
-        let results = try await withThrowingTaskGroup(of: (Double, Int).self) { group in
-            for simulator in simulators {
-                group.addTask {
-                    let line = IPMICommandLine(
-                        connection: IPMIConnection(host: "127.0.0.1", username: IPMISimulator.adminUser, password: Secret(IPMISimulator.adminPassword), port: simulator.port),
-                        defaults: IPMIConfiguration())
-                    var spent = 0.0
-                    var failures = 0
-                    for _ in 0..<calls {
-                        let callStarted = ContinuousClock.now
-                        let result = try await runner.run(ProcessCommand("ipmitool", line.arguments(["chassis", "power", "status"]), environment: line.environment))
-                        spent += (ContinuousClock.now - callStarted).inSeconds
-                        phase.tick()
-                        if !result.succeeded { failures += 1 }
-                    }
-                    return (spent, failures)
-                }
-            }
-            var all: [(Double, Int)] = []
-            for try await result in group { all.append(result) }
-            return all
+        try await Task.sleep(for: pause)
+        let usage = PhaseUsage()
+        var walls: [Double] = []
+        var failures = 0
+        for _ in 0..<rounds {
+            let started = ContinuousClock.now
+            failures += try await round()
+            walls.append((ContinuousClock.now - started).inSeconds)
+            phase.tick()
+            try await Task.sleep(for: pause)
         }
-        let wall = (ContinuousClock.now - started).inSeconds
-        let serial = results.map(\.0).reduce(0, +)
-        return Measurement(wall: wall, serialSum: serial, meanLatency: serial / Double(simulators.count * calls), failures: results.map(\.1).reduce(0, +))
+        let spent = usage.end()
+        return Measurement(
+            medianWall: Distribution.percentile(walls, 0.5), cpuPerRound: (spent.ownCPU + spent.childrenCPU) / Double(rounds),
+            peak: spent.ownPeak, failures: failures)
     }
 
-    /// One caller per BMC, each sending its calls one after another over HTTPS, all BMCs at once.
-    private func measureAgent(_ simulators: [IPMISimulator], _ agent: EmbeddedAgent) async throws -> Measurement {
-        let phase = BenchPhase("agent API", total: simulators.count * calls, json: json)
-        defer { phase.end() }
-        return try await withAgentClient(agent, connections: simulators.count) { client in
-            let started = ContinuousClock.now
-            let results = try await withThrowingTaskGroup(of: (Double, Int).self) { group in
-                for simulator in simulators {
-                    let body: JSONValue = ["connection": simulator.connection()]
-                    group.addTask {
-                        var spent = 0.0
-                        var failures = 0
-                        for _ in 0..<calls {
-                            let callStarted = ContinuousClock.now
-                            let (status, answer) = try await postJSON(client, agent, path: "/v1/power/getPowerStatus", body: body)
-                            spent += (ContinuousClock.now - callStarted).inSeconds
-                            phase.tick()
-                            if status != 200 || answer["result"] == nil { failures += 1 }
-                        }
-                        return (spent, failures)
-                    }
+    /// One POST /v1/power/getPowerStatus per BMC, all at once; the number that failed or did not say on or off.
+    private func agentRound(_ fleet: [IPMISimulator], _ client: HTTPClient, _ agent: EmbeddedAgent) async throws -> Int {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for simulator in fleet {
+                let body: JSONValue = ["connection": simulator.connection()]
+                group.addTask {
+                    let (status, answer) = try await postJSON(client, agent, path: "/v1/power/getPowerStatus", body: body)
+                    return status == 200 && ["online", "offline"].contains(answer["result"]?.stringValue ?? "")
                 }
-                var all: [(Double, Int)] = []
-                for try await result in group { all.append(result) }
-                return all
             }
-            let wall = (ContinuousClock.now - started).inSeconds
-            let serial = results.map(\.0).reduce(0, +)
-            return Measurement(
-                wall: wall, serialSum: serial, meanLatency: serial / Double(simulators.count * calls), failures: results.map(\.1).reduce(0, +))
+            var failed = 0
+            for try await succeeded in group where !succeeded { failed += 1 }
+            return failed
         }
+    }
+
+    /// One `ipmitool chassis power status` per BMC, all at once, with the agent's own command line.
+    private func ipmitoolRound(_ fleet: [IPMISimulator], _ settings: IPMIConfiguration) async throws -> Int {
+        let runner = ProcessRunner()
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            for simulator in fleet {
+                group.addTask {
+                    let line = IPMICommandLine(
+                        connection: IPMIConnection(
+                            host: simulator.address, username: IPMISimulator.adminUser, password: Secret(IPMISimulator.adminPassword), port: simulator.port),
+                        defaults: settings)
+                    let result = try await runner.run(ProcessCommand("ipmitool", line.arguments(["chassis", "power", "status"]), environment: line.environment))
+                    return result.succeeded && result.standardOutput.contains("Chassis Power is")
+                }
+            }
+            var failed = 0
+            for try await succeeded in group where !succeeded { failed += 1 }
+            return failed
+        }
+    }
+
+    /// One `ipmipower --stat` for the whole fleet; the BMCs it did not report on or off.
+    private func ipmipowerRound(_ fleet: [IPMISimulator], program: String, credentials: String) async throws -> Int {
+        let hosts = fleet.map { "\($0.address):\($0.port)" }.joined(separator: ",")
+        let result = try await ProcessRunner().run(
+            ProcessCommand(
+                program,
+                ["-D", "LAN_2_0", "-W", "opensesspriv", "-h", hosts, "--config-file", credentials, "--stat"],
+                timeout: .seconds(120)))
+        let answered = result.standardOutput.split(separator: "\n").filter { $0.hasSuffix(": on") || $0.hasSuffix(": off") }.count
+        return fleet.count - answered
+    }
+
+    /// ipmipower reads the credentials from a FreeIPMI configuration file, so that the password stays out of `ps`.
+    private func credentialsFile() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-bench-ipmipower-\(UUID().uuidString.prefix(8)).conf").path
+        let text = "username \(IPMISimulator.adminUser)\npassword \(IPMISimulator.adminPassword)\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw BenchFailure(message: "cannot write \(path)")
+        }
+        return path
     }
 }

@@ -1,7 +1,7 @@
 import AgentCore
 import Foundation
 
-/// OpenIPMI's `ipmi_sim` as a BMC on 127.0.0.1 (a free UDP port), with a chassis_control script that keeps
+/// OpenIPMI's `ipmi_sim` as a BMC on a loopback address (127.0.0.1 unless told; a free UDP port), with a chassis_control script that keeps
 /// power and boot device in files the test can read and write (recipe: shared/test-peers.md).
 /// Users: `admin`/`secret` (ADMINISTRATOR, slot 2) and the anonymous slot 1. The script also plays the host
 /// OS: an ACPI soft shutdown request powers the chassis off half a second later. A power-on less than 1.5 s after a
@@ -15,9 +15,14 @@ public final class IPMISimulator: Sendable {
     public static let adminUser = "admin"
     public static let adminPassword = "secret"
 
+    /// The loopback address it answers on.
+    public let address: String
+
     /// `serialPort`: the TCP port of the machine's serial line (a qemu `-serial tcp:...,server`) that SOL carries;
-    /// nil: the BMC has no SOL (it answers SOL commands with "Invalid command").
-    public init(serialPort: Int? = nil) async throws {
+    /// nil: the BMC has no SOL (it answers SOL commands with "Invalid command"). `address`: a 127.0.0.0/8 address, so
+    /// that a fleet of BMCs can have one address each, as tools that name BMCs by address expect.
+    public init(serialPort: Int? = nil, address: String = "127.0.0.1") async throws {
+        self.address = address
         guard let simulator = locateProgram("ipmi_sim") else { throw HarnessError.peerFailed("ipmi_sim is not installed (openipmi)") }
         directory = try TemporaryDirectory(prefix: "ipmi-sim")
         port = FreePort.udp()
@@ -28,7 +33,7 @@ public final class IPMISimulator: Sendable {
             name "bmc\(port)"
             set_working_mc 0x20
               startlan 1
-                addr 127.0.0.1 \(port)
+                addr \(address) \(port)
                 priv_limit admin
                 allowed_auths_callback none md2 md5 straight
                 allowed_auths_user none md2 md5 straight
@@ -105,7 +110,7 @@ public final class IPMISimulator: Sendable {
     ) async throws -> String {
         let (status, text) = try await PeerTools.run(
             locateProgram("ipmitool") ?? "/usr/bin/ipmitool",
-            ["-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(port), "-U", user, "-E", "-L", privilege, "-N", "1", "-R", String(retries)] + arguments,
+            ["-I", "lanplus", "-C", "3", "-H", address, "-p", String(port), "-U", user, "-E", "-L", privilege, "-N", "1", "-R", String(retries)] + arguments,
             environment: ["IPMI_PASSWORD": password], timeout: .seconds(20))
         guard status == 0 else { throw HarnessError.peerFailed("ipmitool \(arguments.joined(separator: " ")): \(text)") }
         return text
@@ -143,7 +148,7 @@ public final class IPMISimulator: Sendable {
     /// The seed's ipmi connection object for this simulator: `{"type": "ipmi", "meta": {...}}`.
     public func connection(username: String = adminUser, password: String = adminPassword, extra: [String: JSONValue] = [:]) -> JSONValue {
         var meta: [String: JSONValue] = [
-            "ip": "127.0.0.1", "username": .string(username), "password": .string(password), "bmcPort": .string(String(port)),
+            "ip": .string(address), "username": .string(username), "password": .string(password), "bmcPort": .string(String(port)),
         ]
         for (key, value) in extra { meta[key] = value }
         return ["type": "ipmi", "meta": .object(meta)]

@@ -172,3 +172,19 @@ import Testing
         }
     }
 }
+
+/// The port counters `/metrics` exports, in Prometheus's text format.
+@Suite struct PortCounterMetricsRenderingTests {
+    @Test func labelsAreEscapedAndAServerIsNamedOnlyWhenThereIsOne() {
+        let text = PortCounterMetrics.render([
+            PolledPortCounters(deviceId: "core\"1\\a\nb", ifIndex: 3, inOctets: 10, outOctets: UInt64.max, serverId: nil),
+            PolledPortCounters(deviceId: "tor-2", ifIndex: 48, inOctets: 0, outOctets: 7, serverId: 61),
+        ])
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains(#"rackagent_port_in_octets_total{device="core\"1\\a\nb",port="3"} 10"#))
+        #expect(lines.contains(#"rackagent_port_out_octets_total{device="core\"1\\a\nb",port="3"} 18446744073709551615"#))
+        #expect(lines.contains(#"rackagent_port_in_octets_total{device="tor-2",port="48",server="61"} 0"#))
+        #expect(lines.contains("# TYPE rackagent_port_out_octets_total counter"))
+        #expect(lines.count == 2 * (2 + 2))
+    }
+}

@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import Hummingbird
+import SNMP
 
 /// Agent-level routes: ping, info, health, metrics, jobs, action log.
 struct AgentRoutes {
@@ -11,7 +12,8 @@ struct AgentRoutes {
         router.get("/metrics") { _, _ in
             // Gauges read from state at scrape time, so they are current whatever the loops are doing.
             await runtime.outbox.recordBacklogMetrics()
-            return Envelope.text(AgentMetrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            let ports = PortCounterMetrics.render(try await runtime.networkDevices.bandwidth.polledCounters())
+            return Envelope.text(AgentMetrics.render() + ports, contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         router.get("/v1/ping") { _, _ in Envelope.success("pong") }
         router.get("/v1/info") { request, _ in
