@@ -25,6 +25,8 @@ PEERS_STAMP := $(PEERS_VENV)/.rackagent-peers
 
 # The reference tools the benchmarks measure the agent against (`make bench`; not needed to run or test the agent).
 BENCH_PACKAGES := wrk nginx-light freeipmi-tools prometheus-snmp-exporter
+BENCH_VENV ?= $(CURDIR)/.bench-venv
+BENCH_PIP := netmiko==4.5.0
 
 .PHONY: run test test-slow bench build release install-system install-test-peers install clean doctor deb deb-check fuzz
 
@@ -42,6 +44,9 @@ test-slow: install-system install-test-peers
 # Installs the reference tools and builds the benchmark executable (release); README's Benchmarks section has the runs.
 bench: install-test-peers
 	$(call apt_install,$(BENCH_PACKAGES))
+	@if [ "$$(cat $(BENCH_VENV)/.rackagent-bench 2>/dev/null)" != "$(BENCH_PIP)" ]; then \
+		python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q $(BENCH_PIP) && echo "$(BENCH_PIP)" > $(BENCH_VENV)/.rackagent-bench; \
+	fi
 	$(SWIFT) build -c release --product rackagent-bench
 
 build:
@@ -103,4 +108,4 @@ fuzz: install-system
 	Tests/Fuzz/run.sh .build/fuzz/debug/rackagent-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf .build $(PEERS_VENV)
+	rm -rf .build $(PEERS_VENV) $(BENCH_VENV)

@@ -5,14 +5,15 @@ import Logging
 import PeerHarness
 import SwitchSSH
 
-/// `rackagent bench switch`: setPortDisabled round trips (connect, read, apply, verify) against OpenSSH + the
-/// Arista emulator: one action on a fresh connection, then N actions reusing the session; and, as the reference,
-/// the OpenSSH client sending the same command lines over one connection and over N connections.
+/// `rackagent-bench switch`: verified port changes (read, snapshot, apply, read back, save) against the Arista
+/// emulator behind OpenSSH: one on a fresh connection, then N on one session; and, as the reference, netmiko making the
+/// same N changes with the same steps over one connection.
 struct SwitchBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "switch", abstract: "Port changes over SSH: one action, N actions on a reused session, versus the OpenSSH client.")
+        commandName: "switch", abstract: "Verified port changes over SSH: the agent on one session versus netmiko on one connection.",
+        discussion: "netmiko comes from `make bench` (a virtualenv in .bench-venv).")
 
-    @Option(help: "Actions in the burst.") var actions = 20
+    @Option(help: "Port changes (each one read, applied, read back and saved).") var actions = 20
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
@@ -45,53 +46,96 @@ struct SwitchBench: AsyncParsableCommand {
         let single = service()
         var started = ContinuousClock.now
         let first = try await single.changeInterface(target, name: "Ethernet1", change: InterfaceChange(enabled: false), dryRun: false, jobId: "bench-1")
-        let oneAction = ContinuousClock.now - started
+        let oneAction = (ContinuousClock.now - started)
         single.pool.closeAll()
         guard first.changed else { throw BenchFailure(message: "the first action changed nothing") }
         let script = peer.commandLog
 
-        // A burst on one session (alternating, so each is a real change).
+        // A burst on one session (alternating, so each is a real change), connect included.
         let burst = service()
-        var phase = BenchPhase("agent burst on one session", total: actions, unit: "actions", json: json)
+        var phase = BenchPhase("agent: \(actions) verified changes on one session", total: actions, unit: "changes", json: json)
+        let usage = PhaseUsage()
         started = ContinuousClock.now
+        var agentVerified = 0
         for index in 0..<actions {
-            _ = try await burst.changeInterface(target, name: "Ethernet1", change: InterfaceChange(enabled: index % 2 == 0), dryRun: false, jobId: "bench-\(index)")
+            let result = try await burst.changeInterface(
+                target, name: "Ethernet1", change: InterfaceChange(enabled: index % 2 == 0), dryRun: false, jobId: "bench-\(index)")
+            if result.changed { agentVerified += 1 }
             phase.tick()
         }
-        let burstTime = ContinuousClock.now - started
+        let burstTime = (ContinuousClock.now - started).inSeconds
+        let agentCPU = usage.end().ownCPU
         phase.end()
         let connections = burst.pool.connectionsOpened
         burst.pool.closeAll()
 
-        // The reference: the OpenSSH client sending the same lines, one connection, then one connection per action.
-        let input = try keys.write("commands", script.joined(separator: "\n") + "\nexit\n")
-        let arguments = ["-T", "-i", keys.file("id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-                         "-p", String(peer.port), "\(SSHSwitchPeer.user)@127.0.0.1"]
-        func openSSH() async throws -> Duration {
-            let begin = ContinuousClock.now
-            let (status, text) = try await PeerTools.run("/bin/sh", ["-c", "/usr/bin/ssh " + arguments.joined(separator: " ") + " < \(input)"], timeout: .seconds(60))
-            guard status == 0 else { throw BenchFailure(message: "ssh: \(text.suffix(300))") }
-            return ContinuousClock.now - begin
-        }
-        let referenceOne = try await openSSH()
-        var referenceBurst = Duration.zero
-        phase = BenchPhase("openssh client, a connection per action", total: actions, unit: "actions", json: json)
-        for _ in 0..<actions {
-            referenceBurst += try await openSSH()
-            phase.tick()
-        }
+        // The reference: netmiko (arista_eos) over one connection, the same steps per change: read the port, read the
+        // running configuration, apply, read back and compare, save.
+        let python = "\(PeerTools.repositoryRoot)/.bench-venv/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw BenchFailure(message: "netmiko is missing: make bench") }
+        let netmikoScript = try keys.write("netmiko_changes.py", Self.netmikoScript)
+        phase = BenchPhase("netmiko: \(actions) verified changes on one connection", total: nil, unit: "runs", json: json)
+        let netmikoUsage = PhaseUsage()
+        let netmiko = try await ProcessRunner().run(
+            ProcessCommand(python, [netmikoScript, "127.0.0.1", String(peer.port), SSHSwitchPeer.user, keys.file("id_ed25519"), String(actions)], timeout: .seconds(600)))
+        let netmikoCPU = netmikoUsage.end().childrenCPU
         phase.end()
+        guard netmiko.succeeded, let line = netmiko.standardOutput.split(separator: "\n").last,
+            let figures = try? JSONDecoder().decode(NetmikoFigures.self, from: Data(line.utf8))
+        else { throw BenchFailure(message: "netmiko failed: \(netmiko.standardOutput.suffix(300)) \(netmiko.standardError.suffix(800))") }
 
-        func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
-        var report = BenchReport(benchmark: "switch", parameters: ["actions": String(actions), "dialect": "aristaSsh (emulator over OpenSSH)"])
-        report.add("agent: one setPortDisabled (connect, read, apply, verify)", seconds(oneAction) * 1000, "ms")
-        report.add("agent: \(actions) actions on one reused session", seconds(burstTime) * 1000, "ms")
-        report.add("ratio burst / one action", seconds(burstTime) / seconds(oneAction), "x (target < 3)")
-        report.add("SSH connections opened for the burst", Double(connections), "")
-        report.add("commands per action", Double(script.count), "")
-        report.add("openssh client: the same lines, one connection", seconds(referenceOne) * 1000, "ms")
-        report.add("openssh client: \(actions) connections", seconds(referenceBurst) * 1000, "ms")
-        report.add("ratio agent burst / openssh burst", seconds(burstTime) / seconds(referenceBurst), "x")
+        var report = BenchReport(
+            benchmark: "switch",
+            parameters: [
+                "changes": String(actions), "dialect": "Arista EOS (the emulator behind OpenSSH)", "netmiko": "4.5.0, device_type arista_eos, one connection",
+                "stepsPerChange": "read the port, read the running configuration, apply, read back and compare, save",
+            ])
+        report.add("agent: one change on a fresh connection", oneAction.inSeconds * 1000, "ms")
+        report.add("agent: \(actions) changes on one session, connect included", burstTime * 1000, "ms")
+        report.add("agent: changes verified", Double(agentVerified), "of \(actions)")
+        report.add("agent: SSH connections opened", Double(connections), "")
+        report.add("agent: CPU (this process)", agentCPU, "s")
+        report.add("agent: command lines per change", Double(script.count), "")
+        report.add("netmiko: connect", figures.connectSeconds * 1000, "ms")
+        report.add("netmiko: \(actions) changes on one connection, connect included", figures.totalSeconds * 1000, "ms")
+        report.add("netmiko: changes verified", Double(figures.verified), "of \(actions)")
+        report.add("netmiko: CPU (its process)", netmikoCPU, "s")
+        report.add("ratio agent / netmiko, wall", burstTime / figures.totalSeconds, "x")
+        report.add("ratio agent / netmiko, CPU", agentCPU / max(netmikoCPU, 1e-9), "x")
         try report.print(json: json)
     }
+
+    struct NetmikoFigures: Decodable {
+        let connectSeconds: Double
+        let totalSeconds: Double
+        let verified: Int
+    }
+
+    /// netmiko making `changes` verified port changes: arguments host, port, user, key file, changes; one JSON line out.
+    static let netmikoScript = """
+        import json, sys, time
+        from netmiko import ConnectHandler
+
+        host, port, user, key, changes = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+        started = time.monotonic()
+        device = ConnectHandler(device_type="arista_eos", host=host, port=port, username=user, use_keys=True, key_file=key,
+                                allow_agent=False, ssh_config_file=None)
+        device.enable()
+        connected = time.monotonic()
+        verified = 0
+        for index in range(changes):
+            enabled = index % 2 == 0
+            before = json.loads(device.send_command("show interfaces Ethernet1 | json"))["interfaces"]["Ethernet1"]
+            if (before["interfaceStatus"] != "disabled") == enabled:
+                continue
+            device.send_command("show running-config")
+            device.send_config_set(["interface Ethernet1", "no shutdown" if enabled else "shutdown"])
+            after = json.loads(device.send_command("show interfaces Ethernet1 | json"))["interfaces"]["Ethernet1"]
+            if (after["interfaceStatus"] != "disabled") == enabled:
+                verified += 1
+            device.save_config()
+        device.disconnect()
+        print(json.dumps({"connectSeconds": connected - started, "totalSeconds": time.monotonic() - started, "verified": verified}))
+
+        """
 }

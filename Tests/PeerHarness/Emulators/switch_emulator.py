@@ -172,6 +172,8 @@ class Switch:
                 self.say("Pagination disabled.")
             return True
         if words[:2] == ["terminal", "width"]:
+            if DIALECT == "arista" and len(words) > 2:
+                self.say("Width set to %s columns." % words[2])
             return True
         if self.mode == "user":
             if command.startswith("show version"):
