@@ -84,10 +84,18 @@ public struct BandwidthStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let recordDrop = try db.cachedStatement(sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)")
+            // A port's running totals grow by the deltas accepted here, never by a dropped sample or a counter's wrap.
+            let addToTotals = try db.cachedStatement(
+                sql: """
+                    INSERT INTO portCounterTotal (deviceId, ifIndex, inOctets, outOctets, polledAt) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(deviceId, ifIndex) DO UPDATE SET
+                        inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets, polledAt = excluded.polledAt
+                    """)
             var seen: Set<Int> = []
             for counters in poll.ports {
                 seen.insert(counters.ifIndex)
                 let stored = previous[counters.ifIndex]
+                var accepted: (inOctets: UInt64, outOctets: UInt64) = (0, 0)
                 switch CounterMath.decide(previous: stored, current: counters, time: poll.time, sysUpTime: poll.sysUpTime) {
                 case .baseline:
                     outcome.baselines.append(counters.ifIndex)
@@ -98,7 +106,12 @@ public struct BandwidthStore: Sendable {
                     let startedAt = stored!.time
                     outcome.samples.append(.init(portId: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, startedAt: startedAt, endedAt: poll.time))
                     try insertSample(db, deviceId: poll.deviceId, ifIndex: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, from: startedAt, to: poll.time)
+                    accepted = (inOctets, outOctets)
                 }
+                try addToTotals.execute(
+                    arguments: [
+                        poll.deviceId, counters.ifIndex, Int64(clamping: accepted.inOctets), Int64(clamping: accepted.outOctets), poll.time.timeIntervalSince1970,
+                    ])
                 try saveBaseline.execute(arguments: Self.arguments(deviceId: poll.deviceId, PortBaseline(counters: counters, time: poll.time, sysUpTime: poll.sysUpTime)))
             }
             for (ifIndex, var baseline) in previous where !seen.contains(ifIndex) && baseline.present {
@@ -223,34 +236,48 @@ public struct BandwidthStore: Sendable {
         }
     }
 
-    /// 5-minute rollups of `ports` in [from, to).
+    /// 5-minute rollups of `ports` (every port when empty) in [from, to), by port and time. The port filter is part of
+    /// the query, so that one port's month reads that port's rows only (the primary key's order), not the device's.
     public func rollups(deviceId: String, ports: [Int], from: Date, to: Date) async throws -> [Rollup] {
         try await database.writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ? AND bucket >= ? AND bucket < ? ORDER BY ifIndex, bucket",
-                arguments: [deviceId, Int64(from.timeIntervalSince1970), Int64(to.timeIntervalSince1970)]
-            ).compactMap { row in
-                let ifIndex: Int = row["ifIndex"]
-                guard ports.isEmpty || ports.contains(ifIndex) else { return nil }
-                let inOctets: Int64 = row["inOctets"]
-                let outOctets: Int64 = row["outOctets"]
-                return Rollup(ifIndex: ifIndex, bucket: row["bucket"], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
+            var sql = "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ?"
+            var arguments: StatementArguments = [deviceId]
+            if !ports.isEmpty {
+                sql += " AND ifIndex IN (\(Array(repeating: "?", count: ports.count).joined(separator: ", ")))"
+                arguments += StatementArguments(ports)
+            }
+            sql += " AND bucket >= ? AND bucket < ? ORDER BY ifIndex, bucket"
+            arguments += [Int64(from.timeIntervalSince1970), Int64(to.timeIntervalSince1970)]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let inOctets: Int64 = row[2]
+                let outOctets: Int64 = row[3]
+                return Rollup(ifIndex: row[0], bucket: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
             }
         }
     }
 
-    /// The newest sample per port: the last measured rate.
-    public func lastSamples(deviceId: String) async throws -> [Int: PollOutcome.Sample] {
+    /// The newest sample of each of `ports` (every port when empty): the last measured rate. One indexed lookup per
+    /// named port.
+    public func lastSamples(deviceId: String, ports: [Int] = []) async throws -> [Int: PollOutcome.Sample] {
         try await database.writer.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT s.ifIndex, s.startedAt, s.endedAt, s.inOctets, s.outOctets FROM bandwidthSample s
-                    JOIN (SELECT ifIndex, MAX(endedAt) AS lastEnd FROM bandwidthSample WHERE deviceId = ? GROUP BY ifIndex) latest
-                    ON s.ifIndex = latest.ifIndex AND s.endedAt = latest.lastEnd WHERE s.deviceId = ?
-                    """,
-                arguments: [deviceId, deviceId])
+            let rows: [Row]
+            if ports.isEmpty {
+                rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT s.ifIndex, s.startedAt, s.endedAt, s.inOctets, s.outOctets FROM bandwidthSample s
+                        JOIN (SELECT ifIndex, MAX(endedAt) AS lastEnd FROM bandwidthSample WHERE deviceId = ? GROUP BY ifIndex) latest
+                        ON s.ifIndex = latest.ifIndex AND s.endedAt = latest.lastEnd WHERE s.deviceId = ?
+                        """,
+                    arguments: [deviceId, deviceId])
+            } else {
+                let newest = try db.cachedStatement(
+                    sql: """
+                        SELECT ifIndex, startedAt, endedAt, inOctets, outOctets FROM bandwidthSample
+                        WHERE deviceId = ? AND ifIndex = ? ORDER BY endedAt DESC LIMIT 1
+                        """)
+                rows = try Set(ports).sorted().compactMap { try Row.fetchOne(newest, arguments: [deviceId, $0]) }
+            }
             var result: [Int: PollOutcome.Sample] = [:]
             for row in rows {
                 let inOctets: Int64 = row["inOctets"]
@@ -263,28 +290,38 @@ public struct BandwidthStore: Sendable {
         }
     }
 
-    /// Every present port's counters as last polled, with the server each counts for, ordered by device and port:
-    /// what `/metrics` exports so that a time-series store can keep the long-term series.
-    public func polledCounters() async throws -> [PolledPortCounters] {
-        try await database.writer.read { db in
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT b.deviceId, b.ifIndex, b.inOctets, b.outOctets,
-                        (SELECT CASE WHEN COUNT(DISTINCT a.relId) = 1 THEN MIN(a.relId) END FROM portAssignment a
-                         WHERE a.deviceId = b.deviceId AND a.ifIndex = b.ifIndex AND a.unassignedAt IS NULL AND a.type = 'server')
-                    FROM portBaseline b WHERE b.present = 1 ORDER BY b.deviceId, b.ifIndex
-                    """)
-            var result: [PolledPortCounters] = []
-            while let row = try rows.next() {
-                let inOctets: Int64 = row[2]
-                let outOctets: Int64 = row[3]
-                result.append(
-                    PolledPortCounters(
-                        deviceId: row[0], ifIndex: row[1], inOctets: UInt64(bitPattern: inOctets), outOctets: UInt64(bitPattern: outOctets), serverId: row[4]))
-            }
-            return result
+    /// Every present port polled since `polledSince`, with its running totals and the server it counts for, ordered
+    /// by device and port. A port that is no longer polled (its device unreachable, or bandwidth collection off) drops
+    /// out after `polledSince`, so that a time-series store sees no data rather than a flat counter.
+    public func polledCounters(since polledSince: Date) async throws -> [PolledPortCounters] {
+        try await database.writer.read { db in try Self.polledCounters(db, since: polledSince) }
+    }
+
+    /// The same in Prometheus's text format, rendered on the database's reading thread rather than the caller's.
+    public func portCounterExposition(polledSince: Date) async throws -> String {
+        try await database.writer.read { db in PortCounterMetrics.render(try Self.polledCounters(db, since: polledSince)) }
+    }
+
+    static func polledCounters(_ db: Database, since polledSince: Date) throws -> [PolledPortCounters] {
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT t.deviceId, t.ifIndex, t.inOctets, t.outOctets,
+                    (SELECT CASE WHEN COUNT(DISTINCT a.relId) = 1 THEN MIN(a.relId) END FROM portAssignment a
+                     WHERE a.deviceId = t.deviceId AND a.ifIndex = t.ifIndex AND a.unassignedAt IS NULL AND a.type = 'server')
+                FROM portCounterTotal t JOIN portBaseline b ON b.deviceId = t.deviceId AND b.ifIndex = t.ifIndex
+                WHERE b.present = 1 AND t.polledAt >= ? ORDER BY t.deviceId, t.ifIndex
+                """,
+            arguments: [polledSince.timeIntervalSince1970])
+        var result: [PolledPortCounters] = []
+        while let row = try rows.next() {
+            let inOctets: Int64 = row[2]
+            let outOctets: Int64 = row[3]
+            result.append(
+                PolledPortCounters(
+                    deviceId: row[0], ifIndex: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)), serverId: row[4]))
         }
+        return result
     }
 
     /// Why samples were dropped, newest first.

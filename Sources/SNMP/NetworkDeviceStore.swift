@@ -65,6 +65,17 @@ public enum SNMPSchema {
             }
         },
         PortAssignmentStore.migration,
+        // Each port's running totals of the deltas the agent accepted, which /metrics exports as counters.
+        SchemaMigration("snmp.portCounterTotals.v1") { db in
+            try db.create(table: "portCounterTotal") { table in
+                table.column("deviceId", .text).notNull().references("networkDevice", onDelete: .cascade)
+                table.column("ifIndex", .integer).notNull()
+                table.column("inOctets", .integer).notNull()
+                table.column("outOctets", .integer).notNull()
+                table.column("polledAt", .double).notNull()
+                table.primaryKey(["deviceId", "ifIndex"])
+            }
+        },
     ]
 }
 

@@ -1,7 +1,8 @@
 import Foundation
 
-/// One port's octet counters as last polled (in and out as the agent's statistics count them: `flip_in_out` applied),
-/// and the one server assigned to it (nil when none or several).
+/// One port's running totals: the octets of every delta the agent accepted since it first polled the port (in and out
+/// as its statistics count them, `flip_in_out` applied; dropped samples left out; 64-bit, never wrapping), and the one
+/// server assigned to it (nil when none or several).
 public struct PolledPortCounters: Sendable, Equatable {
     public var deviceId: String
     public var ifIndex: Int
@@ -18,7 +19,7 @@ public struct PolledPortCounters: Sendable, Equatable {
     }
 }
 
-/// The polled port counters in Prometheus's text format, so that Prometheus, VictoriaMetrics or Thanos can keep the
+/// The ports' running totals in Prometheus's text format, so that Prometheus, VictoriaMetrics or Thanos can keep the
 /// long-term series: `rackagent_port_in_octets_total` and `rackagent_port_out_octets_total`, labelled with the device
 /// id, the port (ifIndex) and, when exactly one server is cabled to it, the server id. Pure.
 public enum PortCounterMetrics {
@@ -29,8 +30,8 @@ public enum PortCounterMetrics {
         var text = ""
         text.reserveCapacity(ports.count * 2 * 96 + 512)
         for (name, help, value) in [
-            (inName, "Octets into the port as last polled (ifHCInOctets, or ifInOctets on 32-bit devices; swapped by flip_in_out).", \PolledPortCounters.inOctets),
-            (outName, "Octets out of the port as last polled (ifHCOutOctets, or ifOutOctets on 32-bit devices; swapped by flip_in_out).", \PolledPortCounters.outOctets),
+            (inName, "Octets in, the sum of the deltas the agent accepted (as its statistics count them; flip_in_out applied).", \PolledPortCounters.inOctets),
+            (outName, "Octets out, the sum of the deltas the agent accepted (as its statistics count them; flip_in_out applied).", \PolledPortCounters.outOctets),
         ] {
             text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
             for port in ports {

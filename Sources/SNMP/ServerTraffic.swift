@@ -63,10 +63,8 @@ extension BandwidthStore {
         // Only a port's sample taken while the server held it, and at most 15 minutes old: an older one is the previous
         // holder's traffic or a port that stopped being polled, not the server's rate now (reported as 0.00 like a port
         // without samples, the seed's form).
-        var samplesByDevice: [String: [Int: PollOutcome.Sample]] = [:]
         for period in periods where period.unassignedAt == nil && counted.insert("\(period.deviceId)/\(period.portId)").inserted {
-            if samplesByDevice[period.deviceId] == nil { samplesByDevice[period.deviceId] = try await lastSamples(deviceId: period.deviceId) }
-            if let sample = samplesByDevice[period.deviceId]?[period.portId], sample.startedAt >= period.assignedAt,
+            if let sample = try await lastSamples(deviceId: period.deviceId, ports: [period.portId])[period.portId], sample.startedAt >= period.assignedAt,
                 now.timeIntervalSince(sample.endedAt) <= Self.freshSampleSeconds
             {
                 held.append(sample)

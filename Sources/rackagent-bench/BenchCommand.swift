@@ -17,7 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks: measure the agent against the reference tool in the same run and print both and their ratio.",
         discussion: "Benchmarks start their own peers on 127.0.0.1 (ipmi_sim, snmpd ...) and remove them afterwards. They are not tests.",
         version: AgentVersion.current,
-        subcommands: [IPMIBench.self, SNMPBench.self, BootBench.self, SwitchBench.self, ConsoleBench.self, BootLoadClient.self]
+        subcommands: [IPMIBench.self, SNMPBench.self, BootBench.self, SwitchBench.self, ConsoleBench.self, StorageBench.self, BootLoadClient.self]
     )
 }
 

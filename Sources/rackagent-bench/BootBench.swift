@@ -45,11 +45,22 @@ struct BootBench: AsyncParsableCommand {
             report.add("validate \(backend.rawValue) (its own checker)", (ContinuousClock.now - checked).inSeconds, "s")
         }
         try await runtime.dhcp.store.importEntries(generated)
-        let agent = try await EmbeddedAgent.start(runtime: runtime)
-        defer { Task { await agent.stop() } }
         guard let wrk = locateProgram("wrk"), let nginxProgram = locateProgram("nginx") else {
             throw BenchFailure(message: "wrk and nginx are needed: apt-get install wrk nginx-light")
         }
+        let agent = try await EmbeddedAgent.start(runtime: runtime)
+        do {
+            try await measureServing(agent: agent, wrk: wrk, nginxProgram: nginxProgram, report: &report)
+        } catch {
+            await agent.stop()
+            throw error
+        }
+        await agent.stop()
+        try report.print(json: json)
+    }
+
+    /// The agent against nginx serving the agent's own answer for one MAC.
+    private func measureServing(agent: EmbeddedAgent, wrk: String, nginxProgram: String, report: inout BenchReport) async throws {
 
         // The floor: nginx serving the agent's own answer for one MAC as a static file.
         let directory = try TemporaryDirectory(prefix: "rackagent-bench-nginx")
@@ -57,17 +68,16 @@ struct BootBench: AsyncParsableCommand {
         let script = try await fetchScript(agent.bootBaseURL, mac: BootBench.mac(0))
         let nginx = try await StaticFileServer(program: nginxProgram, directory: directory, path: "/boot/ipxe", body: script)
         do {
-            try await measureServing(agent: agent, nginx: nginx, wrk: wrk, directory: directory, report: &report)
+            try await measureLoad(agent: agent, nginx: nginx, wrk: wrk, directory: directory, report: &report)
         } catch {
             await nginx.stop()
             throw error
         }
         await nginx.stop()
-        try report.print(json: json)
     }
 
     /// wrk and the fixed-rate load against the agent and nginx.
-    private func measureServing(agent: EmbeddedAgent, nginx: StaticFileServer, wrk: String, directory: TemporaryDirectory, report: inout BenchReport) async throws {
+    private func measureLoad(agent: EmbeddedAgent, nginx: StaticFileServer, wrk: String, directory: TemporaryDirectory, report: inout BenchReport) async throws {
         let macList = directory.file("macs.lua")
         try BootBench.wrkScript(macs: entries).write(toFile: macList, atomically: true, encoding: .utf8)
 
@@ -97,6 +107,7 @@ struct BootBench: AsyncParsableCommand {
         for (side, baseURL) in [("agent", agent.bootBaseURL), ("nginx", nginx.baseURL)] {
             let figures = try await fixedRate(baseURL)
             report.add("\(side) at \(rate) req/s: answered 200 with a script", Double(figures.succeeded), "of \(figures.sent)")
+            report.add("\(side) at \(rate) req/s: rate achieved", figures.achievedRate, "req/s")
             report.add("\(side) at \(rate) req/s: latency p50", figures.p50 * 1000, "ms")
             report.add("\(side) at \(rate) req/s: latency p99", figures.p99 * 1000, "ms")
             report.add("\(side) at \(rate) req/s: latency max", figures.maximum * 1000, "ms")

@@ -42,7 +42,6 @@ struct IPMIBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         let settings = runtime.configuration.ipmi
         let agent = try await EmbeddedAgent.start(runtime: runtime)
-        defer { Task { await agent.stop() } }
         let pause = Duration.seconds(settings.minimumGapSeconds) + .milliseconds(50)
 
         var report = BenchReport(
@@ -53,18 +52,37 @@ struct IPMIBench: AsyncParsableCommand {
                 "ipmitool": "the agent's own command line with its default timeout and retries",
                 "ipmipower": "-D LAN_2_0 -W opensesspriv (ipmi_sim needs it) --stat, one process per round",
             ])
+        do {
+            try await measureSizes(agent: agent, simulators: simulators, settings: settings, ipmipower: ipmipower, credentials: credentials, pause: pause, report: &report)
+        } catch {
+            await agent.stop()
+            throw error
+        }
+        await agent.stop()
+        try report.print(json: json)
+    }
+
+    /// Every fleet size, the three sides one after another.
+    private func measureSizes(
+        agent: EmbeddedAgent, simulators: [IPMISimulator], settings: IPMIConfiguration, ipmipower: String, credentials: String, pause: Duration,
+        report: inout BenchReport
+    ) async throws {
         try await withAgentClient(agent, connections: bmcs.max()!) { client in
             for size in bmcs {
                 let fleet = Array(simulators.prefix(size))
-                let throughAgent = try await measure("agent API, \(size) BMCs", pause: pause) { try await agentRound(fleet, client, agent) }
-                let bare = try await measure("bare ipmitool, \(size) BMCs", pause: pause) { try await ipmitoolRound(fleet, settings) }
-                let native = try await measure("ipmipower, \(size) BMCs", pause: pause) { try await ipmipowerRound(fleet, program: ipmipower, credentials: credentials) }
+                let throughAgent = try await measure("agent API, \(size) BMCs", pause: pause, countingThisProcess: true) {
+                    try await agentRound(fleet, client, agent)
+                }
+                let bare = try await measure("bare ipmitool, \(size) BMCs", pause: pause, countingThisProcess: false) { try await ipmitoolRound(fleet, settings) }
+                let native = try await measure("ipmipower, \(size) BMCs", pause: pause, countingThisProcess: false) {
+                    try await ipmipowerRound(fleet, program: ipmipower, credentials: credentials)
+                }
                 report.add("\(size) BMCs: agent round, median", throughAgent.medianWall, "s")
                 report.add("\(size) BMCs: bare ipmitool round, median", bare.medianWall, "s")
                 report.add("\(size) BMCs: ipmipower round, median", native.medianWall, "s")
                 report.add("\(size) BMCs: ratio agent / bare ipmitool", throughAgent.medianWall / bare.medianWall, "x")
                 report.add("\(size) BMCs: ratio agent / ipmipower", throughAgent.medianWall / native.medianWall, "x")
-                report.add("\(size) BMCs: agent CPU per round (agent + its ipmitool)", throughAgent.cpuPerRound, "s")
+                report.add("\(size) BMCs: agent CPU per round (this process: agent and its HTTPS client; its ipmitool)", throughAgent.cpuPerRound, "s")
                 report.add("\(size) BMCs: bare ipmitool CPU per round", bare.cpuPerRound, "s")
                 report.add("\(size) BMCs: ipmipower CPU per round", native.cpuPerRound, "s")
                 report.add("\(size) BMCs: agent peak RSS (this process)", throughAgent.peak.mebibytes, "MiB")
@@ -73,7 +91,6 @@ struct IPMIBench: AsyncParsableCommand {
                 report.add("\(size) BMCs: failed answers, ipmipower", Double(native.failures), "")
             }
         }
-        try report.print(json: json)
     }
 
     struct Measurement {
@@ -85,8 +102,8 @@ struct IPMIBench: AsyncParsableCommand {
     }
 
     /// `rounds` rounds of `round`, each starting `pause` after the previous one ended; the rounds' median wall time and
-    /// their CPU per round.
-    private func measure(_ label: String, pause: Duration, _ round: () async throws -> Int) async throws -> Measurement {
+    /// their CPU per round: of the child processes, plus this process's when it did the work (the agent's side).
+    private func measure(_ label: String, pause: Duration, countingThisProcess: Bool, _ round: () async throws -> Int) async throws -> Measurement {
         let phase = BenchPhase(label, total: rounds, unit: "rounds", json: json)
         defer { phase.end() }
         try await Task.sleep(for: pause)
@@ -102,7 +119,7 @@ struct IPMIBench: AsyncParsableCommand {
         }
         let spent = usage.end()
         return Measurement(
-            medianWall: Distribution.percentile(walls, 0.5), cpuPerRound: (spent.ownCPU + spent.childrenCPU) / Double(rounds),
+            medianWall: Distribution.percentile(walls, 0.5), cpuPerRound: ((countingThisProcess ? spent.ownCPU : 0) + spent.childrenCPU) / Double(rounds),
             peak: spent.ownPeak, failures: failures)
     }
 

@@ -76,6 +76,7 @@ struct SNMPBench: AsyncParsableCommand {
             var phase = BenchPhase("agent collector round, \(size) devices", total: 2, unit: "rounds", json: json)
             await collector.pollAll()
             phase.tick()
+            let lastSampleBefore = try await runtime.database.writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM bandwidthSample") ?? 0 }
             let roundUsage = PhaseUsage()
             let roundStarted = ContinuousClock.now
             await collector.pollAll()
@@ -84,7 +85,7 @@ struct SNMPBench: AsyncParsableCommand {
             phase.tick()
             phase.end()
             let samples = try await runtime.database.writer.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bandwidthSample WHERE endedAt >= ?", arguments: [Date(timeIntervalSinceNow: -roundWall - 1)]) ?? 0
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bandwidthSample WHERE id > ?", arguments: [lastSampleBefore]) ?? 0
             }
 
             phase = BenchPhase("snmp_exporter, \(size) devices", total: size, unit: "devices", json: json)
@@ -118,10 +119,9 @@ struct SNMPBench: AsyncParsableCommand {
         }
         // What a Prometheus scrape of /metrics costs the agent for every polled port (read and render; HTTP aside).
         let exportStarted = ContinuousClock.now
-        let exported = try await service.bandwidth.polledCounters()
-        let exposition = PortCounterMetrics.render(exported)
-        report.add("/metrics port counters: ports exported", Double(exported.count), "")
+        let exposition = try await service.bandwidth.portCounterExposition(polledSince: Date().addingTimeInterval(-3 * settings.pollIntervalSeconds))
         report.add("/metrics port counters: read and render", (ContinuousClock.now - exportStarted).inSeconds * 1000, "ms")
+        report.add("/metrics port counters: ports exported", Double(exposition.split(separator: "\n").filter { $0.hasPrefix(PortCounterMetrics.inName) }.count), "")
         report.add("/metrics port counters: size", Double(exposition.utf8.count) / 1_048_576, "MiB")
         await runtime.snmp.shutdown()
         try report.print(json: json)
@@ -309,7 +309,11 @@ final class SNMPExporterPeer: Sendable {
             {
                 break
             }
-            guard process.isRunning, ContinuousClock.now < deadline else { throw BenchFailure(message: "snmp_exporter did not start: \(process.log.suffix(1000))") }
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                let log = process.log.suffix(1000)
+                stop()
+                throw BenchFailure(message: "snmp_exporter did not start: \(log)")
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

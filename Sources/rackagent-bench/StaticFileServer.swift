@@ -44,6 +44,7 @@ final class StaticFileServer: Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while processes().count < workers + 1 || !Self.accepts(port) {
             guard master.isRunning, ContinuousClock.now < deadline else {
+                await stop()
                 throw BenchFailure(message: "nginx did not start: \((try? String(contentsOfFile: directory.file("error.log"), encoding: .utf8)) ?? "")")
             }
             try await Task.sleep(for: .milliseconds(50))

@@ -4,7 +4,6 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import SNMP
 import Testing
 
 /// A body with typed fields, to exercise the decoding errors of the envelope.
@@ -160,57 +159,5 @@ struct Probe: Decodable {
         #expect(RequestOriginPath.shown("/boot/\(token)/kickstart", route: "/boot/{bootToken}/kickstart") == "/boot/{bootToken}/kickstart")
         #expect(RequestOriginPath.shown("/v1/installations/61", route: "/v1/installations/{serverId}") == "/v1/installations/61")
         #expect(RequestOriginPath.shown("/v1/ping", route: nil) == "/v1/ping")
-    }
-}
-
-/// `/metrics` carries every polled port's counters, so that a time-series store can keep the long-term series.
-@Suite struct PortCounterMetricsTests {
-    @Test func metricsCarryEveryPolledPortAndStayFastWith48000Ports() async throws {
-        AgentMetrics.bootstrap()
-        let agent = try await TestAgent()
-        defer { agent.remove() }
-        let bandwidth = agent.runtime.networkDevices.bandwidth
-        // 1,000 switches of 48 ports, recorded through the store's own poll API (a first poll is each port's baseline).
-        let polledAt = Date()
-        for device in 0..<1000 {
-            let document: JSONValue = [
-                "id": .string("switch-\(device)"), "deviceType": "snmp_switch", "name": .string("switch \(device)"), "host": "127.0.0.1",
-                "snmpVersion": "2c", "snmpCommunity": "public",
-            ]
-            try await agent.runtime.networkDevices.store.put(try document.decode(as: NetworkDevice.self, at: ""))
-            let ports = (1...48).map { port in
-                PortCounters(
-                    ifIndex: port, inOctets: UInt64(device * 1000 + port), outOctets: UInt64(device * 1000 + port) << 33, width: .bits64, speedMbps: 10_000)
-            }
-            try await bandwidth.record(DevicePoll(deviceId: "switch-\(device)", time: polledAt, sysUpTime: 1000, width: .bits64, ports: ports))
-        }
-        // One server on port 7 of switch-3 (and a second cable of the same server on it still counts as one server);
-        // two servers on port 8 name none.
-        try await bandwidth.assignments.set(deviceId: "switch-3", portId: 7, [.init(type: "server", relId: 61, connectionId: 1), .init(type: "server", relId: 61, connectionId: 2)])
-        try await bandwidth.assignments.set(deviceId: "switch-3", portId: 8, [.init(type: "server", relId: 61), .init(type: "server", relId: 62)])
-
-        try await agent.withRouter { client in
-            // The scrape's own cost: the fastest of three (a full run's other tests share the two cores).
-            var elapsed = Duration.seconds(60)
-            var scraped: TestResponse?
-            for _ in 0..<3 {
-                let started = ContinuousClock.now
-                scraped = try await client.execute(uri: "/metrics", method: .get, headers: agent.authorization)
-                elapsed = min(elapsed, ContinuousClock.now - started)
-            }
-            let response = try #require(scraped)
-            #expect(response.status == .ok)
-            let lines = response.text.split(separator: "\n")
-            let inLines = lines.filter { $0.hasPrefix("rackagent_port_in_octets_total{") }
-            let outLines = lines.filter { $0.hasPrefix("rackagent_port_out_octets_total{") }
-            #expect(inLines.count == 48_000)
-            #expect(outLines.count == 48_000)
-            #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-3",port="7",server="61"} 3007"#))
-            #expect(lines.contains(#"rackagent_port_out_octets_total{device="switch-3",port="7",server="61"} \#(UInt64(3007) << 33)"#))
-            #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-3",port="8"} 3008"#))
-            #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-999",port="48"} 999048"#))
-            #expect(lines.filter { $0 == "# TYPE rackagent_port_in_octets_total counter" }.count == 1)
-            #expect(elapsed < .seconds(1), "scraping 48,000 ports took \(elapsed) at best of three")
-        }
     }
 }

@@ -12,8 +12,16 @@ struct AgentRoutes {
         router.get("/metrics") { _, _ in
             // Gauges read from state at scrape time, so they are current whatever the loops are doing.
             await runtime.outbox.recordBacklogMetrics()
-            let ports = PortCounterMetrics.render(try await runtime.networkDevices.bandwidth.polledCounters())
-            return Envelope.text(AgentMetrics.render() + ports, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            var text = AgentMetrics.render()
+            // Ports polled within three intervals; one that stopped being polled leaves the series.
+            let polledSince = Date().addingTimeInterval(-3 * runtime.configuration.snmp.pollIntervalSeconds)
+            do {
+                text += try await runtime.networkDevices.bandwidth.portCounterExposition(polledSince: polledSince)
+            } catch {
+                // The agent's own metrics still answer; the port series are missing from this scrape, and the log says why.
+                runtime.logger.warning("metrics: port counters not exported", metadata: ["error": "\(AgentError.from(error).message)"])
+            }
+            return Envelope.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         router.get("/v1/ping") { _, _ in Envelope.success("pong") }
         router.get("/v1/info") { request, _ in

@@ -209,8 +209,13 @@ struct NetworkDeviceRoutes {
         let to = request.to ?? now
         let from = request.from ?? to.addingTimeInterval(-(request.predefinedSeconds ?? (request.mode == .graph ? 86_400 : 30 * 86_400)))
         let rollups = try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: from, to: to)
-        let window = try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: now.addingTimeInterval(-30 * 86_400), to: now)
-        let last = try await devices.bandwidth.lastSamples(deviceId: id)
+        // The 30 days trafficStatistics covers, read again only when the requested range does not hold them.
+        let windowStart = now.addingTimeInterval(-30 * 86_400)
+        let window =
+            from <= windowStart && to >= now
+            ? rollups.filter { $0.bucket >= Int64(windowStart.timeIntervalSince1970) && $0.bucket < Int64(now.timeIntervalSince1970) }
+            : try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: windowStart, to: now)
+        let last = try await devices.bandwidth.lastSamples(deviceId: id, ports: portNumbers)
         let ports = Set(portNumbers.isEmpty ? rollups.map(\.ifIndex) + Array(last.keys) : portNumbers).sorted()
         let rows: [JSONValue] = ports.map { port in
             let own = rollups.filter { $0.ifIndex == port }
