@@ -197,7 +197,6 @@ struct LoadFigures: Codable {
     let succeeded: Int
     let achievedRate: Double
     let p50: Double
-    let p90: Double
     let p99: Double
     let maximum: Double
 }
@@ -237,13 +236,10 @@ struct BootLoadClient: AsyncParsableCommand {
         }
         let elapsed = (ContinuousClock.now - started).inSeconds
         try? await client.shutdown()
-        let sorted = tally.latencies.sorted()
-        func percentile(_ fraction: Double) -> Double {
-            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]
-        }
+        let latencies = tally.latencies
         let figures = LoadFigures(
-            sent: total, succeeded: tally.succeeded, achievedRate: Double(total) / elapsed, p50: percentile(0.5), p90: percentile(0.9),
-            p99: percentile(0.99), maximum: sorted.last ?? 0)
+            sent: total, succeeded: tally.succeeded, achievedRate: Double(total) / elapsed, p50: Distribution.percentile(latencies, 0.5),
+            p99: Distribution.percentile(latencies, 0.99), maximum: latencies.max() ?? 0)
         print(String(decoding: try JSONEncoder().encode(figures), as: UTF8.self))
     }
 }
