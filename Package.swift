@@ -111,6 +111,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // The installed product: never the test harness.
         .executableTarget(name: "rackagent", dependencies: [

@@ -66,8 +66,9 @@ public struct BandwidthStore: Sendable {
     }
 
     /// Decides each port against its baseline and records everything in one transaction: new baselines,
-    /// samples, rollups, daily totals, drop reasons and the `bandwidth.samples` event. Ports missing from this
-    /// poll are marked absent so their return is not counted as traffic.
+    /// samples, rollups, daily totals, the port's running totals (what /metrics exports), drop reasons and the
+    /// `bandwidth.samples` event. Ports missing from this poll are marked absent so their return is not counted as
+    /// traffic.
     @discardableResult
     public func record(_ poll: DevicePoll) async throws -> PollOutcome {
         try await database.writer.write { db in
@@ -84,7 +85,8 @@ public struct BandwidthStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let recordDrop = try db.cachedStatement(sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)")
-            // A port's running totals grow by the deltas accepted here, never by a dropped sample or a counter's wrap.
+            // A port's running totals grow by the deltas accepted here (a counter's wrap is traffic, not a reset), never by a
+            // dropped sample.
             let addToTotals = try db.cachedStatement(
                 sql: """
                     INSERT INTO portCounterTotal (deviceId, ifIndex, inOctets, outOctets, polledAt) VALUES (?, ?, ?, ?, ?)
@@ -242,16 +244,21 @@ public struct BandwidthStore: Sendable {
         try await database.writer.read { db in
             var sql = "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ?"
             var arguments: StatementArguments = [deviceId]
-            if !ports.isEmpty {
+            // A long list is filtered after reading (SQLite bounds a statement's variables).
+            let filtersInQuery = !ports.isEmpty && ports.count <= 500
+            if filtersInQuery {
                 sql += " AND ifIndex IN (\(Array(repeating: "?", count: ports.count).joined(separator: ", ")))"
                 arguments += StatementArguments(ports)
             }
             sql += " AND bucket >= ? AND bucket < ? ORDER BY ifIndex, bucket"
             arguments += [Int64(from.timeIntervalSince1970), Int64(to.timeIntervalSince1970)]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            let wanted = Set(ports)
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
+                let ifIndex: Int = row[0]
+                guard filtersInQuery || wanted.isEmpty || wanted.contains(ifIndex) else { return nil }
                 let inOctets: Int64 = row[2]
                 let outOctets: Int64 = row[3]
-                return Rollup(ifIndex: row[0], bucket: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
+                return Rollup(ifIndex: ifIndex, bucket: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
             }
         }
     }
@@ -290,35 +297,34 @@ public struct BandwidthStore: Sendable {
         }
     }
 
-    /// Every present port polled since `polledSince`, with its running totals and the server it counts for, ordered
-    /// by device and port. A port that is no longer polled (its device unreachable, or bandwidth collection off) drops
-    /// out after `polledSince`, so that a time-series store sees no data rather than a flat counter.
-    public func polledCounters(since polledSince: Date) async throws -> [PolledPortCounters] {
-        try await database.writer.read { db in try Self.polledCounters(db, since: polledSince) }
-    }
-
-    /// The same in Prometheus's text format, rendered on the database's reading thread rather than the caller's.
+    /// Every present port polled since `polledSince` with its running totals and the server it counts for, in
+    /// Prometheus's text format, ordered by device and port, rendered on the database's reading thread rather than the
+    /// caller's. A port that is no longer polled (its device unreachable, or bandwidth collection off) drops out after
+    /// `polledSince`, so that a time-series store sees no data rather than a flat counter.
     public func portCounterExposition(polledSince: Date) async throws -> String {
-        try await database.writer.read { db in PortCounterMetrics.render(try Self.polledCounters(db, since: polledSince)) }
+        try await database.writer.read { db in PortCounterMetrics.render(try Self.portCounterTotals(db, since: polledSince)) }
     }
 
-    static func polledCounters(_ db: Database, since polledSince: Date) throws -> [PolledPortCounters] {
+    static func portCounterTotals(_ db: Database, since polledSince: Date) throws -> [PortCounterTotals] {
+        // The servers per port are grouped once (few ports have assignments), not looked up for every port.
         let rows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT t.deviceId, t.ifIndex, t.inOctets, t.outOctets,
-                    (SELECT CASE WHEN COUNT(DISTINCT a.relId) = 1 THEN MIN(a.relId) END FROM portAssignment a
-                     WHERE a.deviceId = t.deviceId AND a.ifIndex = t.ifIndex AND a.unassignedAt IS NULL AND a.type = 'server')
+                SELECT t.deviceId, t.ifIndex, t.inOctets, t.outOctets, s.serverId
                 FROM portCounterTotal t JOIN portBaseline b ON b.deviceId = t.deviceId AND b.ifIndex = t.ifIndex
+                LEFT JOIN (
+                    SELECT deviceId, ifIndex, CASE WHEN COUNT(DISTINCT relId) = 1 THEN MIN(relId) END AS serverId FROM portAssignment
+                    WHERE unassignedAt IS NULL AND type = 'server' GROUP BY deviceId, ifIndex
+                ) s ON s.deviceId = t.deviceId AND s.ifIndex = t.ifIndex
                 WHERE b.present = 1 AND t.polledAt >= ? ORDER BY t.deviceId, t.ifIndex
                 """,
             arguments: [polledSince.timeIntervalSince1970])
-        var result: [PolledPortCounters] = []
+        var result: [PortCounterTotals] = []
         while let row = try rows.next() {
             let inOctets: Int64 = row[2]
             let outOctets: Int64 = row[3]
             result.append(
-                PolledPortCounters(
+                PortCounterTotals(
                     deviceId: row[0], ifIndex: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)), serverId: row[4]))
         }
         return result

@@ -3,7 +3,7 @@ import Foundation
 /// One port's running totals: the octets of every delta the agent accepted since it first polled the port (in and out
 /// as its statistics count them, `flip_in_out` applied; dropped samples left out; 64-bit, never wrapping), and the one
 /// server assigned to it (nil when none or several).
-public struct PolledPortCounters: Sendable, Equatable {
+public struct PortCounterTotals: Sendable, Equatable {
     public var deviceId: String
     public var ifIndex: Int
     public var inOctets: UInt64
@@ -26,45 +26,51 @@ public enum PortCounterMetrics {
     public static let inName = "rackagent_port_in_octets_total"
     public static let outName = "rackagent_port_out_octets_total"
 
-    public static func render(_ ports: [PolledPortCounters]) -> String {
-        var text = ""
+    public static func render(_ ports: [PortCounterTotals]) -> String {
+        var text: [UInt8] = []
         text.reserveCapacity(ports.count * 2 * 96 + 512)
         for (name, help, value) in [
-            (inName, "Octets in, the sum of the deltas the agent accepted (as its statistics count them; flip_in_out applied).", \PolledPortCounters.inOctets),
-            (outName, "Octets out, the sum of the deltas the agent accepted (as its statistics count them; flip_in_out applied).", \PolledPortCounters.outOctets),
+            (inName, "Octets in, the sum of the deltas the agent accepted (as its statistics count them; flip_in_out applied).", \PortCounterTotals.inOctets),
+            (outName, "Octets out, the sum of the deltas the agent accepted (as its statistics count them; flip_in_out applied).", \PortCounterTotals.outOctets),
         ] {
-            text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+            text.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) counter\n".utf8)
+            let opening = Array("\(name){device=\"".utf8)
             for port in ports {
-                text += name
-                text += "{device=\""
+                text.append(contentsOf: opening)
                 appendEscaped(port.deviceId, to: &text)
-                text += "\",port=\""
-                text += String(port.ifIndex)
+                text.append(contentsOf: "\",port=\"".utf8)
+                appendDecimal(UInt64(max(0, port.ifIndex)), to: &text)
                 if let server = port.serverId {
-                    text += "\",server=\""
-                    text += String(server)
+                    text.append(contentsOf: "\",server=\"".utf8)
+                    appendDecimal(UInt64(max(0, server)), to: &text)
                 }
-                text += "\"} "
-                text += String(port[keyPath: value])
-                text += "\n"
+                text.append(contentsOf: "\"} ".utf8)
+                appendDecimal(port[keyPath: value], to: &text)
+                text.append(UInt8(ascii: "\n"))
             }
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// A label value as the text format wants it: backslash, double quote and newline escaped.
-    static func appendEscaped(_ value: String, to text: inout String) {
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
-            text += value
-            return
-        }
-        for character in value.unicodeScalars {
-            switch character {
-            case "\\": text += "\\\\"
-            case "\"": text += "\\\""
-            case "\n": text += "\\n"
-            default: text.unicodeScalars.append(character)
+    static func appendEscaped(_ value: String, to text: inout [UInt8]) {
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"), UInt8(ascii: "\""): text.append(contentsOf: [UInt8(ascii: "\\"), byte])
+            case UInt8(ascii: "\n"): text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            default: text.append(byte)
             }
         }
+    }
+
+    /// `value` in decimal digits, without an intermediate string.
+    static func appendDecimal(_ value: UInt64, to text: inout [UInt8]) {
+        let start = text.count
+        var remaining = value
+        repeat {
+            text.append(UInt8(ascii: "0") + UInt8(remaining % 10))
+            remaining /= 10
+        } while remaining > 0
+        text[start...].reverse()
     }
 }

@@ -177,8 +177,8 @@ import Testing
 @Suite struct PortCounterMetricsRenderingTests {
     @Test func labelsAreEscapedAndAServerIsNamedOnlyWhenThereIsOne() {
         let text = PortCounterMetrics.render([
-            PolledPortCounters(deviceId: "core\"1\\a\nb", ifIndex: 3, inOctets: 10, outOctets: UInt64.max, serverId: nil),
-            PolledPortCounters(deviceId: "tor-2", ifIndex: 48, inOctets: 0, outOctets: 7, serverId: 61),
+            PortCounterTotals(deviceId: "core\"1\\a\nb", ifIndex: 3, inOctets: 10, outOctets: UInt64.max, serverId: nil),
+            PortCounterTotals(deviceId: "tor-2", ifIndex: 48, inOctets: 0, outOctets: 7, serverId: 61),
         ])
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.contains(#"rackagent_port_in_octets_total{device="core\"1\\a\nb",port="3"} 10"#))

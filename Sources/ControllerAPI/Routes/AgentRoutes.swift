@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import Hummingbird
+import Metrics
 import SNMP
 
 /// Agent-level routes: ping, info, health, metrics, jobs, action log.
@@ -18,7 +19,9 @@ struct AgentRoutes {
             do {
                 text += try await runtime.networkDevices.bandwidth.portCounterExposition(polledSince: polledSince)
             } catch {
-                // The agent's own metrics still answer; the port series are missing from this scrape, and the log says why.
+                // The agent's own metrics still answer; the port series are missing from this scrape, the counter below
+                // says so to an alert, and the log says why.
+                Counter(label: "rackagent_port_counter_export_failures_total").increment()
                 runtime.logger.warning("metrics: port counters not exported", metadata: ["error": "\(AgentError.from(error).message)"])
             }
             return Envelope.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
