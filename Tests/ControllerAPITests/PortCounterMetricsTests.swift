@@ -40,9 +40,11 @@ import Testing
                 ifIndex: port, inOctets: 1_000_000 + (poll == 2 ? moved : 0), outOctets: 5_000_000 + (poll == 2 ? moved * 3 : 0), width: .bits64,
                 speedMbps: 10_000, discontinuityTime: discontinuity)
         }
-        for poll in 1...2 {
+        // Every switch's first poll (its ports' baselines, totals 0); a second poll, a minute later, for the switches
+        // whose totals are checked (the rest of the suite shares the cores: 2,000 polls made this test a minute long).
+        for (poll, polled) in [(1, Array(0..<1000)), (2, [0, 3, 5, 6, 999])] {
             let time = now.addingTimeInterval(Double(poll - 3) * 60)
-            for device in 0..<1000 {
+            for device in polled {
                 // switch-0's port 49 answers the first poll only: it left the device.
                 let ports = (1...(device == 0 && poll == 1 ? 49 : 48)).map { counters(device: device, port: $0, poll: poll) }
                 try await bandwidth.record(
@@ -61,13 +63,13 @@ import Testing
         try await assignments.set(deviceId: "switch-3", portId: 10, [.init(type: "pdu", relId: 64)])
 
         try await agent.withRouter { client in
-            // The scrape's own cost, the fastest of up to ten. This is a debug build sharing two cores with the rest of
-            // the suite: alone it scrapes in about 0.34 s, under the full suite's load the best of ten took 1.1 s. So the
-            // bound here is 3 s, against a scrape gone quadratic or blocking; the 1 s promise is the release build's,
-            // measured by `rackagent-bench snmp` (91 ms to read and render 48,000 ports).
+            // The scrape's own cost, the fastest of up to three. This is a debug build sharing two cores with the rest
+            // of the suite: alone it scrapes in about 0.34 s, under the full suite's load the best of several took 1.1 s.
+            // So the bound here is 3 s, against a scrape gone quadratic or blocking; the 1 s promise is the release
+            // build's, measured by `rackagent-bench snmp` (91 ms to read and render 48,000 ports).
             var elapsed = Duration.seconds(60)
             var scraped: TestResponse?
-            for _ in 0..<10 where elapsed >= .seconds(1) {
+            for _ in 0..<3 where elapsed >= .seconds(1) {
                 let started = ContinuousClock.now
                 scraped = try await client.execute(uri: "/metrics", method: .get, headers: agent.authorization)
                 elapsed = min(elapsed, ContinuousClock.now - started)
@@ -87,6 +89,7 @@ import Testing
             #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-3",port="9"} 3009"#))
             #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-3",port="10"} 3010"#))
             #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-999",port="48"} 999048"#))
+            #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-500",port="48"} 0"#))
             // The 32-bit wrap counted as the octets that moved, not as a reset; the dropped sample not at all.
             #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-6",port="2"} \#(6002 + 100)"#))
             #expect(lines.contains(#"rackagent_port_in_octets_total{device="switch-5",port="1"} 0"#))
@@ -95,7 +98,7 @@ import Testing
             #expect(!lines.contains { $0.contains(#"device="switch-0",port="49""#) })
             #expect(!lines.contains { $0.contains(#"device="switch-silent""#) })
             #expect(lines.filter { $0 == "# TYPE rackagent_port_in_octets_total counter" }.count == 1)
-            #expect(elapsed < .seconds(3), "scraping 48,000 ports took \(elapsed) at best of ten")
+            #expect(elapsed < .seconds(3), "scraping 48,000 ports took \(elapsed) at best of three")
         }
     }
 }
