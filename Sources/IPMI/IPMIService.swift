@@ -104,8 +104,11 @@ public struct IPMIService: Sendable {
 
     /// What the BMC says about past restarts before a reset or cycle: later readings are compared with it.
     struct RestartBaseline {
-        /// nil when the BMC does not implement Get System Restart Cause.
+        /// nil when the BMC does not implement Get System Restart Cause, or did not answer it (`causeUnread`).
         var cause: String?
+        /// Why the restart cause could not be read before the command (a busy or slow BMC); nil when it was read or the
+        /// BMC does not implement it.
+        var causeUnread: String?
         /// nil when the BMC has no SEL.
         var sel: SELMark?
     }
@@ -114,17 +117,20 @@ public struct IPMIService: Sendable {
     /// leaves that kind of evidence out, and the reset still goes out. Only a BMC that cannot be reached or refuses
     /// the login stops it here, before anything was sent (so a fallback may act).
     private func restartBaseline(_ connection: IPMIConnection) async throws -> RestartBaseline {
-        RestartBaseline(cause: try await baselineReading { try await restartCause(connection) },
-                        sel: try await baselineReading { try await selMark(connection) })
+        let cause = try await baselineReading { try await restartCause(connection) }
+        return RestartBaseline(
+            cause: cause.value, causeUnread: cause.failure, sel: try await baselineReading { try await selMark(connection) }.value)
     }
 
-    private func baselineReading<Value>(_ read: () async throws -> Value?) async throws -> Value? {
+    /// One reading; `failure` says why it is missing when the BMC did not give it (asked once: a second try would
+    /// hold the command back by another timeout).
+    private func baselineReading<Value>(_ read: () async throws -> Value?) async throws -> (value: Value?, failure: String?) {
         do {
-            return try await read()
+            return (try await read(), nil)
         } catch let error as IPMIError {
             switch error {
             case .unreachable, .authenticationFailed: throw error
-            default: return nil
+            default: return (nil, error.description)
             }
         }
     }
@@ -212,7 +218,9 @@ public struct IPMIService: Sendable {
             throw IPMIError.verificationFailed(bmc: connection.address, expected: ChassisPower.on.seedWord.rawValue, actual: state.seedWord.rawValue)
         }
         var looked = ["power read on at every check"]
-        looked.append(baseline.cause.map { "restart cause still \($0)" } ?? "no restart cause (not implemented by the BMC)")
+        looked.append(
+            baseline.cause.map { "restart cause still \($0)" } ?? baseline.causeUnread.map { "restart cause not read before the command (\($0))" }
+                ?? "no restart cause (not implemented by the BMC)")
         looked.append(baseline.sel == nil ? "no SEL" : "no new restart event in the SEL")
         return PowerChangeReport(
             action: action.rawValue, powerState: state.seedWord, verified: false, evidence: nil,
