@@ -198,10 +198,17 @@ public struct SNMPConfiguration: Codable, Sendable, Equatable {
     public var maxRepetitions = 32
     /// testConnectivity results are reused for this long unless `useCache` is false.
     public var statusCacheSeconds = 900.0
-    /// 5-minute rollups are kept this long.
+    /// Bandwidth history (a day's exact volumes, the coarsest form) is kept this long, in days.
     public var rollupRetentionDays = 400
-    /// Per-poll raw deltas are kept this long (rollups carry the history).
-    public var rawSampleRetentionDays = 3
+    /// A closed day keeps its 5-minute buckets this long, in days; then they are summed into hourly ones. At least 31:
+    /// the 30-day 95th percentile reads them.
+    public var fiveMinuteRetentionDays = 32
+    /// A day keeps its hourly buckets this long, in days; then only its daily volumes remain.
+    public var hourlyRetentionDays = 90
+    /// Every poll's per-port deltas are kept this long, in days; 0 keeps only each port's newest (the last rate). The
+    /// controller receives every one in `bandwidth.samples` events, and the rollups carry the history; at a 60 s
+    /// interval they cost about 180 KB per port and day.
+    public var rawSampleRetentionDays = 0
     /// How long a cycled outlet stays off before it is switched on again.
     public var outletCycleDelaySeconds = 5.0
     /// How long an outlet switch may take to show in the PDU's state column before it counts as not carried out.
@@ -394,6 +401,18 @@ extension AgentConfiguration {
         guard (0...10).contains(redfish.busyRetries) else { throw ConfigurationError.invalidValue(key: "redfish.busyRetries", reason: "must be from 0 to 10") }
         guard ipmi.minimumGapSeconds >= 0 else { throw ConfigurationError.invalidValue(key: "ipmi.minimumGapSeconds", reason: "must not be negative") }
         guard snmp.pollIntervalSeconds >= 1 else { throw ConfigurationError.invalidValue(key: "snmp.pollIntervalSeconds", reason: "must be at least 1") }
+        guard snmp.rawSampleRetentionDays >= 0 else {
+            throw ConfigurationError.invalidValue(key: "snmp.rawSampleRetentionDays", reason: "must not be negative")
+        }
+        guard snmp.fiveMinuteRetentionDays >= 31 else {
+            throw ConfigurationError.invalidValue(key: "snmp.fiveMinuteRetentionDays", reason: "must be at least 31 (the 30-day 95th percentile reads 5-minute buckets)")
+        }
+        guard snmp.hourlyRetentionDays >= snmp.fiveMinuteRetentionDays else {
+            throw ConfigurationError.invalidValue(key: "snmp.hourlyRetentionDays", reason: "must be at least snmp.fiveMinuteRetentionDays")
+        }
+        guard snmp.rollupRetentionDays >= snmp.hourlyRetentionDays else {
+            throw ConfigurationError.invalidValue(key: "snmp.rollupRetentionDays", reason: "must be at least snmp.hourlyRetentionDays")
+        }
         guard snmp.maxConcurrentDevices > 0 else { throw ConfigurationError.invalidValue(key: "snmp.maxConcurrentDevices", reason: "must be positive") }
         for (index, subnet) in dhcp.subnets.enumerated() where IPNetwork(subnet.subnet) == nil {
             throw ConfigurationError.invalidValue(key: "dhcp.subnets[\(index)].subnet", reason: "not a CIDR network: \(subnet.subnet)")

@@ -35,6 +35,11 @@ public enum UTCTime {
         return seedTimestamp(seconds).replacingOccurrences(of: " ", with: "T") + ".\(pad(milliseconds, 3))Z"
     }
 
+    /// The start (UTC midnight) of the day holding `seconds`.
+    public static func dayStart(_ seconds: Int64) -> Int64 {
+        floorDivide(seconds, 86_400) * 86_400
+    }
+
     static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         value >= 0 ? value / divisor : (value - divisor + 1) / divisor
     }

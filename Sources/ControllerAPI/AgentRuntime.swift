@@ -68,7 +68,7 @@ public final class AgentRuntime: Sendable {
         bmcUsers = BMCUserManager(executor: ipmiExecutor)
         snmp = SNMPClient(threads: max(4, min(configuration.snmp.maxConcurrentDevices, 64)))
         networkDevices = NetworkDeviceService(
-            client: snmp, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox),
+            client: snmp, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox, keepsPerPollSamples: configuration.snmp.rawSampleRetentionDays > 0),
             settings: configuration.snmp, logger: logger.with(["module": "snmp"]))
         let registry = networkDevices
         pdus = PDUService(

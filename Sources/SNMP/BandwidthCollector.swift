@@ -24,12 +24,12 @@ public struct BandwidthCollector: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             var next = ContinuousClock.now
-            var lastPrune = ContinuousClock.now - .seconds(3600)
+            var lastRetention = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
                 await pollAll()
-                if ContinuousClock.now - lastPrune >= .seconds(3600) {
-                    await prune()
-                    lastPrune = .now
+                if ContinuousClock.now - lastRetention >= .seconds(3600) {
+                    await applyRetention()
+                    lastRetention = .now
                 }
                 next += .seconds(settings.pollIntervalSeconds)
                 if next < .now { next = .now }
@@ -84,14 +84,19 @@ public struct BandwidthCollector: Service {
         }
     }
 
-    private func prune() async {
-        let now = Date()
+    private func applyRetention() async {
         do {
-            try await service.bandwidth.prune(
-                samplesBefore: now.addingTimeInterval(-Double(settings.rawSampleRetentionDays) * 86_400),
-                rollupsBefore: now.addingTimeInterval(-Double(settings.rollupRetentionDays) * 86_400))
+            let outcome = try await service.bandwidth.applyRetention(BandwidthRetention(settings), now: Date())
+            if outcome != RetentionOutcome() {
+                logger.info(
+                    "bandwidth history consolidated",
+                    metadata: [
+                        "packedPortDays": "\(outcome.packedPortDays)", "coarsenedPortDays": "\(outcome.coarsenedPortDays)",
+                        "hourlyPortDaysDropped": "\(outcome.hourlyPortDaysDropped)",
+                    ])
+            }
         } catch {
-            logger.warning("bandwidth pruning failed", metadata: ["error": "\(error)"])
+            logger.warning("bandwidth retention failed", metadata: ["error": "\(AgentError.from(error).message)"])
         }
     }
 }

@@ -71,7 +71,8 @@ public enum BandwidthStatistics {
             let bytes = rollups.filter { $0.bucket >= since }.reduce(0.0) { $0 + Double($1.inOctets) + Double($1.outOctets) }
             return String(format: "%.2f", bytes / 1e9)
         }
-        let window = rollups.filter { $0.bucket >= nowSeconds - 30 * 86_400 }
+        // The percentiles are of 5-minute rates (the retention keeps 5-minute buckets for longer than 30 days).
+        let window = rollups.filter { $0.bucket >= nowSeconds - 30 * 86_400 && $0.seconds == BandwidthStore.bucketSeconds }
         let seconds = Double(BandwidthStore.bucketSeconds)
         let inRates = window.map { Double($0.inOctets) * 8 / seconds / 1e6 }
         let outRates = window.map { Double($0.outOctets) * 8 / seconds / 1e6 }
@@ -110,7 +111,7 @@ public enum BandwidthStatistics {
         var seen: Set<Key> = []
         var sums: [Int64: (inOctets: UInt64, outOctets: UInt64)] = [:]
         for (period, rollups) in owned {
-            for rollup in rollups where rollup.ifIndex == period.portId && period.owns(bucket: rollup.bucket) {
+            for rollup in rollups where rollup.ifIndex == period.portId && rollup.seconds == BandwidthStore.bucketSeconds && period.owns(bucket: rollup.bucket) {
                 guard seen.insert(Key(deviceId: period.deviceId, portId: period.portId, bucket: rollup.bucket)).inserted else { continue }
                 let sum = sums[rollup.bucket] ?? (0, 0)
                 sums[rollup.bucket] = (sum.inOctets &+ rollup.inOctets, sum.outOctets &+ rollup.outOctets)
@@ -119,7 +120,8 @@ public enum BandwidthStatistics {
         return sums.keys.sorted().map { BandwidthStore.Rollup(ifIndex: 0, bucket: $0, inOctets: sums[$0]!.inOctets, outOctets: sums[$0]!.outOctets) }
     }
 
-    /// Graph points: one per 5-minute bucket (or coarser grouping), rates in bits per second.
+    /// Graph points: one per 5-minute bucket (or coarser grouping, or the stored bucket where the history is coarser
+    /// than the grouping), rates in bits per second over the point's own length.
     public static func graph(_ rollups: [BandwidthStore.Rollup], grouping: StatisticsRequest.Grouping) -> [JSONValue] {
         group(rollups, grouping).map { period in
             let seconds = Double(period.seconds)
@@ -152,11 +154,22 @@ public enum BandwidthStatistics {
     static func group(_ rollups: [BandwidthStore.Rollup], _ grouping: StatisticsRequest.Grouping) -> [Period] {
         var periods: [Int64: Period] = [:]
         for rollup in rollups {
-            let (start, seconds) = periodStart(rollup.bucket, grouping)
+            // History older than the grouping's resolution (hourly or daily buckets) keeps its own bucket.
+            let (start, seconds) = rollup.seconds > groupingSeconds(grouping) ? (rollup.bucket, rollup.seconds) : periodStart(rollup.bucket, grouping)
             periods[start, default: Period(start: start, seconds: seconds, inOctets: 0, outOctets: 0)].inOctets += rollup.inOctets
             periods[start]!.outOctets += rollup.outOctets
         }
         return periods.values.sorted { $0.start < $1.start }
+    }
+
+    /// The shortest length a grouping's period has.
+    static func groupingSeconds(_ grouping: StatisticsRequest.Grouping) -> Int64 {
+        switch grouping {
+        case .fiveMinutes: return 300
+        case .hour: return 3600
+        case .day: return 86_400
+        case .month: return 28 * 86_400
+        }
     }
 
     static func periodStart(_ bucket: Int64, _ grouping: StatisticsRequest.Grouping) -> (Int64, Int64) {

@@ -54,15 +54,21 @@ public struct PollOutcome: Sendable, Equatable {
     public var becameReachable = false
 }
 
-/// Stores per-poll deltas, 5-minute rollups and daily totals, and answers the statistics queries.
+/// Stores per-poll deltas, 5-minute rollups and daily totals, and answers the statistics queries. Closed days are
+/// packed and coarsened by ``applyRetention(_:now:)``; the queries read every form.
 public struct BandwidthStore: Sendable {
     public static let bucketSeconds: Int64 = 300
     let database: AgentDatabase
     let outbox: Outbox
+    /// Whether every poll's per-port deltas are kept (`snmp.rawSampleRetentionDays` above 0) besides each port's newest.
+    let keepsPerPollSamples: Bool
 
-    public init(database: AgentDatabase, outbox: Outbox) {
+    /// - Parameter keepsPerPollSamples: keep every poll's deltas (for `snmp.rawSampleRetentionDays`) as well as each
+    ///   port's newest, which the last rate needs; the controller receives every one in `bandwidth.samples` events.
+    public init(database: AgentDatabase, outbox: Outbox, keepsPerPollSamples: Bool = false) {
         self.database = database
         self.outbox = outbox
+        self.keepsPerPollSamples = keepsPerPollSamples
     }
 
     /// Decides each port against its baseline and records everything in one transaction: new baselines,
@@ -86,18 +92,22 @@ public struct BandwidthStore: Sendable {
                     """)
             let recordDrop = try db.cachedStatement(sql: "INSERT INTO bandwidthDrop (deviceId, ifIndex, at, reason) VALUES (?, ?, ?, ?)")
             // A port's running totals grow by the deltas accepted here (a counter's wrap is traffic, not a reset), never by a
-            // dropped sample.
+            // dropped sample; its newest accepted sample stays beside them (the last rate).
             let addToTotals = try db.cachedStatement(
                 sql: """
-                    INSERT INTO portCounterTotal (deviceId, ifIndex, inOctets, outOctets, polledAt) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO portCounterTotal (deviceId, ifIndex, inOctets, outOctets, polledAt, lastStartedAt, lastEndedAt, lastInOctets, lastOutOctets)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(deviceId, ifIndex) DO UPDATE SET
-                        inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets, polledAt = excluded.polledAt
+                        inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets, polledAt = excluded.polledAt,
+                        lastStartedAt = coalesce(excluded.lastStartedAt, lastStartedAt), lastEndedAt = coalesce(excluded.lastEndedAt, lastEndedAt),
+                        lastInOctets = coalesce(excluded.lastInOctets, lastInOctets), lastOutOctets = coalesce(excluded.lastOutOctets, lastOutOctets)
                     """)
             var seen: Set<Int> = []
             for counters in poll.ports {
                 seen.insert(counters.ifIndex)
                 let stored = previous[counters.ifIndex]
                 var accepted: (inOctets: UInt64, outOctets: UInt64) = (0, 0)
+                var acceptedSince: Date?
                 switch CounterMath.decide(previous: stored, current: counters, time: poll.time, sysUpTime: poll.sysUpTime) {
                 case .baseline:
                     outcome.baselines.append(counters.ifIndex)
@@ -109,11 +119,16 @@ public struct BandwidthStore: Sendable {
                     outcome.samples.append(.init(portId: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, startedAt: startedAt, endedAt: poll.time))
                     try insertSample(db, deviceId: poll.deviceId, ifIndex: counters.ifIndex, inOctets: inOctets, outOctets: outOctets, from: startedAt, to: poll.time)
                     accepted = (inOctets, outOctets)
+                    acceptedSince = startedAt
                 }
+                let last: [(any DatabaseValueConvertible)?] =
+                    acceptedSince.map { [$0.timeIntervalSince1970, poll.time.timeIntervalSince1970, Int64(clamping: accepted.inOctets), Int64(clamping: accepted.outOctets)] }
+                    ?? [nil, nil, nil, nil]
                 try addToTotals.execute(
-                    arguments: [
-                        poll.deviceId, counters.ifIndex, Int64(clamping: accepted.inOctets), Int64(clamping: accepted.outOctets), poll.time.timeIntervalSince1970,
-                    ])
+                    arguments: StatementArguments(
+                        [
+                            poll.deviceId, counters.ifIndex, Int64(clamping: accepted.inOctets), Int64(clamping: accepted.outOctets), poll.time.timeIntervalSince1970,
+                        ] + last))
                 try saveBaseline.execute(arguments: Self.arguments(deviceId: poll.deviceId, PortBaseline(counters: counters, time: poll.time, sysUpTime: poll.sysUpTime)))
             }
             for (ifIndex, var baseline) in previous where !seen.contains(ifIndex) && baseline.present {
@@ -177,8 +192,10 @@ public struct BandwidthStore: Sendable {
     }
 
     private func insertSample(_ db: Database, deviceId: String, ifIndex: Int, inOctets: UInt64, outOctets: UInt64, from start: Date, to end: Date) throws {
-        try db.cachedStatement(sql: "INSERT INTO bandwidthSample (deviceId, ifIndex, startedAt, endedAt, inOctets, outOctets) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [deviceId, ifIndex, start, end, Int64(clamping: inOctets), Int64(clamping: outOctets)])
+        if keepsPerPollSamples {
+            try db.cachedStatement(sql: "INSERT INTO bandwidthSample (deviceId, ifIndex, startedAt, endedAt, inOctets, outOctets) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [deviceId, ifIndex, start, end, Int64(clamping: inOctets), Int64(clamping: outOctets)])
+        }
         let rollup = try db.cachedStatement(
             sql: """
                 INSERT INTO bandwidthRollup (deviceId, ifIndex, bucket, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
@@ -186,7 +203,7 @@ public struct BandwidthStore: Sendable {
                 """)
         let daily = try db.cachedStatement(
             sql: """
-                INSERT INTO bandwidthDaily (deviceId, ifIndex, day, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO bandwidthDay (deviceId, ifIndex, day, inOctets, outOctets) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(deviceId, ifIndex, day) DO UPDATE SET inOctets = inOctets + excluded.inOctets, outOctets = outOctets + excluded.outOctets
                 """)
         let inParts = CounterMath.apportion(inOctets, from: start, to: end, bucketSeconds: Self.bucketSeconds)
@@ -194,7 +211,7 @@ public struct BandwidthStore: Sendable {
         for (bucket, inShare) in inParts {
             let outShare = outParts[bucket] ?? 0
             try rollup.execute(arguments: [deviceId, ifIndex, bucket, Int64(clamping: inShare), Int64(clamping: outShare)])
-            try daily.execute(arguments: [deviceId, ifIndex, Self.day(bucket), Int64(clamping: inShare), Int64(clamping: outShare)])
+            try daily.execute(arguments: [deviceId, ifIndex, UTCTime.dayStart(bucket), Int64(clamping: inShare), Int64(clamping: outShare)])
         }
     }
 
@@ -212,86 +229,120 @@ public struct BandwidthStore: Sendable {
         }
     }
 
-    /// Deletes raw samples and rollups past their retention.
-    public func prune(samplesBefore: Date, rollupsBefore: Date) async throws {
-        try await database.writer.write { db in
-            try db.execute(sql: "DELETE FROM bandwidthSample WHERE endedAt < ?", arguments: [samplesBefore])
-            try db.execute(sql: "DELETE FROM bandwidthDrop WHERE at < ?", arguments: [samplesBefore])
-            try db.execute(sql: "DELETE FROM bandwidthRollup WHERE bucket < ?", arguments: [Int64(rollupsBefore.timeIntervalSince1970)])
-            try db.execute(sql: "DELETE FROM bandwidthDaily WHERE day < ?", arguments: [Self.day(Int64(rollupsBefore.timeIntervalSince1970))])
-        }
-    }
-
     // MARK: Queries
 
+    /// The volumes of one port in one bucket: 5 minutes for the last ``BandwidthRetention/fiveMinuteDays``, an hour or a
+    /// day for older history.
     public struct Rollup: Sendable, Equatable {
         public var ifIndex: Int
+        /// The bucket's start, in seconds since 1970.
         public var bucket: Int64
         public var inOctets: UInt64
         public var outOctets: UInt64
+        /// The bucket's length.
+        public var seconds: Int64
 
-        public init(ifIndex: Int, bucket: Int64, inOctets: UInt64, outOctets: UInt64) {
+        public init(ifIndex: Int, bucket: Int64, inOctets: UInt64, outOctets: UInt64, seconds: Int64 = BandwidthStore.bucketSeconds) {
             self.ifIndex = ifIndex
             self.bucket = bucket
             self.inOctets = inOctets
             self.outOctets = outOctets
+            self.seconds = seconds
         }
     }
 
-    /// 5-minute rollups of `ports` (every port when empty) in [from, to), by port and time. The port filter is part of
-    /// the query, so that one port's month reads that port's rows only (the primary key's order), not the device's.
+    /// The rollups of `ports` (every port when empty) whose buckets start in [from, to), by port and time, each day in
+    /// the finest form the store still holds: 5-minute buckets (the open day's rows, or a packed closed day with any
+    /// late rows added), hourly buckets (a packed older day, late rows summed into their hours), or the day's exact
+    /// volumes once the finer forms have aged out. The port filter is part of each query, so that one port's month
+    /// reads that port's data only (the primary keys' order), not the device's.
     public func rollups(deviceId: String, ports: [Int], from: Date, to: Date) async throws -> [Rollup] {
         try await database.writer.read { db in
-            var sql = "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ?"
-            var arguments: StatementArguments = [deviceId]
+            let fromSeconds = Int64(from.timeIntervalSince1970.rounded(.down))
+            let toSeconds = Int64(to.timeIntervalSince1970.rounded(.down))
+            let firstDay = UTCTime.dayStart(fromSeconds)
             // A long list is filtered after reading (SQLite bounds a statement's variables).
             let filtersInQuery = !ports.isEmpty && ports.count <= 500
-            if filtersInQuery {
+            let wanted = Set(ports)
+            func portFilter(_ arguments: inout StatementArguments) -> String {
+                guard filtersInQuery else { return "" }
+                arguments += StatementArguments(ports)
+                return " AND ifIndex IN (\(Array(repeating: "?", count: ports.count).joined(separator: ", ")))"
+            }
+            func isWanted(_ ifIndex: Int) -> Bool { filtersInQuery || wanted.isEmpty || wanted.contains(ifIndex) }
+            struct PortDay: Hashable { var ifIndex: Int; var day: Int64 }
+
+            var rowArguments: StatementArguments = [deviceId]
+            var sql = "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ?" + portFilter(&rowArguments)
+            sql += " AND bucket >= ? AND bucket < ?"
+            rowArguments += [firstDay, toSeconds]
+            var rows: [PortDay: [Rollup]] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: rowArguments) {
+                let ifIndex: Int = row[0]
+                guard isWanted(ifIndex) else { continue }
+                let bucket: Int64 = row[1]
+                let inOctets: Int64 = row[2]
+                let outOctets: Int64 = row[3]
+                rows[PortDay(ifIndex: ifIndex, day: UTCTime.dayStart(bucket)), default: []].append(
+                    Rollup(ifIndex: ifIndex, bucket: bucket, inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets))))
+            }
+
+            var seriesArguments: StatementArguments = [deviceId]
+            sql = "SELECT ifIndex, day, bucketSeconds, data FROM bandwidthSeries WHERE deviceId = ?" + portFilter(&seriesArguments)
+            sql += " AND day >= ? AND day < ?"
+            seriesArguments += [firstDay, toSeconds]
+            var result: [Rollup] = []
+            var covered: Set<PortDay> = []
+            for row in try Row.fetchAll(db, sql: sql, arguments: seriesArguments) {
+                let key = PortDay(ifIndex: row[0], day: row[1])
+                guard isWanted(key.ifIndex) else { continue }
+                var packed = try Self.unpack(row, deviceId: deviceId)
+                for late in rows.removeValue(forKey: key) ?? [] {
+                    packed.add(bucket: late.bucket, inOctets: late.inOctets, outOctets: late.outOctets)
+                }
+                covered.insert(key)
+                result += packed.rollups(ifIndex: key.ifIndex)
+            }
+            for (key, dayRows) in rows {
+                covered.insert(key)
+                result += dayRows
+            }
+
+            var dailyArguments: StatementArguments = [deviceId]
+            sql = "SELECT ifIndex, day, inOctets, outOctets FROM bandwidthDay WHERE deviceId = ?" + portFilter(&dailyArguments)
+            sql += " AND day >= ? AND day < ?"
+            dailyArguments += [firstDay, toSeconds]
+            for row in try Row.fetchAll(db, sql: sql, arguments: dailyArguments) {
+                let key = PortDay(ifIndex: row[0], day: row[1])
+                guard isWanted(key.ifIndex), !covered.contains(key) else { continue }
+                let inOctets: Int64 = row[2]
+                let outOctets: Int64 = row[3]
+                result.append(Rollup(ifIndex: key.ifIndex, bucket: key.day, inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)), seconds: 86_400))
+            }
+            return result.filter { $0.bucket >= fromSeconds && $0.bucket < toSeconds }
+                .sorted { ($0.ifIndex, $0.bucket) < ($1.ifIndex, $1.bucket) }
+        }
+    }
+
+    /// The newest accepted sample of each of `ports` (every port when empty): the last measured rate.
+    public func lastSamples(deviceId: String, ports: [Int] = []) async throws -> [Int: PollOutcome.Sample] {
+        try await database.writer.read { db in
+            var sql = "SELECT ifIndex, lastStartedAt, lastEndedAt, lastInOctets, lastOutOctets FROM portCounterTotal WHERE deviceId = ? AND lastEndedAt IS NOT NULL"
+            var arguments: StatementArguments = [deviceId]
+            let wanted = Set(ports)
+            if !ports.isEmpty, ports.count <= 500 {
                 sql += " AND ifIndex IN (\(Array(repeating: "?", count: ports.count).joined(separator: ", ")))"
                 arguments += StatementArguments(ports)
             }
-            sql += " AND bucket >= ? AND bucket < ? ORDER BY ifIndex, bucket"
-            arguments += [Int64(from.timeIntervalSince1970), Int64(to.timeIntervalSince1970)]
-            let wanted = Set(ports)
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
-                let ifIndex: Int = row[0]
-                guard filtersInQuery || wanted.isEmpty || wanted.contains(ifIndex) else { return nil }
-                let inOctets: Int64 = row[2]
-                let outOctets: Int64 = row[3]
-                return Rollup(ifIndex: ifIndex, bucket: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
-            }
-        }
-    }
-
-    /// The newest sample of each of `ports` (every port when empty): the last measured rate. One indexed lookup per
-    /// named port.
-    public func lastSamples(deviceId: String, ports: [Int] = []) async throws -> [Int: PollOutcome.Sample] {
-        try await database.writer.read { db in
-            let rows: [Row]
-            if ports.isEmpty {
-                rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT s.ifIndex, s.startedAt, s.endedAt, s.inOctets, s.outOctets FROM bandwidthSample s
-                        JOIN (SELECT ifIndex, MAX(endedAt) AS lastEnd FROM bandwidthSample WHERE deviceId = ? GROUP BY ifIndex) latest
-                        ON s.ifIndex = latest.ifIndex AND s.endedAt = latest.lastEnd WHERE s.deviceId = ?
-                        """,
-                    arguments: [deviceId, deviceId])
-            } else {
-                let newest = try db.cachedStatement(
-                    sql: """
-                        SELECT ifIndex, startedAt, endedAt, inOctets, outOctets FROM bandwidthSample
-                        WHERE deviceId = ? AND ifIndex = ? ORDER BY endedAt DESC LIMIT 1
-                        """)
-                rows = try Set(ports).sorted().compactMap { try Row.fetchOne(newest, arguments: [deviceId, $0]) }
-            }
             var result: [Int: PollOutcome.Sample] = [:]
-            for row in rows {
-                let inOctets: Int64 = row["inOctets"]
-                let outOctets: Int64 = row["outOctets"]
-                result[row["ifIndex"]] = .init(
-                    portId: row["ifIndex"], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)),
-                    startedAt: row["startedAt"], endedAt: row["endedAt"])
+            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                let ifIndex: Int = row[0]
+                guard wanted.isEmpty || wanted.contains(ifIndex) else { continue }
+                let inOctets: Int64 = row[3]
+                let outOctets: Int64 = row[4]
+                result[ifIndex] = .init(
+                    portId: ifIndex, inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)),
+                    startedAt: Date(timeIntervalSince1970: row[1]), endedAt: Date(timeIntervalSince1970: row[2]))
             }
             return result
         }

@@ -76,6 +76,58 @@ public enum SNMPSchema {
                 table.primaryKey(["deviceId", "ifIndex"])
             }
         },
+        // Closed days packed per port (see PackedBandwidthDay and BandwidthRetention): 5-minute buckets, later hourly.
+        SchemaMigration("snmp.bandwidthSeries.v1") { db in
+            try db.create(table: "bandwidthSeries") { table in
+                table.column("deviceId", .text).notNull().references("networkDevice", onDelete: .cascade)
+                table.column("ifIndex", .integer).notNull()
+                table.column("day", .integer).notNull()
+                table.column("bucketSeconds", .integer).notNull()
+                table.column("data", .blob).notNull()
+                table.primaryKey(["deviceId", "ifIndex", "day"])
+            }
+            // The retention job finds the days to coarsen or drop by age.
+            try db.create(index: "bandwidthSeriesByAge", on: "bandwidthSeries", columns: ["bucketSeconds", "day"])
+        },
+        // Smaller rows for the two row-per-bucket tables (no separate key index; a day as an integer), and each port's
+        // newest sample beside its totals, so that per-poll samples need not be kept to know the last rate.
+        SchemaMigration("snmp.bandwidthCompact.v1") { db in
+            try db.create(table: "bandwidthDay", options: .withoutRowID) { table in
+                table.column("deviceId", .text).notNull().references("networkDevice", onDelete: .cascade)
+                table.column("ifIndex", .integer).notNull()
+                table.column("day", .integer).notNull()
+                table.column("inOctets", .integer).notNull()
+                table.column("outOctets", .integer).notNull()
+                table.primaryKey(["deviceId", "ifIndex", "day"])
+            }
+            try db.execute(
+                sql: "INSERT INTO bandwidthDay SELECT deviceId, ifIndex, CAST(strftime('%s', day) AS INTEGER), inOctets, outOctets FROM bandwidthDaily")
+            try db.drop(table: "bandwidthDaily")
+            try db.create(table: "bandwidthRollupCompact", options: .withoutRowID) { table in
+                table.column("deviceId", .text).notNull().references("networkDevice", onDelete: .cascade)
+                table.column("ifIndex", .integer).notNull()
+                table.column("bucket", .integer).notNull()
+                table.column("inOctets", .integer).notNull()
+                table.column("outOctets", .integer).notNull()
+                table.primaryKey(["deviceId", "ifIndex", "bucket"])
+            }
+            try db.execute(sql: "INSERT INTO bandwidthRollupCompact SELECT deviceId, ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup")
+            try db.drop(table: "bandwidthRollup")
+            try db.rename(table: "bandwidthRollupCompact", to: "bandwidthRollup")
+            try db.alter(table: "portCounterTotal") { table in
+                table.add(column: "lastStartedAt", .double)
+                table.add(column: "lastEndedAt", .double)
+                table.add(column: "lastInOctets", .integer)
+                table.add(column: "lastOutOctets", .integer)
+            }
+            try db.execute(
+                sql: """
+                    UPDATE portCounterTotal SET (lastStartedAt, lastEndedAt, lastInOctets, lastOutOctets) = (
+                        SELECT (julianday(s.startedAt) - 2440587.5) * 86400.0, (julianday(s.endedAt) - 2440587.5) * 86400.0, s.inOctets, s.outOctets
+                        FROM bandwidthSample s WHERE s.deviceId = portCounterTotal.deviceId AND s.ifIndex = portCounterTotal.ifIndex
+                        ORDER BY s.endedAt DESC LIMIT 1)
+                    """)
+        },
     ]
 }
 

@@ -8,30 +8,34 @@ import NIOCore
 import SNMP
 
 /// `rackagent-bench storage`: the bandwidth store filled with days of 5-minute polls through its own API
-/// (`BandwidthStore.record`, as the collector records a poll), then its size per port and day, the statistics answers
-/// through the agent's API, and the nightly retention job.
+/// (`BandwidthStore.record`, as the collector records a poll), consolidated by its own retention job, then its size per
+/// port and day in each form the history takes, the statistics answers through the agent's API, and the nightly job.
 struct StorageBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storage",
-        abstract: "Fill the bandwidth store with days of 5-minute polls, then measure its size, the statistics answers and the retention job.",
+        abstract: "Fill the bandwidth store with days of 5-minute polls, consolidate it, then measure its size, the statistics answers and the nightly job.",
         discussion: """
             Every poll goes through the store's own recording path (baselines, deltas, 5-minute rollups, daily totals, \
-            the controller's event), one poll per device every 5 minutes of simulated time. The size is extrapolated to \
-            10,000 ports for a year from bytes per port and day.
+            the controller's event), one poll per device every 5 minutes of simulated time. The retention job then packs \
+            the closed days (5-minute buckets for the newest fiveMinuteRetentionDays, hourly ones before). Each form's \
+            bytes per port and day are measured and extrapolated to 10,000 ports with the default retention (a year and \
+            more of history). One more day of polls then measures the nightly run.
             """)
 
     @Option(help: "Devices of 48 ports.") var devices = 2
-    @Option(help: "Days of 5-minute polls.") var days = 30
+    @Option(help: "Days of 5-minute polls (more than snmp.fiveMinuteRetentionDays, so that some days become hourly).") var days = 40
     @Option(help: "Requests per statistics query measured.") var requests = 100
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        guard (1...100).contains(devices), (1...400).contains(days), (1...10_000).contains(requests) else {
-            throw ValidationError("--devices 1-100, --days 1-400, --requests 1-10000")
+        guard (1...100).contains(devices), (2...400).contains(days), (1...10_000).contains(requests) else {
+            throw ValidationError("--devices 1-100, --days 2-400, --requests 1-10000")
         }
         let (runtime, stateDirectory) = try await benchRuntime { _ in }
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         let service = runtime.networkDevices
+        let settings = runtime.configuration.snmp
+        let retention = BandwidthRetention(settings)
         let ports = 48
         for index in 0..<devices {
             let document: JSONValue = [
@@ -49,25 +53,13 @@ struct StorageBench: AsyncParsableCommand {
         }
 
         // Fill: one poll per device every 300 s; each port moves by a pseudo-random amount up to 1 Gbit/s.
+        var traffic = SyntheticTraffic(devices: devices, ports: ports)
         let polls = days * 288
         let phase = BenchPhase("record \(polls) polls of \(devices) devices", total: polls, unit: "polls", json: json)
-        var counters = [UInt64](repeating: 1_000_000, count: devices * ports)
-        var generator = SplitMix(seed: 42)
         let fillUsage = PhaseUsage()
         let fillStarted = ContinuousClock.now
         for poll in 0..<polls {
-            let time = start.addingTimeInterval(Double(poll) * 300)
-            for device in 0..<devices {
-                var polled: [PortCounters] = []
-                for port in 0..<ports {
-                    let slot = device * ports + port
-                    counters[slot] &+= generator.next() % 37_500_000_000
-                    polled.append(
-                        PortCounters(ifIndex: port + 1, inOctets: counters[slot], outOctets: counters[slot] / 3, width: .bits64, speedMbps: 10_000))
-                }
-                try await service.bandwidth.record(
-                    DevicePoll(deviceId: "switch-\(device)", time: time, sysUpTime: UInt32(truncatingIfNeeded: poll * 30_000), width: .bits64, ports: polled))
-            }
+            try await traffic.poll(service.bandwidth, at: start.addingTimeInterval(Double(poll) * 300), sequence: poll)
             phase.tick()
         }
         let fillWall = (ContinuousClock.now - fillStarted).inSeconds
@@ -75,36 +67,56 @@ struct StorageBench: AsyncParsableCommand {
         phase.end()
         // The controller takes the events as they come; a store that kept them would measure the outbox, not the data.
         try await runtime.database.writer.write { db in try db.execute(sql: "DELETE FROM outboxEvent") }
-        let sizes = try await tableSizes(runtime.database)
-        let bandwidthBytes = sizes.filter { Self.isBandwidthTable($0.key) }.values.reduce(0, +)
+        let rowSizes = try await tableSizes(runtime.database)
         let portDays = Double(devices * ports * days)
 
         var report = BenchReport(
             benchmark: "storage",
             parameters: [
                 "devices": String(devices), "portsPerDevice": String(ports), "days": String(days), "pollSeconds": "300",
-                "requestsPerQuery": String(requests), "retention": "raw samples \(runtime.configuration.snmp.rawSampleRetentionDays) days, 5-minute rollups \(runtime.configuration.snmp.rollupRetentionDays) days (defaults)",
+                "requestsPerQuery": String(requests),
+                "retention (defaults)": """
+                    raw samples \(retention.rawSampleDays) days, 5-minute buckets \(retention.fiveMinuteDays) days, hourly \(retention.hourlyDays) days, \
+                    daily volumes \(retention.dailyDays) days
+                    """,
             ])
         report.add("fill: port samples recorded", Double(polls * devices * ports), "")
         report.add("fill: wall", fillWall, "s")
         report.add("fill: port samples per second", Double(polls * devices * ports) / fillWall, "")
         report.add("fill: CPU", fill.ownCPU, "s")
+        report.add("before consolidation: 5-minute rows per port and day", Double(rowSizes["bandwidthRollup"] ?? 0) / portDays, "bytes")
+
+        // The first consolidation packs every closed day at once (a store upgraded with its rows); later runs pack one.
+        let firstStarted = ContinuousClock.now
+        let first = try await service.bandwidth.applyRetention(retention, now: now)
+        report.add("first consolidation: port-days packed", Double(first.packedPortDays), "")
+        report.add("first consolidation: port-days made hourly", Double(first.coarsenedPortDays), "")
+        report.add("first consolidation: wall", (ContinuousClock.now - firstStarted).inSeconds, "s")
+        let forms = try await formSizes(runtime.database)
+        let sizes = try await tableSizes(runtime.database)
         for (table, bytes) in sizes.sorted(by: { $0.key < $1.key }) where Self.isBandwidthTable(table) {
             report.add("size: \(table) (with its indexes)", bytes.mebibytes, "MiB")
         }
-        report.add("size per port and day", Double(bandwidthBytes) / portDays, "bytes")
-        // A year's store holds each table for its retention: raw samples and drops for days, rollups and daily totals
-        // for up to a year (400 days), baselines once per port.
-        let settings = runtime.configuration.snmp
-        let keptDays: [String: Double] = [
-            "bandwidthSample": Double(min(settings.rawSampleRetentionDays, 400)), "bandwidthDrop": Double(min(settings.rawSampleRetentionDays, 400)),
-            "bandwidthRollup": Double(min(settings.rollupRetentionDays, 400)), "bandwidthDaily": Double(min(settings.rollupRetentionDays, 400)),
-        ]
-        let yearBytes = sizes.reduce(0.0) { total, table in
-            guard let kept = keptDays[table.key] else { return total + (table.key.hasPrefix("port") ? Double(table.value) / Double(devices * ports) * 10_000 : 0) }
-            return total + Double(table.value) / portDays * 10_000 * kept
-        }
-        report.add("extrapolated: 10,000 ports, a year at these retentions", yearBytes / 1e9, "GB")
+        let fiveMinuteDay = forms[BandwidthStore.bucketSeconds] ?? 0
+        let hourlyDay = forms[3600] ?? 0
+        let dailyDay = Double(sizes["bandwidthDaily"] ?? 0) / portDays
+        let openDay = Double(rowSizes["bandwidthRollup"] ?? 0) / portDays
+        let sampleDay = Double((rowSizes["bandwidthSample"] ?? 0) + (rowSizes["bandwidthDrop"] ?? 0)) / portDays
+        let perPort = Double((sizes["portBaseline"] ?? 0) + (sizes["portCounterTotal"] ?? 0)) / Double(devices * ports)
+        report.add("per port and day: the open day's 5-minute rows", openDay, "bytes")
+        report.add("per port and day: a packed 5-minute day", fiveMinuteDay, "bytes")
+        report.add("per port and day: a packed hourly day", hourlyDay, "bytes")
+        report.add("per port and day: the daily volumes", dailyDay, "bytes")
+        report.add("per port and day: per-poll samples", sampleDay, "bytes")
+        // A year's store at the default retention: today's rows, the packed 5-minute and hourly days, a daily row for
+        // every day kept, the per-poll samples of the last days, and each port's baseline and totals.
+        let fiveMinuteDays = Double(retention.fiveMinuteDays)
+        let hourlyDays = Double(retention.hourlyDays - retention.fiveMinuteDays)
+        let perPortYear =
+            openDay + fiveMinuteDays * fiveMinuteDay + hourlyDays * hourlyDay + Double(retention.dailyDays) * dailyDay
+            + Double(retention.rawSampleDays + 1) * sampleDay + perPort
+        report.add("extrapolated: 10,000 ports, \(retention.dailyDays) days of history", perPortYear * 10_000 / 1e9, "GB")
+        report.add("extrapolated: 10,000 ports with 5-minute rows kept (no consolidation)", (openDay + dailyDay) * Double(retention.dailyDays) * 10_000 / 1e9, "GB")
 
         let agent = try await EmbeddedAgent.start(runtime: runtime)
         do {
@@ -112,6 +124,7 @@ struct StorageBench: AsyncParsableCommand {
                 for (label, body) in [
                     ("getStatistics, 1 port, graph over 30 days", ["portIds": [1], "mode": "graph", "predefined": "30days"] as JSONValue),
                     ("getStatistics, 1 port, text by day over 30 days", ["portIds": [1], "mode": "text", "groupBy": "1d", "predefined": "30days"] as JSONValue),
+                    ("getStatistics, 1 port, graph over all \(days) days (5-minute and hourly)", ["portIds": [1], "mode": "graph", "predefined": .string("\(days)days")] as JSONValue),
                 ] {
                     // The answer is checked, not decoded: the client's own JSON decoding is not the agent's latency.
                     let latencies = try await measure(label) {
@@ -147,15 +160,20 @@ struct StorageBench: AsyncParsableCommand {
         }
         await agent.stop()
 
-        // The nightly retention job, as the collector runs it, with the default retention.
-        let pruneStarted = ContinuousClock.now
-        try await service.bandwidth.prune(
-            samplesBefore: now.addingTimeInterval(-Double(settings.rawSampleRetentionDays) * 86_400),
-            rollupsBefore: now.addingTimeInterval(-Double(settings.rollupRetentionDays) * 86_400))
-        report.add("retention job", (ContinuousClock.now - pruneStarted).inSeconds * 1000, "ms")
-        let after = try await tableSizes(runtime.database)
-        let afterBytes = after.filter { Self.isBandwidthTable($0.key) }.values.reduce(0, +)
-        report.add("size per port and day after retention", Double(afterBytes) / portDays, "bytes")
+        // The nightly run: one more day of polls, then the job as the collector runs it the next day (packs the day,
+        // makes the oldest 5-minute day hourly).
+        for poll in polls..<(polls + 288) {
+            try await traffic.poll(service.bandwidth, at: start.addingTimeInterval(Double(poll) * 300), sequence: poll)
+        }
+        let nightlyUsage = PhaseUsage()
+        let nightlyStarted = ContinuousClock.now
+        let nightly = try await service.bandwidth.applyRetention(retention, now: now.addingTimeInterval(86_400))
+        let nightlyWall = (ContinuousClock.now - nightlyStarted).inSeconds
+        report.add("nightly job: port-days packed", Double(nightly.packedPortDays), "")
+        report.add("nightly job: port-days made hourly", Double(nightly.coarsenedPortDays), "")
+        report.add("nightly job: wall", nightlyWall * 1000, "ms")
+        report.add("nightly job: CPU", nightlyUsage.end().ownCPU * 1000, "ms")
+        report.add("nightly job: extrapolated to 10,000 ports", nightlyWall / Double(devices * ports) * 10_000, "s")
         try report.print(json: json)
     }
 
@@ -178,6 +196,21 @@ struct StorageBench: AsyncParsableCommand {
         return latencies
     }
 
+    /// Bytes per port-day of each packed form, by bucket length: the packed bytes plus the row's share of the table
+    /// and its indexes (what dbstat counts beyond the packed bytes, spread over the rows).
+    private func formSizes(_ database: AgentDatabase) async throws -> [Int64: Double] {
+        let tables = try await tableSizes(database)
+        return try await database.writer.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT bucketSeconds, COUNT(*), SUM(length(data)) FROM bandwidthSeries GROUP BY bucketSeconds")
+            let count = rows.reduce(0) { $0 + ($1[1] as Int) }
+            let packed = rows.reduce(0) { $0 + ($1[2] as Int) }
+            let overhead = count == 0 ? 0 : Double((tables["bandwidthSeries"] ?? 0) - packed) / Double(count)
+            var sizes: [Int64: Double] = [:]
+            for row in rows { sizes[row[0]] = Double(row[2] as Int) / Double(row[1] as Int) + overhead }
+            return sizes
+        }
+    }
+
     /// Bytes each table takes with its indexes (SQLite's dbstat), after a checkpoint and a vacuum.
     private func tableSizes(_ database: AgentDatabase) async throws -> [String: Int] {
         try await database.writer.writeWithoutTransaction { db in
@@ -188,6 +221,34 @@ struct StorageBench: AsyncParsableCommand {
                 sizes[row["owner"]] = row["bytes"]
             }
             return sizes
+        }
+    }
+}
+
+/// Every port of every device moving by a pseudo-random amount up to 1 Gbit/s per 5 minutes (out a third of in),
+/// recorded as the collector records a poll.
+struct SyntheticTraffic {
+    let devices: Int
+    let ports: Int
+    private var counters: [UInt64]
+    private var generator = SplitMix(seed: 42)
+
+    init(devices: Int, ports: Int) {
+        self.devices = devices
+        self.ports = ports
+        counters = [UInt64](repeating: 1_000_000, count: devices * ports)
+    }
+
+    mutating func poll(_ store: BandwidthStore, at time: Date, sequence: Int) async throws {
+        for device in 0..<devices {
+            var polled: [PortCounters] = []
+            for port in 0..<ports {
+                let slot = device * ports + port
+                counters[slot] &+= generator.next() % 37_500_000_000
+                polled.append(PortCounters(ifIndex: port + 1, inOctets: counters[slot], outOctets: counters[slot] / 3, width: .bits64, speedMbps: 10_000))
+            }
+            try await store.record(
+                DevicePoll(deviceId: "switch-\(device)", time: time, sysUpTime: UInt32(truncatingIfNeeded: sequence * 30_000), width: .bits64, ports: polled))
         }
     }
 }

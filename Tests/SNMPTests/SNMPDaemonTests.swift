@@ -19,7 +19,7 @@ struct SNMPFixture {
         outbox = Outbox(database: database, maximumEvents: 100_000, logger: Logger(label: "test"))
         client = SNMPClient(threads: 8)
         service = NetworkDeviceService(
-            client: client, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox),
+            client: client, store: NetworkDeviceStore(database: database), bandwidth: BandwidthStore(database: database, outbox: outbox, keepsPerPollSamples: settings.rawSampleRetentionDays > 0),
             settings: settings, logger: Logger(label: "test"))
     }
 
