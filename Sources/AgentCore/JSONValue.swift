@@ -121,7 +121,7 @@ extension JSONValue {
 
     /// Compact JSON text with sorted keys.
     public var jsonText: String {
-        (try? String(decoding: JSONCoding.encoder.encode(self), as: UTF8.self)) ?? "null"
+        (try? String(decoding: serialized(), as: UTF8.self)) ?? "null"
     }
 }
 

@@ -21,10 +21,37 @@ public enum UTCTime {
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
-    /// `2024-08-02 09:12:27`, the controller's format.
+    /// `2024-08-02 09:12:27`, the controller's format. Written digit by digit: a 30-day graph writes 8,640 of them.
     public static func seedTimestamp(_ seconds: Int64) -> String {
-        let secondOfDay = seconds - floorDivide(seconds, 86_400) * 86_400
-        return "\(day(seconds)) \(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))"
+        let days = floorDivide(seconds, 86_400)
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(days: days)
+        guard (0...9999).contains(year) else {
+            return "\(self.day(seconds)) \(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))"
+        }
+        return String(unsafeUninitializedCapacity: 19) { text in
+            var index = 0
+            func put(_ value: Int64, digits: Int, then separator: UInt8?) {
+                var divisor: Int64 = 1
+                for _ in 1..<digits { divisor *= 10 }
+                for _ in 0..<digits {
+                    text[index] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+                    index += 1
+                    divisor /= 10
+                }
+                if let separator {
+                    text[index] = separator
+                    index += 1
+                }
+            }
+            put(year, digits: 4, then: UInt8(ascii: "-"))
+            put(month, digits: 2, then: UInt8(ascii: "-"))
+            put(day, digits: 2, then: UInt8(ascii: " "))
+            put(secondOfDay / 3600, digits: 2, then: UInt8(ascii: ":"))
+            put(secondOfDay % 3600 / 60, digits: 2, then: UInt8(ascii: ":"))
+            put(secondOfDay % 60, digits: 2, then: nil)
+            return index
+        }
     }
 
     /// `2024-08-02T09:12:27.123Z`

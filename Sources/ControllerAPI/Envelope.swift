@@ -30,10 +30,10 @@ public enum Envelope {
     }
 
     public static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
-        let data = (try? JSONCoding.encoder.encode(value)) ?? Data("{}".utf8)
+        let bytes = (try? value.serialized()) ?? Array("{}".utf8)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(data: data)))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     public static func text(_ text: String, contentType: String = "text/plain; charset=utf-8", status: HTTPResponse.Status = .ok) -> Response {

@@ -30,6 +30,16 @@ import Testing
     @Test func matchesTheCalendar() {
         #expect(UTCTime.day(0) == "1970-01-01")
         #expect(UTCTime.seedTimestamp(1_722_589_947) == "2024-08-02 09:12:27")
+        #expect(UTCTime.seedTimestamp(0) == "1970-01-01 00:00:00" && UTCTime.seedTimestamp(-1) == "1969-12-31 23:59:59")
+        #expect(UTCTime.seedTimestamp(253_402_300_799) == "9999-12-31 23:59:59" && UTCTime.seedTimestamp(253_402_300_800) == "10000-01-01 00:00:00")
+        // Every second of a sample of days reads as the formatter writes it.
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        for seconds in stride(from: Int64(-2_208_988_800), to: 4_102_444_800, by: 7_919_993) {
+            #expect(UTCTime.seedTimestamp(seconds) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        }
         #expect(UTCTime.day(951_782_400) == "2000-02-29")
         #expect(UTCTime.day(-86_400) == "1969-12-31")
         #expect(UTCTime.iso8601(Date(timeIntervalSince1970: 1_722_589_947.25)) == "2024-08-02T09:12:27.250Z")
