@@ -115,7 +115,10 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
         let bmc = try await FakeBMC(mode: .ignoreReset, initialPower: true)
         defer { bmc.stop() }
         let (ipmi, _) = service(settings: ipmiSettings(deadline: 2))
-        let connection = IPMIConnection(host: "127.0.0.1", username: FakeBMC.user, password: Secret(FakeBMC.password), port: bmc.port)
+        // Three ipmitool attempts of a second: the fake BMC (Python) can stall past one when the whole suite shares the
+        // cores, and ipmitool then gives the command up ("Unable to set Chassis Power Control") before the promise is
+        // reached.
+        let connection = IPMIConnection(host: "127.0.0.1", username: FakeBMC.user, password: Secret(FakeBMC.password), port: bmc.port, retries: 3)
         for action in [PowerChange.reset, .cycle] {
             let report = try await ipmi.setPower(action, connection)
             #expect(!report.verified && report.evidence == nil, "\(action): \(report)")
