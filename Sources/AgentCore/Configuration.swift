@@ -198,7 +198,8 @@ public struct SNMPConfiguration: Codable, Sendable, Equatable {
     public var maxRepetitions = 32
     /// testConnectivity results are reused for this long unless `useCache` is false.
     public var statusCacheSeconds = 900.0
-    /// Bandwidth history (a day's exact volumes, the coarsest form) is kept this long, in days.
+    /// Bandwidth history (a day's exact volumes, the coarsest form) is kept this long, in days. A shorter value caps
+    /// the two below.
     public var rollupRetentionDays = 400
     /// A closed day keeps its 5-minute buckets this long, in days; then they are summed into hourly ones. At least 31:
     /// the 30-day 95th percentile reads them.
@@ -410,8 +411,8 @@ extension AgentConfiguration {
         guard snmp.hourlyRetentionDays >= snmp.fiveMinuteRetentionDays else {
             throw ConfigurationError.invalidValue(key: "snmp.hourlyRetentionDays", reason: "must be at least snmp.fiveMinuteRetentionDays")
         }
-        guard snmp.rollupRetentionDays >= snmp.hourlyRetentionDays else {
-            throw ConfigurationError.invalidValue(key: "snmp.rollupRetentionDays", reason: "must be at least snmp.hourlyRetentionDays")
+        guard snmp.rollupRetentionDays >= 1 else {
+            throw ConfigurationError.invalidValue(key: "snmp.rollupRetentionDays", reason: "must be at least 1")
         }
         guard snmp.maxConcurrentDevices > 0 else { throw ConfigurationError.invalidValue(key: "snmp.maxConcurrentDevices", reason: "must be positive") }
         for (index, subnet) in dhcp.subnets.enumerated() where IPNetwork(subnet.subnet) == nil {

@@ -21,19 +21,27 @@ public struct BandwidthCollector: Service {
         self.logger = logger
     }
 
+    /// Polls every interval and, beside it, runs the retention job hourly: its own loop, so that a long job (the first
+    /// run over a store upgraded with a year of rows packs it all) never holds a poll back; both write through the
+    /// database's one writer, a device-day at a time.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var next = ContinuousClock.now
-            var lastRetention = ContinuousClock.now - .seconds(3600)
-            while !Task.isCancelled {
-                await pollAll()
-                if ContinuousClock.now - lastRetention >= .seconds(3600) {
-                    await applyRetention()
-                    lastRetention = .now
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var next = ContinuousClock.now
+                    while !Task.isCancelled {
+                        await pollAll()
+                        next += .seconds(settings.pollIntervalSeconds)
+                        if next < .now { next = .now }
+                        try? await Task.sleep(until: next, clock: .continuous)
+                    }
                 }
-                next += .seconds(settings.pollIntervalSeconds)
-                if next < .now { next = .now }
-                try? await Task.sleep(until: next, clock: .continuous)
+                group.addTask {
+                    while !Task.isCancelled {
+                        await applyRetention()
+                        try? await Task.sleep(for: .seconds(3600))
+                    }
+                }
             }
         }
     }
@@ -87,6 +95,9 @@ public struct BandwidthCollector: Service {
     private func applyRetention() async {
         do {
             let outcome = try await service.bandwidth.applyRetention(BandwidthRetention(settings), now: Date())
+            for damaged in outcome.unreadable {
+                logger.error("stored bandwidth cannot be read; left as it is", metadata: ["error": "\(damaged.description)"])
+            }
             if outcome != RetentionOutcome() {
                 logger.info(
                     "bandwidth history consolidated",

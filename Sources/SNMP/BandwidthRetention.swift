@@ -20,17 +20,21 @@ public struct BandwidthRetention: Sendable, Equatable {
     }
 
     /// The configured retention (`snmp.rawSampleRetentionDays`, `fiveMinuteRetentionDays`, `hourlyRetentionDays`,
-    /// `rollupRetentionDays`).
+    /// `rollupRetentionDays`); a history kept shorter than the finer forms' days caps them (a configuration written
+    /// before the finer forms existed keeps its meaning).
     public init(_ settings: SNMPConfiguration) {
+        let hourlyDays = min(settings.hourlyRetentionDays, settings.rollupRetentionDays)
         self.init(
-            rawSampleDays: settings.rawSampleRetentionDays, fiveMinuteDays: settings.fiveMinuteRetentionDays, hourlyDays: settings.hourlyRetentionDays,
+            rawSampleDays: settings.rawSampleRetentionDays, fiveMinuteDays: min(settings.fiveMinuteRetentionDays, hourlyDays), hourlyDays: hourlyDays,
             dailyDays: settings.rollupRetentionDays)
     }
 
     /// The boundaries as of `now`, in seconds since 1970: what is older than each goes to the next form.
     public struct Boundaries: Sendable, Equatable {
-        /// Per-poll samples and drop reasons ending before this go.
+        /// Per-poll samples ending before this go.
         public var samplesBefore: Int64
+        /// Reasons for dropped samples recorded before this go (kept at least a day, also when samples are not kept).
+        public var dropReasonsBefore: Int64
         /// Days starting before this (today's midnight) are closed and get packed.
         public var packBefore: Int64
         /// Packed days starting before this go from 5-minute to hourly buckets.
@@ -45,7 +49,7 @@ public struct BandwidthRetention: Sendable, Equatable {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let today = UTCTime.dayStart(seconds)
         return Boundaries(
-            samplesBefore: seconds - Int64(rawSampleDays) * 86_400, packBefore: today, hourlyBefore: today - Int64(fiveMinuteDays) * 86_400,
+            samplesBefore: seconds - Int64(rawSampleDays) * 86_400, dropReasonsBefore: seconds - Int64(max(rawSampleDays, 1)) * 86_400, packBefore: today, hourlyBefore: today - Int64(fiveMinuteDays) * 86_400,
             dailyBefore: today - Int64(hourlyDays) * 86_400, forgetBefore: today - Int64(dailyDays) * 86_400)
     }
 }
@@ -58,16 +62,20 @@ public struct RetentionOutcome: Sendable, Equatable {
     public var coarsenedPortDays = 0
     /// Port-days whose hourly buckets went, leaving their daily volumes.
     public var hourlyPortDaysDropped = 0
+    /// Packed days that could not be read (a damaged database), each left as it was and named; the job went on with
+    /// the others.
+    public var unreadable: Set<UnreadableBandwidthDay> = []
 
-    public init(packedPortDays: Int = 0, coarsenedPortDays: Int = 0, hourlyPortDaysDropped: Int = 0) {
+    public init(packedPortDays: Int = 0, coarsenedPortDays: Int = 0, hourlyPortDaysDropped: Int = 0, unreadable: Set<UnreadableBandwidthDay> = []) {
         self.packedPortDays = packedPortDays
         self.coarsenedPortDays = coarsenedPortDays
         self.hourlyPortDaysDropped = hourlyPortDaysDropped
+        self.unreadable = unreadable
     }
 }
 
 /// A packed day that cannot be read back (a damaged database): named, so the operator can find it.
-public struct UnreadableBandwidthDay: Error, Sendable, AgentErrorConvertible, CustomStringConvertible {
+public struct UnreadableBandwidthDay: Error, Sendable, Hashable, AgentErrorConvertible, CustomStringConvertible {
     public var deviceId: String
     public var ifIndex: Int
     public var day: Int64
@@ -99,7 +107,7 @@ extension BandwidthStore {
         var outcome = RetentionOutcome()
         try await database.writer.write { db in
             try db.execute(sql: "DELETE FROM bandwidthSample WHERE endedAt < ?", arguments: [Date(timeIntervalSince1970: Double(boundaries.samplesBefore))])
-            try db.execute(sql: "DELETE FROM bandwidthDrop WHERE at < ?", arguments: [Date(timeIntervalSince1970: Double(boundaries.samplesBefore))])
+            try db.execute(sql: "DELETE FROM bandwidthDrop WHERE at < ?", arguments: [Date(timeIntervalSince1970: Double(boundaries.dropReasonsBefore))])
             try db.execute(sql: "DELETE FROM bandwidthRollup WHERE bucket < ?", arguments: [boundaries.forgetBefore])
             try db.execute(sql: "DELETE FROM bandwidthSeries WHERE bucketSeconds IN (300, 3600) AND day < ?", arguments: [boundaries.forgetBefore])
             try db.execute(sql: "DELETE FROM bandwidthDay WHERE day < ?", arguments: [boundaries.forgetBefore])
@@ -111,16 +119,22 @@ extension BandwidthStore {
             ).map { (deviceId: $0[0] as String, day: $0[1] as Int64) }
         }
         for (deviceId, day) in closed {
-            outcome.packedPortDays += try await database.writer.write { db in try Self.pack(db, deviceId: deviceId, day: day) }
+            let (packed, unreadable) = try await database.writer.write { db in try Self.pack(db, deviceId: deviceId, day: day) }
+            outcome.packedPortDays += packed
+            outcome.unreadable.formUnion(unreadable)
         }
         let toCoarsen = try await database.writer.read { db in
             try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM bandwidthSeries WHERE bucketSeconds = ? AND day < ?", arguments: [Self.bucketSeconds, boundaries.hourlyBefore]) ?? 0
         }
         for _ in 0..<(toCoarsen / Self.coarseningBatch + 1) {
-            let coarsened = try await database.writer.write { db in try Self.coarsen(db, before: boundaries.hourlyBefore, limit: Self.coarseningBatch) }
+            let known = outcome.unreadable
+            let (coarsened, unreadable) = try await database.writer.write { db in
+                try Self.coarsen(db, before: boundaries.hourlyBefore, limit: Self.coarseningBatch, skipping: known)
+            }
             outcome.coarsenedPortDays += coarsened
-            if coarsened < Self.coarseningBatch { break }
+            outcome.unreadable.formUnion(unreadable)
+            if coarsened + unreadable.count < Self.coarseningBatch { break }
         }
         outcome.hourlyPortDaysDropped = try await database.writer.write { db in
             try db.execute(sql: "DELETE FROM bandwidthSeries WHERE bucketSeconds = 3600 AND day < ?", arguments: [boundaries.dailyBefore])
@@ -130,9 +144,10 @@ extension BandwidthStore {
     }
 
     /// Packs one device's 5-minute rows of `day` into its ports' packed days and deletes the rows. The number of
-    /// port-days written.
-    static func pack(_ db: Database, deviceId: String, day: Int64) throws -> Int {
+    /// port-days written, and the packed days that could not be read to add late rows to (their rows stay).
+    static func pack(_ db: Database, deviceId: String, day: Int64) throws -> (packed: Int, unreadable: Set<UnreadableBandwidthDay>) {
         var days: [Int: PackedBandwidthDay] = [:]
+        var unreadable: Set<UnreadableBandwidthDay> = []
         let rows = try Row.fetchAll(
             db, sql: "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ? AND bucket >= ? AND bucket < ?",
             arguments: [deviceId, day, day + 86_400])
@@ -140,33 +155,49 @@ extension BandwidthStore {
         for row in rows {
             let ifIndex: Int = row[0]
             if days[ifIndex] == nil {
-                days[ifIndex] = try Row.fetchOne(existing, arguments: [deviceId, ifIndex, day]).map { try unpack($0, deviceId: deviceId) }
-                    ?? PackedBandwidthDay(day: day, bucketSeconds: bucketSeconds)
+                guard !unreadable.contains(where: { $0.ifIndex == ifIndex }) else { continue }
+                do {
+                    days[ifIndex] = try Row.fetchOne(existing, arguments: [deviceId, ifIndex, day]).map { try unpack($0, deviceId: deviceId) }
+                        ?? PackedBandwidthDay(day: day, bucketSeconds: bucketSeconds)
+                } catch let damaged as UnreadableBandwidthDay {
+                    unreadable.insert(damaged)
+                    continue
+                }
             }
             let inOctets: Int64 = row[2]
             let outOctets: Int64 = row[3]
             days[ifIndex]!.add(bucket: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
         }
         let save = try db.cachedStatement(sql: "INSERT OR REPLACE INTO bandwidthSeries (deviceId, ifIndex, day, bucketSeconds, data) VALUES (?, ?, ?, ?, ?)")
+        let packedRows = try db.cachedStatement(sql: "DELETE FROM bandwidthRollup WHERE deviceId = ? AND ifIndex = ? AND bucket >= ? AND bucket < ?")
         for (ifIndex, packed) in days {
             try save.execute(arguments: [deviceId, ifIndex, day, packed.bucketSeconds, Data(packed.encoded())])
+            try packedRows.execute(arguments: [deviceId, ifIndex, day, day + 86_400])
         }
-        try db.execute(sql: "DELETE FROM bandwidthRollup WHERE deviceId = ? AND bucket >= ? AND bucket < ?", arguments: [deviceId, day, day + 86_400])
-        return days.count
+        return (days.count, unreadable)
     }
 
-    /// Turns up to `limit` packed 5-minute days older than `before` into hourly ones. How many it turned.
-    static func coarsen(_ db: Database, before: Int64, limit: Int) throws -> Int {
+    /// Turns up to `limit` packed 5-minute days older than `before` into hourly ones. How many it turned, and the ones
+    /// it could not read (left as they are; `skipping` are known already and not read again).
+    static func coarsen(_ db: Database, before: Int64, limit: Int, skipping: Set<UnreadableBandwidthDay>) throws -> (Int, Set<UnreadableBandwidthDay>) {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT ifIndex, day, bucketSeconds, data, deviceId FROM bandwidthSeries WHERE bucketSeconds = ? AND day < ? LIMIT ?",
-            arguments: [bucketSeconds, before, limit])
+            db, sql: "SELECT ifIndex, day, bucketSeconds, data, deviceId FROM bandwidthSeries WHERE bucketSeconds = ? AND day < ? ORDER BY day LIMIT ?",
+            arguments: [bucketSeconds, before, limit + skipping.count])
         let save = try db.cachedStatement(sql: "UPDATE bandwidthSeries SET bucketSeconds = 3600, data = ? WHERE deviceId = ? AND ifIndex = ? AND day = ?")
+        var coarsened = 0
+        var unreadable: Set<UnreadableBandwidthDay> = []
         for row in rows {
             let deviceId: String = row[4]
-            let hourly = try unpack(row, deviceId: deviceId).coarsened(to: 3600)
-            try save.execute(arguments: [Data(hourly.encoded()), deviceId, row[0] as Int, row[1] as Int64])
+            guard !skipping.contains(where: { $0.deviceId == deviceId && $0.ifIndex == row[0] && $0.day == row[1] }) else { continue }
+            do {
+                let hourly = try unpack(row, deviceId: deviceId).coarsened(to: 3600)
+                try save.execute(arguments: [Data(hourly.encoded()), deviceId, row[0] as Int, row[1] as Int64])
+                coarsened += 1
+            } catch let damaged as UnreadableBandwidthDay {
+                unreadable.insert(damaged)
+            }
         }
-        return rows.count
+        return (coarsened, unreadable)
     }
 
     /// A `bandwidthSeries` row (ifIndex, day, bucketSeconds, data) read back.

@@ -288,12 +288,25 @@ public struct BandwidthStore: Sendable {
             }
 
             var seriesArguments: StatementArguments = [deviceId]
-            sql = "SELECT ifIndex, day, bucketSeconds, data FROM bandwidthSeries WHERE deviceId = ?" + portFilter(&seriesArguments)
-            sql += " AND day >= ? AND day < ?"
+            var seriesSQL = "SELECT ifIndex, day, bucketSeconds, data FROM bandwidthSeries WHERE deviceId = ?" + portFilter(&seriesArguments)
+            seriesSQL += " AND day >= ? AND day < ?"
             seriesArguments += [firstDay, toSeconds]
+            var dailyArguments: StatementArguments = [deviceId]
+            sql = "SELECT ifIndex, day, inOctets, outOctets FROM bandwidthDay WHERE deviceId = ?" + portFilter(&dailyArguments)
+            sql += " AND day >= ? AND day < ?"
+            dailyArguments += [firstDay, toSeconds]
+            var daily: [PortDay: Rollup] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: dailyArguments) {
+                let key = PortDay(ifIndex: row[0], day: row[1])
+                guard isWanted(key.ifIndex) else { continue }
+                let inOctets: Int64 = row[2]
+                let outOctets: Int64 = row[3]
+                daily[key] = Rollup(ifIndex: key.ifIndex, bucket: key.day, inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)), seconds: 86_400)
+            }
+
             var result: [Rollup] = []
             var covered: Set<PortDay> = []
-            for row in try Row.fetchAll(db, sql: sql, arguments: seriesArguments) {
+            for row in try Row.fetchAll(db, sql: seriesSQL, arguments: seriesArguments) {
                 let key = PortDay(ifIndex: row[0], day: row[1])
                 guard isWanted(key.ifIndex) else { continue }
                 var packed = try Self.unpack(row, deviceId: deviceId)
@@ -305,19 +318,16 @@ public struct BandwidthStore: Sendable {
             }
             for (key, dayRows) in rows {
                 covered.insert(key)
-                result += dayRows
+                // Rows summing to less than the day's volume are late ones in a day already down to its daily volume
+                // (which counted them too): the day reads as that volume until the job packs the rows.
+                if let volume = daily[key], dayRows.reduce(0.0, { $0 + Double($1.inOctets) + Double($1.outOctets) }) < Double(volume.inOctets) + Double(volume.outOctets) {
+                    result.append(volume)
+                } else {
+                    result += dayRows
+                }
             }
-
-            var dailyArguments: StatementArguments = [deviceId]
-            sql = "SELECT ifIndex, day, inOctets, outOctets FROM bandwidthDay WHERE deviceId = ?" + portFilter(&dailyArguments)
-            sql += " AND day >= ? AND day < ?"
-            dailyArguments += [firstDay, toSeconds]
-            for row in try Row.fetchAll(db, sql: sql, arguments: dailyArguments) {
-                let key = PortDay(ifIndex: row[0], day: row[1])
-                guard isWanted(key.ifIndex), !covered.contains(key) else { continue }
-                let inOctets: Int64 = row[2]
-                let outOctets: Int64 = row[3]
-                result.append(Rollup(ifIndex: key.ifIndex, bucket: key.day, inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)), seconds: 86_400))
+            for (key, volume) in daily where !covered.contains(key) {
+                result.append(volume)
             }
             return result.filter { $0.bucket >= fromSeconds && $0.bucket < toSeconds }
                 .sorted { ($0.ifIndex, $0.bucket) < ($1.ifIndex, $1.bucket) }

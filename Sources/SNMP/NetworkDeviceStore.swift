@@ -89,8 +89,9 @@ public enum SNMPSchema {
             // The retention job finds the days to coarsen or drop by age.
             try db.create(index: "bandwidthSeriesByAge", on: "bandwidthSeries", columns: ["bucketSeconds", "day"])
         },
-        // Smaller rows for the two row-per-bucket tables (no separate key index; a day as an integer), and each port's
-        // newest sample beside its totals, so that per-poll samples need not be kept to know the last rate.
+        // Smaller daily rows (no separate key index; a day as an integer), and each port's newest sample beside its
+        // totals, so that per-poll samples need not be kept to know the last rate. (The 5-minute rows stay as they are: a
+        // store upgraded with a year of them is packed by the retention job, in the background, not copied at start.)
         SchemaMigration("snmp.bandwidthCompact.v1") { db in
             try db.create(table: "bandwidthDay", options: .withoutRowID) { table in
                 table.column("deviceId", .text).notNull().references("networkDevice", onDelete: .cascade)
@@ -103,17 +104,6 @@ public enum SNMPSchema {
             try db.execute(
                 sql: "INSERT INTO bandwidthDay SELECT deviceId, ifIndex, CAST(strftime('%s', day) AS INTEGER), inOctets, outOctets FROM bandwidthDaily")
             try db.drop(table: "bandwidthDaily")
-            try db.create(table: "bandwidthRollupCompact", options: .withoutRowID) { table in
-                table.column("deviceId", .text).notNull().references("networkDevice", onDelete: .cascade)
-                table.column("ifIndex", .integer).notNull()
-                table.column("bucket", .integer).notNull()
-                table.column("inOctets", .integer).notNull()
-                table.column("outOctets", .integer).notNull()
-                table.primaryKey(["deviceId", "ifIndex", "bucket"])
-            }
-            try db.execute(sql: "INSERT INTO bandwidthRollupCompact SELECT deviceId, ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup")
-            try db.drop(table: "bandwidthRollup")
-            try db.rename(table: "bandwidthRollupCompact", to: "bandwidthRollup")
             try db.alter(table: "portCounterTotal") { table in
                 table.add(column: "lastStartedAt", .double)
                 table.add(column: "lastEndedAt", .double)

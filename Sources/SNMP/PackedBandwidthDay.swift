@@ -120,7 +120,7 @@ public struct PackedBandwidthDay: Sendable, Equatable {
 }
 
 /// Why packed bytes could not be read back.
-public enum PackedBandwidthDayError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum PackedBandwidthDayError: Error, Sendable, Hashable, CustomStringConvertible {
     case truncated
     case unknownVersion(UInt8)
     case overlongNumber

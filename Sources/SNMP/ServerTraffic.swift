@@ -40,8 +40,9 @@ extension NetworkDeviceService {
 }
 
 extension BandwidthStore {
-    /// How old a port's last sample may be to count in a server's lastBwrate.
-    static let freshSampleSeconds: TimeInterval = 900
+    /// How old a port's last sample may be to count as its rate now (lastBwrate of a port or a server): an older one is
+    /// a port no longer polled, reported as 0.00 like a port without samples.
+    public static let freshSampleSeconds: TimeInterval = 900
 
     /// The ports' assignments and their history, in the same database.
     public var assignments: PortAssignmentStore { PortAssignmentStore(database: database) }

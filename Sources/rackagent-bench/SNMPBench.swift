@@ -76,7 +76,7 @@ struct SNMPBench: AsyncParsableCommand {
             var phase = BenchPhase("agent collector round, \(size) devices", total: 2, unit: "rounds", json: json)
             await collector.pollAll()
             phase.tick()
-            let lastSampleBefore = try await runtime.database.writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM bandwidthSample") ?? 0 }
+            let roundStartedAt = Date()
             let roundUsage = PhaseUsage()
             let roundStarted = ContinuousClock.now
             await collector.pollAll()
@@ -84,8 +84,9 @@ struct SNMPBench: AsyncParsableCommand {
             let round = roundUsage.end()
             phase.tick()
             phase.end()
+            // Each port's newest accepted sample is kept beside its totals (per-poll samples are not kept by default).
             let samples = try await runtime.database.writer.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bandwidthSample WHERE id > ?", arguments: [lastSampleBefore]) ?? 0
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM portCounterTotal WHERE lastEndedAt >= ?", arguments: [roundStartedAt.timeIntervalSince1970]) ?? 0
             }
 
             phase = BenchPhase("snmp_exporter, \(size) devices", total: size, unit: "devices", json: json)

@@ -51,7 +51,15 @@ import Testing
         configuration.snmp.fiveMinuteRetentionDays = 40
         configuration.snmp.hourlyRetentionDays = 35
         #expect(throws: ConfigurationError.self) { try configuration.validate() }
+        // A history kept shorter than the finer forms (a configuration from before they existed) caps them.
         configuration.snmp.hourlyRetentionDays = 500
+        try configuration.validate()
+        #expect(BandwidthRetention(configuration.snmp) == BandwidthRetention(rawSampleDays: 0, fiveMinuteDays: 40, hourlyDays: 400, dailyDays: 400))
+        configuration = AgentConfiguration()
+        configuration.snmp.rollupRetentionDays = 20
+        try configuration.validate()
+        #expect(BandwidthRetention(configuration.snmp) == BandwidthRetention(rawSampleDays: 0, fiveMinuteDays: 20, hourlyDays: 20, dailyDays: 20))
+        configuration.snmp.rollupRetentionDays = 0
         #expect(throws: ConfigurationError.self) { try configuration.validate() }
     }
 }
@@ -188,6 +196,17 @@ import Testing
         #expect(samples == 2)
         let last = try #require(try await store.lastSamples(deviceId: "sw2", ports: [1])[1])
         #expect(last.inOctets == 26 * 3_600_000 && last.startedAt == Date(timeIntervalSince1970: twoDaysAgo + 23 * 3600))
+        // Every day down to its daily volume; then a poll after two quiet days lands in one of them. Until the job
+        // packs the late rows, the day still reads as its whole volume (which counted them), not as the late part.
+        let dailyOnly = BandwidthRetention(rawSampleDays: 1, fiveMinuteDays: 31, hourlyDays: 31, dailyDays: 400)
+        let down = try await store.applyRetention(dailyOnly, now: Self.now.addingTimeInterval(34 * 86_400))
+        #expect(down.hourlyPortDaysDropped == 3 && down.unreadable.isEmpty, "\(down)")
+        try await poll(Double(Self.today) + 2 * 86_400 + 3600, 3_600_000 + 74 * 3_600_000)
+        let wholeDays = try await store.rollups(deviceId: "sw2", ports: [1], from: range.from, to: Self.now.addingTimeInterval(3 * 86_400))
+        let todayVolume = try #require(wholeDays.first { $0.bucket == Self.today })
+        #expect(todayVolume.seconds == 86_400 && todayVolume.inOctets == 24 * 3_600_000, "\(wholeDays)")
+        #expect(wholeDays.reduce(0) { $0 + $1.inOctets } == 75 * 3_600_000)
+
         // Past the daily retention, everything goes.
         let shortRetention = BandwidthRetention(rawSampleDays: 1, fiveMinuteDays: 31, hourlyDays: 31, dailyDays: 31)
         _ = try await store.applyRetention(shortRetention, now: Self.now.addingTimeInterval(40 * 86_400))
@@ -218,6 +237,12 @@ import Testing
         }
         // The other port still reads.
         #expect(try await fixture.service.bandwidth.rollups(deviceId: "sw3", ports: [1], from: Self.now.addingTimeInterval(-3 * 86_400), to: Self.now).count == 2 * 288)
+        // The job names the damaged day, leaves it, and goes on with every other one.
+        let later = try await fixture.service.bandwidth.applyRetention(Self.retention, now: Self.now.addingTimeInterval(40 * 86_400))
+        #expect(later.unreadable.map { "\($0.deviceId)/\($0.ifIndex)/\($0.day)" } == ["sw3/2/\(damagedDay)"], "\(later)")
+        #expect(later.packedPortDays == 2 && later.hourlyPortDaysDropped == 5, "\(later)")
+        let hours = try await fixture.service.bandwidth.rollups(deviceId: "sw3", ports: [1], from: Self.now.addingTimeInterval(-3 * 86_400), to: Self.now)
+        #expect(hours.count == 3 && hours.allSatisfy { $0.seconds == 86_400 }, "port 1's three days are down to their daily volumes")
     }
 }
 

@@ -215,7 +215,9 @@ struct NetworkDeviceRoutes {
             from <= windowStart && to >= now
             ? rollups.filter { $0.bucket >= Int64(windowStart.timeIntervalSince1970) && $0.bucket < Int64(now.timeIntervalSince1970) }
             : try await devices.bandwidth.rollups(deviceId: id, ports: portNumbers, from: windowStart, to: now)
-        let last = try await devices.bandwidth.lastSamples(deviceId: id, ports: portNumbers)
+        let last = try await devices.bandwidth.lastSamples(deviceId: id, ports: portNumbers).filter {
+            now.timeIntervalSince($0.value.endedAt) <= BandwidthStore.freshSampleSeconds
+        }
         let ports = Set(portNumbers.isEmpty ? rollups.map(\.ifIndex) + Array(last.keys) : portNumbers).sorted()
         let rows: [JSONValue] = ports.map { port in
             let own = rollups.filter { $0.ifIndex == port }
