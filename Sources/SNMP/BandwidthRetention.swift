@@ -119,7 +119,9 @@ extension BandwidthStore {
             ).map { (deviceId: $0[0] as String, day: $0[1] as Int64) }
         }
         for (deviceId, day) in closed {
-            let (packed, unreadable) = try await database.writer.write { db in try Self.pack(db, deviceId: deviceId, day: day) }
+            let (packed, unreadable) = try await database.writer.write { db in
+                try Self.pack(db, deviceId: deviceId, day: day, keepsFinerForms: day >= boundaries.dailyBefore)
+            }
             outcome.packedPortDays += packed
             outcome.unreadable.formUnion(unreadable)
         }
@@ -127,14 +129,17 @@ extension BandwidthStore {
             try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM bandwidthSeries WHERE bucketSeconds = ? AND day < ?", arguments: [Self.bucketSeconds, boundaries.hourlyBefore]) ?? 0
         }
+        // Page by key, so that a damaged day is read once and the loop ends after the last page.
+        var after: SeriesKey?
         for _ in 0..<(toCoarsen / Self.coarseningBatch + 1) {
-            let known = outcome.unreadable
-            let (coarsened, unreadable) = try await database.writer.write { db in
-                try Self.coarsen(db, before: boundaries.hourlyBefore, limit: Self.coarseningBatch, skipping: known)
+            let page = after
+            let (coarsened, unreadable, last) = try await database.writer.write { db in
+                try Self.coarsen(db, before: boundaries.hourlyBefore, after: page, limit: Self.coarseningBatch)
             }
             outcome.coarsenedPortDays += coarsened
             outcome.unreadable.formUnion(unreadable)
-            if coarsened + unreadable.count < Self.coarseningBatch { break }
+            guard let last else { break }
+            after = last
         }
         outcome.hourlyPortDaysDropped = try await database.writer.write { db in
             try db.execute(sql: "DELETE FROM bandwidthSeries WHERE bucketSeconds = 3600 AND day < ?", arguments: [boundaries.dailyBefore])
@@ -144,51 +149,71 @@ extension BandwidthStore {
     }
 
     /// Packs one device's 5-minute rows of `day` into its ports' packed days and deletes the rows. The number of
-    /// port-days written, and the packed days that could not be read to add late rows to (their rows stay).
-    static func pack(_ db: Database, deviceId: String, day: Int64) throws -> (packed: Int, unreadable: Set<UnreadableBandwidthDay>) {
-        var days: [Int: PackedBandwidthDay] = [:]
-        var unreadable: Set<UnreadableBandwidthDay> = []
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ? AND bucket >= ? AND bucket < ?",
-            arguments: [deviceId, day, day + 86_400])
+    /// port-days written, and the packed days that could not be read to add late rows to (their rows stay). A day past
+    /// the finer forms (`keepsFinerForms` false) keeps only its daily volume, which counted the rows already: they go.
+    /// Each port is read by its own key range (a store upgraded with a year of rows is not scanned once per day).
+    static func pack(_ db: Database, deviceId: String, day: Int64, keepsFinerForms: Bool) throws -> (packed: Int, unreadable: Set<UnreadableBandwidthDay>) {
+        let deleteRows = try db.cachedStatement(sql: "DELETE FROM bandwidthRollup WHERE deviceId = ? AND ifIndex = ? AND bucket >= ? AND bucket < ?")
+        // Every port with rows has a baseline: a delta is only taken against one.
+        let ports = try Int.fetchAll(db, sql: "SELECT ifIndex FROM portBaseline WHERE deviceId = ?", arguments: [deviceId])
+        guard keepsFinerForms else {
+            for ifIndex in ports { try deleteRows.execute(arguments: [deviceId, ifIndex, day, day + 86_400]) }
+            return (0, [])
+        }
+        let portRows = try db.cachedStatement(
+            sql: "SELECT bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ? AND ifIndex = ? AND bucket >= ? AND bucket < ?")
         let existing = try db.cachedStatement(sql: "SELECT ifIndex, day, bucketSeconds, data FROM bandwidthSeries WHERE deviceId = ? AND ifIndex = ? AND day = ?")
-        for row in rows {
-            let ifIndex: Int = row[0]
-            if days[ifIndex] == nil {
-                guard !unreadable.contains(where: { $0.ifIndex == ifIndex }) else { continue }
-                do {
-                    days[ifIndex] = try Row.fetchOne(existing, arguments: [deviceId, ifIndex, day]).map { try unpack($0, deviceId: deviceId) }
-                        ?? PackedBandwidthDay(day: day, bucketSeconds: bucketSeconds)
-                } catch let damaged as UnreadableBandwidthDay {
-                    unreadable.insert(damaged)
-                    continue
-                }
-            }
-            let inOctets: Int64 = row[2]
-            let outOctets: Int64 = row[3]
-            days[ifIndex]!.add(bucket: row[1], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
-        }
         let save = try db.cachedStatement(sql: "INSERT OR REPLACE INTO bandwidthSeries (deviceId, ifIndex, day, bucketSeconds, data) VALUES (?, ?, ?, ?, ?)")
-        let packedRows = try db.cachedStatement(sql: "DELETE FROM bandwidthRollup WHERE deviceId = ? AND ifIndex = ? AND bucket >= ? AND bucket < ?")
-        for (ifIndex, packed) in days {
-            try save.execute(arguments: [deviceId, ifIndex, day, packed.bucketSeconds, Data(packed.encoded())])
-            try packedRows.execute(arguments: [deviceId, ifIndex, day, day + 86_400])
+        var packed = 0
+        var unreadable: Set<UnreadableBandwidthDay> = []
+        for ifIndex in ports {
+            let rows = try Row.fetchAll(portRows, arguments: [deviceId, ifIndex, day, day + 86_400])
+            guard !rows.isEmpty else { continue }
+            var packedDay: PackedBandwidthDay
+            do {
+                packedDay = try Row.fetchOne(existing, arguments: [deviceId, ifIndex, day]).map { try unpack($0, deviceId: deviceId) }
+                    ?? PackedBandwidthDay(day: day, bucketSeconds: bucketSeconds)
+            } catch let damaged as UnreadableBandwidthDay {
+                unreadable.insert(damaged)
+                continue
+            }
+            for row in rows {
+                let inOctets: Int64 = row[1]
+                let outOctets: Int64 = row[2]
+                packedDay.add(bucket: row[0], inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)))
+            }
+            try save.execute(arguments: [deviceId, ifIndex, day, packedDay.bucketSeconds, Data(packedDay.encoded())])
+            try deleteRows.execute(arguments: [deviceId, ifIndex, day, day + 86_400])
+            packed += 1
         }
-        return (days.count, unreadable)
+        return (packed, unreadable)
     }
 
-    /// Turns up to `limit` packed 5-minute days older than `before` into hourly ones. How many it turned, and the ones
-    /// it could not read (left as they are; `skipping` are known already and not read again).
-    static func coarsen(_ db: Database, before: Int64, limit: Int, skipping: Set<UnreadableBandwidthDay>) throws -> (Int, Set<UnreadableBandwidthDay>) {
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT ifIndex, day, bucketSeconds, data, deviceId FROM bandwidthSeries WHERE bucketSeconds = ? AND day < ? ORDER BY day LIMIT ?",
-            arguments: [bucketSeconds, before, limit + skipping.count])
+    /// Where a page of packed days ends: the order the retention job walks them in.
+    struct SeriesKey: Sendable {
+        var day: Int64
+        var deviceId: String
+        var ifIndex: Int
+    }
+
+    /// Turns up to `limit` packed 5-minute days older than `before` into hourly ones, in (day, device, port) order
+    /// after `after`. How many it turned, the ones it could not read (left as they are), and the last key of a full
+    /// page (nil when this was the last).
+    static func coarsen(_ db: Database, before: Int64, after: SeriesKey?, limit: Int) throws -> (Int, Set<UnreadableBandwidthDay>, SeriesKey?) {
+        var sql = "SELECT ifIndex, day, bucketSeconds, data, deviceId FROM bandwidthSeries WHERE bucketSeconds = ? AND day < ?"
+        var arguments: StatementArguments = [bucketSeconds, before]
+        if let after {
+            sql += " AND (day, deviceId, ifIndex) > (?, ?, ?)"
+            arguments += [after.day, after.deviceId, after.ifIndex]
+        }
+        sql += " ORDER BY day, deviceId, ifIndex LIMIT ?"
+        arguments += [limit]
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
         let save = try db.cachedStatement(sql: "UPDATE bandwidthSeries SET bucketSeconds = 3600, data = ? WHERE deviceId = ? AND ifIndex = ? AND day = ?")
         var coarsened = 0
         var unreadable: Set<UnreadableBandwidthDay> = []
         for row in rows {
             let deviceId: String = row[4]
-            guard !skipping.contains(where: { $0.deviceId == deviceId && $0.ifIndex == row[0] && $0.day == row[1] }) else { continue }
             do {
                 let hourly = try unpack(row, deviceId: deviceId).coarsened(to: 3600)
                 try save.execute(arguments: [Data(hourly.encoded()), deviceId, row[0] as Int, row[1] as Int64])
@@ -197,7 +222,8 @@ extension BandwidthStore {
                 unreadable.insert(damaged)
             }
         }
-        return (coarsened, unreadable)
+        let last = rows.count < limit ? nil : rows.last.map { SeriesKey(day: $0[1], deviceId: $0[4], ifIndex: $0[0]) }
+        return (coarsened, unreadable, last)
     }
 
     /// A `bandwidthSeries` row (ifIndex, day, bucketSeconds, data) read back.

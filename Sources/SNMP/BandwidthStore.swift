@@ -318,9 +318,12 @@ public struct BandwidthStore: Sendable {
             }
             for (key, dayRows) in rows {
                 covered.insert(key)
-                // Rows summing to less than the day's volume are late ones in a day already down to its daily volume
-                // (which counted them too): the day reads as that volume until the job packs the rows.
-                if let volume = daily[key], dayRows.reduce(0.0, { $0 + Double($1.inOctets) + Double($1.outOctets) }) < Double(volume.inOctets) + Double(volume.outOctets) {
+                // A whole day's rows summing to less than its volume are late ones in a day already down to its daily
+                // volume (which counted them too): the day reads as that volume until the job packs the rows. (A day
+                // the range ends inside was read only in part, so its rows are not compared.)
+                if key.day + 86_400 <= toSeconds, let volume = daily[key],
+                    dayRows.reduce(0.0, { $0 + Double($1.inOctets) + Double($1.outOctets) }) < Double(volume.inOctets) + Double(volume.outOctets)
+                {
                     result.append(volume)
                 } else {
                     result += dayRows

@@ -119,10 +119,11 @@ import Testing
         #expect(before.count == 2 * 40 * 288 && before.allSatisfy { $0.seconds == 300 })
 
         let outcome = try await store.applyRetention(Self.retention, now: Self.now)
-        // 41 calendar days hold the history (its first and last are halves); the 40 closed ones are packed per port.
-        #expect(outcome.packedPortDays == 2 * 40)
-        // Days before today − 32 days become hourly; of those, days before today − 35 days keep their daily volumes only.
-        #expect(outcome.coarsenedPortDays == 2 * 8 && outcome.hourlyPortDaysDropped == 2 * 5)
+        // 41 calendar days hold the history (its first and last are halves). The 35 closed ones after today − 35 days are
+        // packed per port; the 5 before keep their daily volumes only (their rows go, never packed).
+        #expect(outcome.packedPortDays == 2 * 35)
+        // Packed days before today − 32 days become hourly.
+        #expect(outcome.coarsenedPortDays == 2 * 3 && outcome.hourlyPortDaysDropped == 0)
         let rows = try await Self.rowsLeft(fixture)
         #expect(rows.count == 2 * 144 && rows.oldest == Self.today, "only the open day stays in rows")
 
@@ -154,6 +155,11 @@ import Testing
         let point = try #require(BandwidthStatistics.graph(after.filter { $0.ifIndex == 1 && $0.bucket == hourlySince }, grouping: .fiveMinutes).first)
         let hourSum = Self.sums(before.filter { $0.ifIndex == 1 && $0.bucket >= hourlySince && $0.bucket < hourlySince + 3600 }, per: 3600)[hourlySince]!
         #expect(point["in"] == .double(Double(hourSum[0]) * 8 / 3600))
+
+        // A range ending inside the open day reads its 5-minute rows up to there, not the day's volume.
+        let morning = try await store.rollups(
+            deviceId: "sw1", ports: [1], from: Date(timeIntervalSince1970: Double(Self.today + 3600)), to: Self.now.addingTimeInterval(-7200))
+        #expect(morning.count == 9 * 12 && morning.allSatisfy { $0.seconds == 300 }, "\(morning.count)")
 
         // A second run finds nothing to do and changes nothing.
         #expect(try await store.applyRetention(Self.retention, now: Self.now) == RetentionOutcome())
@@ -200,7 +206,7 @@ import Testing
         // packs the late rows, the day still reads as its whole volume (which counted them), not as the late part.
         let dailyOnly = BandwidthRetention(rawSampleDays: 1, fiveMinuteDays: 31, hourlyDays: 31, dailyDays: 400)
         let down = try await store.applyRetention(dailyOnly, now: Self.now.addingTimeInterval(34 * 86_400))
-        #expect(down.hourlyPortDaysDropped == 3 && down.unreadable.isEmpty, "\(down)")
+        #expect(down.hourlyPortDaysDropped == 2 && down.packedPortDays == 0 && down.unreadable.isEmpty, "\(down)")
         try await poll(Double(Self.today) + 2 * 86_400 + 3600, 3_600_000 + 74 * 3_600_000)
         let wholeDays = try await store.rollups(deviceId: "sw2", ports: [1], from: range.from, to: Self.now.addingTimeInterval(3 * 86_400))
         let todayVolume = try #require(wholeDays.first { $0.bucket == Self.today })
@@ -240,7 +246,7 @@ import Testing
         // The job names the damaged day, leaves it, and goes on with every other one.
         let later = try await fixture.service.bandwidth.applyRetention(Self.retention, now: Self.now.addingTimeInterval(40 * 86_400))
         #expect(later.unreadable.map { "\($0.deviceId)/\($0.ifIndex)/\($0.day)" } == ["sw3/2/\(damagedDay)"], "\(later)")
-        #expect(later.packedPortDays == 2 && later.hourlyPortDaysDropped == 5, "\(later)")
+        #expect(later.packedPortDays == 0 && later.coarsenedPortDays == 3 && later.hourlyPortDaysDropped == 3, "\(later)")
         let hours = try await fixture.service.bandwidth.rollups(deviceId: "sw3", ports: [1], from: Self.now.addingTimeInterval(-3 * 86_400), to: Self.now)
         #expect(hours.count == 3 && hours.allSatisfy { $0.seconds == 86_400 }, "port 1's three days are down to their daily volumes")
     }
