@@ -152,6 +152,10 @@ public enum BandwidthStatistics {
     }
 
     static func group(_ rollups: [BandwidthStore.Rollup], _ grouping: StatisticsRequest.Grouping) -> [Period] {
+        // One port's rollups in time order, each a period of its own (5-minute points, the commonest graph): as they are.
+        if grouping == .fiveMinutes, zip(rollups, rollups.dropFirst()).allSatisfy({ $0.bucket < $1.bucket }) {
+            return rollups.map { Period(start: $0.bucket, seconds: $0.seconds, inOctets: $0.inOctets, outOctets: $0.outOctets) }
+        }
         var periods: [Int64: Period] = [:]
         for rollup in rollups {
             // History older than the grouping's resolution (hourly or daily buckets) keeps its own bucket.
