@@ -5,6 +5,7 @@ import ControllerAPI
 import Foundation
 import GRDB
 import NIOCore
+import PeerHarness
 import SNMP
 
 /// `rackagent-bench storage`: the bandwidth store filled with days of 5-minute polls through its own API
@@ -256,20 +257,5 @@ struct SyntheticTraffic {
             try await store.record(
                 DevicePoll(deviceId: "switch-\(device)", time: time, sysUpTime: UInt32(truncatingIfNeeded: sequence * 30_000), width: .bits64, ports: polled))
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for synthetic traffic.
-struct SplitMix {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -1,23 +1,11 @@
 import AgentCore
 import Foundation
+import PeerHarness
 import Testing
 
 /// The direct writer must produce exactly the bytes of the shared JSONEncoder (sorted keys, unescaped slashes), so that
 /// every answer and stored document reads the same whichever wrote it.
 @Suite struct JSONSerializationTests {
-    /// A small deterministic generator (SplitMix64).
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var value = state
-            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-            return value ^ (value >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     static let keys = [
         "1d", "7d", "14d", "30d", "95th_in_30d", "95th_out_30d", "95th_total_30d", "Zeta", "alpha", "_x", "a_b", "aB", "Ab", "ab", "10", "9",
         "é", "e", "f", "x-y", "x.y", "Δ", "port2", "port10", "", " ", "A", "a", "e\u{301}", "e\u{301}x", "ex", "Å", "A\u{30A}", "\u{212B}", "ﬁ", "fi",
@@ -31,7 +19,7 @@ import Testing
         -.greatestFiniteMagnitude, .leastNormalMagnitude, 8_000_000_000.0 / 300, 2.0 / 3,
     ]
 
-    static func value(_ generator: inout Generator, depth: Int) -> JSONValue {
+    static func value(_ generator: inout SplitMix, depth: Int) -> JSONValue {
         switch generator.below(depth > 3 ? 5 : 7) {
         case 0: return .null
         case 1: return .bool(generator.below(2) == 0)
@@ -52,7 +40,7 @@ import Testing
     }
 
     @Test func writesExactlyWhatTheSharedEncoderWrites() throws {
-        var generator = Generator(state: 7)
+        var generator = SplitMix(seed: 7)
         for round in 0..<3000 {
             let value = Self.value(&generator, depth: 0)
             let expected = try JSONCoding.encoder.encode(value)
