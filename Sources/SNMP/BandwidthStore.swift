@@ -261,25 +261,17 @@ public struct BandwidthStore: Sendable {
             let fromSeconds = Int64(from.timeIntervalSince1970.rounded(.down))
             let toSeconds = Int64(to.timeIntervalSince1970.rounded(.down))
             let firstDay = UTCTime.dayStart(fromSeconds)
-            // A long list is filtered after reading (SQLite bounds a statement's variables).
-            let filtersInQuery = !ports.isEmpty && ports.count <= 500
-            let wanted = Set(ports)
-            func portFilter(_ arguments: inout StatementArguments) -> String {
-                guard filtersInQuery else { return "" }
-                arguments += StatementArguments(ports)
-                return " AND ifIndex IN (\(Array(repeating: "?", count: ports.count).joined(separator: ", ")))"
-            }
-            func isWanted(_ ifIndex: Int) -> Bool { filtersInQuery || wanted.isEmpty || wanted.contains(ifIndex) }
+            let selection = PortSelection(ports)
             struct PortDay: Hashable { var ifIndex: Int; var day: Int64 }
 
             var rowArguments: StatementArguments = [deviceId]
-            var sql = "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ?" + portFilter(&rowArguments)
+            var sql = "SELECT ifIndex, bucket, inOctets, outOctets FROM bandwidthRollup WHERE deviceId = ?" + selection.clause(&rowArguments)
             sql += " AND bucket >= ? AND bucket < ?"
             rowArguments += [firstDay, toSeconds]
             var rows: [PortDay: [Rollup]] = [:]
             for row in try Row.fetchAll(db, sql: sql, arguments: rowArguments) {
                 let ifIndex: Int = row[0]
-                guard isWanted(ifIndex) else { continue }
+                guard selection.admits(ifIndex) else { continue }
                 let bucket: Int64 = row[1]
                 let inOctets: Int64 = row[2]
                 let outOctets: Int64 = row[3]
@@ -288,17 +280,17 @@ public struct BandwidthStore: Sendable {
             }
 
             var seriesArguments: StatementArguments = [deviceId]
-            var seriesSQL = "SELECT ifIndex, day, bucketSeconds, data FROM bandwidthSeries WHERE deviceId = ?" + portFilter(&seriesArguments)
+            var seriesSQL = "SELECT ifIndex, day, bucketSeconds, data FROM bandwidthSeries WHERE deviceId = ?" + selection.clause(&seriesArguments)
             seriesSQL += " AND day >= ? AND day < ?"
             seriesArguments += [firstDay, toSeconds]
             var dailyArguments: StatementArguments = [deviceId]
-            sql = "SELECT ifIndex, day, inOctets, outOctets FROM bandwidthDay WHERE deviceId = ?" + portFilter(&dailyArguments)
+            sql = "SELECT ifIndex, day, inOctets, outOctets FROM bandwidthDay WHERE deviceId = ?" + selection.clause(&dailyArguments)
             sql += " AND day >= ? AND day < ?"
             dailyArguments += [firstDay, toSeconds]
             var daily: [PortDay: Rollup] = [:]
             for row in try Row.fetchAll(db, sql: sql, arguments: dailyArguments) {
                 let key = PortDay(ifIndex: row[0], day: row[1])
-                guard isWanted(key.ifIndex) else { continue }
+                guard selection.admits(key.ifIndex) else { continue }
                 let inOctets: Int64 = row[2]
                 let outOctets: Int64 = row[3]
                 daily[key] = Rollup(ifIndex: key.ifIndex, bucket: key.day, inOctets: UInt64(max(0, inOctets)), outOctets: UInt64(max(0, outOctets)), seconds: 86_400)
@@ -308,7 +300,7 @@ public struct BandwidthStore: Sendable {
             var covered: Set<PortDay> = []
             for row in try Row.fetchAll(db, sql: seriesSQL, arguments: seriesArguments) {
                 let key = PortDay(ifIndex: row[0], day: row[1])
-                guard isWanted(key.ifIndex) else { continue }
+                guard selection.admits(key.ifIndex) else { continue }
                 var packed = try Self.unpack(row, deviceId: deviceId)
                 for late in rows.removeValue(forKey: key) ?? [] {
                     packed.add(bucket: late.bucket, inOctets: late.inOctets, outOctets: late.outOctets)
@@ -340,17 +332,15 @@ public struct BandwidthStore: Sendable {
     /// The newest accepted sample of each of `ports` (every port when empty): the last measured rate.
     public func lastSamples(deviceId: String, ports: [Int] = []) async throws -> [Int: PollOutcome.Sample] {
         try await database.writer.read { db in
-            var sql = "SELECT ifIndex, lastStartedAt, lastEndedAt, lastInOctets, lastOutOctets FROM portCounterTotal WHERE deviceId = ? AND lastEndedAt IS NOT NULL"
+            let selection = PortSelection(ports)
             var arguments: StatementArguments = [deviceId]
-            let wanted = Set(ports)
-            if !ports.isEmpty, ports.count <= 500 {
-                sql += " AND ifIndex IN (\(Array(repeating: "?", count: ports.count).joined(separator: ", ")))"
-                arguments += StatementArguments(ports)
-            }
+            let sql =
+                "SELECT ifIndex, lastStartedAt, lastEndedAt, lastInOctets, lastOutOctets FROM portCounterTotal WHERE deviceId = ? AND lastEndedAt IS NOT NULL"
+                + selection.clause(&arguments)
             var result: [Int: PollOutcome.Sample] = [:]
             for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
                 let ifIndex: Int = row[0]
-                guard wanted.isEmpty || wanted.contains(ifIndex) else { continue }
+                guard selection.admits(ifIndex) else { continue }
                 let inOctets: Int64 = row[3]
                 let outOctets: Int64 = row[4]
                 result[ifIndex] = .init(
@@ -402,7 +392,29 @@ public struct BandwidthStore: Sendable {
         }
     }
 
-    static func day(_ bucket: Int64) -> String { UTCTime.day(bucket) }
-
     static func timestamp(_ date: Date) -> String { UTCTime.iso8601(date) }
+}
+
+/// A query's list of ports (every port when empty): in the SQL for up to 500 of them, filtered after reading for a
+/// longer list (SQLite bounds a statement's variables).
+struct PortSelection {
+    let ports: [Int]
+    private let wanted: Set<Int>
+    private let inQuery: Bool
+
+    init(_ ports: [Int]) {
+        self.ports = ports
+        wanted = Set(ports)
+        inQuery = !ports.isEmpty && ports.count <= 500
+    }
+
+    /// The condition to add to a query with an `ifIndex` column (empty when the list is filtered after reading).
+    func clause(_ arguments: inout StatementArguments) -> String {
+        guard inQuery else { return "" }
+        arguments += StatementArguments(ports)
+        return " AND ifIndex IN (\(Array(repeating: "?", count: ports.count).joined(separator: ", ")))"
+    }
+
+    /// Whether a port read back is one of the list.
+    func admits(_ ifIndex: Int) -> Bool { inQuery || wanted.isEmpty || wanted.contains(ifIndex) }
 }
