@@ -111,7 +111,9 @@ public final class AgentRuntime: Sendable {
             power: RouterInstallationPower(router: power, redfish: redfish), consoleCapture: ConsoleInstallationCapture(console: console),
             settings: InstallationSettings(bootBaseURL: configuration.bootBaseURL, timeoutMinutes: configuration.provisioning.installationTimeoutMinutes),
             logger: logger.with(["module": "installations"]))
-        pxeGate = PXEGate(store: dhcp.store, provider: installations, unknownMACAction: configuration.dhcp.unknownMACAction)
+        pxeGate = PXEGate(
+            store: dhcp.store, index: try await BootIndex.open(database: database, logger: logger.with(["module": "boot"])), provider: installations,
+            unknownMACAction: configuration.dhcp.unknownMACAction)
         let switchStore = SwitchStore(database: database)
         switches = SwitchService(
             pool: SwitchSessionPool(settings: configuration.ssh, store: switchStore, logger: logger.with(["module": "switch"])), store: switchStore,

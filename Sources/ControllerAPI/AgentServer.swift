@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -81,7 +82,8 @@ public enum AgentServer {
             logger: logger)
     }
 
-    /// The plain-HTTP boot listener.
+    /// The plain-HTTP boot listener. Its connections are handled on their own event loop: every boot route either
+    /// answers from memory or awaits work that runs elsewhere, and a netbooting site is its heaviest load.
     public static func bootApplication(
         runtime: AgentRuntime, router: Router<AgentRequestContext>, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
@@ -90,7 +92,10 @@ public enum AgentServer {
         let logger = runtime.logger.with(["listener": "boot"])
         let guardian = ListenerGuard(name: "boot", limits: listenerLimits(configuration).boot, logger: logger)
         return Application(
-            router: router, server: .http1(configuration: guardian.channelConfiguration),
+            router: router,
+            server: HTTPServerBuilder { responder in
+                EventLoopBoundChildChannel(base: HTTP1Channel(responder: responder, configuration: guardian.channelConfiguration))
+            },
             configuration: .init(
                 address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),
             onServerRunning: { channel in

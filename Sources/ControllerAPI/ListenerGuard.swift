@@ -105,6 +105,10 @@ private struct ConnectionCap: AvailableConnectionsDelegate {
 /// One connection's deadlines: the first request head (which includes the TLS handshake), each whole request from
 /// its head, the next request after a response, and a response the client stops reading (writes stalled). Handling
 /// a request (a job waited for) has no deadline.
+///
+/// Moving a deadline costs no timer: one timer per connection fires at the earliest deadline it was set for, and
+/// when it fires it closes the connection only if the current deadline has passed, else it is set again for that
+/// one. A busy keep-alive connection so schedules about one timer per timeout, not two per request.
 private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -112,7 +116,10 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
     typealias OutboundOut = HTTPResponsePart
 
     let listener: ListenerGuard
-    private var deadline: Scheduled<Void>?
+    /// The current deadline and what the connection is waiting for; nil while a request is handled.
+    private var deadline: (at: NIODeadline, phase: String)?
+    /// The one timer, and when it fires.
+    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     private var stalledWrites: Scheduled<Void>?
     /// Requests whose head was read and whose response has not been written to its end.
     private var unanswered = 0
@@ -128,7 +135,9 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        deadline = nil
+        timer?.task.cancel()
+        timer = nil
         stalledWrites?.cancel()
         stalledWrites = nil
     }
@@ -145,7 +154,7 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
             readingRequest = false
             // Read completely: no deadline while it is handled. Answered already (a 401 before the body was read):
             // the connection waits for its next request.
-            if unanswered > 0 { disarm() } else { arm(context, after: listener.limits.idleTimeout, phase: "next request") }
+            if unanswered > 0 { deadline = nil } else { arm(context, after: listener.limits.idleTimeout, phase: "next request") }
         }
         context.fireChannelRead(data)
     }
@@ -175,17 +184,25 @@ private final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChann
     }
 
     private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount, phase: String) {
-        disarm()
-        let listener = self.listener
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            listener.timedOut(phase: phase)
-            context.close(promise: nil)
-        }
+        let at = NIODeadline.now() + delay
+        deadline = (at, phase)
+        if let timer, timer.at <= at { return }
+        startTimer(context, at: at)
     }
 
-    private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+    private func startTimer(_ context: ChannelHandlerContext, at: NIODeadline) {
+        timer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: at) { [self] in
+            timer = nil
+            guard let deadline else { return }
+            if deadline.at <= NIODeadline.now() {
+                listener.timedOut(phase: deadline.phase)
+                context.close(promise: nil)
+            } else {
+                startTimer(context, at: deadline.at)
+            }
+        }
+        timer = (task, at)
     }
 }
 

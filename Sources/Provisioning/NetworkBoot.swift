@@ -30,30 +30,48 @@ public enum BootAnswer: Sendable, Equatable {
 }
 
 /// The one decision "may this MAC PXE boot now?": it gates both the DHCP boot options (an entry with `pxe`
-/// true gets them) and the iPXE script, so the two never disagree.
+/// true gets them) and the iPXE script, so the two never disagree. Most MACs are answered from the ``BootIndex``;
+/// a MAC with a running installation, or one the index could not read, from the database.
 public struct PXEGate: Sendable {
     let store: DHCPEntryStore
+    let index: BootIndex
     let provider: (any BootScriptProvider)?
     let unknownMACAction: UnknownMACBootAction
 
-    public init(store: DHCPEntryStore, provider: (any BootScriptProvider)?, unknownMACAction: UnknownMACBootAction) {
+    public init(store: DHCPEntryStore, index: BootIndex, provider: (any BootScriptProvider)?, unknownMACAction: UnknownMACBootAction) {
         self.store = store
+        self.index = index
         self.provider = provider
         self.unknownMACAction = unknownMACAction
     }
 
     /// True when the entry exists, is not expired and has PXE enabled.
     public static func mayPXEBoot(_ entry: DHCPEntry?, now: Date = Date()) -> Bool {
-        guard let entry, entry.pxe else { return false }
-        if let expiry = entry.expiresAt, expiry <= now { return false }
+        guard let entry else { return false }
+        return mayPXEBoot(pxe: entry.pxe, expiresAt: entry.expiresAt, now: now)
+    }
+
+    static func mayPXEBoot(pxe: Bool, expiresAt: Date?, now: Date = Date()) -> Bool {
+        guard pxe else { return false }
+        if let expiresAt, expiresAt <= now { return false }
         return true
     }
 
     public func answer(mac: MACAddress, architecture: BootArchitecture, clientAddress: String?) async throws -> BootAnswer {
-        let entry = try await store.get(mac)
-        guard entry != nil else {
-            return unknownMACAction == .refuse ? .refused : .script(Self.localBootScript(mac: mac, architecture: architecture, reason: "unknown machine"))
+        switch index.lookup(mac) {
+        case .unknown:
+            return unknownAnswer(mac: mac, architecture: architecture)
+        case .entry(let pxe, let expiresAt):
+            let reason = Self.mayPXEBoot(pxe: pxe, expiresAt: expiresAt) ? "no pending installation" : "PXE is not enabled for this machine"
+            return .script(Self.localBootScript(mac: mac, architecture: architecture, reason: reason))
+        case .askDatabase:
+            return try await answerFromDatabase(mac: mac, architecture: architecture, clientAddress: clientAddress)
         }
+    }
+
+    private func answerFromDatabase(mac: MACAddress, architecture: BootArchitecture, clientAddress: String?) async throws -> BootAnswer {
+        let entry = try await store.get(mac)
+        guard entry != nil else { return unknownAnswer(mac: mac, architecture: architecture) }
         guard Self.mayPXEBoot(entry) else {
             return .script(Self.localBootScript(mac: mac, architecture: architecture, reason: "PXE is not enabled for this machine"))
         }
@@ -63,16 +81,19 @@ public struct PXEGate: Sendable {
         return .script(Self.localBootScript(mac: mac, architecture: architecture, reason: "no pending installation"))
     }
 
+    private func unknownAnswer(mac: MACAddress, architecture: BootArchitecture) -> BootAnswer {
+        unknownMACAction == .refuse ? .refused : .script(Self.localBootScript(mac: mac, architecture: architecture, reason: "unknown machine"))
+    }
+
     /// Boots the local disk: `sanboot` on BIOS, `exit` (back to the firmware's boot order) on UEFI; decided by
     /// iPXE itself when the architecture is unknown.
     public static func localBootScript(mac: MACAddress, architecture: BootArchitecture, reason: String) -> String {
-        var lines = ["#!ipxe", "# rackagent: \(mac) \(reason); booting the local disk"]
-        switch architecture {
-        case .bios: lines.append("sanboot --no-describe --drive 0x80 || exit")
-        case .efi, .arm64: lines.append("exit")
-        case .unknown: lines += ["iseq ${platform} efi && exit ||", "sanboot --no-describe --drive 0x80 || exit"]
+        let head = "#!ipxe\n# rackagent: \(mac) \(reason); booting the local disk\n"
+        return switch architecture {
+        case .bios: head + "sanboot --no-describe --drive 0x80 || exit\n"
+        case .efi, .arm64: head + "exit\n"
+        case .unknown: head + "iseq ${platform} efi && exit ||\nsanboot --no-describe --drive 0x80 || exit\n"
         }
-        return lines.joined(separator: "\n") + "\n"
     }
 }
 

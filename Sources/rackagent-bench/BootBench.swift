@@ -80,28 +80,35 @@ struct BootBench: AsyncParsableCommand {
     private func measureLoad(agent: EmbeddedAgent, nginx: StaticFileServer, wrk: String, directory: TemporaryDirectory, report: inout BenchReport) async throws {
         let macList = directory.file("macs.lua")
         try BootBench.wrkScript(macs: entries).write(toFile: macList, atomically: true, encoding: .utf8)
+        let health = directory.file("health.lua")
+        try BootBench.wrkHealthScript.write(toFile: health, atomically: true, encoding: .utf8)
 
         report.parameters["wrk"] = "-t \(threads) -c \(connections) -d \(seconds)s, GET /boot/ipxe?mac=<one of \(entries)>&arch=pcbios"
         report.parameters["nginx"] = "\(nginx.workers) workers, the agent's answer for one MAC as a static file, access log off"
         var throughput: [String: Double] = [:]
-        for (side, baseURL, daemons) in [("agent", agent.bootBaseURL, [pid_t]()), ("nginx", nginx.baseURL, nginx.processes())] {
+        let runs = [
+            ("agent", agent.bootBaseURL, [pid_t](), macList), ("nginx", nginx.baseURL, nginx.processes(), macList),
+            ("agent /healthz (its HTTP stack alone)", agent.bootBaseURL, [], health),
+        ]
+        for (side, baseURL, daemons, script) in runs {
             let phase = BenchPhase("wrk against \(side)", total: nil, unit: "runs", json: json)
             let usage = PhaseUsage(daemons: daemons)
-            let figures = try await runWrk(wrk, script: macList, url: baseURL)
+            let figures = try await runWrk(wrk, script: script, url: baseURL)
             let spent = usage.end()
             phase.end()
             // The agent serves from this process (the wrk process is separate); nginx from its master and workers.
-            let cpu = side == "agent" ? spent.ownCPU : spent.daemonCPU
-            let peak = side == "agent" ? spent.ownPeak : spent.daemonPeak
+            let cpu = daemons.isEmpty ? spent.ownCPU : spent.daemonCPU
+            let peak = daemons.isEmpty ? spent.ownPeak : spent.daemonPeak
             throughput[side] = figures.succeededPerSecond
             report.add("\(side): wrk requests answered 2xx per second", figures.succeededPerSecond, "req/s")
             report.add("\(side): wrk failed requests (errors and non-2xx)", Double(figures.failed), "")
             report.add("\(side): wrk latency p50", figures.p50Microseconds / 1000, "ms")
             report.add("\(side): wrk latency p99", figures.p99Microseconds / 1000, "ms")
             report.add("\(side): server CPU per 10,000 requests", cpu / Double(max(figures.requests, 1)) * 10_000, "s")
-            report.add("\(side): server peak RSS\(side == "nginx" ? " (largest process)" : "")", peak.mebibytes, "MiB")
+            report.add("\(side): server peak RSS\(daemons.isEmpty ? "" : " (largest process)")", peak.mebibytes, "MiB")
         }
         report.add("ratio agent / nginx throughput", (throughput["agent"] ?? 0) / max(throughput["nginx"] ?? 1, 1e-9), "x")
+        report.add("ratio agent / its /healthz throughput", (throughput["agent"] ?? 0) / max(throughput["agent /healthz (its HTTP stack alone)"] ?? 1, 1e-9), "x")
 
         report.parameters["fixedRate"] = "\(rate) req/s for \(seconds) s, open loop, latency from each request's scheduled time"
         for (side, baseURL) in [("agent", agent.bootBaseURL), ("nginx", nginx.baseURL)] {
@@ -156,15 +163,27 @@ struct BootBench: AsyncParsableCommand {
           local mac = string.format("52:54:00:%02x:%02x:%02x", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)
           return wrk.format("GET", "/boot/ipxe?mac=" .. mac .. "&arch=pcbios")
         end
+        \(wrkReport)
+        """
+    }
+
+    /// A wrk script that asks for `/healthz` (the boot listener's HTTP stack with no lookup behind it).
+    static let wrkHealthScript = """
+        request = function()
+          return wrk.format("GET", "/healthz")
+        end
+        \(wrkReport)
+        """
+
+    /// wrk's `done` hook: the figures as one JSON line.
+    static let wrkReport = """
         done = function(summary, latency, requests)
           local e = summary.errors
           io.write(string.format('{"requests":%d,"durationMicroseconds":%d,"failed":%d,"p50Microseconds":%d,"p99Microseconds":%d}\\n',
             summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
             latency:percentile(50), latency:percentile(99)))
         end
-
         """
-    }
 
     /// Distinct MACs and addresses, every other one with PXE on.
     static func entries(_ count: Int) -> [DHCPEntry] {
