@@ -57,7 +57,8 @@ public struct PXEGate: Sendable {
         return true
     }
 
-    public func answer(mac: MACAddress, architecture: BootArchitecture, clientAddress: String?) async throws -> BootAnswer {
+    /// The answer for `mac`; the client's address (read only for a running installation's script) names who asked.
+    public func answer(mac: MACAddress, architecture: BootArchitecture, clientAddress: @autoclosure () -> String?) async throws -> BootAnswer {
         switch index.lookup(mac) {
         case .unknown:
             return unknownAnswer(mac: mac, architecture: architecture)
@@ -65,7 +66,7 @@ public struct PXEGate: Sendable {
             let reason = Self.mayPXEBoot(pxe: pxe, expiresAt: expiresAt) ? "no pending installation" : "PXE is not enabled for this machine"
             return .script(Self.localBootScript(mac: mac, architecture: architecture, reason: reason))
         case .askDatabase:
-            return try await answerFromDatabase(mac: mac, architecture: architecture, clientAddress: clientAddress)
+            return try await answerFromDatabase(mac: mac, architecture: architecture, clientAddress: clientAddress())
         }
     }
 

@@ -105,8 +105,10 @@ func benchRuntime(configure: (inout AgentConfiguration) -> Void) async throws ->
     configuration.boot.listen = "127.0.0.1:0"
     configuration.console.listen = "127.0.0.1:0"
     configure(&configuration)
-    var logger = Logger(label: "rackagent.bench")
-    logger.logLevel = .error
+    // The agent's own log handler, as `rackagent serve` installs it (only errors are shown here): the handler is on
+    // every request's path (each request's logger gets its id as metadata).
+    AgentLogging.bootstrap(format: .json, level: .error)
+    let logger = Logger(label: "rackagent.bench")
     return (try await AgentRuntime(configuration: configuration, logger: logger), directory)
 }
 

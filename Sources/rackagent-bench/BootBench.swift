@@ -22,13 +22,16 @@ struct BootBench: AsyncParsableCommand {
     @Option(help: "Seconds of each load run.") var seconds = 10
     @Option(help: "wrk threads (the same for the agent and nginx).") var threads = 2
     @Option(help: "wrk connections (the same for the agent and nginx).") var connections = 64
+    @Option(help: "Seconds of wrk before each measured run, not counted (the same for the agent and nginx).") var warmUpSeconds = 2
+    @Option(help: "Rounds of wrk, each side once per round in turn (the machine's noise hits both sides alike).") var rounds = 3
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         guard (1...100_000).contains(entries), (1...20_000).contains(rate), (1...300).contains(seconds), (1...16).contains(threads),
-            (threads...4096).contains(connections)
+            (threads...4096).contains(connections), (1...60).contains(warmUpSeconds), (1...15).contains(rounds)
         else {
-            throw ValidationError("--entries 1-100000, --rate 1-20000, --seconds 1-300, --threads 1-16, --connections threads-4096")
+            throw ValidationError(
+                "--entries 1-100000, --rate 1-20000, --seconds 1-300, --threads 1-16, --connections threads-4096, --warm-up-seconds 1-60, --rounds 1-15")
         }
         let generated = BootBench.entries(entries)
         let (runtime, stateDirectory) = try await benchRuntime { $0.dhcp.serverAddress = "127.0.0.1" }
@@ -83,32 +86,48 @@ struct BootBench: AsyncParsableCommand {
         let health = directory.file("health.lua")
         try BootBench.wrkHealthScript.write(toFile: health, atomically: true, encoding: .utf8)
 
-        report.parameters["wrk"] = "-t \(threads) -c \(connections) -d \(seconds)s, GET /boot/ipxe?mac=<one of \(entries)>&arch=pcbios"
+        report.parameters["wrk"] = "-t \(threads) -c \(connections) -d \(seconds)s after \(warmUpSeconds) s not counted, GET /boot/ipxe?mac=<one of \(entries)>&arch=pcbios"
         report.parameters["nginx"] = "\(nginx.workers) workers, the agent's answer for one MAC as a static file, access log off"
-        var throughput: [String: Double] = [:]
-        let runs = [
-            ("agent", agent.bootBaseURL, [pid_t](), macList), ("nginx", nginx.baseURL, nginx.processes(), macList),
-            ("agent /healthz (its HTTP stack alone)", agent.bootBaseURL, [], health),
+        let sides = [
+            WrkSide(name: "agent", baseURL: agent.bootBaseURL, daemons: [], script: macList),
+            WrkSide(name: "nginx", baseURL: nginx.baseURL, daemons: nginx.processes(), script: macList),
+            WrkSide(name: "agent /healthz (its HTTP stack alone)", baseURL: agent.bootBaseURL, daemons: [], script: health),
         ]
-        for (side, baseURL, daemons, script) in runs {
-            let phase = BenchPhase("wrk against \(side)", total: nil, unit: "runs", json: json)
-            let usage = PhaseUsage(daemons: daemons)
-            let figures = try await runWrk(wrk, script: script, url: baseURL)
-            let spent = usage.end()
-            phase.end()
-            // The agent serves from this process (the wrk process is separate); nginx from its master and workers.
-            let cpu = daemons.isEmpty ? spent.ownCPU : spent.daemonCPU
-            let peak = daemons.isEmpty ? spent.ownPeak : spent.daemonPeak
-            throughput[side] = figures.succeededPerSecond
-            report.add("\(side): wrk requests answered 2xx per second", figures.succeededPerSecond, "req/s")
-            report.add("\(side): wrk failed requests (errors and non-2xx)", Double(figures.failed), "")
-            report.add("\(side): wrk latency p50", figures.p50Microseconds / 1000, "ms")
-            report.add("\(side): wrk latency p99", figures.p99Microseconds / 1000, "ms")
-            report.add("\(side): server CPU per 10,000 requests", cpu / Double(max(figures.requests, 1)) * 10_000, "s")
-            report.add("\(side): server peak RSS\(daemons.isEmpty ? "" : " (largest process)")", peak.mebibytes, "MiB")
+        report.parameters["rounds"] = "\(rounds), each side once per round in turn; each side's figures are from its median round, failures summed"
+        var measured: [String: [WrkRound]] = [:]
+        for round in 1...rounds {
+            for side in sides {
+                let phase = BenchPhase("wrk against \(side.name), round \(round) of \(rounds)", total: nil, unit: "runs", json: json)
+                // Each side is warmed up the same way (connections, caches, allocator) before it is measured.
+                _ = try await runWrk(wrk, script: side.script, url: side.baseURL, seconds: warmUpSeconds)
+                let usage = PhaseUsage(daemons: side.daemons)
+                let figures = try await runWrk(wrk, script: side.script, url: side.baseURL, seconds: seconds)
+                let spent = usage.end()
+                phase.end()
+                // The agent serves from this process (the wrk process is separate); nginx from its master and workers.
+                measured[side.name, default: []].append(
+                    WrkRound(
+                        figures: figures, cpu: side.daemons.isEmpty ? spent.ownCPU : spent.daemonCPU,
+                        peak: side.daemons.isEmpty ? spent.ownPeak : spent.daemonPeak))
+            }
         }
-        report.add("ratio agent / nginx throughput", (throughput["agent"] ?? 0) / max(throughput["nginx"] ?? 1, 1e-9), "x")
-        report.add("ratio agent / its /healthz throughput", (throughput["agent"] ?? 0) / max(throughput["agent /healthz (its HTTP stack alone)"] ?? 1, 1e-9), "x")
+        for side in sides {
+            let rounds = measured[side.name] ?? []
+            guard let median = WrkRound.median(rounds) else { continue }
+            report.add("\(side.name): wrk requests answered 2xx per second", median.figures.succeededPerSecond, "req/s")
+            report.add("\(side.name): wrk failed requests (errors and non-2xx), all rounds", Double(rounds.map(\.figures.failed).reduce(0, +)), "")
+            report.add("\(side.name): wrk latency p50", median.figures.p50Microseconds / 1000, "ms")
+            report.add("\(side.name): wrk latency p99", median.figures.p99Microseconds / 1000, "ms")
+            report.add("\(side.name): server CPU per 10,000 requests", median.cpu / Double(max(median.figures.requests, 1)) * 10_000, "s")
+            report.add("\(side.name): server peak RSS\(side.daemons.isEmpty ? "" : " (largest process)")", (rounds.map(\.peak).max() ?? 0).mebibytes, "MiB")
+        }
+        let agentRounds = measured["agent"] ?? [], nginxRounds = measured["nginx"] ?? [], healthRounds = measured[sides[2].name] ?? []
+        let median = { (rounds: [WrkRound]) in WrkRound.median(rounds)?.figures.succeededPerSecond ?? 0 }
+        report.add("ratio agent / nginx throughput (medians)", median(agentRounds) / max(median(nginxRounds), 1e-9), "x")
+        let perRound = zip(agentRounds, nginxRounds).map { $0.figures.succeededPerSecond / max($1.figures.succeededPerSecond, 1e-9) }
+        report.add("ratio agent / nginx throughput, lowest round", perRound.min() ?? 0, "x")
+        report.add("ratio agent / nginx throughput, highest round", perRound.max() ?? 0, "x")
+        report.add("ratio agent / its /healthz throughput (medians)", median(agentRounds) / max(median(healthRounds), 1e-9), "x")
 
         report.parameters["fixedRate"] = "\(rate) req/s for \(seconds) s, open loop, latency from each request's scheduled time"
         for (side, baseURL) in [("agent", agent.bootBaseURL), ("nginx", nginx.baseURL)] {
@@ -130,7 +149,7 @@ struct BootBench: AsyncParsableCommand {
     }
 
     /// wrk, closed loop, from its own process; its Lua `done` hook prints the figures as JSON.
-    private func runWrk(_ wrk: String, script: String, url: String) async throws -> WrkFigures {
+    private func runWrk(_ wrk: String, script: String, url: String, seconds: Int) async throws -> WrkFigures {
         let result = try await ProcessRunner().run(
             ProcessCommand(wrk, ["-t", String(threads), "-c", String(connections), "-d", "\(seconds)s", "-s", script, url], timeout: .seconds(Double(seconds) + 60)))
         guard result.succeeded, let line = result.standardOutput.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
@@ -197,6 +216,27 @@ struct BootBench: AsyncParsableCommand {
 
     static func mac(_ index: Int) -> MACAddress {
         MACAddress(String(format: "52:54:00:%02x:%02x:%02x", (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff))!
+    }
+}
+
+/// One side under wrk: where it listens, the processes that serve it (none: this process), the request script.
+struct WrkSide {
+    let name: String
+    let baseURL: String
+    let daemons: [pid_t]
+    let script: String
+}
+
+/// One measured wrk run of one side, with the server's CPU seconds and peak RSS over it.
+struct WrkRound {
+    let figures: WrkFigures
+    let cpu: Double
+    let peak: Int
+
+    /// The round of median throughput (the lower middle one of an even count).
+    static func median(_ rounds: [WrkRound]) -> WrkRound? {
+        let sorted = rounds.sorted { $0.figures.succeededPerSecond < $1.figures.succeededPerSecond }
+        return sorted.isEmpty ? nil : sorted[(sorted.count - 1) / 2]
     }
 }
 

@@ -78,9 +78,10 @@ struct BootRoutes {
         let limit = runtime.configuration.api.maxBodyBytes
         let fileIO = FileIO()
         router.get("/boot/ipxe") { request, context in
-            guard let text = request.stringQuery("mac") else { throw AgentError.missingField("mac") }
+            let query = request.uri.queryParameters
+            guard let text = query.get("mac") else { throw AgentError.missingField("mac") }
             let mac = try MACAddress.parse(text, field: "mac")
-            let architecture = BootArchitecture(query: request.stringQuery("arch"))
+            let architecture = BootArchitecture(query: query.get("arch"))
             switch try await gate.answer(mac: mac, architecture: architecture, clientAddress: context.peerAddress) {
             case .script(let script):
                 return Envelope.text(script)
