@@ -205,16 +205,17 @@ final class SimulatedDeviceFarm: Sendable {
         let program = try PeerTools.venvProgram("snmpsim-command-responder")
         directory = try TemporaryDirectory(prefix: "rackagent-bench-snmpsim")
         try directory.write("data/public.snmprec", Self.records(ports: ports))
-        try FileManager.default.createDirectory(atPath: directory.file("cache"), withIntermediateDirectories: true)
         // Device i is served by process i mod `processes`, so that every size uses every process.
         let shares = (0..<min(processes, addresses.count)).map { process in stride(from: process, to: addresses.count, by: processes).map { addresses[$0] } }
         var started: [PeerProcess] = []
         for (index, share) in shares.enumerated() {
+            // Each process indexes the data file in a cache of its own: two building one index race and one dies.
+            try FileManager.default.createDirectory(atPath: directory.file("cache-\(index)"), withIntermediateDirectories: true)
             started.append(
                 try await PeerProcess(
                     name: "snmpsim", executable: program,
                     arguments: [
-                        "--data-dir=\(directory.file("data"))", "--cache-dir=\(directory.file("cache"))", "--process-user=root", "--process-group=root",
+                        "--data-dir=\(directory.file("data"))", "--cache-dir=\(directory.file("cache-\(index)"))", "--process-user=root", "--process-group=root",
                         "--logging-method=null",
                     ] + share.map { "--agent-udpv4-endpoint=\($0):161" },
                     logPath: directory.file("snmpsim-\(index).log")))
