@@ -82,8 +82,9 @@ public enum AgentServer {
             logger: logger)
     }
 
-    /// The plain-HTTP boot listener. Its connections are handled on their own event loop: every boot route either
-    /// answers from memory or awaits work that runs elsewhere, and a netbooting site is its heaviest load.
+    /// The plain-HTTP boot listener. Its connections are handled on their own event loop, where `/boot/ipxe` (a
+    /// netbooting site's load) is answered from memory; the routes that read bodies or end installations move to the
+    /// cooperative pool (``BootRoutes/onCooperativePool(_:)``).
     public static func bootApplication(
         runtime: AgentRuntime, router: Router<AgentRequestContext>, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {

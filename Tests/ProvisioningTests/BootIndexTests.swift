@@ -64,7 +64,7 @@ struct BootIndexTests {
         var generator = SplitMix(seed: 16)
         let macs = 40
         let now = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970))
-        for step in 0..<300 {
+        for step in 0..<400 {
             let number = generator.below(macs)
             let mac = Self.mac(number)
             let expiry: Date? = switch generator.below(3) {
@@ -74,7 +74,7 @@ struct BootIndexTests {
             }
             let entry = Self.entry(number, pxe: generator.below(2) == 0, expiresAt: expiry)
             let operation: String
-            switch generator.below(12) {
+            switch generator.below(13) {
             case 0, 1, 2:
                 operation = "put (insert or replace)"
                 try await database.writer.write { db in try DHCPEntryStore.put(entry, in: db) }
@@ -86,11 +86,12 @@ struct BootIndexTests {
                 let pxe = generator.below(2) == 0 ? "true" : "false"
                 try await database.writer.write { db in
                     try db.execute(
-                        sql: "UPDATE dhcpEntry SET document = json_set(document, '$.pxe', json(?)) WHERE mac = ?", arguments: [pxe, mac.description])
+                        sql: "UPDATE dhcpEntry SET document = json_set(document, '$.pxe', json(?)) WHERE mac = ? AND json_valid(document)",
+                        arguments: [pxe, mac.description])
                 }
             case 5:
                 operation = "damaged document"
-                let damage = ["not json", #"{"pxe": "yes"}"#, #"{"mac": "x"}"#]
+                let damage = ["not json", #"{"pxe": "yes"}"#, #"{"mac": "x"}"#, #"{"pxe": true}"#]
                 let document = damage[generator.below(damage.count)]
                 try await database.writer.write { db in
                     try db.execute(sql: "UPDATE dhcpEntry SET document = ? WHERE mac = ?", arguments: [document, mac.description])
@@ -98,7 +99,9 @@ struct BootIndexTests {
             case 6:
                 operation = "expiry that is not a date"
                 try await database.writer.write { db in
-                    try db.execute(sql: "UPDATE dhcpEntry SET document = json_set(document, '$.expiresAt', 'tomorrow') WHERE mac = ?", arguments: [mac.description])
+                    try db.execute(
+                        sql: "UPDATE dhcpEntry SET document = json_set(document, '$.expiresAt', 'tomorrow') WHERE mac = ? AND json_valid(document)",
+                        arguments: [mac.description])
                 }
             case 7:
                 operation = "installation running"
@@ -110,7 +113,7 @@ struct BootIndexTests {
                 operation = "bulk import"
                 let entries = (0..<5).map { Self.entry(($0 * 7 + number) % macs, pxe: $0 % 2 == 0) }
                 try await DHCPEntryStore(database: database).importEntries(entries)
-            case 10:
+            case 10, 11:
                 operation = "rolled back"
                 await #expect(throws: Rollback.self) {
                     try await database.writer.write { db in
@@ -121,15 +124,22 @@ struct BootIndexTests {
                     }
                 }
             default:
-                operation = generator.below(4) == 0 ? "every entry deleted" : "savepoint released"
+                operation = ["every entry deleted", "savepoint released", "savepoint rolled back", "row under a MAC text the database path never asks for"][
+                    generator.below(4)]
                 try await database.writer.write { [operation] db in
-                    if operation == "every entry deleted" {
+                    switch operation {
+                    case "every entry deleted":
                         try db.execute(sql: "DELETE FROM dhcpEntry")
-                    } else {
+                    case "savepoint released", "savepoint rolled back":
                         try db.inSavepoint {
                             try DHCPEntryStore.put(entry, in: db)
-                            return .commit
+                            _ = try DHCPEntryStore.delete(Self.mac((number + 1) % macs), in: db)
+                            return operation == "savepoint released" ? .commit : .rollback
                         }
+                    default:
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO dhcpEntry (mac, document, expiresAt, updatedAt) VALUES (?, ?, NULL, ?)",
+                            arguments: [mac.description.uppercased(), try DHCPEntryStore.document(entry), Date()])
                     }
                 }
             }

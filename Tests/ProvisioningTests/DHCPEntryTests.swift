@@ -1,5 +1,6 @@
 import AgentCore
 import Foundation
+import PeerHarness
 import Provisioning
 import Testing
 
@@ -78,5 +79,62 @@ import Testing
         #expect(PXEGate.localBootScript(mac: mac, architecture: .bios, reason: "r").contains("sanboot --no-describe --drive 0x80"))
         #expect(PXEGate.localBootScript(mac: mac, architecture: .efi, reason: "r").hasSuffix("exit\n"))
         #expect(BootArchitecture(query: "pcbios") == .bios && BootArchitecture(query: "efi") == .efi && BootArchitecture(query: nil) == .unknown)
+    }
+}
+
+/// The byte parser against the Character-based parser it replaced (kept here as the oracle): the same strings are
+/// accepted, as the same address, and the same refused, over generated notations, near misses and Unicode.
+@Suite struct MACAddressParserTests {
+    static func previousParser(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let pairs = [2, 2, 2, 2, 2, 2]
+        switch (trimmed.contains(":"), trimmed.contains("-"), trimmed.contains(".")) {
+        case (true, false, false): guard trimmed.split(separator: ":", omittingEmptySubsequences: false).map(\.count) == pairs else { return nil }
+        case (false, true, false): guard trimmed.split(separator: "-", omittingEmptySubsequences: false).map(\.count) == pairs else { return nil }
+        case (false, false, true): guard trimmed.split(separator: ".", omittingEmptySubsequences: false).map(\.count) == [4, 4, 4] else { return nil }
+        case (false, false, false): guard trimmed.count == 12 else { return nil }
+        default: return nil
+        }
+        let hex = trimmed.filter { $0 != ":" && $0 != "-" && $0 != "." }
+        guard hex.count == 12, hex.allSatisfy(\.isHexDigit) else { return nil }
+        var bytes: [String] = []
+        var index = hex.startIndex
+        for _ in 0..<6 {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(String(format: "%02x", byte))
+            index = next
+        }
+        return bytes.joined(separator: ":")
+    }
+
+    @Test func acceptsAndRefusesWhatThePreviousParserDid() {
+        var generator = SplitMix(seed: 48)
+        let pieces = ["0", "9", "a", "F", "e", "g", ":", "-", ".", " ", "\t", "\n", "\u{00A0}", "\u{FF10}", "\u{FF46}", "é", "e\u{0301}"]
+        let forms = ["52:54:00:ab:CD:ef", "52-54-00-ab-cd-ef", "5254.00ab.cdef", "525400abcdef"]
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var text: String
+            if generator.below(2) == 0 {
+                // A valid form with one or two characters changed, inserted or removed, or spaces around it.
+                var characters = Array(forms[generator.below(forms.count)])
+                for _ in 0...generator.below(2) {
+                    let place = generator.below(characters.count + 1)
+                    switch generator.below(4) {
+                    case 0 where place < characters.count: characters[place] = Character(pieces[generator.below(pieces.count)])
+                    case 1: characters.insert(Character(pieces[generator.below(pieces.count)]), at: place)
+                    case 2 where place < characters.count: characters.remove(at: place)
+                    default: characters = Array(" \t") + characters + Array("\u{00A0}")
+                    }
+                }
+                text = String(characters)
+            } else {
+                text = (0..<(10 + generator.below(10))).map { _ in pieces[generator.below(pieces.count)] }.joined()
+            }
+            let parsed = MACAddress(text)?.description
+            #expect(parsed == Self.previousParser(text), "\(text.debugDescription)")
+            if parsed != nil { accepted += 1 }
+        }
+        #expect(accepted > 1_000, "the generated strings should include many valid ones, \(accepted)")
     }
 }

@@ -89,7 +89,7 @@ struct BootRoutes {
                 throw AgentError.notFound("boot script for", mac.description)
             }
         }
-        router.get("/boot/files/{cacheDirectory}/**") { _, context -> Response in
+        router.get("/boot/files/{cacheDirectory}/**", use: Self.onCooperativePool { _, context in
             let name = try context.pathParameter("cacheDirectory")
             let path = try context.pathRemainder()
             let cache = installations.cache
@@ -99,7 +99,7 @@ struct BootRoutes {
             let size = try await BlockingWork.run { try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0 }
             let body = try await fileIO.loadFile(path: file, context: context)
             return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: String(size)], body: body)
-        }
+        })
         for callback in ["progress", "done"] {
             let handler: @Sendable (Request, AgentRequestContext) async throws -> Response = { request, context in
                 let token = try Self.bootToken(context)
@@ -111,21 +111,33 @@ struct BootRoutes {
                 }
                 return Envelope.text("ok\n")
             }
-            router.get("/boot/{token}/\(callback)", use: handler)
-            router.post("/boot/{token}/\(callback)", use: handler)
+            router.get("/boot/{token}/\(callback)", use: Self.onCooperativePool(handler))
+            router.post("/boot/{token}/\(callback)", use: Self.onCooperativePool(handler))
         }
-        router.post("/boot/{token}/inventory") { request, context in
+        router.post("/boot/{token}/inventory", use: Self.onCooperativePool { request, context in
             let token = try Self.bootToken(context)
             let report = try (try await RequestPayload.read(request, limit: limit)).decode(JSONValue.self)
             let inventory = try await installations.inventory(token: token, report: report, clientAddress: context.peerAddress)
             return Envelope.success(["components": .integer(Int64(inventory["components"].map { if case .array(let items) = $0 { items.count } else { 0 } } ?? 0))])
-        }
-        router.get("/boot/{token}/**") { _, context in
+        })
+        router.get("/boot/{token}/**", use: Self.onCooperativePool { _, context in
             let token = try Self.bootToken(context)
             var path = try context.pathRemainder()
             if path == "autoinstall" || path == "autoinstall/" { path = "autoinstall/user-data" }
             let file = try await installations.file(token: token, path: path, clientAddress: context.peerAddress)
             return Envelope.text(file.content, contentType: file.contentType)
+        })
+    }
+
+    /// A route that runs on the cooperative pool rather than its connection's event loop: it reads a body anyone on
+    /// the boot network may send (up to the body limit, before its token is checked), decodes it, or ends an
+    /// installation through the installation manager (an actor, which would otherwise run there too). Only the
+    /// script lookup, answered from memory, stays on the event loop.
+    static func onCooperativePool(
+        _ handler: @escaping @Sendable (Request, AgentRequestContext) async throws -> Response
+    ) -> @Sendable (Request, AgentRequestContext) async throws -> Response {
+        { request, context in
+            try await withTaskExecutorPreference(globalConcurrentExecutor) { try await handler(request, context) }
         }
     }
 
