@@ -29,8 +29,9 @@ struct PXECommand: AsyncParsableCommand {
         func run() async throws {
             let state = try StateAccess(options)
             let address = try MACAddress.parse(mac, field: "mac")
+            let index = try await BootIndex.open(database: state.database, logger: Logger(label: "rackagent.cli"))
             let gate = PXEGate(
-                store: state.dhcp.store, index: try await BootIndex.open(database: state.database, logger: Logger(label: "rackagent.cli")), provider: PendingBootScripts(store: InstallationStore(database: state.database)),
+                store: state.dhcp.store, index: index, provider: PendingBootScripts(store: InstallationStore(database: state.database)),
                 unknownMACAction: state.configuration.dhcp.unknownMACAction)
             switch try await gate.answer(mac: address, architecture: BootArchitecture(query: arch), clientAddress: nil) {
             case .script(let script): print(script, terminator: "")
