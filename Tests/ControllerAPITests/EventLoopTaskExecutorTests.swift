@@ -1,5 +1,8 @@
 @testable import ControllerAPI
+import Hummingbird
+import Logging
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 import PeerHarness
 import Synchronization
@@ -56,6 +59,29 @@ struct EventLoopTaskExecutorTests {
         #expect(counts.offLoop.withLock { $0 } == 0, "jobs ran off their event loop")
         #expect(counts.ended.withLock { $0 } == tasks.count)
         #expect(finished >= tasks.count - cancelled, "only \(finished) of \(tasks.count - cancelled) uncancelled tasks ran all their steps")
+        try await group.shutdownGracefully()
+    }
+
+    /// A boot route that reads bodies runs off the event loop its connection is handled on.
+    @Test func bootRoutesThatReadBodiesLeaveTheEventLoop() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let onLoop = Mutex<[Bool]>([])
+        let route = BootRoutes.onCooperativePool { _, _ in
+            onLoop.withLock { $0.append(loop.inEventLoop) }
+            try await Task.sleep(for: .milliseconds(1))
+            onLoop.withLock { $0.append(loop.inEventLoop) }
+            return Response(status: .ok)
+        }
+        let seen = await Task(executorPreference: EventLoopTaskExecutor(loop)) { () -> (before: Bool, after: Bool) in
+            let before = loop.inEventLoop
+            let channel = EmbeddedChannel()
+            let context = AgentRequestContext(source: .init(channel: channel, logger: Logger(label: "test")))
+            _ = try? await route(Request(head: .init(method: .post, scheme: "http", authority: "test", path: "/boot/t/progress"), body: .init(buffer: ByteBuffer())), context)
+            return (before, loop.inEventLoop)
+        }.value
+        #expect(seen.before && seen.after, "the connection's own code runs on its event loop")
+        #expect(onLoop.withLock { $0 } == [false, false], "the route ran on the event loop")
         try await group.shutdownGracefully()
     }
 }
