@@ -9,7 +9,7 @@ import Testing
 /// The boot index against the database it mirrors: after every committed write of any kind (the stores' own, raw SQL
 /// it did not anticipate, bulk, damaging) each MAC's lookup is what the database says, a rolled-back write changes
 /// nothing, and the gate answers from it exactly as from the database.
-struct BootIndexTests {
+final class BootIndexTests {
     let directory: TemporaryDirectory
     let database: AgentDatabase
     let index: BootIndex
@@ -19,6 +19,8 @@ struct BootIndexTests {
         database = try AgentDatabase(path: directory.file("agent.sqlite"), migrations: ProvisioningSchema.migrations + InstallationStore.migrations)
         index = try await BootIndex.open(database: database, logger: Logger(label: "test"))
     }
+
+    deinit { directory.remove() }
 
     static func mac(_ number: Int) -> MACAddress { MACAddress(String(format: "52:54:00:00:%02x:%02x", number / 256, number % 256))! }
 
