@@ -7,12 +7,26 @@ import Metrics
 /// - one command at a time per BMC address (bursts crash BMCs), with a minimum gap between two commands;
 /// - at most `maxConcurrentCommands` ipmitool processes in total;
 /// - every call bounded by a timeout that kills the whole process group;
-/// - the password only in the child's environment, never in argv or logs.
+/// - the password only in the child's environment, never in argv or logs;
+/// - the agent's own commands with a manufacturer registry of one entry (``IPMIToolHome``), which saves ipmitool most
+///   of its start-up.
 public final class IPMIExecutor: Sendable {
+    /// Whether a command's output must name manufacturers as ipmitool normally does.
+    public enum ManufacturerNames: Sendable {
+        /// The agent parses the output, and no part it reads names a manufacturer: ipmitool runs with
+        /// ``IPMIToolHome``.
+        case unused
+        /// The output goes to an operator as ipmitool printed it (a custom command): ipmitool reads the system's
+        /// registry, so `mc info` says "Manufacturer Name : Super Micro Computer Inc.", not "Unknown (0x2A7C)".
+        case shown
+    }
+
     let runner: any CommandRunner
     let settings: IPMIConfiguration
     let scratch: ScratchDirectory
     let logger: Logger
+    /// nil when it could not be written (logged at start): every command then reads the system's registry.
+    public let toolHome: IPMIToolHome?
     private let turns: DeviceTurns
     private let durationTimer = Timer(label: "rackagent_ipmi_command_duration_seconds")
 
@@ -21,25 +35,35 @@ public final class IPMIExecutor: Sendable {
         self.settings = settings
         self.scratch = scratch
         self.logger = logger
+        do {
+            toolHome = try IPMIToolHome.prepare(in: scratch)
+        } catch {
+            logger.warning(
+                "ipmitool will read the system's manufacturer registry at every start, which costs most of its CPU",
+                metadata: ["error": "\(error)"])
+            toolHome = nil
+        }
         turns = DeviceTurns(minimumGapSeconds: settings.minimumGapSeconds, maximumConcurrent: settings.maxConcurrentCommands)
     }
 
     /// Runs `command` (ipmitool arguments after the connection options) and returns stdout.
     /// Failures are classified into ``IPMIError``.
-    public func run(_ command: [String], on connection: IPMIConnection) async throws -> String {
+    public func run(_ command: [String], on connection: IPMIConnection, manufacturerNames: ManufacturerNames = .unused) async throws -> String {
         try await serialised(on: connection) {
-            try await self.execute(command, on: connection)
+            try await self.execute(command, on: connection, manufacturerNames: manufacturerNames)
         }
     }
 
     /// Runs several commands through an ipmitool `exec` file so that the secrets in them (a new user password) stay
     /// off the command line. The file (0600, in the agent's scratch directory) exists only while ipmitool runs: it
     /// is written after the BMC's turn has come, not while the command waits for it.
-    public func runSecretBearing(_ lines: [[String]], on connection: IPMIConnection) async throws -> String {
+    public func runSecretBearing(
+        _ lines: [[String]], on connection: IPMIConnection, manufacturerNames: ManufacturerNames = .unused
+    ) async throws -> String {
         let text = try lines.map(ExecFileLine.render).joined(separator: "\n") + "\n"
         return try await serialised(on: connection) {
             try await self.scratch.withFile("ipmi-exec", contents: Data(text.utf8)) { path in
-                try await self.execute(["exec", path], on: connection, redacting: lines.flatMap { $0 })
+                try await self.execute(["exec", path], on: connection, manufacturerNames: manufacturerNames, redacting: lines.flatMap { $0 })
             }
         }
     }
@@ -49,12 +73,20 @@ public final class IPMIExecutor: Sendable {
         try await turns.withTurn(on: connection.address, body)
     }
 
-    private func execute(_ command: [String], on connection: IPMIConnection, redacting extra: [String] = []) async throws -> String {
+    /// ipmitool's environment: the password, and ``IPMIToolHome`` unless the output must name manufacturers.
+    func environment(_ line: IPMICommandLine, _ manufacturerNames: ManufacturerNames) -> [String: String] {
+        guard manufacturerNames == .unused, let toolHome else { return line.environment }
+        return line.environment.merging(toolHome.environment) { current, _ in current }
+    }
+
+    private func execute(
+        _ command: [String], on connection: IPMIConnection, manufacturerNames: ManufacturerNames, redacting extra: [String] = []
+    ) async throws -> String {
         let line = IPMICommandLine(connection: connection, defaults: settings)
         let timeout = Duration.seconds(line.timeoutSeconds)
         let started = ContinuousClock.now
         let result = try await runner.run(
-            ProcessCommand(settings.ipmitoolPath, line.arguments(command), environment: line.environment, timeout: timeout))
+            ProcessCommand(settings.ipmitoolPath, line.arguments(command), environment: environment(line, manufacturerNames), timeout: timeout))
         durationTimer.recordSeconds((ContinuousClock.now - started).inSeconds)
         let redactor = Redactor(secrets: [connection.password]).adding(extra.count > 0 ? secretsIn(extra) : [])
         if result.timedOut {
@@ -77,7 +109,7 @@ public final class IPMIExecutor: Sendable {
     private func diagnoseSessionFailure(connection: IPMIConnection, line: IPMICommandLine, fallback: String) async -> IPMIError {
         let probe = try? await runner.run(
             ProcessCommand(
-                settings.ipmitoolPath, line.arguments(["chassis", "power", "status"], verbose: true), environment: line.environment,
+                settings.ipmitoolPath, line.arguments(["chassis", "power", "status"], verbose: true), environment: environment(line, .unused),
                 timeout: .seconds(line.timeoutSeconds)))
         let text = Redactor(secrets: [connection.password]).redact((probe?.standardError ?? "") + "\n" + fallback)
         if probe?.timedOut == true { return .unreachable(bmc: connection.address, detail: "no answer within \(line.timeoutSeconds) s") }

@@ -286,9 +286,9 @@ public struct IPMIService: Sendable {
     public func customCommand(_ line: String, _ connection: IPMIConnection) async throws -> String {
         let tokens = try customCommandTokens(line)
         if CustomCommandPolicy.carriesSecret(tokens) {
-            return try await executor.runSecretBearing([tokens], on: connection)
+            return try await executor.runSecretBearing([tokens], on: connection, manufacturerNames: .shown)
         }
-        return try await executor.run(tokens, on: connection)
+        return try await executor.run(tokens, on: connection, manufacturerNames: .shown)
     }
 
     /// The tokens of an allowed custom command; throws for one outside the allow-list.

@@ -8,8 +8,9 @@ import PeerHarness
 
 /// `rackagent-bench ipmi`: the power status of every BMC at once (a fan-out round), through the agent's HTTPS API with
 /// its default settings, against FreeIPMI's `ipmipower --stat` (one process fanning out natively, as MAAS uses it)
-/// and bare `ipmitool chassis power status` processes, one per BMC, all at once. Same BMCs (ipmi_sim), same
-/// parallelism, at several fleet sizes.
+/// and bare `ipmitool chassis power status` processes, one per BMC, all at once: once exactly as the agent runs them
+/// (its command line and its one-entry manufacturer registry, ``IPMIToolHome``) and once as an operator's shell runs
+/// them (the system's registry). Same BMCs (ipmi_sim), same parallelism, at several fleet sizes.
 struct IPMIBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipmi",
@@ -17,7 +18,9 @@ struct IPMIBench: AsyncParsableCommand {
         discussion: """
             Each round asks every BMC once, all at once. Rounds start at least the agent's minimum gap between two \
             commands to one BMC apart (1 s by default), the pacing an operator's fan-out sees. The agent runs with its \
-            default settings; ipmitool gets the agent's own command line (its default -N and -R). CPU seconds are those \
+            default settings; bare ipmitool gets the agent's own command line (its default -N and -R) and environment (its \
+            one-entry manufacturer registry), and is measured again as a shell runs it, reading the system's registry of \
+            62,000 manufacturers at every start. CPU seconds are those \
             of the process doing the work: for the agent, this process (the agent and its HTTPS client) plus the \
             ipmitool processes it ran; for the references, their processes.
             """)
@@ -42,6 +45,8 @@ struct IPMIBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         let settings = runtime.configuration.ipmi
         let agent = try await EmbeddedAgent.start(runtime: runtime)
+        // The home the agent's executor prepared in its scratch directory, for bare ipmitool to run as the agent does.
+        let home = try IPMIToolHome.prepare(in: ScratchDirectory(stateDirectory: stateDirectory))
         let pause = Duration.seconds(settings.minimumGapSeconds) + .milliseconds(50)
 
         var report = BenchReport(
@@ -49,11 +54,13 @@ struct IPMIBench: AsyncParsableCommand {
             parameters: [
                 "bmcs": bmcs.map(String.init).joined(separator: "/"), "rounds": String(rounds),
                 "agentMinimumGap": "\(settings.minimumGapSeconds) s (default)", "agentMaxConcurrentCommands": "\(settings.maxConcurrentCommands) (default)",
-                "ipmitool": "the agent's own command line with its default timeout and retries",
+                "ipmitool": "the agent's own command line with its default timeout and retries; the agent's environment (one-entry manufacturer registry), and stock (the system's registry)",
                 "ipmipower": "-D LAN_2_0 -W opensesspriv (ipmi_sim needs it) --stat, one process per round",
             ])
         do {
-            try await measureSizes(agent: agent, simulators: simulators, settings: settings, ipmipower: ipmipower, credentials: credentials, pause: pause, report: &report)
+            try await measureSizes(
+                agent: agent, simulators: simulators, settings: settings, home: home, ipmipower: ipmipower, credentials: credentials, pause: pause,
+                report: &report)
         } catch {
             await agent.stop()
             throw error
@@ -62,9 +69,9 @@ struct IPMIBench: AsyncParsableCommand {
         try report.print(json: json)
     }
 
-    /// Every fleet size, the three sides one after another.
+    /// Every fleet size, the four sides one after another.
     private func measureSizes(
-        agent: EmbeddedAgent, simulators: [IPMISimulator], settings: IPMIConfiguration, ipmipower: String, credentials: String, pause: Duration,
+        agent: EmbeddedAgent, simulators: [IPMISimulator], settings: IPMIConfiguration, home: IPMIToolHome, ipmipower: String, credentials: String, pause: Duration,
         report: inout BenchReport
     ) async throws {
         try await withAgentClient(agent, connections: bmcs.max()!) { client in
@@ -73,21 +80,29 @@ struct IPMIBench: AsyncParsableCommand {
                 let throughAgent = try await measure("agent API, \(size) BMCs", pause: pause, countingThisProcess: true) {
                     try await agentRound(fleet, client, agent)
                 }
-                let bare = try await measure("bare ipmitool, \(size) BMCs", pause: pause, countingThisProcess: false) { try await ipmitoolRound(fleet, settings) }
+                let bare = try await measure("bare ipmitool, \(size) BMCs", pause: pause, countingThisProcess: false) {
+                    try await ipmitoolRound(fleet, settings, home: home)
+                }
+                let stock = try await measure("stock ipmitool, \(size) BMCs", pause: pause, countingThisProcess: false) {
+                    try await ipmitoolRound(fleet, settings, home: nil)
+                }
                 let native = try await measure("ipmipower, \(size) BMCs", pause: pause, countingThisProcess: false) {
                     try await ipmipowerRound(fleet, program: ipmipower, credentials: credentials)
                 }
                 report.add("\(size) BMCs: agent round, median", throughAgent.medianWall, "s")
                 report.add("\(size) BMCs: bare ipmitool round, median", bare.medianWall, "s")
+                report.add("\(size) BMCs: stock ipmitool (system registry) round, median", stock.medianWall, "s")
                 report.add("\(size) BMCs: ipmipower round, median", native.medianWall, "s")
                 report.add("\(size) BMCs: ratio agent / bare ipmitool", throughAgent.medianWall / bare.medianWall, "x")
                 report.add("\(size) BMCs: ratio agent / ipmipower", throughAgent.medianWall / native.medianWall, "x")
                 report.add("\(size) BMCs: agent CPU per round (this process: agent and its HTTPS client; its ipmitool)", throughAgent.cpuPerRound, "s")
                 report.add("\(size) BMCs: bare ipmitool CPU per round", bare.cpuPerRound, "s")
+                report.add("\(size) BMCs: stock ipmitool CPU per round", stock.cpuPerRound, "s")
                 report.add("\(size) BMCs: ipmipower CPU per round", native.cpuPerRound, "s")
                 report.add("\(size) BMCs: agent peak RSS (this process)", throughAgent.peak.mebibytes, "MiB")
                 report.add("\(size) BMCs: failed answers, agent", Double(throughAgent.failures), "")
                 report.add("\(size) BMCs: failed answers, bare ipmitool", Double(bare.failures), "")
+                report.add("\(size) BMCs: failed answers, stock ipmitool", Double(stock.failures), "")
                 report.add("\(size) BMCs: failed answers, ipmipower", Double(native.failures), "")
             }
         }
@@ -139,8 +154,9 @@ struct IPMIBench: AsyncParsableCommand {
         }
     }
 
-    /// One `ipmitool chassis power status` per BMC, all at once, with the agent's own command line.
-    private func ipmitoolRound(_ fleet: [IPMISimulator], _ settings: IPMIConfiguration) async throws -> Int {
+    /// One `ipmitool chassis power status` per BMC, all at once, with the agent's own command line; with `home`, the
+    /// agent's environment.
+    private func ipmitoolRound(_ fleet: [IPMISimulator], _ settings: IPMIConfiguration, home: IPMIToolHome?) async throws -> Int {
         let runner = ProcessRunner()
         return try await withThrowingTaskGroup(of: Bool.self) { group in
             for simulator in fleet {
@@ -149,7 +165,8 @@ struct IPMIBench: AsyncParsableCommand {
                         connection: IPMIConnection(
                             host: simulator.address, username: IPMISimulator.adminUser, password: Secret(IPMISimulator.adminPassword), port: simulator.port),
                         defaults: settings)
-                    let result = try await runner.run(ProcessCommand("ipmitool", line.arguments(["chassis", "power", "status"]), environment: line.environment))
+                    let environment = line.environment.merging(home?.environment ?? [:]) { current, _ in current }
+                    let result = try await runner.run(ProcessCommand("ipmitool", line.arguments(["chassis", "power", "status"]), environment: environment))
                     return result.succeeded && result.standardOutput.contains("Chassis Power is")
                 }
             }

@@ -181,6 +181,38 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
         #expect(try await ipmi.sensors(connection).isEmpty)
     }
 
+    /// The agent's own commands run with the one-entry manufacturer registry (`mc info` cannot name ipmi_sim's maker);
+    /// a custom command's text names it as ipmitool normally does; without a place for that home, every command still
+    /// runs, with the system's registry.
+    @Test func theAgentsOwnCommandsSkipTheManufacturerRegistry() async throws {
+        let simulator = try await IPMISimulator()
+        defer { simulator.stop() }
+        let state = try TemporaryDirectory(prefix: "ipmihome")
+        defer { state.remove() }
+        let connection = adminConnection(simulator)
+        let executor = IPMIExecutor(runner: ProcessRunner(), settings: ipmiSettings(), scratch: ScratchDirectory(stateDirectory: state.path), logger: logger)
+        let home = try #require(executor.toolHome)
+        #expect(FileManager.default.contents(atPath: home.path + "/.local/usr/share/misc/enterprise-numbers.txt") == Data("0\n  Reserved\n".utf8))
+        let own = try await executor.run(["mc", "info"], on: connection)
+        #expect(own.contains("Manufacturer ID           : 4753") && own.contains("Unknown (0x1291)"), "\(own)")
+        let shown = try await executor.run(["mc", "info"], on: connection, manufacturerNames: .shown)
+        #expect(shown.contains("MontaVista Software, Inc."), "\(shown)")
+        #expect(try await IPMIService(executor: executor, settings: ipmiSettings()).powerStatus(connection) == .off)
+
+        // A damaged registry is written again by the next executor.
+        try "garbage".write(toFile: home.path + "/.local/usr/share/misc/enterprise-numbers.txt", atomically: false, encoding: .utf8)
+        let again = IPMIExecutor(runner: ProcessRunner(), settings: ipmiSettings(), scratch: ScratchDirectory(stateDirectory: state.path), logger: logger)
+        #expect(again.toolHome == home)
+        #expect(try await again.run(["mc", "info"], on: connection).contains("Unknown (0x1291)"))
+
+        // A scratch path that cannot be a directory: no home, and ipmitool reads the system's registry.
+        try "a file".write(toFile: state.path + "/blocked", atomically: false, encoding: .utf8)
+        let homeless = IPMIExecutor(
+            runner: ProcessRunner(), settings: ipmiSettings(), scratch: ScratchDirectory(path: state.path + "/blocked/scratch"), logger: logger)
+        #expect(homeless.toolHome == nil)
+        #expect(try await homeless.run(["mc", "info"], on: connection).contains("MontaVista Software, Inc."))
+    }
+
     @Test func userLifecycleEndToEnd() async throws {
         let simulator = try await IPMISimulator()
         defer { simulator.stop() }
