@@ -82,8 +82,9 @@ public enum AgentServer {
             logger: logger)
     }
 
-    /// The plain-HTTP boot listener. Its connections are handled on their own event loop, where `/boot/ipxe` (a
-    /// netbooting site's load) is answered from memory; the routes that read bodies or end installations move to the
+    /// The plain-HTTP boot listener. `/boot/ipxe` (a netbooting site's load) is answered from memory in the channel
+    /// pipeline when the boot index decides it (``BootScriptHandler``); everything else goes to the router. Its
+    /// connections are handled on their own event loop; the routes that read bodies or end installations move to the
     /// cooperative pool (``BootRoutes/onCooperativePool(_:)``).
     public static func bootApplication(
         runtime: AgentRuntime, router: Router<AgentRequestContext>, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -92,10 +93,13 @@ public enum AgentServer {
         let address = try ListenAddress(parsing: configuration.boot.listen, key: "boot.listen")
         let logger = runtime.logger.with(["listener": "boot"])
         let guardian = ListenerGuard(name: "boot", limits: listenerLimits(configuration).boot, logger: logger)
+        let gate = runtime.pxeGate
+        let dates = HTTPDateCache()
         return Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                EventLoopBoundChildChannel(base: HTTP1Channel(responder: responder, configuration: guardian.channelConfiguration))
+                EventLoopBoundChildChannel(
+                    base: HTTP1Channel(responder: responder, configuration: guardian.channelConfiguration(adding: { [BootScriptHandler(gate: gate, dates: dates)] })))
             },
             configuration: .init(
                 address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),

@@ -33,8 +33,11 @@ final class ListenerGuard: Sendable {
     }
 
     /// The HTTP/1 channel configuration with the deadline handler in every connection's pipeline.
-    var channelConfiguration: HTTP1Channel.Configuration {
-        HTTP1Channel.Configuration(additionalChannelHandlers: [RequestDeadlineHandler(listener: self)])
+    var channelConfiguration: HTTP1Channel.Configuration { channelConfiguration(adding: { [] }) }
+
+    /// The channel configuration with `handlers` (made anew for each connection) after the deadline handler.
+    func channelConfiguration(adding handlers: @escaping @Sendable () -> [any RemovableChannelHandler]) -> HTTP1Channel.Configuration {
+        HTTP1Channel.Configuration(additionalChannelHandlers: [RequestDeadlineHandler(listener: self)] + handlers())
     }
 
     /// Counts connections for Hummingbird and refuses new ones above the cap.

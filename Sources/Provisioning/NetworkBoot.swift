@@ -59,6 +59,13 @@ public struct PXEGate: Sendable {
 
     /// The answer for `mac`; the client's address (read only for a running installation's script) names who asked.
     public func answer(mac: MACAddress, architecture: BootArchitecture, clientAddress: @autoclosure () -> String?) async throws -> BootAnswer {
+        if let answer = indexedAnswer(mac: mac, architecture: architecture) { return answer }
+        return try await answerFromDatabase(mac: mac, architecture: architecture, clientAddress: clientAddress())
+    }
+
+    /// The answer for `mac` when the ``BootIndex`` alone decides it, without waiting: an unknown MAC, or an entry
+    /// that decodes and has no running installation. nil when the database must be asked (``answer(mac:architecture:clientAddress:)``).
+    public func indexedAnswer(mac: MACAddress, architecture: BootArchitecture) -> BootAnswer? {
         switch index.lookup(mac) {
         case .unknown:
             return unknownAnswer(mac: mac, architecture: architecture)
@@ -66,7 +73,7 @@ public struct PXEGate: Sendable {
             let reason = Self.mayPXEBoot(pxe: pxe, expiresAt: expiresAt) ? "no pending installation" : "PXE is not enabled for this machine"
             return .script(Self.localBootScript(mac: mac, architecture: architecture, reason: reason))
         case .askDatabase:
-            return try await answerFromDatabase(mac: mac, architecture: architecture, clientAddress: clientAddress())
+            return nil
         }
     }
 
