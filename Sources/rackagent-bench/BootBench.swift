@@ -91,7 +91,7 @@ struct BootBench: AsyncParsableCommand {
         let sides = [
             WrkSide(name: "agent", baseURL: agent.bootBaseURL, daemons: [], script: macList),
             WrkSide(name: "nginx", baseURL: nginx.baseURL, daemons: nginx.processes(), script: macList),
-            WrkSide(name: "agent /healthz (its HTTP stack alone)", baseURL: agent.bootBaseURL, daemons: [], script: health),
+            WrkSide(name: "agent /healthz (the router path, no lookup)", baseURL: agent.bootBaseURL, daemons: [], script: health),
         ]
         report.parameters["rounds"] = "\(rounds), each side once per round in turn; each side's figures are from its median round, failures summed"
         var measured: [String: [WrkRound]] = [:]
@@ -186,7 +186,8 @@ struct BootBench: AsyncParsableCommand {
         """
     }
 
-    /// A wrk script that asks for `/healthz` (the boot listener's HTTP stack with no lookup behind it).
+    /// A wrk script that asks for `/healthz`: the boot listener's router path (Hummingbird's async bridge and router) with no
+    /// lookup behind it, against which `/boot/ipxe` in the pipeline (`BootScriptHandler`) compares.
     static let wrkHealthScript = """
         request = function()
           return wrk.format("GET", "/healthz")

@@ -85,7 +85,7 @@ final class RecordingEffects: InstallationEffects, InstallationPowerControl {
 
 /// The manager's orchestration through the effects seam: what it does, in which order, and what an effect that
 /// fails leaves behind; no DHCP server, BMC or mirror involved.
-struct InstallationManagerEffectsTests {
+final class InstallationManagerEffectsTests {
     let directory: TemporaryDirectory
     let database: AgentDatabase
     let outbox: Outbox
@@ -103,6 +103,8 @@ struct InstallationManagerEffectsTests {
             renderer: InstallationRenderer(library: InstallationFixtures.library), effects: effects,
             settings: InstallationSettings(bootBaseURL: "http://10.10.10.1:8080", timeoutMinutes: 60), logger: logger)
     }
+
+    deinit { directory.remove() }
 
     static let body = InstallationFixtures.body(profile: InstallationFixtures.profile("kickstart"), overrides: [
         "installPowerAction": "powerCycle", "connection": ["type": "ipmi", "meta": ["ip": "127.0.0.1", "username": "admin", "password": "secret"]],
