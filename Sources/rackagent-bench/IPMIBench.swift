@@ -16,8 +16,9 @@ struct IPMIBench: AsyncParsableCommand {
         commandName: "ipmi",
         abstract: "Power status of N BMCs at once: the agent's API versus ipmipower and bare ipmitool, against ipmi_sim BMCs.",
         discussion: """
-            Each round asks every BMC once, all at once. Rounds start at least the agent's minimum gap between two \
-            commands to one BMC apart (1 s by default), the pacing an operator's fan-out sees. The agent runs with its \
+            Each round asks every BMC once, all at once; each side has one round in turn, the order turning by one each \
+            round. Rounds start at least the agent's minimum gap between two commands to one BMC apart (1 s by \
+            default), the pacing an operator's fan-out sees. The agent runs with its \
             default settings; bare ipmitool gets the agent's own command line (its default -N and -R) and environment (its \
             one-entry manufacturer registry), and is measured again as a shell runs it, reading the system's registry of \
             62,000 manufacturers at every start. CPU seconds are those \
@@ -26,7 +27,7 @@ struct IPMIBench: AsyncParsableCommand {
             """)
 
     @Option(parsing: .upToNextOption, help: "Fleet sizes to measure (ipmi_sim instances), largest at most 64.") var bmcs: [Int] = [16, 32, 64]
-    @Option(help: "Fan-out rounds per size and side.") var rounds = 5
+    @Option(help: "Fan-out rounds per size (each side once per round).") var rounds = 7
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
@@ -52,7 +53,7 @@ struct IPMIBench: AsyncParsableCommand {
         var report = BenchReport(
             benchmark: "ipmi",
             parameters: [
-                "bmcs": bmcs.map(String.init).joined(separator: "/"), "rounds": String(rounds),
+                "bmcs": bmcs.map(String.init).joined(separator: "/"), "rounds": "\(rounds), each side once per round in turn, the order turning each round",
                 "agentMinimumGap": "\(settings.minimumGapSeconds) s (default)", "agentMaxConcurrentCommands": "\(settings.maxConcurrentCommands) (default)",
                 "ipmitool": "the agent's own command line with its default timeout and retries; the agent's environment (one-entry manufacturer registry), and stock (the system's registry)",
                 "ipmipower": "-D LAN_2_0 -W opensesspriv (ipmi_sim needs it) --stat, one process per round",
@@ -69,7 +70,13 @@ struct IPMIBench: AsyncParsableCommand {
         try report.print(json: json)
     }
 
-    /// Every fleet size, the four sides one after another.
+    /// The four ways of asking every BMC once.
+    enum Side: CaseIterable {
+        case agent, bare, stock, ipmipower
+    }
+
+    /// Every fleet size: `rounds` rounds, each side once per round, the order turning by one each round, so that the
+    /// machine's noise, and whichever side ran just before, fall on every side alike.
     private func measureSizes(
         agent: EmbeddedAgent, simulators: [IPMISimulator], settings: IPMIConfiguration, home: IPMIToolHome, ipmipower: String, credentials: String, pause: Duration,
         report: inout BenchReport
@@ -77,18 +84,26 @@ struct IPMIBench: AsyncParsableCommand {
         try await withAgentClient(agent, connections: bmcs.max()!) { client in
             for size in bmcs {
                 let fleet = Array(simulators.prefix(size))
-                let throughAgent = try await measure("agent API, \(size) BMCs", pause: pause, countingThisProcess: true) {
-                    try await agentRound(fleet, client, agent)
+                var tallies: [Side: Tally] = [:]
+                let phase = BenchPhase("\(size) BMCs, the four sides in turn", total: rounds * Side.allCases.count, unit: "rounds", json: json)
+                for round in 0..<rounds {
+                    for offset in 0..<Side.allCases.count {
+                        let side = Side.allCases[(round + offset) % Side.allCases.count]
+                        try await Task.sleep(for: pause)
+                        tallies[side, default: Tally()].add(
+                            try await measureRound(countingThisProcess: side == .agent) {
+                                switch side {
+                                case .agent: try await agentRound(fleet, client, agent)
+                                case .bare: try await ipmitoolRound(fleet, settings, home: home)
+                                case .stock: try await ipmitoolRound(fleet, settings, home: nil)
+                                case .ipmipower: try await ipmipowerRound(fleet, program: ipmipower, credentials: credentials)
+                                }
+                            })
+                        phase.tick()
+                    }
                 }
-                let bare = try await measure("bare ipmitool, \(size) BMCs", pause: pause, countingThisProcess: false) {
-                    try await ipmitoolRound(fleet, settings, home: home)
-                }
-                let stock = try await measure("stock ipmitool, \(size) BMCs", pause: pause, countingThisProcess: false) {
-                    try await ipmitoolRound(fleet, settings, home: nil)
-                }
-                let native = try await measure("ipmipower, \(size) BMCs", pause: pause, countingThisProcess: false) {
-                    try await ipmipowerRound(fleet, program: ipmipower, credentials: credentials)
-                }
+                phase.end()
+                let (throughAgent, bare, stock, native) = (tallies[.agent]!, tallies[.bare]!, tallies[.stock]!, tallies[.ipmipower]!)
                 report.add("\(size) BMCs: agent round, median", throughAgent.medianWall, "s")
                 report.add("\(size) BMCs: bare ipmitool round, median", bare.medianWall, "s")
                 report.add("\(size) BMCs: stock ipmitool (system registry) round, median", stock.medianWall, "s")
@@ -108,34 +123,33 @@ struct IPMIBench: AsyncParsableCommand {
         }
     }
 
-    struct Measurement {
-        var medianWall: Double
-        var cpuPerRound: Double
-        /// This process's peak resident memory in the phase.
-        var peak: Int
-        var failures: Int
+    /// One side's rounds: wall times, CPU, this process's peak memory and the failed answers.
+    struct Tally {
+        var walls: [Double] = []
+        var cpu = 0.0
+        var peak = 0
+        var failures = 0
+
+        var medianWall: Double { Distribution.percentile(walls, 0.5) }
+        var cpuPerRound: Double { cpu / Double(max(1, walls.count)) }
+
+        mutating func add(_ round: Tally) {
+            walls += round.walls
+            cpu += round.cpu
+            peak = max(peak, round.peak)
+            failures += round.failures
+        }
     }
 
-    /// `rounds` rounds of `round`, each starting `pause` after the previous one ended; the rounds' median wall time and
-    /// their CPU per round: of the child processes, plus this process's when it did the work (the agent's side).
-    private func measure(_ label: String, pause: Duration, countingThisProcess: Bool, _ round: () async throws -> Int) async throws -> Measurement {
-        let phase = BenchPhase(label, total: rounds, unit: "rounds", json: json)
-        defer { phase.end() }
-        try await Task.sleep(for: pause)
+    /// One round: its wall time, and its CPU: of the child processes that ended in it, plus this process's when it
+    /// did the work (the agent's side).
+    private func measureRound(countingThisProcess: Bool, _ round: () async throws -> Int) async throws -> Tally {
         let usage = PhaseUsage()
-        var walls: [Double] = []
-        var failures = 0
-        for _ in 0..<rounds {
-            let started = ContinuousClock.now
-            failures += try await round()
-            walls.append((ContinuousClock.now - started).inSeconds)
-            phase.tick()
-            try await Task.sleep(for: pause)
-        }
+        let started = ContinuousClock.now
+        let failures = try await round()
+        let wall = (ContinuousClock.now - started).inSeconds
         let spent = usage.end()
-        return Measurement(
-            medianWall: Distribution.percentile(walls, 0.5), cpuPerRound: ((countingThisProcess ? spent.ownCPU : 0) + spent.childrenCPU) / Double(rounds),
-            peak: spent.ownPeak, failures: failures)
+        return Tally(walls: [wall], cpu: (countingThisProcess ? spent.ownCPU : 0) + spent.childrenCPU, peak: spent.ownPeak, failures: failures)
     }
 
     /// One POST /v1/power/getPowerStatus per BMC, all at once; the number that failed or did not say on or off.
