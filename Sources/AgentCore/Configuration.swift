@@ -154,6 +154,10 @@ public struct IPMIConfiguration: Codable, Sendable, Equatable {
     public var verifyDeadlineSeconds = 30.0
     /// Allows `raw` in executeCustomCommand.
     public var allowRawCommands = false
+    /// The agent's own ipmitool commands run with `HOME` set to a directory holding a manufacturer registry of one
+    /// entry, which saves ipmitool 1.8.19 parsing the system's 4.7 MB registry at every start (three quarters of its
+    /// CPU). Set false when `ipmitoolPath` is a wrapper that needs the real `HOME` (ssh to a jump host, `sudo -H`).
+    public var oneEntryManufacturerRegistry = true
 
     public init() {}
 }

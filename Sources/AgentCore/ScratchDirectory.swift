@@ -3,7 +3,7 @@ import Foundation
 /// A 0700 directory for files that must exist for a moment and may hold a secret: an ipmitool exec file carrying a
 /// new BMC user password, a copy of the DHCP configuration for the daemon's checker. Each file exists only while its
 /// command runs; the one exception is `ipmitool-home`, ipmitool's home with a one-entry manufacturer registry (see
-/// `IPMIToolHome`), written again whenever it is missing. The daemon's is `<stateDirectory>/scratch`, emptied when it starts, so not even a kill -9 leaves a
+/// `IPMIToolHome`), written when the daemon starts (after the directory is emptied) and by each shell command. The daemon's is `<stateDirectory>/scratch`, emptied when it starts, so not even a kill -9 leaves a
 /// file behind past the next start; a shell command's is the invoking user's own (``forCommandLine(environment:)``),
 /// so an admin's commands never write into, or depend on, the daemon's. Nothing of the agent's goes to /tmp.
 public struct ScratchDirectory: Sendable {

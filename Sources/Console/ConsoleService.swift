@@ -210,9 +210,10 @@ public final class ConsoleService: Service, Sendable {
         }
         let outcome = await work.value
         let reason = closeReason.withLock { $0 } ?? outcome
-        try? await viewer.send(.status(ConsoleStatus(state: "disconnected", reason: reason)))
-        // Recorded outside this task: the viewer's connection may be gone and this task cancelled with it.
+        // Recorded before the viewer hears of it, so whoever saw the console end finds its event; recorded outside this
+        // task: the viewer's connection may be gone and this task cancelled with it.
         if let ended = sessions.finish(session.sessionId, reason: reason) { await Task { await self.record(ended, opened: false) }.value }
+        try? await viewer.send(.status(ConsoleStatus(state: "disconnected", reason: reason)))
     }
 
     private func serveSerial(

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import Metrics
 import NIOCore
 import NIOSSL
 import Provisioning
@@ -95,11 +96,12 @@ public enum AgentServer {
         let guardian = ListenerGuard(name: "boot", limits: listenerLimits(configuration).boot, logger: logger)
         let gate = runtime.pxeGate
         let dates = HTTPDateCache()
+        let answered = Counter(label: "rackagent_boot_scripts_in_pipeline_total")
         return Application(
             router: router,
             server: HTTPServerBuilder { responder in
                 EventLoopBoundChildChannel(
-                    base: HTTP1Channel(responder: responder, configuration: guardian.channelConfiguration(adding: { [BootScriptHandler(gate: gate, dates: dates)] })))
+                    base: HTTP1Channel(responder: responder, configuration: guardian.channelConfiguration(adding: { [BootScriptHandler(gate: gate, dates: dates, answered: answered)] })))
             },
             configuration: .init(
                 address: .hostname(address.host, port: address.port), serverName: nil, availableConnectionsDelegate: guardian.connectionCap),

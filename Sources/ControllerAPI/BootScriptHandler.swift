@@ -2,6 +2,8 @@ import AgentCore
 import Foundation
 import HTTPTypes
 import HummingbirdCore
+import Metrics
+import NIOHTTP1
 import NIOCore
 import NIOHTTPTypes
 import Provisioning
@@ -14,9 +16,17 @@ import Synchronization
 /// router as before, which answers it exactly as it did.
 ///
 /// The answer is the router's for the same request: the same query parsing (Hummingbird's `URI`), the same script,
-/// status and headers (`Envelope.text`'s, and the `Date` Hummingbird adds). HTTP/1.1 pipelining keeps its order: a request is answered here only when
-/// every request passed on has been answered to its end, so no answer can overtake an earlier one; a request that
-/// asks to close the connection has it closed after its answer, as the router's connection handling does.
+/// status and headers (`Envelope.text`'s, and the `Date` Hummingbird adds). The connection behaves as under the router:
+/// - HTTP/1.1 pipelining keeps its order: a request is answered here only when every request passed on has been
+///   answered to its end, so no answer can overtake an earlier one.
+/// - A client that does not read its answers is not answered here while the connection cannot take more output: its
+///   requests go to the router, whose writer waits and whose buffer stops the reading, so answers never pile up.
+/// - At most ``answersPerRead`` requests of one read are answered here; the rest of a long pipelined burst goes to the
+///   router, which answers one at a time and lets the event loop's other connections in between.
+/// - After a request that asks to close the connection (`Connection: close` here, the router's own rule for a request
+///   passed on), nothing more is read or answered; one answered here closes the connection once its answer is written.
+/// - The end of the client's input and a graceful shutdown reach the router's connection handling only once every
+///   answer written here has gone out, so neither cuts one off.
 final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -25,28 +35,58 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let gate: PXEGate
     private let dates: HTTPDateCache
+    private let answered: Counter
     /// Requests passed on to the router whose answer has not been written to its end.
     private var passedOn = 0
     /// The answer of the request being read here (its head was taken), written when its end arrives.
     private var pending: (script: String, closeAfter: Bool)?
+    /// The request being read asks to close the connection after it.
+    private var closeAtEnd = false
+    /// A request asked to close the connection and has been read: whatever follows is dropped.
+    private var closing = false
+    /// The request that closes the connection is answered here.
+    private var closingHere = false
+    /// Answers written here that have not gone out yet.
+    private var answersInFlight = 0
+    private var needsFlush = false
+    /// Answers given here since the last read ended.
+    private var answeredThisRead = 0
+    /// A read (up to 64 KiB, a thousand pipelined requests) answered here in full would hold the event loop, which
+    /// other connections share, for as long as they take; a booting machine sends one request at a time.
+    static let answersPerRead = 16
+    /// The end of input and graceful shutdown, held while an answer here is pending or going out.
+    private var heldEvents: [Any] = []
+    private var removed = false
 
-    init(gate: PXEGate, dates: HTTPDateCache) {
+    /// - Parameter answered: counts the answers given here (`rackagent_boot_scripts_in_pipeline_total`).
+    init(gate: PXEGate, dates: HTTPDateCache, answered: Counter) {
         self.gate = gate
         self.dates = dates
+        self.answered = answered
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if closing { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if passedOn == 0, let script = indexedScript(head) {
-                pending = (script, head.headerFields[.connection]?.lowercased() == "close")
+            if passedOn == 0, answeredThisRead < Self.answersPerRead, context.channel.isWritable, let script = indexedScript(head) {
+                closeAtEnd = Self.asksToClose(head)
+                closingHere = closeAtEnd
+                pending = (script, closeAtEnd)
                 return
             }
+            // Hummingbird's own rule: it stops after such a request, so nothing after it may reach it.
+            closeAtEnd = head.headerFields[.connection] == "close"
             passedOn += 1
         case .body:
             // A GET's body is read and dropped, as the router's route does.
             if pending != nil { return }
         case .end:
+            if closeAtEnd { closing = true }
             if let answer = pending {
                 pending = nil
                 write(answer.script, closeAfter: answer.closeAfter, context: context)
@@ -56,9 +96,39 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
+    /// The HTTP parser refuses bytes after a message that asked to close the connection. When that message is answered
+    /// here, the refusal is this handler's to drop (the connection closes after the answer); passed on to the router,
+    /// it would answer 400 after it.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if closingHere, error is HTTPParserError { return }
+        context.fireErrorCaught(error)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        answeredThisRead = 0
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) { passedOn = max(0, passedOn - 1) }
         context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        let held = event is ChannelShouldQuiesceEvent || (event as? ChannelEvent) == .inputClosed
+        if held, pending != nil || answersInFlight > 0 {
+            heldEvents.append(event)
+            if needsFlush {
+                needsFlush = false
+                context.flush()
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// The script for a `GET /boot/ipxe?mac=...` the index answers; nil for anything the router must answer.
@@ -72,6 +142,15 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return script
     }
 
+    /// `Connection: close` among the header's tokens (RFC 9110 7.6.1).
+    static func asksToClose(_ head: HTTPRequest) -> Bool {
+        head.headerFields[values: .connection].contains { value in
+            value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
+        }
+    }
+
+    /// Writes the answer (flushed at the end of the read, or now when the connection then closes); once it has gone
+    /// out, closes the connection if asked to and lets held events through.
     private func write(_ script: String, closeAfter: Bool, context: ChannelHandlerContext) {
         let body = context.channel.allocator.buffer(string: script)
         var fields = HTTPFields()
@@ -80,9 +159,31 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fields[.date] = dates.now
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        // As Hummingbird's connection handler closes after a last answer: the flushed answer goes out first.
-        if closeAfter { context.close(promise: nil) }
+        answersInFlight += 1
+        answeredThisRead += 1
+        answered.increment()
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.write(wrapOutboundOut(.end(nil)), promise: written)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in
+            let (handler, context) = bound.value
+            handler.answersInFlight -= 1
+            guard !handler.removed else { return }
+            if closeAfter { context.close(promise: nil) }
+            handler.releaseHeldEvents(context)
+        }
+        if closeAfter {
+            context.flush()
+        } else {
+            needsFlush = true
+        }
+    }
+
+    private func releaseHeldEvents(_ context: ChannelHandlerContext) {
+        guard pending == nil, answersInFlight == 0, !heldEvents.isEmpty else { return }
+        let events = heldEvents
+        heldEvents = []
+        for event in events { context.fireUserInboundEventTriggered(event) }
     }
 }
 

@@ -25,7 +25,8 @@ public final class IPMIExecutor: Sendable {
     let settings: IPMIConfiguration
     let scratch: ScratchDirectory
     let logger: Logger
-    /// nil when it could not be written (logged at start): every command then reads the system's registry.
+    /// nil when `oneEntryManufacturerRegistry` is off or it could not be written (logged at start): every command then
+    /// reads the system's registry.
     public let toolHome: IPMIToolHome?
     private let turns: DeviceTurns
     private let durationTimer = Timer(label: "rackagent_ipmi_command_duration_seconds")
@@ -35,15 +36,20 @@ public final class IPMIExecutor: Sendable {
         self.settings = settings
         self.scratch = scratch
         self.logger = logger
+        toolHome = settings.oneEntryManufacturerRegistry ? Self.prepareToolHome(in: scratch, logger: logger) : nil
+        turns = DeviceTurns(minimumGapSeconds: settings.minimumGapSeconds, maximumConcurrent: settings.maxConcurrentCommands)
+    }
+
+    /// The home, or nil (logged) when it cannot be written: ipmitool then reads the system's registry, slower only.
+    private static func prepareToolHome(in scratch: ScratchDirectory, logger: Logger) -> IPMIToolHome? {
         do {
-            toolHome = try IPMIToolHome.prepare(in: scratch)
+            return try IPMIToolHome.prepare(in: scratch)
         } catch {
             logger.warning(
                 "ipmitool will read the system's manufacturer registry at every start, which costs most of its CPU",
                 metadata: ["error": "\(error)"])
-            toolHome = nil
+            return nil
         }
-        turns = DeviceTurns(minimumGapSeconds: settings.minimumGapSeconds, maximumConcurrent: settings.maxConcurrentCommands)
     }
 
     /// Runs `command` (ipmitool arguments after the connection options) and returns stdout.

@@ -115,8 +115,6 @@ public final class BootIndex: Sendable {
         var changedRows: Set<Int64> = []
         var deletedRows: Set<Int64> = []
         var installationsChanged = false
-        /// Changes SQLite could not describe were made.
-        var reloadEverything = false
     }
 
     /// Notes what a transaction changed and reads it again once the transaction is committed.
@@ -148,9 +146,10 @@ public final class BootIndex: Sendable {
             }
         }
 
-        /// Changes SQLite could not describe (see `Database.notifyChanges(in:)`): read everything again.
+        /// Changes SQLite could not describe (see `Database.notifyChanges(in:)`): lookups go to the database until the
+        /// next commit reads everything again.
         func databaseDidChange() {
-            state.withLock { $0.reloadEverything = true }
+            state.withLock { $0.contents = nil }
         }
 
         func databaseDidCommit(_ db: Database) {
@@ -160,7 +159,7 @@ public final class BootIndex: Sendable {
                     state.deletedRows = []
                     state.installationsChanged = false
                 }
-                return (state.changedRows, state.deletedRows, state.installationsChanged, state.reloadEverything || state.contents == nil)
+                return (state.changedRows, state.deletedRows, state.installationsChanged, state.contents == nil)
             }
             guard everything || !changed.isEmpty || !deleted.isEmpty || installations else { return }
             do {
@@ -200,10 +199,7 @@ public final class BootIndex: Sendable {
                 contents.put(ReadRow(rowID: row[0], macText: String.fromDatabaseValue(row[1]), document: String.fromDatabaseValue(row[2])))
             }
             contents.installing = try Self.installing(db)
-            state.withLock { state in
-                state.contents = contents
-                state.reloadEverything = false
-            }
+            state.withLock { $0.contents = contents }
         }
 
         /// The rows `rowIDs` as they are now; a row no longer there (deleted later in the transaction, or replaced by

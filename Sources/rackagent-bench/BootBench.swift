@@ -82,9 +82,9 @@ struct BootBench: AsyncParsableCommand {
     /// wrk and the fixed-rate load against the agent and nginx.
     private func measureLoad(agent: EmbeddedAgent, nginx: StaticFileServer, wrk: String, directory: TemporaryDirectory, report: inout BenchReport) async throws {
         let macList = directory.file("macs.lua")
-        try BootBench.wrkScript(macs: entries).write(toFile: macList, atomically: true, encoding: .utf8)
+        try BootBench.wrkScript(macs: entries).write(toFile: macList, atomically: false, encoding: .utf8)
         let health = directory.file("health.lua")
-        try BootBench.wrkHealthScript.write(toFile: health, atomically: true, encoding: .utf8)
+        try BootBench.wrkHealthScript.write(toFile: health, atomically: false, encoding: .utf8)
 
         report.parameters["wrk"] = "-t \(threads) -c \(connections) -d \(seconds)s after \(warmUpSeconds) s not counted, GET /boot/ipxe?mac=<one of \(entries)>&arch=pcbios"
         report.parameters["nginx"] = "\(nginx.workers) workers, the agent's answer for one MAC as a static file, access log off"

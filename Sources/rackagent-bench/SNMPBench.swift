@@ -171,7 +171,7 @@ struct SNMPBench: AsyncParsableCommand {
         let listPath = FileManager.default.temporaryDirectory.appendingPathComponent("rackagent-bench-\(UUID().uuidString.prefix(8)).args").path
         defer { unlink(listPath) }
         try fleet.flatMap { address in columns.map { "\(address) \($0)" } }.joined(separator: "\n").appending("\n")
-            .write(toFile: listPath, atomically: true, encoding: .utf8)
+            .write(toFile: listPath, atomically: false, encoding: .utf8)
         let walk = [
             "snmpbulkwalk", "-v2c", "-c", "public", "-Cr\(settings.maxRepetitions)", "-On", "-Oq", "-t", String(settings.timeoutSeconds), "-r",
             String(settings.retries),

@@ -13,7 +13,7 @@ import Testing
 /// pipelined answers in the order asked even when some are answered there and some by the router, a body on a GET
 /// dropped, and `Connection: close` honoured. The clients are raw sockets on threads of their own (the agent under
 /// test shares the cooperative pool).
-@Suite(.timeLimit(.minutes(1))) struct BootScriptHandlerTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct BootScriptHandlerTests {
     /// One HTTP answer as read off the socket.
     struct Answer: Equatable {
         var head: String
@@ -28,6 +28,7 @@ import Testing
     static let macs = (1...4).map { MACAddress(String(format: "52:54:00:aa:00:%02x", $0))! }
 
     static func withBootListener(_ body: (Int) async throws -> Void) async throws {
+        AgentMetrics.bootstrap()
         let agent = try await TestAgent()
         defer { agent.remove() }
         try await agent.runtime.dhcp.store.importEntries([
@@ -49,6 +50,12 @@ import Testing
             permanent: expiresAt == nil, keepMinutes: expiresAt == nil ? nil : 60, pxe: pxe, expiresAt: expiresAt)
     }
 
+    /// Answers given in the pipeline so far, in this process (other suites' agents count too, so tests compare growth).
+    static func answeredInPipeline() -> Int {
+        let line = AgentMetrics.render().split(separator: "\n").first { $0.hasPrefix("rackagent_boot_scripts_in_pipeline_total ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
     static func get(_ target: String, headers: String = "") -> String { "GET \(target) HTTP/1.1\r\nHost: test\r\n\(headers)\r\n" }
 
     /// Connects, sends each of `writes` (20 ms apart), reads `count` answers; nil when the connection failed.
@@ -64,9 +71,10 @@ import Testing
         }
     }
 
-    /// Reads `count` answers framed by their Content-Length; nil when the connection ends first or stalls for 5 s.
-    static func read(_ descriptor: Int32, answers count: Int) -> [Answer]? {
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    /// Reads `count` answers framed by their Content-Length; nil when the connection ends first or stalls for `seconds`
+    /// (an answer that is never coming; the default leaves room for a suite that loads both cores).
+    static func read(_ descriptor: Int32, answers count: Int, seconds: Int = 20) -> [Answer]? {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var received: [UInt8] = []
         var answers: [Answer] = []
@@ -108,7 +116,9 @@ import Testing
                 "/boot/ipxe?mac=\(Self.macs[1])&arch=pcbios", "/boot/ipxe?mac=\(Self.macs[2])&arch=efi", "/boot/ipxe?arch=pcbios&mac=\(Self.macs[3])",
             ]
             for target in targets {
+                let before = Self.answeredInPipeline()
                 let direct = try #require(await Self.exchange(port: port, [Self.get(target)], answers: 1))
+                #expect(Self.answeredInPipeline() > before, "\(target) was not answered in the pipeline")
                 let behind = try #require(
                     await Self.exchange(
                         port: port,
@@ -165,27 +175,133 @@ import Testing
         }
     }
 
-    /// A GET's body is dropped and the connection goes on (the router answers the next request); `Connection: close`
-    /// closes it after the answer.
+    /// A GET's body is dropped and the connection goes on (the router answers the next request, then the pipeline
+    /// again); `Connection: close` (among other tokens) on a request answered in the pipeline closes the connection
+    /// after its answer, and the request behind it is neither answered nor refused.
     @Test func aBodyIsDroppedAndConnectionCloseIsHonoured() async throws {
         try await Self.withBootListener { port in
             let withBody = "GET /boot/ipxe?mac=\(Self.macs[1]) HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello"
-            let requests = withBody + Self.get("/healthz") + Self.get("/boot/ipxe?mac=\(Self.macs[0])")
-                + Self.get("/boot/ipxe?mac=\(Self.macs[2])", headers: "Connection: close\r\n")
-            let (answers, closed) = await ListenerDeadlineTests.blocking { () -> ([Answer]?, Bool) in
-                guard let descriptor = ServeProcessTests.connect(port: port) else { return (nil, false) }
+            let closing = Self.get("/boot/ipxe?mac=\(Self.macs[0])") + Self.get("/boot/ipxe?mac=\(Self.macs[2])", headers: "Connection: keep-alive, close\r\n")
+                + Self.get("/boot/ipxe?mac=\(Self.macs[3])")
+            let before = Self.answeredInPipeline()
+            let (first, second, extra, closed) = await ListenerDeadlineTests.blocking { () -> ([Answer]?, [Answer]?, [Answer]?, Bool) in
+                guard let descriptor = ServeProcessTests.connect(port: port) else { return (nil, nil, nil, false) }
                 defer { close(descriptor) }
-                guard ListenerDeadlineTests.send(descriptor, requests) else { return (nil, false) }
-                let answers = Self.read(descriptor, answers: 4)
-                return (answers, ServeProcessTests.closedByPeer(descriptor, within: 5))
+                guard ListenerDeadlineTests.send(descriptor, withBody + Self.get("/healthz")) else { return (nil, nil, nil, false) }
+                let first = Self.read(descriptor, answers: 2)
+                guard ListenerDeadlineTests.send(descriptor, closing) else { return (first, nil, nil, false) }
+                let second = Self.read(descriptor, answers: 2)
+                return (first, second, Self.read(descriptor, answers: 1, seconds: 5), ServeProcessTests.closedByPeer(descriptor, within: 5))
             }
-            let four = try #require(answers, "the connection ended early")
-            #expect(four.map(\.status) == [200, 200, 200, 200])
-            #expect(four[0].body.contains("\(Self.macs[1]) PXE is not enabled"), "\(four[0])")
-            #expect(four[1].body == "ok\n", "\(four[1])")
-            #expect(four[2].body.contains("\(Self.macs[0]) no pending installation"), "\(four[2])")
-            #expect(four[3].body.contains("\(Self.macs[2]) PXE is not enabled"), "\(four[3])")
+            let two = try #require(first, "the connection ended early")
+            #expect(two.map(\.status) == [200, 200])
+            #expect(two[0].body.contains("\(Self.macs[1]) PXE is not enabled"), "\(two[0])")
+            #expect(two[1].body == "ok\n", "\(two[1])")
+            let more = try #require(second, "the connection ended early")
+            #expect(more.map(\.status) == [200, 200])
+            #expect(more[0].body.contains("\(Self.macs[0]) no pending installation"), "\(more[0])")
+            #expect(more[1].body.contains("\(Self.macs[2]) PXE is not enabled"), "\(more[1])")
+            #expect(extra == nil, "something was answered behind Connection: close: \(extra ?? [])")
             #expect(closed, "the connection stayed open after Connection: close")
+            #expect(Self.answeredInPipeline() - before >= 3, "the pipeline answered fewer than the three it could")
+        }
+    }
+
+    /// A request the router answers with `Connection: close`: it closes, and the request behind it (one the pipeline
+    /// could answer) is neither answered nor reaches the router.
+    @Test func nothingBehindARouterCloseIsAnswered() async throws {
+        try await Self.withBootListener { port in
+            let requests = Self.get("/healthz", headers: "Connection: close\r\n") + Self.get("/boot/ipxe?mac=\(Self.macs[0])")
+            let (answers, extra, closed) = await ListenerDeadlineTests.blocking { () -> ([Answer]?, [Answer]?, Bool) in
+                guard let descriptor = ServeProcessTests.connect(port: port) else { return (nil, nil, false) }
+                defer { close(descriptor) }
+                guard ListenerDeadlineTests.send(descriptor, requests) else { return (nil, nil, false) }
+                return (Self.read(descriptor, answers: 1), Self.read(descriptor, answers: 1, seconds: 5), ServeProcessTests.closedByPeer(descriptor, within: 5))
+            }
+            #expect(answers?.first?.body == "ok\n")
+            #expect(extra == nil, "a request behind Connection: close was answered: \(extra ?? [])")
+            #expect(closed)
+        }
+    }
+
+    /// A client with a small receive window that sends 300 requests and then ends them, by closing its side of the
+    /// connection or by `Connection: close` on the last: the answers wait in the agent, and every one still goes out.
+    @Test func everyAnswerGoesOutBeforeTheConnectionEnds() async throws {
+        try await Self.withBootListener { port in
+            for ending in ["half-close", "Connection: close"] {
+                let count = 300
+                let requests = (0..<count).map { number in
+                    Self.get("/boot/ipxe?mac=\(Self.macs[number % 4])&arch=efi", headers: ending != "half-close" && number == count - 1 ? "Connection: close\r\n" : "")
+                }.joined()
+                let answers = await ListenerDeadlineTests.blocking { () -> [Answer]? in
+                    guard let descriptor = Self.connect(port: port, receiveBuffer: 4096) else { return nil }
+                    defer { close(descriptor) }
+                    guard ListenerDeadlineTests.send(descriptor, requests) else { return nil }
+                    if ending == "half-close", shutdown(descriptor, Int32(SHUT_WR)) != 0 { return nil }
+                    usleep(500_000)
+                    return Self.read(descriptor, answers: count)
+                }
+                let all = try #require(answers, "\(ending): answers were lost")
+                #expect(all.enumerated().allSatisfy { $1.status == 200 && $1.body.contains("\(Self.macs[$0 % 4]) ") }, "\(ending)")
+            }
+        }
+    }
+
+    /// A connection whose receive buffer is set before it connects (so the window the agent sees is small).
+    static func connect(port: Int, receiveBuffer: Int32) -> Int32? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var size = receiveBuffer
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    /// A client that sends requests without ever reading the answers: the agent stops reading once its output is
+    /// full, rather than answering into memory. Measured from the client: its sends stop being taken, for good.
+    @Test func aClientThatNeverReadsIsNotAnsweredIntoMemory() async throws {
+        try await Self.withBootListener { port in
+            let (taken, stalled) = await ListenerDeadlineTests.blocking { () -> (Int, Bool) in
+                // A small receive window: the agent's output is full after a few answers, not after megabytes of them
+                // (which would take the event loops the other suites' agents share for seconds).
+                guard let descriptor = Self.connect(port: port, receiveBuffer: 4096) else { return (-1, false) }
+                defer { close(descriptor) }
+                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+                let chunk = Array((0..<500).map { Self.get("/boot/ipxe?mac=\(Self.macs[$0 % 4])") }.joined().utf8)
+                var taken = 0
+                var offset = 0
+                let started = ContinuousClock.now
+                var lastTaken = started
+                // Until nothing has been taken for 1.5 s, at most 10 s and 400 MB: an agent answering into memory takes
+                // everything it is sent.
+                while ContinuousClock.now - started < .seconds(10), taken < 400_000_000 {
+                    let sent = chunk.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+                    if sent > 0 {
+                        taken += sent
+                        offset = (offset + sent) % chunk.count
+                        lastTaken = .now
+                    } else if ContinuousClock.now - lastTaken >= .milliseconds(1500) {
+                        return (taken, true)
+                    } else {
+                        usleep(10_000)
+                    }
+                }
+                return (taken, false)
+            }
+            #expect(taken > 0)
+            #expect(stalled, "the agent kept reading a client that reads nothing: \(taken) bytes taken")
+            #expect(taken > 0)
+            #expect(taken < 64_000_000, "\(taken) bytes of requests taken from a client that reads nothing")
         }
     }
 }

@@ -66,7 +66,7 @@ enum RackAgentBinary {
         defer { directory.remove() }
         func write(_ name: String, _ text: String) throws -> String {
             let path = directory.file(name)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
             return path
         }
         let good = try write("good.yaml", "controller:\n  url: https://127.0.0.1:9/events\n  token: \"ctl-Secret-77\"\nsnmp:\n  timeoutSeconds: 2.5\n"

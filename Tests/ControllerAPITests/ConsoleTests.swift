@@ -396,7 +396,7 @@ import Testing
             #expect((lit.intValue ?? 0) > 100, "non-black pixels on the VNC canvas")
             try await graphicalTab.screenshot(to: HeadlessChromium.artifactsDirectory + "/console-graphical.png")
             try graphicalTab.events.joined(separator: "\n").write(
-                toFile: HeadlessChromium.artifactsDirectory + "/console-graphical-events.txt", atomically: true, encoding: .utf8)
+                toFile: HeadlessChromium.artifactsDirectory + "/console-graphical-events.txt", atomically: false, encoding: .utf8)
             await serialTab.close()
             await graphicalTab.close()
         }

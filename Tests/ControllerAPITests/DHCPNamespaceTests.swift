@@ -181,7 +181,7 @@ extension DHCPServerSuites {
             defer { agent.remove() }
             let live = "\(agent.runtime.configuration.dhcpConfigDirectory)/dnsmasq.conf"
             try FileManager.default.createDirectory(atPath: agent.runtime.configuration.dhcpConfigDirectory, withIntermediateDirectories: true)
-            try "previous configuration\n".write(toFile: live, atomically: true, encoding: .utf8)
+            try "previous configuration\n".write(toFile: live, atomically: false, encoding: .utf8)
             try await agent.withRouter { client in
                 let response = try await client.execute(
                     uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization, body: Self.entryBody(ip: "10.231.51.42"))
@@ -256,7 +256,7 @@ extension DHCPServerSuites {
                     configuration.dhcp.liveConfigFile = work.file("\(backend.rawValue).conf")
                 }
                 defer { agent.remove() }
-                try "previous configuration\n".write(toFile: work.file("\(backend.rawValue).conf"), atomically: true, encoding: .utf8)
+                try "previous configuration\n".write(toFile: work.file("\(backend.rawValue).conf"), atomically: false, encoding: .utf8)
                 try await agent.withRouter { client in
                     let put = try await client.execute(
                         uri: "/v1/dhcp/entries/\(Self.clientMAC)", method: .put, headers: agent.authorization, body: Self.entryBody(ip: "10.231.51.44"))

@@ -158,6 +158,6 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = root.appendingPathComponent(".build/test-artifacts")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try? console.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        try? console.write(to: directory.appendingPathComponent(file), atomically: false, encoding: .utf8)
     }
 }

@@ -205,6 +205,13 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
         #expect(again.toolHome == home)
         #expect(try await again.run(["mc", "info"], on: connection).contains("Unknown (0x1291)"))
 
+        // Turned off (an ipmitoolPath wrapper that needs the real HOME): the system's registry.
+        var systemRegistry = ipmiSettings()
+        systemRegistry.oneEntryManufacturerRegistry = false
+        let turnedOff = IPMIExecutor(runner: ProcessRunner(), settings: systemRegistry, scratch: ScratchDirectory(stateDirectory: state.path), logger: logger)
+        #expect(turnedOff.toolHome == nil)
+        #expect(try await turnedOff.run(["mc", "info"], on: connection).contains("MontaVista Software, Inc."))
+
         // A scratch path that cannot be a directory: no home, and ipmitool reads the system's registry.
         try "a file".write(toFile: state.path + "/blocked", atomically: false, encoding: .utf8)
         let homeless = IPMIExecutor(
@@ -381,7 +388,7 @@ func adminConnection(_ simulator: IPMISimulator, password: String = IPMISimulato
         // A file a killed run left behind is removed when the agent starts.
         try scratch.prepare(emptying: false)
         let leftover = "\(scratch.path)/ipmi-exec-leftover"
-        try "user set password 3 leftover-secret 16\n".write(toFile: leftover, atomically: true, encoding: .utf8)
+        try "user set password 3 leftover-secret 16\n".write(toFile: leftover, atomically: false, encoding: .utf8)
         var configuration = AgentConfiguration()
         configuration.stateDirectory = state.path
         let runtime = try await AgentRuntime(configuration: configuration, logger: logger)

@@ -134,7 +134,7 @@ public final class IPMISimulator: Sendable {
     }
 
     public func setPowerState(on: Bool) throws {
-        try (on ? "1\n" : "0\n").write(toFile: directory.file("power.state"), atomically: true, encoding: .utf8)
+        try directory.write("power.state", on ? "1\n" : "0\n")
     }
 
     /// The boot device the chassis script last stored (pxe, default ...).

@@ -25,16 +25,16 @@ public final class SushyEmulator: Sendable {
         let (hashStatus, hash) = try await PeerTools.run(
             python, ["-c", "import bcrypt,sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(4)).decode())", password])
         guard hashStatus == 0 else { throw HarnessError.peerFailed("bcrypt: \(hash)") }
-        try "\(username):\(hash.trimmingCharacters(in: .whitespacesAndNewlines))\n".write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
+        try directory.write("htpasswd", "\(username):\(hash.trimmingCharacters(in: .whitespacesAndNewlines))\n")
         // Its own state directory: the fake driver keeps its systems in SQLite, by default shared by every emulator on the
         // machine (the same system UUID everywhere), which would let tests running at the same time switch each other's power.
-        try "SUSHY_EMULATOR_AUTH_FILE = '\(directory.file("htpasswd"))'\nSUSHY_EMULATOR_STATE_DIR = '\(directory.file("state"))'\n"
-            .write(toFile: directory.file("sushy.conf"), atomically: true, encoding: .utf8)
+        try directory.write(
+            "sushy.conf", "SUSHY_EMULATOR_AUTH_FILE = '\(directory.file("htpasswd"))'\nSUSHY_EMULATOR_STATE_DIR = '\(directory.file("state"))'\n")
         var arguments = ["--config", directory.file("sushy.conf"), "--fake", "-i", "127.0.0.1", "-p", String(port), "--feature-set", "full"]
         if let certificate {
             let made = try BMCCertificate(certificate)
-            try made.certificateChainPEM.write(toFile: directory.file("cert.pem"), atomically: true, encoding: .utf8)
-            try made.privateKeyPEM.write(toFile: directory.file("key.pem"), atomically: true, encoding: .utf8)
+            try directory.write("cert.pem", made.certificateChainPEM)
+            try directory.write("key.pem", made.privateKeyPEM, mode: 0o600)
             certificateFingerprint = made.fingerprint
             arguments += ["--ssl-certificate", directory.file("cert.pem"), "--ssl-key", directory.file("key.pem")]
         } else {

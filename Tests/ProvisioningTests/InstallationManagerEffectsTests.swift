@@ -204,6 +204,7 @@ final class InstallationManagerEffectsTests {
     /// runs once and the controller hears one end.
     @Test func anAbortAndACompletionAtOnceEndTheInstallationOnce() async throws {
         let record = try await prepared()
+        let manager = manager
         await withTaskGroup(of: Void.self) { group in
             group.addTask { _ = try? await manager.abort("61", withoutPowerReset: true) }
             group.addTask { try? await manager.done(token: record.token, event: "firstBootAfterScriptExecution", clientAddress: "10.10.10.30") }

@@ -29,12 +29,13 @@ import Testing
         return try await PeerTools.run("/usr/bin/debconf-set-selections", ["--checkonly", path])
     }
 
-    /// ksvalidator exits 0 and prints nothing for a valid file.
+    /// ksvalidator exits 0 and prints nothing for a valid file. It leaves a copy of the file in its temporary directory,
+    /// so that is the test's own.
     func ksvalidate(_ text: String) async throws -> (Int32, String) {
         let directory = try TemporaryDirectory(prefix: "ks")
         defer { directory.remove() }
         let path = try write(text, "ks.cfg", in: directory)
-        return try await PeerTools.run(try PeerTools.venvProgram("ksvalidator"), ["-v", "RHEL9", path])
+        return try await PeerTools.run(try PeerTools.venvProgram("ksvalidator"), ["-v", "RHEL9", path], environment: ["TMPDIR": directory.path])
     }
 
     @Test(arguments: ["auto_raid", "auto_raid_0", "auto_raid_1", "auto_raid_5", "auto_raid_10", "largest_disk", "smallest_disk"])
