@@ -26,7 +26,7 @@ import Synchronization
 /// - After a request that asks to close the connection (`Connection: close` here, the router's own rule for a request
 ///   passed on), nothing more is read or answered; one answered here closes the connection once its answer is written.
 /// - The end of the client's input and a graceful shutdown reach the router's connection handling only once every
-///   answer written here has gone out, so neither cuts one off.
+///   answer written here has gone out, so neither cuts one off; while one is held, nothing more is answered here.
 final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -73,7 +73,9 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if closing { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if passedOn == 0, answeredThisRead < Self.answersPerRead, context.channel.isWritable, let script = indexedScript(head) {
+            if passedOn == 0, heldEvents.isEmpty, answeredThisRead < Self.answersPerRead, context.channel.isWritable,
+                let script = indexedScript(head)
+            {
                 closeAtEnd = Self.asksToClose(head)
                 closingHere = closeAtEnd
                 pending = (script, closeAtEnd)
@@ -96,11 +98,12 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    /// The HTTP parser refuses bytes after a message that asked to close the connection. When that message is answered
-    /// here, the refusal is this handler's to drop (the connection closes after the answer); passed on to the router,
-    /// it would answer 400 after it.
+    /// The HTTP parser refuses bytes after a message that asked to close the connection (before that message's end
+    /// reaches this handler). When that message is answered here, the refusal is this handler's to drop (the
+    /// connection closes after the answer); passed on to the router, it would answer 400 after it. Any other parser
+    /// error goes on, and the router answers 400 and closes, as it would alone.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if closingHere, error is HTTPParserError { return }
+        if closingHere, let refusal = error as? HTTPParserError, refusal == .closedConnection { return }
         context.fireErrorCaught(error)
     }
 

@@ -101,7 +101,7 @@ final class BootScriptHandlerPipelineTests {
 
     /// `parts` as one read from the socket.
     static func read(_ channel: EmbeddedChannel, _ parts: [HTTPRequestPart]) throws {
-        for part in parts { channel.pipeline.fireChannelRead(NIOAny(part)) }
+        for part in parts { channel.pipeline.fireChannelRead(part) }
         channel.pipeline.fireChannelReadComplete()
         try channel.throwIfErrorCaught()
     }
@@ -142,6 +142,36 @@ final class BootScriptHandlerPipelineTests {
         try Self.read(channel, (0..<burst).flatMap { _ in Self.request("/boot/ipxe?mac=52:54:00:aa:00:09") })
         #expect(socket.log.count == BootScriptHandler.answersPerRead)
         #expect(router.seen.count == 4 * 2, "\(router.seen)")
+        // The router answers what it was given; the next read is answered here again.
+        for _ in 0..<4 { channel.write(HTTPResponsePart.end(nil), promise: nil) }
+        socket.release()
+        try Self.read(channel, Self.request("/boot/ipxe?mac=52:54:00:aa:00:09"))
+        #expect(router.seen.count == 4 * 2, "\(router.seen)")
+        #expect(socket.log.count == BootScriptHandler.answersPerRead + 4 + 1, "\(socket.log.count)")
+        _ = try? channel.finish()
+    }
+
+    /// While a shutdown is held for an answer going out, new requests go to the router, so the shutdown cannot be put
+    /// off by a client that keeps asking.
+    @Test func aHeldShutdownSendsNewRequestsToTheRouter() throws {
+        let (channel, socket, router) = try pipeline()
+        try Self.read(channel, Self.request("/boot/ipxe?mac=52:54:00:aa:00:09"))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        try Self.read(channel, Self.request("/boot/ipxe?mac=52:54:00:aa:00:09"))
+        #expect(socket.log == ["answer"])
+        #expect(router.seen == ["head /boot/ipxe?mac=52:54:00:aa:00:09", "end"], "\(router.seen)")
+        _ = try? channel.finish()
+    }
+
+    /// A request answered here asks to close and its body is malformed: the parser's error reaches the router, which
+    /// answers 400 and closes, as it would alone; only the refusal of data after the close is dropped.
+    @Test func aMalformedClosingRequestStillReachesTheRouter() throws {
+        let (channel, _, router) = try pipeline()
+        var head = HTTPRequest(method: .get, scheme: nil, authority: "test", path: "/boot/ipxe?mac=52:54:00:aa:00:09")
+        head.headerFields[.connection] = "close"
+        channel.pipeline.fireChannelRead(HTTPRequestPart.head(head))
+        channel.pipeline.fireErrorCaught(HTTPParserError.invalidChunkSize)
+        #expect(router.seen == ["error"], "\(router.seen)")
         _ = try? channel.finish()
     }
 

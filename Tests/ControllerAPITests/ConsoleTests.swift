@@ -71,7 +71,7 @@ import Testing
             print("figure: POST /v1/consoles to the first console byte: \(firstByte - posted) (qemu started in between)")
             try await console.send([0x02])
             try await console.waitForText(timeout: .seconds(30), "the iPXE shell") { $0.contains("iPXE>") }
-            try await console.type("echo console-marker-61\r")
+            try await console.typeAtHumanPace("echo console-marker-61\r")
             try await console.waitForText("the echoed marker") { $0.components(separatedBy: "console-marker-61").count >= 3 }
 
             // The tail is kept for the controller even after the viewer left.
@@ -428,7 +428,10 @@ import Testing
         try await attached.waitForLog(timeout: .seconds(60)) { $0.contains("Press Ctrl-B for the iPXE command line") }
         keys.write(Data([0x02]))
         try await attached.waitForLog(timeout: .seconds(30)) { $0.contains("iPXE>") }
-        keys.write(Data("echo cli-marker-67\r".utf8))
+        for byte in "echo cli-marker-67\r".utf8 {  // at a person's pace, as ConsoleSocket.typeAtHumanPace explains
+            keys.write(Data([byte]))
+            try await Task.sleep(for: .milliseconds(30))
+        }
         try await attached.waitForLog(timeout: .seconds(30)) { $0.components(separatedBy: "cli-marker-67").count >= 3 }
         keys.write(Data("\r~.".utf8))
         try await attached.waitForLog(timeout: .seconds(15)) { $0.contains("[left the serial console]") }
