@@ -37,12 +37,14 @@ import Testing
             ((try? String(contentsOfFile: directory.file("state/token"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        /// A client trusting the agent's certificate; `readTimeout` bounds the silence while a response is awaited.
+        /// A client trusting the agent's certificate; `readTimeout` bounds the silence while a response is awaited. The
+        /// connection (TCP and TLS) may take up to 10 s: with the whole suite on two cores, 1 s was missed twice in an
+        /// afternoon; a test about how fast a listener answers bounds its request itself.
         func client(readTimeout: TimeAmount = .seconds(1)) throws -> HTTPClient {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(directory.file("state/tls/agent.crt"))
             var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-            configuration.timeout = .init(connect: .seconds(1), read: readTimeout)
+            configuration.timeout = .init(connect: .seconds(10), read: readTimeout)
             return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         }
 
