@@ -34,14 +34,7 @@ import Testing
         try await agent.runtime.dhcp.store.importEntries([
             entry(macs[0], pxe: true), entry(macs[1], pxe: false), entry(macs[2], pxe: true, expiresAt: Date(timeIntervalSinceNow: -60)),
         ])
-        let live = try await LiveAgent(agent: agent)
-        do {
-            try await body(live.bootPort)
-        } catch {
-            await live.stop()
-            throw error
-        }
-        await live.stop()
+        try await LiveAgent.withBootPort(of: agent, body)
     }
 
     static func entry(_ mac: MACAddress, pxe: Bool, expiresAt: Date? = nil) -> DHCPEntry {
@@ -234,7 +227,7 @@ import Testing
                     Self.get("/boot/ipxe?mac=\(Self.macs[number % 4])&arch=efi", headers: ending != "half-close" && number == count - 1 ? "Connection: close\r\n" : "")
                 }.joined()
                 let answers = await ListenerDeadlineTests.blocking { () -> [Answer]? in
-                    guard let descriptor = Self.connect(port: port, receiveBuffer: 4096) else { return nil }
+                    guard let descriptor = ServeProcessTests.connect(port: port, receiveBuffer: 4096) else { return nil }
                     defer { close(descriptor) }
                     guard ListenerDeadlineTests.send(descriptor, requests) else { return nil }
                     if ending == "half-close", shutdown(descriptor, Int32(SHUT_WR)) != 0 { return nil }
@@ -247,25 +240,6 @@ import Testing
         }
     }
 
-    /// A connection whose receive buffer is set before it connects (so the window the agent sees is small).
-    static func connect(port: Int, receiveBuffer: Int32) -> Int32? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        var size = receiveBuffer
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            return nil
-        }
-        return descriptor
-    }
 
     /// A client that sends requests without ever reading the answers: the agent stops reading once its output is
     /// full, rather than answering into memory. Measured from the client: its sends stop being taken, for good.
@@ -274,7 +248,7 @@ import Testing
             let (taken, stalled) = await ListenerDeadlineTests.blocking { () -> (Int, Bool) in
                 // A small receive window: the agent's output is full after a few answers, not after megabytes of them
                 // (which would take the event loops the other suites' agents share for seconds).
-                guard let descriptor = Self.connect(port: port, receiveBuffer: 4096) else { return (-1, false) }
+                guard let descriptor = ServeProcessTests.connect(port: port, receiveBuffer: 4096) else { return (-1, false) }
                 defer { close(descriptor) }
                 _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
                 let chunk = Array((0..<500).map { Self.get("/boot/ipxe?mac=\(Self.macs[$0 % 4])") }.joined().utf8)

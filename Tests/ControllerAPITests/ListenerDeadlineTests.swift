@@ -19,14 +19,8 @@ import Testing
             configuration.boot.requestTimeoutSeconds = 1
             configuration.boot.idleTimeoutSeconds = 3
         }
-        let live = try await LiveAgent(agent: agent)
-        do {
-            try await body(live.bootPort)
-        } catch {
-            await live.stop()
-            throw error
-        }
-        await live.stop()
+        defer { agent.remove() }
+        try await LiveAgent.withBootPort(of: agent, body)
     }
 
     /// Runs blocking socket calls on a thread of their own: the agent under test shares the cooperative pool.

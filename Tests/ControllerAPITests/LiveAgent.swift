@@ -55,6 +55,19 @@ final class LiveAgent: Sendable {
     func stop() async {
         await embedded.stop()
     }
+
+    /// Starts `agent` for real, runs `body` with its boot listener's port, and stops it afterwards, also when `body`
+    /// throws.
+    static func withBootPort(of agent: TestAgent, _ body: (Int) async throws -> Void) async throws {
+        let live = try await LiveAgent(agent: agent)
+        do {
+            try await body(live.bootPort)
+        } catch {
+            await live.stop()
+            throw error
+        }
+        await live.stop()
+    }
 }
 
 enum DERBytes {

@@ -54,10 +54,12 @@ import Testing
         }
     }
 
-    /// A TCP connection opened by hand on 127.0.0.1 (blocking), for clients that never finish a request.
-    static func connect(port: Int) -> Int32? {
+    /// A TCP connection opened by hand on 127.0.0.1 (blocking), for clients that never finish a request; with
+    /// `receiveBuffer`, that receive buffer is set before it connects (so the window the agent sees is small).
+    static func connect(port: Int, receiveBuffer: Int32? = nil) -> Int32? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { return nil }
+        if var size = receiveBuffer { setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
