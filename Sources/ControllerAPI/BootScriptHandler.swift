@@ -39,7 +39,7 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests passed on to the router whose answer has not been written to its end.
     private var passedOn = 0
     /// The answer of the request being read here (its head was taken), written when its end arrives.
-    private var pending: (script: String, closeAfter: Bool)?
+    private var pending: String?
     /// The request being read asks to close the connection after it.
     private var closeAtEnd = false
     /// A request asked to close the connection and has been read: whatever follows is dropped.
@@ -78,7 +78,7 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
             {
                 closeAtEnd = Self.asksToClose(head)
                 closingHere = closeAtEnd
-                pending = (script, closeAtEnd)
+                pending = script
                 return
             }
             // Hummingbird's own rule: it stops after such a request, so nothing after it may reach it.
@@ -89,9 +89,9 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if pending != nil { return }
         case .end:
             if closeAtEnd { closing = true }
-            if let answer = pending {
+            if let script = pending {
                 pending = nil
-                write(answer.script, closeAfter: answer.closeAfter, context: context)
+                write(script, closeAfter: closeAtEnd, context: context)
                 return
             }
         }
@@ -109,11 +109,14 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         answeredThisRead = 0
-        if needsFlush {
-            needsFlush = false
-            context.flush()
-        }
+        flushIfNeeded(context)
         context.fireChannelReadComplete()
+    }
+
+    private func flushIfNeeded(_ context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -125,10 +128,7 @@ final class BootScriptHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let held = event is ChannelShouldQuiesceEvent || (event as? ChannelEvent) == .inputClosed
         if held, pending != nil || answersInFlight > 0 {
             heldEvents.append(event)
-            if needsFlush {
-                needsFlush = false
-                context.flush()
-            }
+            flushIfNeeded(context)
             return
         }
         context.fireUserInboundEventTriggered(event)
